@@ -1,0 +1,57 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// lineReader reads lines with their position, in bounded memory: a line over
+// MaxLine is skipped whole and reported, never buffered.
+type lineReader struct {
+	r    *bufio.Reader
+	name string
+	line int64 // number of the line last returned
+	off  int64 // offset of the next line
+	buf  []byte
+}
+
+func newLineReader(r io.Reader, name string) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), name: name}
+}
+
+// next returns the next line without its line ending, and its position. The
+// line is valid until the next call. At the end it returns io.EOF; a line over
+// MaxLine returns a *RecordError (and the reader moves past it).
+func (lr *lineReader) next() ([]byte, Position, error) {
+	pos := Position{File: lr.name, Line: lr.line + 1, Offset: lr.off}
+	lr.buf = lr.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		lr.off += int64(len(chunk))
+		if !tooLong {
+			if len(lr.buf)+len(chunk) > MaxLine+2 {
+				tooLong, lr.buf = true, lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return nil, pos, err
+		}
+		if len(chunk) == 0 && err == io.EOF && len(lr.buf) == 0 && !tooLong {
+			return nil, pos, io.EOF
+		}
+		lr.line++
+		if tooLong {
+			return nil, pos, &RecordError{Pos: pos, Reason: ErrLineTooLong.Error() + " (limit 256 KiB)"}
+		}
+		line := bytes.TrimSuffix(lr.buf, []byte{'\n'})
+		return bytes.TrimSuffix(line, []byte{'\r'}), pos, nil
+	}
+}

@@ -1,0 +1,79 @@
+package schema
+
+import "github.com/apache/arrow-go/v18/arrow"
+
+// Arrow schemas of the event types, with standard types only so DuckDB,
+// pyarrow and Spark read surge's Parquet natively. They are what a reader of
+// surge's Parquet files sees; a test keeps them equal to what the Parquet
+// layout (the struct tags) produces.
+var (
+	ExchangeArrow = arrow.NewSchema([]arrow.Field{
+		{Name: "time", Type: timestamp},
+		{Name: "session", Type: arrow.BinaryTypes.String},
+		{Name: "user", Type: arrow.BinaryTypes.String},
+		{Name: "seq", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "method", Type: arrow.BinaryTypes.String},
+		{Name: "scheme", Type: arrow.BinaryTypes.String},
+		{Name: "host", Type: arrow.BinaryTypes.String},
+		{Name: "path", Type: arrow.BinaryTypes.String},
+		{Name: "query", Type: arrow.BinaryTypes.String},
+		{Name: "headers", Type: arrow.ListOfNonNullable(headerStruct)},
+		{Name: "body", Type: arrow.BinaryTypes.Binary},
+		{Name: "body_size", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "body_truncated", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "status", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "response_bytes", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "latency_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "region", Type: arrow.BinaryTypes.String},
+		{Name: "device", Type: arrow.BinaryTypes.String},
+		{Name: "protocol", Type: arrow.BinaryTypes.String},
+		{Name: "source", Type: arrow.BinaryTypes.String},
+	}, nil)
+
+	FrameArrow = arrow.NewSchema([]arrow.Field{
+		{Name: "time", Type: timestamp},
+		{Name: "session", Type: arrow.BinaryTypes.String},
+		{Name: "conn", Type: arrow.BinaryTypes.String},
+		{Name: "seq", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "direction", Type: arrow.BinaryTypes.String},
+		{Name: "opcode", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "payload", Type: arrow.BinaryTypes.Binary},
+		{Name: "payload_size", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "payload_truncated", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "source", Type: arrow.BinaryTypes.String},
+	}, nil)
+
+	ViewArrow = arrow.NewSchema([]arrow.Field{
+		{Name: "time", Type: timestamp},
+		{Name: "user", Type: arrow.BinaryTypes.String},
+		{Name: "session", Type: arrow.BinaryTypes.String},
+		{Name: "content", Type: arrow.BinaryTypes.String},
+		{Name: "type", Type: arrow.BinaryTypes.String},
+		{Name: "position_ms", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "watched_ms", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "device", Type: arrow.BinaryTypes.String},
+		{Name: "region", Type: arrow.BinaryTypes.String},
+		{Name: "source", Type: arrow.BinaryTypes.String},
+	}, nil)
+)
+
+var (
+	timestamp    = &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}
+	headerStruct = arrow.StructOf(
+		arrow.Field{Name: "name", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "value", Type: arrow.BinaryTypes.String},
+	)
+)
+
+// ArrowOf returns the Arrow schema of a kind of event file.
+func ArrowOf(k Kind) *arrow.Schema {
+	switch k {
+	case KindExchange:
+		return ExchangeArrow
+	case KindFrame:
+		return FrameArrow
+	case KindView:
+		return ViewArrow
+	}
+	return nil
+}
