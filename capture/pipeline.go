@@ -1,0 +1,344 @@
+package capture
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// Defaults of Options.
+const (
+	DefaultReorderWindow = 30 * time.Second
+	DefaultMaxBuffered   = 100_000
+	DefaultHost          = "localhost"
+)
+
+// Options configure Import and ImportViews. The zero value works except
+// Scrub.Key, which must be set.
+type Options struct {
+	// Session is where a client's identity is found when the source has no
+	// session ids. Zero means client address + user agent.
+	Session SessionKey
+	// IdleGap splits a client's requests into sessions. Zero means
+	// DefaultIdleGap.
+	IdleGap time.Duration
+	// ReorderWindow is how far back in time a record may start relative to
+	// the latest log time seen and still be put in order. Zero means
+	// DefaultReorderWindow; negative means no re-ordering.
+	ReorderWindow time.Duration
+	// MaxBuffered bounds the records held for re-ordering (memory). Zero
+	// means DefaultMaxBuffered.
+	MaxBuffered int
+	// Strict stops at the first bad record instead of skipping it.
+	Strict bool
+	// MaxProblems is how many bad records the Report keeps as examples. Zero
+	// means DefaultMaxProblems.
+	MaxProblems int
+	// Host is the host of records that name none. Empty means DefaultHost.
+	Host string
+	// Scrub configures scrubbing; Scrub.Key is required.
+	Scrub ScrubConfig
+}
+
+func (o *Options) window() time.Duration {
+	if o.ReorderWindow == 0 {
+		return DefaultReorderWindow
+	}
+	return max(o.ReorderWindow, 0)
+}
+
+func (o *Options) maxBuffered() int {
+	if o.MaxBuffered <= 0 {
+		return DefaultMaxBuffered
+	}
+	return o.MaxBuffered
+}
+
+// ErrNoKey is returned by Import when Options.Scrub.Key is empty.
+var ErrNoKey = errors.New("capture: no scrub key: set one (config scrub.key or SURGE_SCRUB_KEY) so user ids and secrets are keyed-hashed")
+
+// Input is one input of an import: a name for errors and its decoder.
+type Input struct {
+	Name   string
+	Decode Decoder
+}
+
+// Import reads inputs (merged by the time their records were written, so logs
+// of several servers interleave), puts records in request-start order within
+// the re-order window, sessionizes and scrubs them, and hands each valid
+// Exchange to emit, which takes ownership of it. Bad records are skipped and
+// counted (or stop the import when Strict). emit's error stops the import.
+func Import(ctx context.Context, inputs []Input, opts Options, emit func(*schema.Exchange) error) (*Report, error) {
+	if len(opts.Scrub.Key) == 0 {
+		return nil, ErrNoKey
+	}
+	p := &pipeline{
+		opts:  opts,
+		rep:   &Report{},
+		scrub: NewScrubber(opts.Scrub),
+		emit:  emit,
+	}
+	p.sess = newSessionizer(opts.Session, opts.IdleGap, p.scrub)
+	for _, in := range inputs {
+		p.rep.Files = append(p.rep.Files, in.Name)
+	}
+	err := p.run(ctx, inputs)
+	p.rep.Sessions = p.sess.started
+	p.rep.Scrubbed = Scrubbed{Headers: p.scrub.Headers, Query: p.scrub.Query, Fields: p.scrub.Fields}
+	return p.rep, err
+}
+
+type pipeline struct {
+	opts    Options
+	rep     *Report
+	scrub   *Scrubber
+	sess    *sessionizer
+	emit    func(*schema.Exchange) error
+	pending hitHeap
+	free    []*Hit
+	latest  time.Time // latest log time seen
+	maxTime time.Time // latest request start seen
+	emitted time.Time // request start of the last record released
+}
+
+func (p *pipeline) run(ctx context.Context, inputs []Input) error {
+	srcs := make([]*source, 0, len(inputs))
+	for _, in := range inputs {
+		srcs = append(srcs, &source{in: in})
+	}
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s, err := p.nextSource(srcs)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			break
+		}
+		h := s.head
+		s.head = nil
+		if err := p.add(h); err != nil {
+			return err
+		}
+	}
+	for p.pending.Len() > 0 {
+		if err := p.release(heap.Pop(&p.pending).(*Hit)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// source is an input with its next hit read ahead.
+type source struct {
+	in   Input
+	head *Hit
+	done bool
+}
+
+// nextSource fills every source's head and returns the source whose head was
+// written first, or nil when all are done.
+func (p *pipeline) nextSource(srcs []*source) (*source, error) {
+	var best *source
+	for _, s := range srcs {
+		for s.head == nil && !s.done {
+			h := p.newHit()
+			err := s.in.Decode(h)
+			switch {
+			case err == nil:
+				s.head = h
+				continue
+			case errors.Is(err, io.EOF):
+				s.done = true
+			default:
+				if err := p.rep.bad(err, p.opts.Strict, p.opts.MaxProblems); err != nil {
+					return nil, fmt.Errorf("capture: %s: %w", s.in.Name, err)
+				}
+			}
+			p.free = append(p.free, h)
+		}
+		if s.head != nil && (best == nil || logTime(s.head).Before(logTime(best.head))) {
+			best = s
+		}
+	}
+	return best, nil
+}
+
+func logTime(h *Hit) time.Time {
+	if h.LogTime.IsZero() {
+		return h.Exchange.Time
+	}
+	return h.LogTime
+}
+
+func (p *pipeline) newHit() *Hit {
+	if n := len(p.free); n > 0 {
+		h := p.free[n-1]
+		p.free = p.free[:n-1]
+		h.Reset()
+		return h
+	}
+	return &Hit{}
+}
+
+// add accounts for a new record and releases the records the window has
+// passed.
+func (p *pipeline) add(h *Hit) error {
+	p.rep.Records++
+	t := h.Exchange.Time
+	if t.Before(p.maxTime) {
+		p.rep.Disordered++
+		p.rep.MaxDisorderMS = max(p.rep.MaxDisorderMS, p.maxTime.Sub(t).Milliseconds())
+	} else {
+		p.maxTime = t
+	}
+	if lt := logTime(h); lt.After(p.latest) {
+		p.latest = lt
+	}
+	heap.Push(&p.pending, h)
+	horizon := p.latest.Add(-p.opts.window())
+	for p.pending.Len() > 0 && (p.pending[0].Exchange.Time.Before(horizon) || p.pending.Len() > p.opts.maxBuffered()) {
+		if err := p.release(heap.Pop(&p.pending).(*Hit)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release completes a record in request-start order and emits it.
+func (p *pipeline) release(h *Hit) error {
+	defer func() {
+		// emit owns the exchange's slices now; recycle the rest.
+		h.Exchange.Headers, h.Exchange.Body = nil, nil
+		p.free = append(p.free, h)
+	}()
+	e := &h.Exchange
+	if e.Time.Before(p.emitted) {
+		p.rep.Late++
+	} else {
+		p.emitted = e.Time
+	}
+	if e.Host == "" {
+		e.Host = p.opts.Host
+		if e.Host == "" {
+			e.Host = DefaultHost
+		}
+	}
+	if e.Scheme == "" {
+		e.Scheme = "http"
+	}
+	if e.Protocol == "" {
+		e.Protocol = schema.ProtoHTTP11
+	}
+	p.sess.assign(h)
+	p.scrub.Exchange(e)
+	if errs := e.Validate(); len(errs) > 0 {
+		p.rep.Records-- // bad counts it again
+		return p.rep.bad(&RecordError{Pos: h.Pos, Reason: "invalid event: " + joinErrs(errs)}, p.opts.Strict, p.opts.MaxProblems)
+	}
+	if err := p.emit(e); err != nil {
+		return err
+	}
+	p.rep.Events++
+	p.rep.span(e.Time)
+	return nil
+}
+
+func joinErrs(errs []error) string {
+	s := make([]string, len(errs))
+	for i, err := range errs {
+		s[i] = err.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+// hitHeap orders hits by request start, then by arrival.
+type hitHeap []*Hit
+
+func (h hitHeap) Len() int { return len(h) }
+func (h hitHeap) Less(i, j int) bool {
+	if c := h[i].Exchange.Time.Compare(h[j].Exchange.Time); c != 0 {
+		return c < 0
+	}
+	return h[i].Pos.Offset < h[j].Pos.Offset
+}
+func (h hitHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)   { *h = append(*h, x.(*Hit)) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return x
+}
+
+// ViewInput is one input of a viewing-history import.
+type ViewInput struct {
+	Name   string
+	Decode ViewDecoder
+}
+
+// ImportViews reads viewing events, hashes their user (and session) ids with
+// the scrub key, validates them and hands each to emit, which takes ownership.
+// Viewing events are not re-ordered here: the Parquet writer sorts by time.
+func ImportViews(ctx context.Context, inputs []ViewInput, opts Options, emit func(*schema.ViewingEvent) error) (*Report, error) {
+	if len(opts.Scrub.Key) == 0 {
+		return nil, ErrNoKey
+	}
+	rep := &Report{}
+	scrub := NewScrubber(opts.Scrub)
+	for _, in := range inputs {
+		rep.Files = append(rep.Files, in.Name)
+		for n := 0; ; n++ {
+			if n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return rep, err
+				}
+			}
+			var v schema.ViewingEvent
+			var pos Position
+			err := in.Decode(&v, &pos)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				if err := rep.bad(err, opts.Strict, opts.MaxProblems); err != nil {
+					return rep, fmt.Errorf("capture: %s: %w", in.Name, err)
+				}
+				continue
+			}
+			if v.User != "" {
+				v.User = scrub.Hash("u", v.User)
+			}
+			if v.Session != "" {
+				v.Session = scrub.Hash("s", v.Session)
+			}
+			if v.Source == "" {
+				v.Source = "views"
+			}
+			if errs := v.Validate(); len(errs) > 0 {
+				if err := rep.bad(&RecordError{Pos: pos, Reason: "invalid event: " + joinErrs(errs)}, opts.Strict, opts.MaxProblems); err != nil {
+					return rep, fmt.Errorf("capture: %s: %w", in.Name, err)
+				}
+				continue
+			}
+			if err := emit(&v); err != nil {
+				return rep, err
+			}
+			rep.Records++
+			rep.Events++
+			rep.span(v.Time)
+		}
+	}
+	return rep, nil
+}

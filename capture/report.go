@@ -1,0 +1,81 @@
+package capture
+
+import (
+	"errors"
+	"time"
+)
+
+// Report says what an import did. It is stored as JSON in the output's
+// metadata (schema.MetaProblems) and printed by surge inspect.
+type Report struct {
+	Format   string   `json:"format"`
+	Files    []string `json:"files"`
+	Records  int64    `json:"records"`  // records read, good or bad
+	Events   int64    `json:"events"`   // events written
+	Skipped  int64    `json:"skipped"`  // bad records skipped
+	Sessions int64    `json:"sessions"` // sessions started
+	// Disordered counts records whose request started before that of an
+	// earlier record (access logs are written at response end);
+	// MaxDisorderMS is the largest such step back.
+	Disordered    int64 `json:"disordered"`
+	MaxDisorderMS int64 `json:"max_disorder_ms"`
+	// Late counts records that arrived after the re-order window had passed
+	// their time: they are written, but may be sessionized out of order.
+	Late     int64     `json:"late"`
+	Scrubbed Scrubbed  `json:"scrubbed"`
+	First    time.Time `json:"first,omitzero"`
+	Last     time.Time `json:"last,omitzero"`
+	// Problems are the first bad records, in input order.
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Scrubbed counts the values the scrubber replaced.
+type Scrubbed struct {
+	Headers int64 `json:"headers"`
+	Query   int64 `json:"query"`
+	Fields  int64 `json:"fields"`
+}
+
+// Problem is one bad record of an import.
+type Problem struct {
+	File   string `json:"file"`
+	Line   int64  `json:"line,omitempty"`
+	Offset int64  `json:"offset"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// DefaultMaxProblems is how many problems a Report keeps when Options leave
+// MaxProblems zero.
+const DefaultMaxProblems = 20
+
+// bad accounts for a record error: it is counted and kept as an example, and
+// returned when strict. Any other error is returned as is (fatal).
+func (r *Report) bad(err error, strict bool, max int) error {
+	var re *RecordError
+	if !errors.As(err, &re) {
+		return err
+	}
+	r.Records++
+	r.Skipped++
+	if max <= 0 {
+		max = DefaultMaxProblems
+	}
+	if len(r.Problems) < max {
+		r.Problems = append(r.Problems, Problem{File: re.Pos.File, Line: re.Pos.Line, Offset: re.Pos.Offset, Field: re.Field, Reason: re.Reason})
+	}
+	if strict {
+		return err
+	}
+	return nil
+}
+
+// span widens First and Last to t.
+func (r *Report) span(t time.Time) {
+	if r.First.IsZero() || t.Before(r.First) {
+		r.First = t
+	}
+	if t.After(r.Last) {
+		r.Last = t
+	}
+}
