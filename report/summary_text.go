@@ -1,0 +1,136 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText writes the summary for people: counts, time range, rate with a
+// per-minute sparkline, status mix, top routes and import problems.
+func (s *Summary) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
+	p("%s\t%s events from %d file(s), source %s", strings.Join(s.Paths, " "), s.Kind, s.Files, strings.Join(s.Sources, ", "))
+	approx := ""
+	if !s.Exact {
+		approx = " (estimated)"
+	}
+	p("events\t%s", count(s.Events))
+	p("sessions\t%s%s", count(s.Sessions), approx)
+	p("users\t%s%s", count(s.Users), approx)
+	if s.Events > 0 {
+		p("time range\t%s .. %s (%s)", s.First.Format(time.RFC3339), s.Last.Format(time.RFC3339), time.Duration(s.DurationS*float64(time.Second)).Round(time.Second))
+		p("rate\tpeak %s/min at %s, mean %s/min", count(s.PeakRPM), s.PeakMinute.Format("15:04"), count(int64(s.MeanRPM+0.5)))
+		p("per minute\t%s", sparkline(s.PerMinute, 120))
+	}
+	if len(s.Status) > 0 {
+		var parts []string
+		for _, class := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "unknown"} {
+			if n := s.Status[class]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.1f%%", class, 100*float64(n)/float64(s.Events)))
+			}
+		}
+		p("status\t%s", strings.Join(parts, "  "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.TopRoutes) > 0 {
+		fmt.Fprintln(w, "top routes")
+		for _, r := range s.TopRoutes {
+			fmt.Fprintf(tw, "  %s\t%.1f%%\t%s\n", count(r.Count), 100*r.Share, r.Route)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, raw := range s.Imports {
+		writeImport(w, raw)
+	}
+	return nil
+}
+
+// importFacts is what the text form shows of an import report.
+type importFacts struct {
+	Format        string `json:"format"`
+	Records       int64  `json:"records"`
+	Events        int64  `json:"events"`
+	Skipped       int64  `json:"skipped"`
+	Disordered    int64  `json:"disordered"`
+	MaxDisorderMS int64  `json:"max_disorder_ms"`
+	Late          int64  `json:"late"`
+	Problems      []struct {
+		File   string `json:"file"`
+		Line   int64  `json:"line"`
+		Offset int64  `json:"offset"`
+		Field  string `json:"field"`
+		Reason string `json:"reason"`
+	} `json:"problems"`
+}
+
+func writeImport(w io.Writer, raw json.RawMessage) {
+	var f importFacts
+	if json.Unmarshal(raw, &f) != nil {
+		return
+	}
+	fmt.Fprintf(w, "import (%s): %s records, %s events, %s skipped, %s disordered (max %s), %s late\n",
+		f.Format, count(f.Records), count(f.Events), count(f.Skipped), count(f.Disordered),
+		(time.Duration(f.MaxDisorderMS) * time.Millisecond).String(), count(f.Late))
+	for _, pr := range f.Problems {
+		at := fmt.Sprintf("%s (offset %d)", pr.File, pr.Offset)
+		if pr.Line > 0 {
+			at = fmt.Sprintf("%s:%d (offset %d)", pr.File, pr.Line, pr.Offset)
+		}
+		if pr.Field != "" {
+			at += ": " + pr.Field
+		}
+		fmt.Fprintf(w, "  %s: %s\n", at, pr.Reason)
+	}
+	if n := f.Skipped - int64(len(f.Problems)); n > 0 {
+		fmt.Fprintf(w, "  ... and %s more\n", count(n))
+	}
+}
+
+// sparkline draws counts as bars, averaging neighbours down to width.
+func sparkline(counts []int64, width int) string {
+	if len(counts) == 0 {
+		return ""
+	}
+	step := (len(counts) + width - 1) / width
+	var cells []int64
+	for i := 0; i < len(counts); i += step {
+		var sum int64
+		for _, c := range counts[i:min(i+step, len(counts))] {
+			sum += c
+		}
+		cells = append(cells, sum)
+	}
+	peak := slices.Max(cells)
+	bars := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, c := range cells {
+		i := 0
+		if peak > 0 {
+			i = int(c * int64(len(bars)-1) / peak)
+		}
+		b.WriteRune(bars[i])
+	}
+	return b.String()
+}
+
+// count formats n with thousands separators.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + count(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
