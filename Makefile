@@ -1,0 +1,65 @@
+# surge — the two commands that matter are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/surge
+OUT := out
+VENV := .venv
+PY := $(VENV)/bin/python
+SAMPLE := testdata/sample
+# The demo's scrub key: a real deployment keeps its own secret key
+# (config scrub.key or SURGE_SCRUB_KEY).
+DEMO_KEY ?= surge-demo-key
+FUZZTIME ?= 60s
+
+.PHONY: all build demo test test-go interop lint vet fmt-check bench fuzz sample clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/surge
+
+## demo: import the bundled match-night sample and inspect it (no servers).
+demo: build
+	@rm -rf $(OUT)/demo && mkdir -p $(OUT)/demo
+	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import nginx --config configs/capture.yaml \
+		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet
+	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import views $(SAMPLE)/views.csv -o $(OUT)/demo/views.parquet
+	$(BIN) inspect $(OUT)/demo/match-night.parquet
+	$(BIN) inspect $(OUT)/demo/views.parquet
+
+## test: everything — vet, format, unit/integration tests with -race (fuzz
+## seed corpora included), and the DuckDB/pyarrow interop test.
+test: vet fmt-check interop-deps
+	SURGE_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet ./$(SAMPLE)/gen
+
+fmt-check:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+
+lint: vet fmt-check
+
+## interop-deps: a virtualenv with pyarrow and duckdb (idempotent).
+interop-deps: $(VENV)/.ok
+
+$(VENV)/.ok: scripts/requirements.txt
+	scripts/install-python.sh $(VENV) scripts/requirements.txt
+	@touch $@
+
+## bench: benchmarks recorded in docs/BENCHMARKS.md.
+bench: build
+	scripts/bench.sh
+
+## fuzz: every fuzz target for FUZZTIME each.
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+## sample: regenerate the bundled sample (deterministic).
+sample:
+	$(GO) run ./$(SAMPLE)/gen -out $(SAMPLE)
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/surge-replay/surge/capture"
+	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/schema"
+)
+
+// importOptions is everything surge import needs, from flags and config.
+type importOptions struct {
+	format    string
+	files     []string
+	output    string
+	logFormat string
+	rowGroup  int
+	capture   capture.Options
+}
+
+var importFormats = []string{"combined", "nginx", "har", "gor", "jsonl", "views"}
+
+func newImportCommand(cfg *config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "import <combined|nginx|har|gor|jsonl|views> FILES... -o PATH",
+		Short: "Import traffic records into a Parquet event log",
+		Long: `Import reads traffic records and writes surge's event log: time-ordered,
+sessionized, scrubbed events in Parquet.
+
+Formats:
+  combined  nginx/Apache combined access log
+  nginx     any nginx log_format, given with --log-format
+  har       HAR 1.2 (browser export)
+  gor       GoReplay .gor file
+  jsonl     surge's own JSON lines (docs/FORMATS.md)
+  views     viewing history as CSV (with header row) or JSON lines
+
+Inputs may be gzip-compressed. Events are timed by request start (log time
+minus request time), re-ordered within a window. Secrets (Authorization,
+Cookie, X-Api-Key, ... and configured headers, query parameters and body
+fields) become placeholders and user and session ids keyed hashes, with the
+key from config scrub.key or SURGE_SCRUB_KEY: a raw secret never reaches the
+output. Bad records are skipped and counted (the first ones, with file:line,
+are kept in the file's metadata; see surge inspect); --strict stops at the
+first. PATH ending in .parquet is one file; any other PATH is a directory in
+hive layout (dt=YYYY-MM-DD/hour=HH/part-NNNNN.parquet). Output is written
+atomically: on failure nothing is left at PATH.`,
+		Example: `  export SURGE_SCRUB_KEY=$(cat /run/secrets/surge-scrub-key)
+  surge import combined /var/log/nginx/access.log -o capture.parquet
+  surge import nginx --log-format '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time' access.log.gz -o final/
+  surge import har --session-key cookie:sid session.har -o har.parquet
+  surge import gor requests.gor -o gor.parquet
+  surge import views views.csv -o views.parquet
+  surge import combined --config configs/capture.yaml edge-*.log.gz -o final/`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := importOptionsFrom(cfg, args)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			return runImport(cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringP("output", "o", "", "output: FILE.parquet, or a directory for hive layout (required)")
+	f.String("log-format", "", "nginx log_format string for the nginx format (@FILE reads it from a file)")
+	f.String("session-key", "", "where a client's session id is when the source has none: cookie:NAME, header:NAME or query:NAME (default: client address + user agent)")
+	f.Duration("idle-gap", capture.DefaultIdleGap, "idle time that ends a session")
+	f.Duration("reorder-window", capture.DefaultReorderWindow, "how far back a record may start and still be put in order")
+	f.Bool("strict", false, "stop at the first bad record instead of skipping it")
+	f.Int("max-problems", capture.DefaultMaxProblems, "bad records kept as examples in the import report")
+	f.String("host", capture.DefaultHost, "host of records that name none")
+	f.Int("row-group-rows", eventlog.DefaultRowGroupRows, "events per Parquet row group")
+	f.StringSlice("scrub-headers", nil, "more header names to scrub")
+	f.StringSlice("scrub-query", nil, "more query parameter names to scrub")
+	f.StringSlice("scrub-fields", nil, "more JSON/form body field names to scrub")
+	cfg.bindAll(cmd, "import", "scrub-headers", "scrub-query", "scrub-fields")
+	cfg.bind(cmd, "scrub.headers", "scrub-headers")
+	cfg.bind(cmd, "scrub.query", "scrub-query")
+	cfg.bind(cmd, "scrub.fields", "scrub-fields")
+	return cmd
+}
+
+func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
+	v := cfg.v
+	o := &importOptions{
+		format:    args[0],
+		files:     args[1:],
+		output:    v.GetString("import.output"),
+		logFormat: v.GetString("import.log_format"),
+		rowGroup:  v.GetInt("import.row_group_rows"),
+	}
+	if !contains(importFormats, o.format) {
+		return nil, fmt.Errorf("import: unknown format %q (want one of %s)", o.format, strings.Join(importFormats, ", "))
+	}
+	if o.output == "" {
+		return nil, errors.New("import: -o PATH is required")
+	}
+	if o.format == "nginx" && o.logFormat == "" {
+		return nil, errors.New("import: the nginx format needs --log-format (or import.log_format in the config)")
+	}
+	if path, ok := strings.CutPrefix(o.logFormat, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("import: --log-format: %w", err)
+		}
+		o.logFormat = strings.TrimSpace(string(b))
+	}
+	key, err := capture.ParseSessionKey(v.GetString("import.session_key"))
+	if err != nil {
+		return nil, fmt.Errorf("import: --session-key: %w", err)
+	}
+	o.capture = capture.Options{
+		Session:       key,
+		IdleGap:       v.GetDuration("import.idle_gap"),
+		ReorderWindow: v.GetDuration("import.reorder_window"),
+		Strict:        v.GetBool("import.strict"),
+		MaxProblems:   v.GetInt("import.max_problems"),
+		Host:          v.GetString("import.host"),
+		Scrub: capture.ScrubConfig{
+			Key:     []byte(v.GetString("scrub.key")),
+			Headers: v.GetStringSlice("scrub.headers"),
+			Query:   v.GetStringSlice("scrub.query"),
+			Fields:  v.GetStringSlice("scrub.fields"),
+		},
+	}
+	if len(o.capture.Scrub.Key) == 0 {
+		return nil, capture.ErrNoKey
+	}
+	return o, nil
+}
+
+func runImport(cmd *cobra.Command, o *importOptions) error {
+	start := time.Now()
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	open := func(path string) (io.Reader, error) {
+		r, err := capture.OpenFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("import: %w", err)
+		}
+		closers = append(closers, r)
+		return r, nil
+	}
+	var (
+		rep *capture.Report
+		err error
+	)
+	cfg := eventlog.WriterConfig{Source: o.format, RowGroupRows: o.rowGroup}
+	if o.format == "views" {
+		rep, err = importViews(cmd, o, cfg, open)
+	} else {
+		rep, err = importExchanges(cmd, o, cfg, open)
+	}
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	w := cmd.ErrOrStderr()
+	fmt.Fprintf(w, "imported %d events (%d sessions) from %d records in %d file(s) in %s (%.0f records/s) -> %s\n",
+		rep.Events, rep.Sessions, rep.Records, len(rep.Files), elapsed.Round(time.Millisecond),
+		float64(rep.Records)/elapsed.Seconds(), o.output)
+	if rep.Disordered > 0 || rep.Late > 0 {
+		fmt.Fprintf(w, "  %d records out of request-start order (max %s), %d late past the re-order window\n",
+			rep.Disordered, time.Duration(rep.MaxDisorderMS)*time.Millisecond, rep.Late)
+	}
+	if rep.Skipped > 0 {
+		fmt.Fprintf(w, "  %d bad records skipped; first:\n", rep.Skipped)
+		for _, p := range rep.Problems[:min(len(rep.Problems), 5)] {
+			fmt.Fprintf(w, "    %s\n", problemString(p))
+		}
+	}
+	return nil
+}
+
+func problemString(p capture.Problem) string {
+	e := capture.RecordError{Pos: capture.Position{File: p.File, Line: p.Line, Offset: p.Offset}, Field: p.Field, Reason: p.Reason}
+	return e.Error()
+}
+
+type opener func(path string) (io.Reader, error)
+
+func importExchanges(cmd *cobra.Command, o *importOptions, cfg eventlog.WriterConfig, open opener) (*capture.Report, error) {
+	var inputs []capture.Input
+	for _, path := range o.files {
+		r, err := open(path)
+		if err != nil {
+			return nil, err
+		}
+		dec, err := exchangeDecoder(o, r, path)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, capture.Input{Name: path, Decode: dec})
+	}
+	sink, err := eventlog.CreateSink[schema.Exchange](o.output, cfg)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := capture.Import(cmd.Context(), inputs, o.capture, func(e *schema.Exchange) error {
+		return sink.Write(*e)
+	})
+	return rep, finish(sink, o, rep, err)
+}
+
+func exchangeDecoder(o *importOptions, r io.Reader, path string) (capture.Decoder, error) {
+	switch o.format {
+	case "combined":
+		return capture.NewCombinedDecoder(r, path), nil
+	case "nginx":
+		dec, err := capture.NewNginxDecoder(r, path, o.logFormat)
+		if err != nil {
+			return nil, fmt.Errorf("import: --log-format: %w", err)
+		}
+		return dec, nil
+	case "har":
+		return capture.NewHARDecoder(r, path), nil
+	case "gor":
+		return capture.NewGorDecoder(r, path), nil
+	case "jsonl":
+		return capture.NewJSONLDecoder(r, path), nil
+	}
+	return nil, fmt.Errorf("import: no decoder for %q", o.format)
+}
+
+func importViews(cmd *cobra.Command, o *importOptions, cfg eventlog.WriterConfig, open opener) (*capture.Report, error) {
+	var inputs []capture.ViewInput
+	for _, path := range o.files {
+		r, err := open(path)
+		if err != nil {
+			return nil, err
+		}
+		var dec capture.ViewDecoder
+		if isCSV(path) {
+			if dec, err = capture.NewViewsCSVDecoder(r, path); err != nil {
+				return nil, fmt.Errorf("import: %w", err)
+			}
+		} else {
+			dec = capture.NewViewsJSONLDecoder(r, path)
+		}
+		inputs = append(inputs, capture.ViewInput{Name: path, Decode: dec})
+	}
+	sink, err := eventlog.CreateSink[schema.ViewingEvent](o.output, cfg)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := capture.ImportViews(cmd.Context(), inputs, o.capture, func(v *schema.ViewingEvent) error {
+		return sink.Write(*v)
+	})
+	return rep, finish(sink, o, rep, err)
+}
+
+func isCSV(path string) bool {
+	return strings.EqualFold(filepath.Ext(strings.TrimSuffix(path, ".gz")), ".csv")
+}
+
+// finish closes the sink with the import report in its metadata, or aborts
+// it (leaving nothing at the output path) when the import failed or found
+// nothing.
+func finish[T any](sink eventlog.Sink[T], o *importOptions, rep *capture.Report, err error) error {
+	if err == nil && rep.Events == 0 {
+		err = fmt.Errorf("import: no events in %s (%d records, %d bad)", strings.Join(o.files, ", "), rep.Records, rep.Skipped)
+		if len(rep.Problems) > 0 {
+			err = fmt.Errorf("%w; first: %s", err, problemString(rep.Problems[0]))
+		}
+	}
+	if err != nil {
+		sink.Abort()
+		return err
+	}
+	rep.Format = o.format
+	b, err := json.Marshal(rep)
+	if err != nil {
+		sink.Abort()
+		return err
+	}
+	sink.SetMetadata(schema.MetaProblems, string(b))
+	return sink.Close()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

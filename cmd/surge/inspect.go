@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/report"
+)
+
+func newInspectCommand(cfg *config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "inspect PATH... [--json]",
+		Short: "Summarize an event log: events, sessions, time range, rate, routes, import problems",
+		Long: `Inspect reads event files (a .parquet file or a hive-layout directory) and
+prints events, sessions, users, time range and duration, requests per minute
+(peak and mean, with a per-minute sparkline), status mix, top routes, and the
+problems the import recorded.
+
+--json prints a stable object (fields are only ever added): paths, files,
+kind, sources, events, sessions, users, exact, first, last (RFC 3339),
+duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
+[{route,count,share}], per_minute, imports.`,
+		Example: `  surge inspect capture.parquet
+  surge inspect final/ --json | jq .peak_rpm
+  surge inspect final/ --from 2026-11-21T19:55:00Z --to 2026-11-21T20:00:00Z`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r eventlog.Range
+			for key, t := range map[string]*time.Time{"inspect.from": &r.From, "inspect.to": &r.To} {
+				if s := cfg.v.GetString(key); s != "" {
+					v, err := time.Parse(time.RFC3339Nano, s)
+					if err != nil {
+						return &exitError{2, fmt.Errorf("inspect: --%s: %w", key[len("inspect."):], err)}
+					}
+					*t = v
+				}
+			}
+			s, err := report.Summarize(args, r)
+			if err != nil {
+				return err
+			}
+			if cfg.v.GetBool("inspect.json") {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			return s.WriteText(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.Bool("json", false, "print the summary as JSON")
+	f.String("from", "", "only events at or after this time (RFC 3339)")
+	f.String("to", "", "only events before this time (RFC 3339)")
+	cfg.bindAll(cmd, "inspect")
+	return cmd
+}

@@ -1,0 +1,64 @@
+// Command surge records production traffic as an event log and replays it,
+// amplified and reshaped, against a staging system.
+//
+// This package is thin: each subcommand (one file each) parses flags and
+// configuration into an options struct and calls the library in one place.
+// Viper is used here and in config.go only.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries a process exit code for errors that need a specific one.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCommand()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "surge:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	cfg := newConfig()
+	root := &cobra.Command{
+		Use:   "surge",
+		Short: "Record production traffic and replay it, amplified, against staging",
+		Long: `surge turns real traffic (access logs, HAR, GoReplay files, viewing histories)
+into a time-ordered Parquet event log and replays it, amplified and reshaped,
+against a staging system.
+
+Configuration: every option can come from a flag, a YAML file (--config) or a
+SURGE_* environment variable (SURGE_SCRUB_KEY, SURGE_IMPORT_STRICT, ...), in
+that order of precedence.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return cfg.load()
+		},
+	}
+	root.PersistentFlags().StringVar(&cfg.file, "config", "", "YAML config file (see configs/)")
+	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg))
+	return root
+}
