@@ -138,6 +138,10 @@ func TestWriterSortsOutOfOrderInput(t *testing.T) {
 		{"across groups", 700, func(e []schema.Exchange) {
 			rand.New(rand.NewPCG(1, 2)).Shuffle(len(e), func(i, j int) { e[i], e[j] = e[j], e[i] })
 		}},
+		// Many small overlapping runs: more than one merge pass.
+		{"many runs", 100, func(e []schema.Exchange) {
+			rand.New(rand.NewPCG(3, 4)).Shuffle(len(e), func(i, j int) { e[i], e[j] = e[j], e[i] })
+		}},
 		// Reversed input: every row group is before the previous one.
 		{"reversed", 500, func(e []schema.Exchange) {
 			for i, j := 0, len(e)-1; i < j; i, j = i+1, j-1 {

@@ -1,7 +1,6 @@
 package eventlog
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +18,10 @@ import (
 // DefaultRowGroupRows is the number of events per row group when a
 // WriterConfig leaves RowGroupRows zero.
 const DefaultRowGroupRows = 128 << 10
+
+// chunkRows is how many in-order events a Writer holds before handing them
+// to the Parquet encoder.
+const chunkRows = 4096
 
 // WriterConfig configures a Writer. The zero value works.
 type WriterConfig struct {
@@ -49,12 +52,14 @@ func (c *WriterConfig) source() string {
 // Writer writes events of one type (schema.Exchange, schema.Frame or
 // schema.ViewingEvent) to one Parquet file, sorted by time.
 //
-// Events are buffered one row group at a time and sorted (stably, so events of
-// equal time keep their order). When the input is out of order across row
-// groups, Close merges the row groups (each a sorted run) into a sorted file,
-// in memory bounded by one page per row group. The file appears at its path
-// only when Close succeeds: until then it is a hidden temporary file beside
-// it, removed on failure or Abort.
+// Events that arrive in time order stream through in small chunks. When an
+// event arrives earlier than one already written, the current row group ends
+// and the following events are buffered a whole row group at a time and
+// sorted (stably: events of equal time keep their order). Every row group is
+// thus a sorted run; if runs overlap, Close merges them into a sorted file in
+// bounded memory. The file appears at its path only when Close succeeds:
+// until then it is a hidden temporary file beside it, removed on failure or
+// Abort.
 //
 // Write takes ownership of the events' slices (headers, body): the caller must
 // not modify them afterwards. A Writer is not safe for concurrent use.
@@ -64,17 +69,22 @@ func (c *WriterConfig) source() string {
 //	for ... { err = w.Write(ev) }
 //	err = w.Close()
 type Writer[T any, PT event[T]] struct {
-	path  string
-	cfg   WriterConfig
-	kind  schema.Kind
-	tmp   *os.File
-	pw    *parquet.GenericWriter[T]
-	buf   []T
-	count int64
-	first time.Time
-	last  time.Time // latest event time written so far
-	// sorted is false once a row group started before the end of the
-	// previous one: Close must then merge the row groups.
+	path string
+	cfg  WriterConfig
+	kind schema.Kind
+	tmp  *os.File
+	pw   *parquet.GenericWriter[T]
+
+	buf       []T
+	buffering bool // sorting a whole row group in buf, rather than streaming
+	inGroup   int  // events written into the current row group
+	groupMin  time.Time
+	groupMax  time.Time // latest event written or in buf, this row group
+	prevMax   time.Time // latest event of the row groups before
+	count     int64     // events handed to the encoder
+	first     time.Time
+	// sorted is false once a row group starts before the end of an earlier
+	// one: Close must then merge the row groups.
 	sorted bool
 	done   bool
 }
@@ -93,17 +103,15 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 	if kind == "" {
 		return nil, fmt.Errorf("eventlog: %T is not an event type", zero)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("eventlog: create %s: %w", path, err)
-		}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("eventlog: create %s: %w", path, err)
 	}
 	tmp, err := createTemp(path)
 	if err != nil {
 		return nil, err
 	}
 	w := &Writer[T, PT]{path: path, cfg: cfg, kind: kind, tmp: tmp, sorted: true}
-	w.pw = newParquetWriter[T](tmp, kind, &cfg)
+	w.pw = newParquetWriter[T](tmp, kind, &w.cfg)
 	return w, nil
 }
 
@@ -131,22 +139,85 @@ func newParquetWriter[T any](f *os.File, kind schema.Kind, cfg *WriterConfig) *p
 	return parquet.NewGenericWriter[T](f, opts...)
 }
 
-// Write buffers events, writing a row group each time RowGroupRows are
-// buffered.
+// Write writes events, streaming those in time order and sorting the others
+// a row group at a time.
 func (w *Writer[T, PT]) Write(events ...T) error {
 	if w.done {
 		return errors.New("eventlog: write after close")
 	}
-	for len(events) > 0 {
-		n := min(len(events), w.cfg.rowGroupRows()-len(w.buf))
-		w.buf = append(w.buf, events[:n]...)
-		events = events[n:]
-		if len(w.buf) >= w.cfg.rowGroupRows() {
-			if err := w.flush(); err != nil {
+	for i := range events {
+		t := PT(&events[i]).EventTime()
+		if !w.buffering && w.inGroup+len(w.buf) > 0 && t.Before(w.groupMax) {
+			// Out of order: end this run, sort the next row group in memory.
+			if err := w.endGroup(); err != nil {
 				return err
+			}
+			w.buffering = true
+		}
+		if w.inGroup+len(w.buf) == 0 || t.Before(w.groupMin) {
+			w.groupMin = t
+		}
+		if t.After(w.groupMax) || w.inGroup+len(w.buf) == 0 {
+			w.groupMax = t
+		}
+		w.buf = append(w.buf, events[i])
+		switch {
+		case w.buffering && len(w.buf) >= w.cfg.rowGroupRows():
+			if err := w.endGroup(); err != nil {
+				return err
+			}
+			w.buffering = false
+		case !w.buffering && len(w.buf) >= min(chunkRows, w.cfg.rowGroupRows()-w.inGroup):
+			if err := w.writeBuf(); err != nil {
+				return err
+			}
+			if w.inGroup >= w.cfg.rowGroupRows() {
+				if err := w.endGroup(); err != nil {
+					return err
+				}
 			}
 		}
 	}
+	return nil
+}
+
+// writeBuf hands the buffered events to the encoder, sorted.
+func (w *Writer[T, PT]) writeBuf() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	sortByTime[T, PT](w.buf)
+	if _, err := w.pw.Write(w.buf); err != nil {
+		return w.fail(err)
+	}
+	w.inGroup += len(w.buf)
+	w.count += int64(len(w.buf))
+	clear(w.buf) // drop references to the events' slices
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// endGroup writes the buffered events and ends the row group.
+func (w *Writer[T, PT]) endGroup() error {
+	if err := w.writeBuf(); err != nil {
+		return err
+	}
+	if w.inGroup == 0 {
+		return nil
+	}
+	if err := w.pw.Flush(); err != nil {
+		return w.fail(err)
+	}
+	if w.count == int64(w.inGroup) || w.groupMin.Before(w.first) {
+		w.first = w.groupMin
+	}
+	if w.count > int64(w.inGroup) && w.groupMin.Before(w.prevMax) {
+		w.sorted = false
+	}
+	if w.count == int64(w.inGroup) || w.groupMax.After(w.prevMax) {
+		w.prevMax = w.groupMax
+	}
+	w.inGroup = 0
 	return nil
 }
 
@@ -162,33 +233,6 @@ func (w *Writer[T, PT]) SetMetadata(key, value string) {
 	w.pw.SetKeyValueMetadata(key, value)
 }
 
-func (w *Writer[T, PT]) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	sortByTime[T, PT](w.buf)
-	lo, hi := PT(&w.buf[0]).EventTime(), PT(&w.buf[len(w.buf)-1]).EventTime()
-	if w.count == 0 || lo.Before(w.first) {
-		w.first = lo
-	}
-	if w.count > 0 && lo.Before(w.last) {
-		w.sorted = false
-	}
-	if w.count == 0 || hi.After(w.last) {
-		w.last = hi
-	}
-	if _, err := w.pw.Write(w.buf); err != nil {
-		return w.fail(err)
-	}
-	if err := w.pw.Flush(); err != nil {
-		return w.fail(err)
-	}
-	w.count += int64(len(w.buf))
-	clear(w.buf) // drop references to the events' slices
-	w.buf = w.buf[:0]
-	return nil
-}
-
 func (w *Writer[T, PT]) fail(err error) error {
 	w.Abort()
 	return fmt.Errorf("eventlog: write %s: %w", w.path, err)
@@ -201,10 +245,10 @@ func (w *Writer[T, PT]) Close() error {
 	if w.done {
 		return nil
 	}
-	if err := w.flush(); err != nil {
+	if err := w.endGroup(); err != nil {
 		return err
 	}
-	w.setRange()
+	w.setRange(w.pw)
 	if err := w.pw.Close(); err != nil {
 		return w.fail(err)
 	}
@@ -226,77 +270,13 @@ func (w *Writer[T, PT]) Close() error {
 	return nil
 }
 
-func (w *Writer[T, PT]) setRange() {
-	w.pw.SetKeyValueMetadata(schema.MetaEvents, strconv.FormatInt(w.count, 10))
+// setRange records the event count and time range in pw's metadata.
+func (w *Writer[T, PT]) setRange(pw *parquet.GenericWriter[T]) {
+	pw.SetKeyValueMetadata(schema.MetaEvents, strconv.FormatInt(w.count, 10))
 	if w.count > 0 {
-		w.pw.SetKeyValueMetadata(schema.MetaFirst, w.first.UTC().Format(time.RFC3339Nano))
-		w.pw.SetKeyValueMetadata(schema.MetaLast, w.last.UTC().Format(time.RFC3339Nano))
+		pw.SetKeyValueMetadata(schema.MetaFirst, w.first.UTC().Format(time.RFC3339Nano))
+		pw.SetKeyValueMetadata(schema.MetaLast, w.prevMax.UTC().Format(time.RFC3339Nano))
 	}
-}
-
-// resort rewrites the temporary file with its row groups (each a sorted run)
-// merged in time order.
-func (w *Writer[T, PT]) resort() error {
-	runs, err := openFile(w.tmp.Name(), w.tmp)
-	if err != nil {
-		return err
-	}
-	var cursors []*cursor[T, PT]
-	for i := range runs.file.RowGroups() {
-		cursors = append(cursors, newCursor[T, PT](runs, []int{i}, Range{}))
-	}
-	out, err := createTemp(w.path)
-	if err != nil {
-		return err
-	}
-	pw := newParquetWriter[T](out, w.kind, &w.cfg)
-	n, err := copyMerged(pw, newMerger(cursors), w.cfg.rowGroupRows())
-	if err == nil && n != w.count {
-		err = fmt.Errorf("merged %d events, wrote %d", n, w.count)
-	}
-	if err == nil {
-		w.pw = pw
-		w.setRange()
-		err = pw.Close()
-	}
-	os.Remove(w.tmp.Name())
-	w.tmp.Close()
-	w.tmp = out
-	return err
-}
-
-// copyMerged writes every event of m to pw, rows events per row group.
-func copyMerged[T any, PT event[T]](pw *parquet.GenericWriter[T], m *merger[T, PT], rows int) (int64, error) {
-	batch := make([]T, 0, min(rows, 4096))
-	var n, inGroup int64
-	for {
-		ev, err := m.next()
-		if err != nil {
-			return n, err
-		}
-		if ev == nil {
-			break
-		}
-		batch = append(batch, *ev)
-		if len(batch) == cap(batch) || inGroup+int64(len(batch)) == int64(rows) {
-			if _, err := pw.Write(batch); err != nil {
-				return n, err
-			}
-			n, inGroup = n+int64(len(batch)), inGroup+int64(len(batch))
-			clear(batch)
-			batch = batch[:0]
-			if inGroup == int64(rows) {
-				if err := pw.Flush(); err != nil {
-					return n, err
-				}
-				inGroup = 0
-			}
-		}
-	}
-	if _, err := pw.Write(batch); err != nil {
-		return n, err
-	}
-	return n + int64(len(batch)), nil
 }
 
 // Abort discards the file being written. It is safe to call after Close and
@@ -317,32 +297,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// sortByTime sorts events by time, stably. Input that is already in order
-// (the common case) costs one pass; otherwise a permutation of (time, index)
-// keys is sorted so the events themselves are moved once.
-func sortByTime[T any, PT event[T]](events []T) {
-	keys := make([]timeKey, len(events))
-	inOrder := true
-	for i := range events {
-		keys[i] = timeKey{PT(&events[i]).EventTime().UnixNano(), i}
-		if i > 0 && keys[i].t < keys[i-1].t {
-			inOrder = false
-		}
-	}
-	if inOrder {
-		return
-	}
-	slices.SortStableFunc(keys, func(a, b timeKey) int { return cmp.Compare(a.t, b.t) })
-	sorted := make([]T, len(events))
-	for i, k := range keys {
-		sorted[i] = events[k.i]
-	}
-	copy(events, sorted)
-}
-
-type timeKey struct {
-	t int64
-	i int
 }
