@@ -1,11 +1,12 @@
 package capture
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,7 +30,9 @@ type Options struct {
 	// DefaultIdleGap.
 	IdleGap time.Duration
 	// ReorderWindow is how far back in time a record may start relative to
-	// the latest log time seen and still be put in order. Zero means
+	// the latest log time seen and still be put in order. Records are held
+	// no longer than the largest request time seen so far (plus a second of
+	// clock resolution) requires, up to this window. Zero means
 	// DefaultReorderWindow; negative means no re-ordering.
 	ReorderWindow time.Duration
 	// MaxBuffered bounds the records held for re-ordering (memory). Zero
@@ -100,7 +103,8 @@ type pipeline struct {
 	scrub   *Scrubber
 	sess    *sessionizer
 	emit    func(*schema.Exchange) error
-	pending hitHeap
+	pending hitQueue
+	maxLag  time.Duration // largest log time - request start seen
 	free    []*Hit
 	latest  time.Time // latest log time seen
 	maxTime time.Time // latest request start seen
@@ -132,7 +136,7 @@ func (p *pipeline) run(ctx context.Context, inputs []Input) error {
 		}
 	}
 	for p.pending.Len() > 0 {
-		if err := p.release(heap.Pop(&p.pending).(*Hit)); err != nil {
+		if err := p.release(p.pending.pop()); err != nil {
 			return err
 		}
 	}
@@ -202,13 +206,15 @@ func (p *pipeline) add(h *Hit) error {
 	} else {
 		p.maxTime = t
 	}
-	if lt := logTime(h); lt.After(p.latest) {
+	lt := logTime(h)
+	if lt.After(p.latest) {
 		p.latest = lt
 	}
-	heap.Push(&p.pending, h)
-	horizon := p.latest.Add(-p.opts.window())
-	for p.pending.Len() > 0 && (p.pending[0].Exchange.Time.Before(horizon) || p.pending.Len() > p.opts.maxBuffered()) {
-		if err := p.release(heap.Pop(&p.pending).(*Hit)); err != nil {
+	p.maxLag = max(p.maxLag, lt.Sub(t))
+	p.pending.push(h)
+	horizon := p.latest.Add(-min(p.opts.window(), p.maxLag+time.Second))
+	for p.pending.Len() > 0 && (p.pending.front().Exchange.Time.Before(horizon) || p.pending.Len() > p.opts.maxBuffered()) {
+		if err := p.release(p.pending.pop()); err != nil {
 			return err
 		}
 	}
@@ -262,24 +268,40 @@ func joinErrs(errs []error) string {
 	return strings.Join(s, "; ")
 }
 
-// hitHeap orders hits by request start, then by arrival.
-type hitHeap []*Hit
-
-func (h hitHeap) Len() int { return len(h) }
-func (h hitHeap) Less(i, j int) bool {
-	if c := h[i].Exchange.Time.Compare(h[j].Exchange.Time); c != 0 {
-		return c < 0
-	}
-	return h[i].Pos.Offset < h[j].Pos.Offset
+// hitQueue holds hits in request-start order (equal times in arrival
+// order). Input is nearly in order, so a push is an append or a short
+// insertion near the back, and a pop takes the front.
+type hitQueue struct {
+	items []*Hit
+	head  int
 }
-func (h hitHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(x any)   { *h = append(*h, x.(*Hit)) }
-func (h *hitHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return x
+
+func (q *hitQueue) Len() int { return len(q.items) - q.head }
+
+func (q *hitQueue) front() *Hit { return q.items[q.head] }
+
+func (q *hitQueue) push(h *Hit) {
+	n := len(q.items)
+	t := h.Exchange.Time
+	if n == q.head || !t.Before(q.items[n-1].Exchange.Time) {
+		q.items = append(q.items, h)
+		return
+	}
+	// The first item after t, searched from the back where it usually is.
+	i := q.head + sort.Search(n-q.head, func(i int) bool { return q.items[q.head+i].Exchange.Time.After(t) })
+	q.items = slices.Insert(q.items, i, h)
+}
+
+func (q *hitQueue) pop() *Hit {
+	h := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head >= 1024 && q.head*2 >= len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return h
 }
 
 // ViewInput is one input of a viewing-history import.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
+	"hash/maphash"
 	"net/url"
 	"slices"
 	"strings"
@@ -46,7 +47,8 @@ type Scrubber struct {
 	headers []string // lower case
 	query   map[string]bool
 	fields  map[string]bool
-	cache   map[string]string
+	cache   map[uint64]string // keyed by maphash of namespace and id
+	seed    maphash.Seed
 	sum     []byte
 
 	// Counts of values replaced, for the import report.
@@ -62,7 +64,8 @@ func NewScrubber(c ScrubConfig) *Scrubber {
 		mac:    hmac.New(sha256.New, c.Key),
 		query:  map[string]bool{},
 		fields: map[string]bool{},
-		cache:  map[string]string{},
+		cache:  map[uint64]string{},
+		seed:   maphash.MakeSeed(),
 	}
 	for _, h := range slices.Concat(DefaultSecretHeaders, c.Headers) {
 		s.headers = append(s.headers, strings.ToLower(h))
@@ -79,12 +82,12 @@ func NewScrubber(c ScrubConfig) *Scrubber {
 // Hash returns the keyed hash of an id in a namespace ("u" for users, "s" for
 // sessions): the namespace, an underscore and 16 hex digits.
 func (s *Scrubber) Hash(namespace, id string) string {
-	ck := namespace + "\x00" + id
+	ck := hash3(s.seed, namespace, id, "")
 	if h, ok := s.cache[ck]; ok {
 		return h
 	}
 	s.mac.Reset()
-	s.mac.Write([]byte(ck))
+	s.mac.Write([]byte(namespace + "\x00" + id))
 	s.sum = s.mac.Sum(s.sum[:0])
 	h := namespace + "_" + hex.EncodeToString(s.sum[:8])
 	if len(s.cache) >= cacheLimit {
@@ -184,6 +187,24 @@ func (s *Scrubber) query1(q string) string {
 	if !s.anyQuerySecret(q) {
 		return q
 	}
+	return s.replaceQuery(q)
+}
+
+// anyQuerySecret reports whether q has a parameter to scrub, without
+// allocating.
+func (s *Scrubber) anyQuerySecret(q string) bool {
+	for q != "" {
+		var p string
+		p, q, _ = strings.Cut(q, "&")
+		name, _, _ := strings.Cut(p, "=")
+		if s.query[name] || strings.IndexByte(name, '%') >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Scrubber) replaceQuery(q string) string {
 	parts := strings.Split(q, "&")
 	for i, p := range parts {
 		name, val, ok := strings.Cut(p, "=")
@@ -196,15 +217,6 @@ func (s *Scrubber) query1(q string) string {
 		}
 	}
 	return strings.Join(parts, "&")
-}
-
-func (s *Scrubber) anyQuerySecret(q string) bool {
-	for name := range s.query {
-		if strings.Contains(q, name+"=") {
-			return true
-		}
-	}
-	return false
 }
 
 // body replaces secret fields of a JSON object or form body. Other bodies are

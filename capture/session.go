@@ -2,6 +2,7 @@ package capture
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/url"
 	"strconv"
 	"strings"
@@ -81,45 +82,52 @@ type sessionizer struct {
 	key       SessionKey
 	gap       time.Duration
 	scrub     *Scrubber
-	live      map[string]*liveSession
+	live      map[uint64]*liveSession // by keyHash of the raw key
+	seed      maphash.Seed
 	lastSweep time.Time
 	started   int64 // sessions started
 }
 
 type liveSession struct {
-	id   string
-	last time.Time
-	seq  int32
+	id            string
+	last          time.Time
+	seq           int32
+	userRaw, user string // the last raw user id seen and its hash
 }
 
 func newSessionizer(key SessionKey, gap time.Duration, scrub *Scrubber) *sessionizer {
 	if gap <= 0 {
 		gap = DefaultIdleGap
 	}
-	return &sessionizer{key: key, gap: gap, scrub: scrub, live: map[string]*liveSession{}}
+	return &sessionizer{key: key, gap: gap, scrub: scrub, live: map[uint64]*liveSession{}, seed: maphash.MakeSeed()}
 }
 
 // assign sets h's Session, User and Seq.
 func (s *sessionizer) assign(h *Hit) {
 	e := &h.Exchange
-	if h.UserID != "" {
-		e.User = s.scrub.Hash("u", h.UserID)
-	}
-	raw := s.rawKey(h)
+	kind, a, b := s.rawKey(h)
+	k := s.keyHash(kind, a, b)
 	now := e.Time
-	ls, ok := s.live[raw]
+	ls, ok := s.live[k]
 	// A source's own session id is never split; other keys split after the
 	// idle gap.
 	if !ok || (h.SessionID == "" && now.Sub(ls.last) > s.gap) {
-		id := raw
+		id := kind + ":" + a + "\x00" + b
 		if h.SessionID == "" {
 			// The start time makes the id unique even when a forgotten
 			// session's key comes back later.
 			id += "@" + strconv.FormatInt(now.UnixNano(), 10)
 		}
 		ls = &liveSession{id: s.scrub.Hash("s", id), last: now}
-		s.live[raw] = ls
+		s.live[k] = ls
 		s.started++
+	}
+	if h.UserID != "" {
+		// A session's user rarely changes: hash once per change.
+		if h.UserID != ls.userRaw {
+			ls.userRaw, ls.user = h.UserID, s.scrub.Hash("u", h.UserID)
+		}
+		e.User = ls.user
 	}
 	e.Session, e.Seq = ls.id, ls.seq
 	ls.seq++
@@ -129,15 +137,29 @@ func (s *sessionizer) assign(h *Hit) {
 	s.sweep(now)
 }
 
-func (s *sessionizer) rawKey(h *Hit) string {
+// rawKey returns what identifies h's client: a kind and one or two parts.
+func (s *sessionizer) rawKey(h *Hit) (kind, a, b string) {
 	if h.SessionID != "" {
-		return "id:" + h.SessionID
+		return "id", h.SessionID, ""
 	}
 	if v, ok := s.key.find(&h.Exchange); ok {
-		return "key:" + v
+		return "key", v, ""
 	}
 	ua, _ := h.Exchange.Header("User-Agent")
-	return "client:" + h.Client + "\x00" + ua
+	return "client", h.Client, ua
+}
+
+// keyHash hashes a raw key without building it: live sessions are looked up
+// by a 64-bit hash (collisions are negligible at the number of live sessions).
+func (s *sessionizer) keyHash(kind, a, b string) uint64 {
+	return hash3(s.seed, kind, a, b)
+}
+
+// hash3 combines the hashes of three strings (maphash.Hash would copy them).
+func hash3(seed maphash.Seed, a, b, c string) uint64 {
+	h := maphash.String(seed, a)
+	h = h*0x9e3779b97f4a7c15 ^ maphash.String(seed, b)
+	return h*0x9e3779b97f4a7c15 ^ maphash.String(seed, c)
 }
 
 // sweep forgets sessions idle longer than the gap, at most once per gap.

@@ -110,6 +110,10 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 	if err != nil {
 		return nil, err
 	}
+	// CreateTemp makes the file private; the result is an ordinary file.
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, err
+	}
 	w := &Writer[T, PT]{path: path, cfg: cfg, kind: kind, tmp: tmp, sorted: true}
 	w.pw = newParquetWriter[T](tmp, kind, &w.cfg)
 	return w, nil
@@ -125,7 +129,7 @@ func createTemp(path string) (*os.File, error) {
 
 func newParquetWriter[T any](f *os.File, kind schema.Kind, cfg *WriterConfig) *parquet.GenericWriter[T] {
 	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		// Version 1 data pages are what every Parquet reader handles.
 		parquet.DataPageVersion(1),
 		parquet.KeyValueMetadata(schema.MetaVersion, schema.Version),
@@ -136,8 +140,18 @@ func newParquetWriter[T any](f *os.File, kind schema.Kind, cfg *WriterConfig) *p
 	for _, k := range sortedKeys(cfg.Metadata) {
 		opts = append(opts, parquet.KeyValueMetadata(k, cfg.Metadata[k]))
 	}
+	var zero T
+	for _, path := range parquet.SchemaOf(zero).Columns() {
+		if noBounds[path[0]] {
+			opts = append(opts, parquet.SkipPageBounds(path...))
+		}
+	}
 	return parquet.NewGenericWriter[T](f, opts...)
 }
+
+// noBounds are the columns whose min/max statistics are not written: long
+// free-form values where they prune nothing and cost time to compute.
+var noBounds = map[string]bool{"path": true, "query": true, "headers": true, "body": true, "payload": true}
 
 // Write writes events, streaming those in time order and sorting the others
 // a row group at a time.

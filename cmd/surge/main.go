@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,7 @@ func main() {
 
 func newRootCommand() *cobra.Command {
 	cfg := newConfig()
+	var cpuprofile string
 	root := &cobra.Command{
 		Use:   "surge",
 		Short: "Record production traffic and replay it, amplified, against staging",
@@ -55,10 +57,29 @@ that order of precedence.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := startProfile(cpuprofile); err != nil {
+				return err
+			}
 			return cfg.load()
 		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) { pprof.StopCPUProfile() },
 	}
 	root.PersistentFlags().StringVar(&cfg.file, "config", "", "YAML config file (see configs/)")
+	root.PersistentFlags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg))
 	return root
+}
+
+// startProfile starts a CPU profile to path, if path is set (a hidden flag
+// for tuning).
+func startProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return pprof.StartCPUProfile(f)
 }
