@@ -69,7 +69,7 @@ type exchangeFacts struct {
 	Status  *int32    `parquet:"status,optional"`
 }
 
-func (exchangeFacts) EventKind() schema.Kind   { return schema.KindExchange }
+func (exchangeFacts) EventKind() schema.Kind  { return schema.KindExchange }
 func (e *exchangeFacts) EventTime() time.Time { return e.Time }
 
 // viewFacts is the projection of a ViewingEvent a summary reads.
@@ -81,7 +81,7 @@ type viewFacts struct {
 	Type    string    `parquet:"type,dict"`
 }
 
-func (viewFacts) EventKind() schema.Kind   { return schema.KindView }
+func (viewFacts) EventKind() schema.Kind  { return schema.KindView }
 func (v *viewFacts) EventTime() time.Time { return v.Time }
 
 // Summarize reads the event files at paths (files or dataset directories) in
