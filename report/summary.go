@@ -100,12 +100,12 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 	switch info.Kind {
 	case schema.KindExchange:
 		err = summarize(files, r, a, func(e *exchangeFacts) {
-			a.add(e.Time, e.Session, e.User, e.Method, e.Path)
+			a.add(e.Time, e.Session, e.User, RouteGroup(e.Method, e.Path))
 			a.status(e.Status)
 		})
 	case schema.KindView:
 		err = summarize(files, r, a, func(v *viewFacts) {
-			a.add(v.Time, v.Session, v.User, v.Type, v.Content)
+			a.add(v.Time, v.Session, v.User, v.Type+" "+v.Content)
 		})
 	default:
 		err = fmt.Errorf("report: %s: cannot summarize %q events", files[0], info.Kind)
@@ -184,7 +184,7 @@ func newAccumulator() *accumulator {
 	return &accumulator{minutes: map[int64]int64{}, routes: map[string]int64{}, statuses: map[string]int64{}}
 }
 
-func (a *accumulator) add(t time.Time, session, user, method, path string) {
+func (a *accumulator) add(t time.Time, session, user, route string) {
 	if a.events == 0 || t.Before(a.first) {
 		a.first = t
 	}
@@ -199,7 +199,6 @@ func (a *accumulator) add(t time.Time, session, user, method, path string) {
 		a.users.Add(user)
 	}
 	a.minutes[t.Unix()/60]++
-	route := RouteGroup(method, path)
 	if _, ok := a.routes[route]; ok || len(a.routes) < maxRoutes {
 		a.routes[route]++
 	} else {

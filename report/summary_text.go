@@ -13,9 +13,9 @@ import (
 // WriteText writes the summary for people: counts, time range, rate with a
 // per-minute sparkline, status mix, top routes and import problems.
 func (s *Summary) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "%s: %s events from %d file(s), source %s\n", strings.Join(s.Paths, " "), s.Kind, s.Files, strings.Join(s.Sources, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	p := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
-	p("%s\t%s events from %d file(s), source %s", strings.Join(s.Paths, " "), s.Kind, s.Files, strings.Join(s.Sources, ", "))
+	p := func(format string, args ...any) { fmt.Fprintf(tw, "  "+format+"\n", args...) }
 	approx := ""
 	if !s.Exact {
 		approx = " (estimated)"
@@ -41,9 +41,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 		return err
 	}
 	if len(s.TopRoutes) > 0 {
-		fmt.Fprintln(w, "top routes")
+		fmt.Fprintln(w, "  top routes")
 		for _, r := range s.TopRoutes {
-			fmt.Fprintf(tw, "  %s\t%.1f%%\t%s\n", count(r.Count), 100*r.Share, r.Route)
+			fmt.Fprintf(tw, "    %s\t%.1f%%\t%s\n", count(r.Count), 100*r.Share, r.Route)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -78,7 +78,7 @@ func writeImport(w io.Writer, raw json.RawMessage) {
 	if json.Unmarshal(raw, &f) != nil {
 		return
 	}
-	fmt.Fprintf(w, "import (%s): %s records, %s events, %s skipped, %s disordered (max %s), %s late\n",
+	fmt.Fprintf(w, "  import (%s): %s records, %s events, %s skipped, %s disordered (max %s), %s late\n",
 		f.Format, count(f.Records), count(f.Events), count(f.Skipped), count(f.Disordered),
 		(time.Duration(f.MaxDisorderMS) * time.Millisecond).String(), count(f.Late))
 	for _, pr := range f.Problems {
@@ -89,10 +89,10 @@ func writeImport(w io.Writer, raw json.RawMessage) {
 		if pr.Field != "" {
 			at += ": " + pr.Field
 		}
-		fmt.Fprintf(w, "  %s: %s\n", at, pr.Reason)
+		fmt.Fprintf(w, "    %s: %s\n", at, pr.Reason)
 	}
 	if n := f.Skipped - int64(len(f.Problems)); n > 0 {
-		fmt.Fprintf(w, "  ... and %s more\n", count(n))
+		fmt.Fprintf(w, "    ... and %s more\n", count(n))
 	}
 }
 

@@ -170,8 +170,12 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 	}
 	elapsed := time.Since(start)
 	w := cmd.ErrOrStderr()
-	fmt.Fprintf(w, "imported %d events (%d sessions) from %d records in %d file(s) in %s (%.0f records/s) -> %s\n",
-		rep.Events, rep.Sessions, rep.Records, len(rep.Files), elapsed.Round(time.Millisecond),
+	sessions := ""
+	if rep.Sessions > 0 {
+		sessions = fmt.Sprintf(" (%d sessions)", rep.Sessions)
+	}
+	fmt.Fprintf(w, "imported %d events%s from %d records in %d file(s) in %s (%.0f records/s) -> %s\n",
+		rep.Events, sessions, rep.Records, len(rep.Files), elapsed.Round(time.Millisecond),
 		float64(rep.Records)/elapsed.Seconds(), o.output)
 	if rep.Disordered > 0 || rep.Late > 0 {
 		fmt.Fprintf(w, "  %d records out of request-start order (max %s), %d late past the re-order window\n",
