@@ -138,7 +138,9 @@ func (s *Scrubber) Exchange(e *schema.Exchange) {
 		e.Query = s.query1(e.Query)
 	}
 	if len(e.Body) > 0 && !e.BodyTruncated {
+		// A scrubbed body is what a replay sends: its size is the new one.
 		e.Body = s.body(e.Body)
+		e.BodySize = int64(len(e.Body))
 	}
 }
 

@@ -1,0 +1,412 @@
+package capture
+
+import (
+	"fmt"
+	"net/textproto"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// FormatError is an nginx log_format string that cannot be compiled.
+type FormatError struct {
+	Format string // the format as given
+	Offset int    // byte offset in Format of the problem; -1 when it is the whole format
+	Reason string
+}
+
+func (e *FormatError) Error() string {
+	if e.Offset < 0 {
+		return "log format: " + e.Reason
+	}
+	return fmt.Sprintf("log format: at offset %d: %s", e.Offset, e.Reason)
+}
+
+// varKind is what the decoder does with a variable's value.
+type varKind uint8
+
+// The variables the decoder understands. kIgnore values are split off and
+// dropped; kHeader and kCookie values go to the request headers.
+const (
+	kIgnore varKind = iota
+	kRemoteAddr
+	kForwardedFor
+	kRemoteUser
+	kTimeLocal
+	kTimeISO
+	kMsec
+	kRequest
+	kMethod
+	kRequestURI
+	kURI
+	kArgs
+	kServerProtocol
+	kScheme
+	kHost
+	kHTTPHost
+	kServerName
+	kStatus
+	kBodyBytesSent
+	kBytesSent
+	kRequestLength
+	kRequestTime
+	kUpstreamTime
+	kUserAgent
+	kUpgrade
+	kHTTPCookie
+	kRegion
+	kRequestBody
+	kHeader
+	kCookie
+	numKinds
+)
+
+// namedVars maps a variable name (lower case, no $) to its kind. Names not
+// here and not starting with http_ or cookie_ are parsed and ignored.
+var namedVars = map[string]varKind{
+	"remote_addr":              kRemoteAddr,
+	"remote_user":              kRemoteUser,
+	"time_local":               kTimeLocal,
+	"time_iso8601":             kTimeISO,
+	"msec":                     kMsec,
+	"request":                  kRequest,
+	"request_method":           kMethod,
+	"request_uri":              kRequestURI,
+	"uri":                      kURI,
+	"document_uri":             kURI,
+	"args":                     kArgs,
+	"query_string":             kArgs,
+	"server_protocol":          kServerProtocol,
+	"scheme":                   kScheme,
+	"host":                     kHost,
+	"server_name":              kServerName,
+	"status":                   kStatus,
+	"body_bytes_sent":          kBodyBytesSent,
+	"bytes_sent":               kBytesSent,
+	"request_length":           kRequestLength,
+	"request_time":             kRequestTime,
+	"upstream_response_time":   kUpstreamTime,
+	"geoip_country_code":       kRegion,
+	"geoip2_data_country_code": kRegion,
+	"request_body":             kRequestBody,
+}
+
+// httpVars are the $http_NAME variables with a meaning beyond "a header".
+var httpVars = map[string]varKind{
+	"x_forwarded_for": kForwardedFor,
+	"host":            kHTTPHost,
+	"user_agent":      kUserAgent,
+	"upgrade":         kUpgrade,
+	"cookie":          kHTTPCookie,
+	"cf_ipcountry":    kRegion,
+}
+
+// field is one variable of a compiled format and the literal after it.
+type field struct {
+	name   string  // variable name as written, with the $ (for errors)
+	kind   varKind // what to do with the value
+	header string  // canonical header name to record the value under, or ""
+	cookie string  // cookie name of a $cookie_NAME
+	lit    string  // literal after the value; "" only after the last variable
+	spaces int     // spaces the value itself contains before lit may match
+	list   bool    // value may be a list with ", " and " : " separators
+}
+
+// logFormat is a compiled nginx log_format: a literal prefix, then
+// variables each followed by a literal.
+type logFormat struct {
+	prefix   string
+	fields   []field
+	names    [numKinds]string // the variable that supplies each kind
+	trailing bool             // ignore text after the last literal
+}
+
+// has reports whether the format has a variable of kind k.
+func (f *logFormat) has(k varKind) bool { return f.names[k] != "" }
+
+// compileFormat compiles an nginx log_format string.
+func compileFormat(format string) (*logFormat, error) {
+	if strings.TrimSpace(format) == "" {
+		return nil, &FormatError{Format: format, Offset: 0, Reason: "empty format"}
+	}
+	f := &logFormat{}
+	fail := func(off int, reason string) (*logFormat, error) {
+		return nil, &FormatError{Format: format, Offset: off, Reason: reason}
+	}
+	var lit strings.Builder
+	for i := 0; i < len(format); {
+		c := format[i]
+		if c != '$' {
+			lit.WriteByte(c)
+			i++
+			continue
+		}
+		name, next, reason := scanVar(format, i)
+		if reason != "" {
+			return fail(i, reason)
+		}
+		if len(f.fields) > 0 && lit.Len() == 0 {
+			return fail(i, fmt.Sprintf("$%s follows %s with no text between them: the value boundary is unknown", name, f.fields[len(f.fields)-1].name))
+		}
+		if len(f.fields) == 0 {
+			f.prefix = lit.String()
+		} else {
+			f.fields[len(f.fields)-1].lit = lit.String()
+		}
+		lit.Reset()
+		f.fields = append(f.fields, newField(name))
+		i = next
+	}
+	if len(f.fields) == 0 {
+		return fail(-1, "no variables")
+	}
+	f.fields[len(f.fields)-1].lit = lit.String()
+	for i := range f.fields {
+		fd := &f.fields[i]
+		f.names[fd.kind] = fd.name
+		if fd.lit != "" && fd.lit[0] == ' ' {
+			switch fd.kind {
+			case kTimeLocal:
+				fd.spaces = 1 // "21/Nov/2026:20:00:01 +0000"
+			case kRequest:
+				fd.spaces = 2 // "GET / HTTP/1.1" unquoted
+			}
+		}
+	}
+	if !f.has(kTimeLocal) && !f.has(kTimeISO) && !f.has(kMsec) {
+		return fail(-1, "no time variable ($time_local, $time_iso8601 or $msec)")
+	}
+	if !f.has(kRequest) && !f.has(kRequestURI) && !f.has(kURI) {
+		return fail(-1, "no request variable ($request, $request_uri or $uri)")
+	}
+	return f, nil
+}
+
+// scanVar reads the variable at format[i] (a '$'): "$name" or "${name}". It
+// returns the lower-case name and the offset after it, or a reason.
+func scanVar(format string, i int) (name string, next int, reason string) {
+	j := i + 1
+	if j < len(format) && format[j] == '{' {
+		end := strings.IndexByte(format[j:], '}')
+		if end < 0 {
+			return "", 0, "${ without a closing }"
+		}
+		name = format[j+1 : j+end]
+		if name == "" || nameLen(name) != len(name) {
+			return "", 0, fmt.Sprintf("%q is not a variable name", name)
+		}
+		return strings.ToLower(name), j + end + 1, ""
+	}
+	n := nameLen(format[j:])
+	if n == 0 {
+		return "", 0, "$ not followed by a variable name"
+	}
+	return strings.ToLower(format[j : j+n]), j + n, ""
+}
+
+// nameLen is the length of the variable name [a-zA-Z0-9_]* at the start of s.
+func nameLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// newField returns the field for variable name (lower case, no $).
+func newField(name string) field {
+	fd := field{name: "$" + name, list: strings.HasPrefix(name, "upstream_")}
+	if k, ok := namedVars[name]; ok {
+		fd.kind = k
+		return fd
+	}
+	switch {
+	case strings.HasPrefix(name, "http_") && len(name) > len("http_"):
+		h := name[len("http_"):]
+		fd.kind = kHeader
+		if k, ok := httpVars[h]; ok {
+			fd.kind = k
+		}
+		if fd.kind != kHTTPHost {
+			fd.header = textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(h, "_", "-"))
+		}
+	case strings.HasPrefix(name, "cookie_") && len(name) > len("cookie_"):
+		fd.kind, fd.cookie = kCookie, name[len("cookie_"):]
+	}
+	return fd
+}
+
+// values are the raw values of one line by kind, "" when absent ("-" or
+// empty), escapes already undone.
+type values struct {
+	v       [numKinds]string
+	cookies []schema.Header // $cookie_NAME values, in format order
+}
+
+// split cuts line into the format's variable values, storing them in vals
+// and appending header variables to h's headers. On a mismatch it returns a
+// *RecordError without Pos.
+func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
+	if !strings.HasPrefix(line, f.prefix) {
+		return &RecordError{Field: f.fields[0].name, Reason: fmt.Sprintf("line does not start with %q", f.prefix)}
+	}
+	rest := line[len(f.prefix):]
+	for i := range f.fields {
+		fd := &f.fields[i]
+		var v string
+		if fd.lit == "" {
+			v, rest = rest, ""
+		} else {
+			end := fd.end(rest)
+			if end < 0 {
+				col := len(line) - len(rest) + 1
+				return &RecordError{Field: fd.name, Reason: fmt.Sprintf("no %q after the value starting at column %d", fd.lit, col)}
+			}
+			v, rest = rest[:end], rest[end+len(fd.lit):]
+		}
+		if v == "-" || v == "" {
+			continue
+		}
+		switch fd.kind {
+		case kIgnore:
+			continue
+		case kRequestBody:
+			vals.v[kRequestBody] = v // unescaped later, control characters included
+			continue
+		}
+		v = unescapeLogged(v)
+		if fd.header != "" {
+			h.Exchange.Headers = append(h.Exchange.Headers, schema.Header{Name: fd.header, Value: v})
+		}
+		if fd.kind == kCookie {
+			vals.cookies = append(vals.cookies, schema.Header{Name: fd.cookie, Value: v})
+		} else {
+			vals.v[fd.kind] = v
+		}
+	}
+	if rest != "" && !f.trailing {
+		last := &f.fields[len(f.fields)-1]
+		return &RecordError{Field: last.name, Reason: fmt.Sprintf("unexpected text after the last field at column %d: %s", len(line)-len(rest)+1, quoteForError(rest))}
+	}
+	return nil
+}
+
+// end returns where fd's value ends in rest (the index of fd.lit), or -1.
+func (fd *field) end(rest string) int {
+	from := 0
+	if fd.spaces > 0 {
+		// Values with known inner spaces: the literal (which starts with a
+		// space) cannot match before them.
+		for n := 0; n < fd.spaces; n++ {
+			sp := strings.IndexByte(rest[from:], ' ')
+			if sp < 0 {
+				return -1
+			}
+			from += sp + 1
+		}
+	}
+	for from <= len(rest) {
+		var i int
+		if len(fd.lit) == 1 {
+			i = strings.IndexByte(rest[from:], fd.lit[0])
+		} else {
+			i = strings.Index(rest[from:], fd.lit)
+		}
+		if i < 0 {
+			return -1
+		}
+		i += from
+		switch {
+		case fd.lit[0] == '"' && backslashEscaped(rest, i):
+			// Apache writes a quote inside a quoted value as \".
+		case fd.list && (i > 0 && (rest[i-1] == ',' || rest[i-1] == ':') ||
+			strings.HasPrefix(rest[i+len(fd.lit):], ":")):
+			// "0.010, 0.020" and "0.010 : 0.020" are one upstream value.
+		default:
+			return i
+		}
+		from = i + 1
+	}
+	return -1
+}
+
+// backslashEscaped reports whether s[i] is preceded by an odd number of backslashes.
+func backslashEscaped(s string, i int) bool {
+	n := 0
+	for i > 0 && s[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n%2 == 1
+}
+
+// unescapeLogged undoes the escaping of a logged value: nginx writes ", \ and
+// bytes outside printable ASCII as \xNN, Apache writes \" and \\. Escapes
+// of control characters (which a header value cannot hold) are kept as
+// written, and so is the whole value when undoing the escapes would not
+// give UTF-8 (a string column must hold UTF-8). It returns s itself when
+// there is nothing to undo.
+func unescapeLogged(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	b := appendUnescapedLogged(make([]byte, 0, len(s)), s, false)
+	if !utf8.Valid(b) {
+		return s
+	}
+	return string(b)
+}
+
+// appendUnescapedLogged appends s with its escapes undone to dst. With ctl false,
+// escapes of control characters (< 0x20 and 0x7F) are kept as written.
+func appendUnescapedLogged(dst []byte, s string, ctl bool) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			dst = append(dst, c)
+			continue
+		}
+		switch s[i+1] {
+		case '"', '\\':
+			dst = append(dst, s[i+1])
+			i++
+			continue
+		case 'x':
+			if i+3 < len(s) {
+				hi, ok1 := hexDigit(s[i+2])
+				lo, ok2 := hexDigit(s[i+3])
+				b := hi<<4 | lo
+				if ok1 && ok2 && (ctl || b >= 0x20 && b != 0x7f) {
+					dst = append(dst, b)
+					i += 3
+					continue
+				}
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// quoteForError quotes s for an error message, cut to 64 bytes.
+func quoteForError(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q...", s[:64])
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const sample = "../../testdata/sample/"
+
+// surge runs the command line in-process and returns its stdout and stderr.
+func surge(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+// mustSurge is surge that fails the test on error.
+func mustSurge(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, err := surge(t, args...)
+	if err != nil {
+		t.Fatalf("surge %s: %v\n%s", strings.Join(args, " "), err, errs)
+	}
+	return out
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file (go test -update rewrites it):\n got: %s\nwant: %s", name, clip(got), clip(want))
+	}
+}
+
+func clip(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "..."
+	}
+	return string(b)
+}
+
+// inspectJSON returns surge inspect --json of path with the output directory
+// replaced by OUT, for golden files.
+func inspectJSON(t *testing.T, dir, path string) []byte {
+	t.Helper()
+	out := mustSurge(t, "inspect", "--json", path)
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("inspect --json: %v\n%s", err, out)
+	}
+	return []byte(strings.ReplaceAll(out, dir, "OUT"))
+}
