@@ -23,7 +23,7 @@ demo: build
 	@rm -rf $(OUT)/demo && mkdir -p $(OUT)/demo
 	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import nginx --config configs/capture.yaml \
 		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet
-	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import views $(SAMPLE)/views.csv -o $(OUT)/demo/views.parquet
+	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import views $(SAMPLE)/views.csv.gz -o $(OUT)/demo/views.parquet
 	$(BIN) inspect $(OUT)/demo/match-night.parquet
 	$(BIN) inspect $(OUT)/demo/views.parquet
 

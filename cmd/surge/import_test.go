@@ -30,7 +30,7 @@ func TestImportSamples(t *testing.T) {
 		// GoReplay.
 		{"gor", []string{"gor", "--session-key", "cookie:sid", sample + "match-night.gor"}},
 		// Viewing histories, CSV and JSON lines.
-		{"views-csv", []string{"views", sample + "views.csv"}},
+		{"views-csv", []string{"views", sample + "views.csv.gz"}},
 		{"views-jsonl", []string{"views", sample + "views.jsonl"}},
 		// surge's own JSON lines.
 		{"jsonl", []string{"jsonl", "../../capture/testdata/jsonl/export.jsonl"}},
