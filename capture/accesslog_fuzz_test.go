@@ -75,6 +75,7 @@ func FuzzNginxFormat(f *testing.F) {
 	f.Add(`${time_local}|$upstream_response_time|$uri?$args`, "21/Nov/2026:20:00:01 +0000|0.1, 0.2 : -|/a?b")
 	f.Add(`[$time_iso8601] $request_method $http_host$request_uri $http_upgrade`, "[2026-11-21T20:00:01.5Z] GET h/x websocket")
 	f.Add(`$msec "$request" $status $$ ${} ${x`, "")
+	f.Add("$0[$time_loCAl] \"$request\"$sCheme", "[01/Nov/0000:00:00:00 +0000] \"0 * HTTP/1.0\"0") // found by fuzzing
 	f.Fuzz(func(t *testing.T, format, data string) {
 		dec, err := NewNginxDecoder(strings.NewReader(data), "fuzz.log", format)
 		if err != nil {
@@ -93,6 +94,7 @@ func FuzzTimeLocal(f *testing.F) {
 	for _, s := range []string{
 		"21/Nov/2026:20:00:01 +0000", "29/Feb/2024:23:59:59 -1200", "29/Feb/2025:00:00:00 +0000",
 		"01/Jan/1970:00:00:00 +1400", "31/Dec/9999:23:59:59 -0030", "31/Apr/2026:00:00:00 +0000",
+		"01/Jan/0000:00:00:00 +0000", "01/Jan/0000:00:00:00 +2400", // found by fuzzing
 	} {
 		f.Add(s)
 	}
@@ -113,7 +115,10 @@ func FuzzTimeLocal(f *testing.F) {
 
 // FuzzISO8601 checks the hand parser of $time_iso8601 against time.Parse.
 func FuzzISO8601(f *testing.F) {
-	for _, s := range []string{"2026-11-21T20:00:01+00:00", "2026-11-21T20:00:01.123456789Z", "2024-02-29T23:59:59-05:30"} {
+	for _, s := range []string{
+		"2026-11-21T20:00:01+00:00", "2026-11-21T20:00:01.123456789Z", "2024-02-29T23:59:59-05:30",
+		"0000-01-01 00:00:00.000000000000000Z", // found by fuzzing
+	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -23,6 +24,7 @@ func TestArrowSchemaMatchesParquet(t *testing.T) {
 		schema.KindExchange: filepath.Join(dir, "x.parquet"),
 		schema.KindFrame:    filepath.Join(dir, "f.parquet"),
 		schema.KindView:     filepath.Join(dir, "v.parquet"),
+		schema.KindResult:   filepath.Join(dir, "r.parquet"),
 	}
 	writeFile(t, paths[schema.KindExchange], WriterConfig{}, exchanges(300))
 	fw, _ := Create[schema.Frame](paths[schema.KindFrame], WriterConfig{})
@@ -35,7 +37,13 @@ func TestArrowSchemaMatchesParquet(t *testing.T) {
 	if err := vw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wantRows := map[schema.Kind]int64{schema.KindExchange: 300, schema.KindFrame: 1, schema.KindView: 1}
+	rw, _ := Create[schema.Result](paths[schema.KindResult], WriterConfig{})
+	sent := t0.Add(time.Millisecond)
+	rw.Write(schema.Result{Intended: t0, Sent: &sent, Status: 200, Session: "s", Method: "GET", Route: "GET /"}, schema.Result{Intended: t0, Error: schema.DroppedCap})
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantRows := map[schema.Kind]int64{schema.KindExchange: 300, schema.KindFrame: 1, schema.KindView: 1, schema.KindResult: 2}
 
 	for kind, path := range paths {
 		t.Run(string(kind), func(t *testing.T) {

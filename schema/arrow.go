@@ -57,6 +57,27 @@ var (
 	}, nil)
 )
 
+// ResultArrow is the Arrow schema of replay results.
+var ResultArrow = arrow.NewSchema([]arrow.Field{
+	{Name: "intended", Type: timestamp},
+	{Name: "sent", Type: timestamp, Nullable: true},
+	{Name: "latency_ns", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "service_ns", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "lateness_ns", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "status", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "bytes_out", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "bytes_in", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "error", Type: arrow.BinaryTypes.String},
+	{Name: "session", Type: arrow.BinaryTypes.String},
+	{Name: "clone", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "user", Type: arrow.BinaryTypes.String},
+	{Name: "seq", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "method", Type: arrow.BinaryTypes.String},
+	{Name: "route", Type: arrow.BinaryTypes.String},
+	{Name: "region", Type: arrow.BinaryTypes.String},
+	{Name: "device", Type: arrow.BinaryTypes.String},
+}, nil)
+
 var (
 	timestamp    = &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}
 	headerStruct = arrow.StructOf(
@@ -74,6 +95,8 @@ func ArrowOf(k Kind) *arrow.Schema {
 		return FrameArrow
 	case KindView:
 		return ViewArrow
+	case KindResult:
+		return ResultArrow
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ func KindOf(v any) Kind {
 		return KindFrame
 	case ViewingEvent, *ViewingEvent:
 		return KindView
+	case Result, *Result:
+		return KindResult
 	}
 	return ""
 }

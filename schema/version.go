@@ -29,6 +29,7 @@ const (
 	KindExchange Kind = "exchange"
 	KindFrame    Kind = "frame"
 	KindView     Kind = "view"
+	KindResult   Kind = "result"
 )
 
 // VersionError is returned by CheckVersion for a file written with a schema
