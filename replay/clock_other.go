@@ -1,0 +1,5 @@
+//go:build !linux
+
+package replay
+
+func newPreciseClock() (clock, error) { return newGoClock(), nil }

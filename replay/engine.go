@@ -1,0 +1,346 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// Modes of a run.
+const (
+	// Timeline sends every request at its scheduled time (open loop).
+	Timeline = "timeline"
+	// Closed sends a session's next request after the previous response,
+	// plus the recorded think time (but never before its scheduled time).
+	Closed = "closed"
+)
+
+// Drivers.
+const (
+	DriverAuto = "auto" // lean for plain http:// targets, net/http otherwise
+	DriverLean = "lean" // the lean HTTP/1.1 client
+	DriverHTTP = "http" // net/http (HTTP/2, TLS)
+)
+
+// Config configures a run. Target is required; every other zero value works.
+type Config struct {
+	// Target is the base URL requests are sent to (scheme and host; the
+	// recorded path and query are kept).
+	Target *url.URL
+	// Allow lists the hosts, IPs and CIDR prefixes the target may resolve
+	// to. Empty means loopback only.
+	Allow []string
+	// Mode is Timeline (default) or Closed.
+	Mode string
+	// Driver is DriverAuto (default), DriverLean or DriverHTTP.
+	Driver string
+	// HTTP2 asks net/http for HTTP/2 (TLS targets negotiate it anyway).
+	HTTP2 bool
+	// Insecure skips TLS certificate checks (staging often has its own CA).
+	Insecure bool
+	// MaxConns bounds open connections. Zero means 512.
+	MaxConns int
+	// PerUser gives each virtual user its own connections, as real clients
+	// have, instead of one shared pool.
+	PerUser bool
+	// Timeout bounds each request from its send. Zero means 30 s.
+	Timeout time.Duration
+	// MaxRPS caps the send rate; requests over it are dropped (and counted).
+	// Zero means no cap.
+	MaxRPS float64
+	// MaxLateness drops a request the generator could not send within this
+	// much of its scheduled time. Zero means 10 s; negative never drops.
+	MaxLateness time.Duration
+	// Abort stops the run early when its condition holds. Nil means never.
+	Abort *AbortRule
+	// Grace is how long a stopped run waits for requests in flight before
+	// cutting them. Zero means 10 s.
+	Grace time.Duration
+	// Accounts are test accounts for placeholder substitution.
+	Accounts []Account
+	// GoClock uses Go timers instead of the precise pacer clock (for tests
+	// under testing/synctest, and platforms other than Linux).
+	GoClock bool
+	// Started, when set, is called with the run's start time before the
+	// first request (for progress lines).
+	Started func(start time.Time)
+
+	// testDriver replaces the network driver in tests.
+	testDriver func(r *run) driver
+}
+
+func (c *Config) maxConns() int          { return positive(c.MaxConns, 512) }
+func (c *Config) timeout() time.Duration { return positive(c.Timeout, 30*time.Second) }
+func (c *Config) grace() time.Duration   { return positive(c.Grace, 10*time.Second) }
+
+func (c *Config) maxLateness() time.Duration {
+	if c.MaxLateness == 0 {
+		return 10 * time.Second
+	}
+	return c.MaxLateness
+}
+
+func positive[T int | time.Duration | float64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Validate returns every problem with the configuration.
+func (c *Config) Validate() []error {
+	var errs []error
+	if c.Target == nil || c.Target.Host == "" {
+		errs = append(errs, errors.New("target: missing (want a URL like http://127.0.0.1:8080)"))
+	} else if c.Target.Scheme != "http" && c.Target.Scheme != "https" {
+		errs = append(errs, fmt.Errorf("target: scheme %q is not http or https", c.Target.Scheme))
+	}
+	switch c.Mode {
+	case "", Timeline, Closed:
+	default:
+		errs = append(errs, fmt.Errorf("mode: %q is not %s or %s", c.Mode, Timeline, Closed))
+	}
+	switch c.Driver {
+	case "", DriverAuto, DriverHTTP:
+	case DriverLean:
+		if c.Target != nil && c.Target.Scheme == "https" {
+			errs = append(errs, errors.New("driver: lean speaks plain HTTP/1.1 only; use http for https targets"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("driver: %q is not auto, lean or http", c.Driver))
+	}
+	if c.MaxRPS < 0 {
+		errs = append(errs, fmt.Errorf("max-rps: negative (%g)", c.MaxRPS))
+	}
+	if c.Abort != nil && (c.Abort.Rate <= 0 || c.Abort.Rate >= 1) {
+		errs = append(errs, fmt.Errorf("abort: error rate %g is not between 0 and 1", c.Abort.Rate))
+	}
+	return errs
+}
+
+// Schedule is what a run replays: requests in intended-time order.
+// *shaper.Shaper is one.
+type Schedule interface {
+	Next() (*shaper.Request, error)
+}
+
+// Stats says how a run went, apart from the per-request results.
+type Stats struct {
+	Start     time.Time
+	Scheduled int64  // requests whose time came (sent or dropped)
+	Sent      int64  // requests written to the target
+	Dropped   int64  // never sent (deadline, cap, abort)
+	Stopped   string // why the run ended early ("" when it ran to the end)
+}
+
+// ErrStopped reports a run that was stopped or aborted before the end of its
+// schedule; Stats.Stopped says why.
+var ErrStopped = errors.New("replay stopped early")
+
+// driver sends prepared requests; see leanDriver and httpDriver.
+type driver interface {
+	send(p *pending)
+	close()
+}
+
+// run is the state of one Run.
+type run struct {
+	cfg     *Config
+	clk     clock
+	drv     driver
+	emit    func(*schema.Result)
+	results chan *pending
+	abort   *abortWatch
+
+	capAllows func(now time.Duration) bool // nil: no cap
+
+	runners      sync.WaitGroup // closed-loop session runners
+	closeRunners func()         // retires every runner (closed mode)
+
+	inflight  sync.WaitGroup
+	stopping  atomic.Bool
+	stopOnce  sync.Once
+	stopCh    chan struct{} // closed by stop
+	reason    atomic.Value  // string
+	scheduled atomic.Int64
+	sent      atomic.Int64
+	dropped   atomic.Int64
+}
+
+// Run replays sched against cfg.Target and hands every result to emit (from
+// one goroutine, in completion order). Closing stop ends it gracefully:
+// nothing more is sent, requests in flight get cfg.Grace to finish. Canceling
+// ctx ends it at once. The target is checked against the allowlist before
+// anything is sent.
+//
+// With the precise clock, Run locks its goroutine to its OS thread for the
+// duration of the run.
+func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, emit func(*schema.Result)) (*Stats, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := CheckTarget(ctx, cfg.Target, cfg.Allow); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: &cfg, emit: emit, results: make(chan *pending, 8192), stopCh: make(chan struct{})}
+	if cfg.Abort != nil {
+		r.abort = newAbortWatch(cfg.Abort)
+	}
+	if cfg.MaxRPS > 0 {
+		r.capAllows = (&lockedBucket{b: newBucket(cfg.MaxRPS)}).allow
+	}
+	// The producer prepares requests before the clock starts, so the run
+	// starts when the first request is ready, not before.
+	ready, prodErr := r.produce(ctx, sched)
+	first, ok := <-ready
+	var err error
+	if cfg.GoClock {
+		r.clk = newGoClock()
+	} else if r.clk, err = newPreciseClock(); err != nil {
+		return nil, err
+	}
+	defer r.clk.close()
+	r.drv = r.newDriver()
+	if cfg.Started != nil {
+		cfg.Started(r.clk.wall(0))
+	}
+	if !ok {
+		first = nil // an empty schedule
+	}
+
+	collected := make(chan struct{})
+	go func() { r.collect(); close(collected) }()
+	watchDone := make(chan struct{})
+	go r.watch(ctx, stop, watchDone)
+
+	if cfg.Mode == Closed {
+		r.pace(first, ready, r.closedLoop())
+		r.closeRunners()
+		r.runners.Wait()
+	} else {
+		r.pace(first, ready, r.dispatch)
+	}
+	r.finish(ctx)
+	close(watchDone)
+	close(r.results)
+	<-collected
+
+	st := &Stats{Start: r.clk.wall(0), Scheduled: r.scheduled.Load(), Sent: r.sent.Load(), Dropped: r.dropped.Load()}
+	if reason, _ := r.reason.Load().(string); reason != "" {
+		st.Stopped = reason
+		return st, fmt.Errorf("%w: %s", ErrStopped, reason)
+	}
+	return st, *prodErr
+}
+
+// usesLean reports whether the run uses the lean driver.
+func (c *Config) usesLean() bool {
+	if c.testDriver != nil {
+		return false
+	}
+	return c.Driver == DriverLean || ((c.Driver == "" || c.Driver == DriverAuto) && c.Target.Scheme == "http" && !c.HTTP2)
+}
+
+func (r *run) newDriver() driver {
+	c := r.cfg
+	if c.testDriver != nil {
+		return c.testDriver(r)
+	}
+	if c.usesLean() {
+		port := c.Target.Port()
+		if port == "" {
+			port = "80"
+		}
+		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxConns(), c.PerUser)
+	}
+	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxConns(), c.PerUser, c.HTTP2, c.Insecure)
+}
+
+// produce prepares requests ahead of the pacer, off its thread.
+func (r *run) produce(ctx context.Context, sched Schedule) (<-chan *pending, *error) {
+	ready := make(chan *pending, 4096)
+	var err error
+	pr := newPreparer(r.cfg.Target, r.cfg.Accounts)
+	lean := r.cfg.usesLean()
+	go func() {
+		defer close(ready)
+		for !r.stopping.Load() {
+			req, e := sched.Next()
+			if errors.Is(e, io.EOF) {
+				return
+			}
+			if e != nil {
+				err = e
+				r.stop("schedule: " + e.Error())
+				return
+			}
+			p := pr.prepare(req)
+			if lean {
+				p.wire = pr.appendWire(make([]byte, 0, 256+len(p.body)), p)
+			}
+			p.done = r.complete
+			select {
+			case ready <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ready, &err
+}
+
+// earlySend is how early the pacer sends rather than sleep: the precise
+// clock wakes ≈ 40–90 µs after its deadline, so a request due within 20 µs
+// goes now (its lateness is then slightly negative, and recorded as such).
+const earlySend = 20 * time.Microsecond
+
+// pace hands each request to send at its time, from the clock's thread.
+func (r *run) pace(first *pending, ready <-chan *pending, send func(p *pending, now time.Duration)) {
+	for p, ok := first, first != nil; ok; p, ok = <-ready {
+		now := r.clk.now()
+		// Sleep only when the request is not due within the clock's
+		// precision; otherwise send everything due now. Long waits are cut
+		// in slices so a stop is noticed.
+		for p.at-now > earlySend && !r.stopping.Load() {
+			r.clk.sleepUntil(min(p.at, now+100*time.Millisecond))
+			now = r.clk.now()
+		}
+		if r.stopping.Load() {
+			r.dropAfterStop(p, now)
+			continue
+		}
+		send(p, now)
+	}
+}
+
+// dispatch applies the deadline and the cap and sends p (timeline mode).
+func (r *run) dispatch(p *pending, now time.Duration) {
+	r.scheduled.Add(1)
+	if class := r.admit(p, now); class != "" {
+		r.drop(p, now, class)
+		return
+	}
+	r.inflight.Add(1)
+	r.sent.Add(1)
+	r.drv.send(p)
+}
+
+// admit returns the drop class for p at now, or "" to send it.
+func (r *run) admit(p *pending, now time.Duration) string {
+	if ml := r.cfg.maxLateness(); ml > 0 && now-p.at > ml {
+		return schema.DroppedDeadline
+	}
+	if r.capAllows != nil && !r.capAllows(now) {
+		return schema.DroppedCap
+	}
+	return ""
+}

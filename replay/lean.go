@@ -1,0 +1,348 @@
+package replay
+
+import (
+	"bufio"
+	"container/list"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// pipelineDepth bounds the requests in flight on one connection.
+const pipelineDepth = 64
+
+// leanDriver is a minimal HTTP/1.1 client for plain keep-alive replay: the
+// request bytes are formatted before the pacer needs them, the pacer writes
+// them to a connection itself (one write syscall, no goroutine hand-off on
+// the send path), and one reader goroutine per connection parses just enough
+// of each response (status, Content-Length or chunked, Connection) to find
+// its end.
+//
+// A session's requests reach the target in their recorded order: while a
+// virtual session has a request in flight, its next one is pipelined on the
+// same connection (HTTP/1.1 servers answer a connection's requests in order);
+// otherwise it takes any idle connection, or opens one. Opening happens on the
+// sender's thread, so writes stay in schedule order and the time a dial takes
+// shows as lateness. When the connection limit is reached and none is idle,
+// requests wait for the next free one, in order.
+type leanDriver struct {
+	addr     string
+	now      func() time.Duration
+	timeout  time.Duration
+	maxConns int
+	perUser  bool
+
+	mu        sync.Mutex
+	idle      idleSet
+	waiting   []*pending
+	open      int
+	conns     map[*leanConn]bool
+	bySession map[string]*leanConn // connections with requests in flight, by affinity key
+	stopped   bool
+}
+
+type leanConn struct {
+	d        *leanDriver
+	key      string // the virtual user owning it, when connections are per user
+	c        net.Conn
+	br       *bufio.Reader
+	inflight chan *pending // written, awaiting their responses, in order
+
+	// Guarded by d.mu.
+	n    int           // requests in flight
+	sess string        // affinity key of the requests in flight
+	used bool          // has carried a response: a failure may be a stale keep-alive
+	dead bool          // closed: no more writes
+	elem *list.Element // in idleSet.lru while idle
+}
+
+func newLeanDriver(addr string, now func() time.Duration, timeout time.Duration, maxConns int, perUser bool) *leanDriver {
+	return &leanDriver{
+		addr: addr, now: now, timeout: timeout, maxConns: maxConns, perUser: perUser,
+		idle:      idleSet{byKey: map[string][]*leanConn{}, lru: list.New()},
+		conns:     map[*leanConn]bool{},
+		bySession: map[string]*leanConn{},
+	}
+}
+
+// key is the connection owner of p: its user with per-user connections.
+func (d *leanDriver) key(p *pending) string {
+	if d.perUser {
+		return p.result.User
+	}
+	return ""
+}
+
+// affinity is what keeps requests on one connection while in flight.
+func (d *leanDriver) affinity(p *pending) string {
+	if d.perUser {
+		return p.result.User
+	}
+	return p.vsess
+}
+
+// send writes p, pipelined behind its session's requests in flight, on an
+// idle connection, or on a new one; or queues it.
+func (d *leanDriver) send(p *pending) {
+	d.mu.Lock()
+	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth {
+		c.n++
+		d.mu.Unlock()
+		c.write(p)
+		return
+	}
+	if len(d.waiting) == 0 {
+		if c := d.idle.pop(d.key(p)); c != nil {
+			d.claim(c, p)
+			d.mu.Unlock()
+			c.write(p)
+			return
+		}
+	}
+	if d.open >= d.maxConns || len(d.waiting) > 0 {
+		// At the limit: recycle another user's idle connection, or wait.
+		old := d.idle.evictOldest()
+		if old == nil || len(d.waiting) > 0 {
+			if old != nil {
+				d.idle.push(old)
+			}
+			d.waiting = append(d.waiting, p)
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+		old.broken()
+		d.mu.Lock()
+	}
+	d.open++
+	d.mu.Unlock()
+	d.dialAndWrite(p)
+}
+
+// claim gives c to p's session. d.mu is held.
+func (d *leanDriver) claim(c *leanConn, p *pending) {
+	c.n, c.sess = 1, d.affinity(p)
+	d.bySession[c.sess] = c
+}
+
+// dialAndWrite opens a connection and writes p on it, on the sender's
+// thread (see leanDriver).
+func (d *leanDriver) dialAndWrite(p *pending) {
+	nc, err := net.DialTimeout("tcp", d.addr, d.timeout)
+	if err != nil {
+		d.mu.Lock()
+		d.open--
+		d.mu.Unlock()
+		p.sent = d.now()
+		p.end = p.sent
+		d.fail(p, schema.ErrConnect)
+		return
+	}
+	c := &leanConn{d: d, key: d.key(p), c: nc, br: bufio.NewReaderSize(nc, 16<<10), inflight: make(chan *pending, pipelineDepth)}
+	d.mu.Lock()
+	if d.stopped {
+		d.open--
+		d.mu.Unlock()
+		nc.Close()
+		p.sent = d.now()
+		p.end = p.sent
+		d.fail(p, schema.ErrCanceled)
+		return
+	}
+	d.conns[c] = true
+	d.claim(c, p)
+	d.mu.Unlock()
+	go c.readLoop()
+	c.write(p)
+}
+
+func (d *leanDriver) fail(p *pending, class string) {
+	p.result.Error = class
+	p.done(p)
+}
+
+// write sends p on c (counted in c.n by the caller) and hands it to c's
+// reader.
+func (c *leanConn) write(p *pending) {
+	_, err := c.c.Write(p.wire)
+	p.sent = c.d.now()
+	d := c.d
+	d.mu.Lock()
+	if err == nil && !c.dead {
+		c.inflight <- p // never blocks: c.n <= pipelineDepth
+		d.mu.Unlock()
+		return
+	}
+	stale := c.used && c.n == 1 && !p.retry
+	c.n--
+	d.mu.Unlock()
+	c.broken()
+	if stale {
+		// The server closed an idle keep-alive connection: not the
+		// request's fault; send it once more on a new connection.
+		p.retry = true
+		d.send(p)
+		return
+	}
+	p.end = p.sent
+	d.fail(p, schema.ErrReset)
+}
+
+// readLoop reads the responses of the requests written on c, in order.
+func (c *leanConn) readLoop() {
+	d := c.d
+	for p := range c.inflight {
+		c.c.SetReadDeadline(time.Now().Add(d.timeout - (d.now() - p.sent)))
+		status, n, keepAlive, err := readResponse(c.br, p.method)
+		p.end = d.now()
+		if err != nil {
+			d.mu.Lock()
+			stale := c.used && n == 0 && !p.retry && c.n == 1 && errors.Is(err, io.EOF)
+			c.n--
+			d.mu.Unlock()
+			c.broken()
+			if stale {
+				p.retry = true
+				d.send(p)
+			} else {
+				d.fail(p, classify(err, d.isStopped()))
+			}
+			c.failRest(schema.ErrReset)
+			return
+		}
+		p.result.Status = int32(status)
+		p.result.BytesIn = n
+		d.mu.Lock()
+		c.used = true
+		c.n--
+		last := c.n == 0
+		if last && d.bySession[c.sess] == c {
+			delete(d.bySession, c.sess)
+		}
+		d.mu.Unlock()
+		p.done(p)
+		if !keepAlive {
+			c.broken()
+			c.failRest(schema.ErrReset)
+			return
+		}
+		if last {
+			d.release(c)
+		}
+	}
+}
+
+// failRest fails the requests still queued on a closed connection.
+func (c *leanConn) failRest(class string) {
+	for p := range c.inflight {
+		p.end = c.d.now()
+		c.d.fail(p, class)
+	}
+}
+
+// release makes c idle, or gives it the oldest waiting request.
+func (d *leanDriver) release(c *leanConn) {
+	d.mu.Lock()
+	if c.dead {
+		d.mu.Unlock()
+		return
+	}
+	if len(d.waiting) > 0 && !d.stopped {
+		p := d.waiting[0]
+		d.waiting[0] = nil
+		d.waiting = d.waiting[1:]
+		if d.key(p) == c.key {
+			d.claim(c, p)
+			d.mu.Unlock()
+			c.write(p)
+			return
+		}
+		// Connections are per user and this one is not p's user: replace
+		// it with one for p's user.
+		d.mu.Unlock()
+		c.broken()
+		d.mu.Lock()
+		d.open++
+		d.mu.Unlock()
+		d.dialAndWrite(p)
+		return
+	}
+	if d.stopped {
+		d.mu.Unlock()
+		c.broken()
+		return
+	}
+	d.idle.push(c)
+	d.mu.Unlock()
+}
+
+// broken closes c and forgets it; requests still queued on it are failed by
+// its reader. Safe to call more than once.
+func (c *leanConn) broken() {
+	d := c.d
+	d.mu.Lock()
+	if c.dead {
+		d.mu.Unlock()
+		return
+	}
+	c.dead = true
+	c.c.Close()
+	if d.conns[c] {
+		delete(d.conns, c)
+		d.open--
+	}
+	if d.bySession[c.sess] == c {
+		delete(d.bySession, c.sess)
+	}
+	if c.elem != nil {
+		d.idle.remove(c)
+	}
+	close(c.inflight)
+	d.mu.Unlock()
+}
+
+func (d *leanDriver) isStopped() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopped
+}
+
+// close closes every connection: idle ones at once; busy ones are cut, and
+// their readers fail their requests as canceled. Waiting requests are
+// canceled.
+func (d *leanDriver) close() {
+	d.mu.Lock()
+	d.stopped = true
+	waiting := d.waiting
+	d.waiting = nil
+	conns := make([]*leanConn, 0, len(d.conns))
+	for c := range d.conns {
+		conns = append(conns, c)
+	}
+	d.mu.Unlock()
+	for _, c := range conns {
+		c.broken()
+	}
+	for _, p := range waiting {
+		p.sent = d.now()
+		p.end = p.sent
+		d.fail(p, schema.ErrCanceled)
+	}
+}
+
+func classify(err error, stopped bool) string {
+	var ne net.Error
+	switch {
+	case stopped:
+		return schema.ErrCanceled
+	case errors.As(err, &ne) && ne.Timeout():
+		return schema.ErrTimeout
+	case errors.Is(err, errProtocol):
+		return schema.ErrProtocol
+	}
+	return schema.ErrReset
+}

@@ -1,0 +1,165 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrNotAllowed is returned (wrapped, naming the target) by Run before
+// anything is sent when the target is not on the allowlist.
+var ErrNotAllowed = fmt.Errorf("target not on the allowlist")
+
+// CheckTarget reports whether every address target resolves to is allowed.
+// allow lists host names, IP addresses and CIDR prefixes; empty allows
+// loopback only (127.0.0.0/8, ::1). A name on the list allows that name
+// whatever it resolves to.
+func CheckTarget(ctx context.Context, target *url.URL, allow []string) error {
+	host := target.Hostname()
+	if host == "" {
+		return fmt.Errorf("target %q has no host", target)
+	}
+	var prefixes []netip.Prefix
+	for _, a := range allow {
+		if strings.EqualFold(a, host) {
+			return nil
+		}
+		if p, err := netip.ParsePrefix(a); err == nil {
+			prefixes = append(prefixes, p)
+		} else if ip, err := netip.ParseAddr(a); err == nil {
+			prefixes = append(prefixes, netip.PrefixFrom(ip, ip.BitLen()))
+		}
+	}
+	addrs, err := resolve(ctx, host)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", host, err)
+	}
+	for _, ip := range addrs {
+		if !allowed(ip, prefixes) {
+			what := "loopback only by default; allow it with targets.allow in the config or --allow"
+			if len(allow) > 0 {
+				what = "allowed: " + strings.Join(allow, ", ")
+			}
+			return fmt.Errorf("%w: %s resolves to %s (%s)", ErrNotAllowed, host, ip, what)
+		}
+	}
+	return nil
+}
+
+func resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	return ips, nil
+}
+
+func allowed(ip netip.Addr, prefixes []netip.Prefix) bool {
+	ip = ip.Unmap()
+	if len(prefixes) == 0 {
+		return ip.IsLoopback()
+	}
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// bucket is a token bucket rate cap: rate tokens per second, up to burst.
+// Time is a parameter, so it is a pure value to test.
+type bucket struct {
+	rate, burst float64
+	tokens      float64
+	last        time.Duration
+}
+
+func newBucket(rate float64) *bucket {
+	burst := max(rate/100, 1) // 10 ms worth
+	return &bucket{rate: rate, burst: burst, tokens: burst}
+}
+
+// allow takes a token at now, if there is one.
+func (b *bucket) allow(now time.Duration) bool {
+	b.tokens = min(b.burst, b.tokens+(now-b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// AbortRule stops a run when the error rate over the last Window is above
+// Rate, once at least MinRequests completed in that window. Errors are
+// failed requests and 5xx responses.
+type AbortRule struct {
+	Rate        float64       // fraction, e.g. 0.5
+	Window      time.Duration // zero means 10 s
+	MinRequests int           // zero means 20
+}
+
+func (r *AbortRule) window() time.Duration {
+	if r.Window <= 0 {
+		return 10 * time.Second
+	}
+	return r.Window
+}
+
+func (r *AbortRule) minRequests() int {
+	if r.MinRequests <= 0 {
+		return 20
+	}
+	return r.MinRequests
+}
+
+// String describes the rule.
+func (r *AbortRule) String() string {
+	return fmt.Sprintf("error rate > %.0f%% over %s", 100*r.Rate, r.window())
+}
+
+// abortWatch tracks completions per second to apply an AbortRule.
+type abortWatch struct {
+	rule         *AbortRule
+	total, errs  []int // ring of per-second counts
+	sec          int64 // the second the ring's head is
+	sumT, sumErr int
+}
+
+func newAbortWatch(rule *AbortRule) *abortWatch {
+	n := int(rule.window() / time.Second)
+	n = max(n, 1)
+	return &abortWatch{rule: rule, total: make([]int, n), errs: make([]int, n), sec: -1}
+}
+
+// add counts a completion at now and reports whether the rule trips.
+func (w *abortWatch) add(now time.Duration, failed bool) bool {
+	s := int64(now / time.Second)
+	n := int64(len(w.total))
+	if w.sec < 0 {
+		w.sec = s
+	}
+	s = max(s, w.sec) // completions arrive nearly in order; late ones count now
+	for ; w.sec < s; w.sec++ {
+		i := (w.sec + 1) % n
+		w.sumT -= w.total[i]
+		w.sumErr -= w.errs[i]
+		w.total[i], w.errs[i] = 0, 0
+	}
+	i := s % n
+	w.total[i]++
+	w.sumT++
+	if failed {
+		w.errs[i]++
+		w.sumErr++
+	}
+	return w.sumT >= w.rule.minRequests() && float64(w.sumErr) > w.rule.Rate*float64(w.sumT)
+}
