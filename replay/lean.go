@@ -53,11 +53,13 @@ type leanConn struct {
 	inflight chan *pending // written, awaiting their responses, in order
 
 	// Guarded by d.mu.
-	n    int           // requests in flight
-	sess string        // affinity key of the requests in flight
-	used bool          // has carried a response: a failure may be a stale keep-alive
-	dead bool          // closed: no more writes
-	elem *list.Element // in idleSet.lru while idle
+	n     int           // requests in flight (written or queued)
+	sess  string        // affinity key of the requests in flight
+	ready bool          // connected and its queue written: writes go straight out
+	queue []*pending    // claimed while connecting, to write once connected
+	used  bool          // has carried a response: a failure may be a stale keep-alive
+	dead  bool          // closed: no more writes
+	elem  *list.Element // in idleSet.lru while idle
 }
 
 func newLeanDriver(addr string, now func() time.Duration, timeout time.Duration, maxConns int, perUser bool) *leanDriver {
@@ -91,6 +93,12 @@ func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
 	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth {
 		c.n++
+		if !c.ready {
+			// Still connecting: written in order once connected.
+			c.queue = append(c.queue, p)
+			d.mu.Unlock()
+			return
+		}
 		d.mu.Unlock()
 		c.write(p)
 		return
@@ -118,9 +126,9 @@ func (d *leanDriver) send(p *pending) {
 		old.broken()
 		d.mu.Lock()
 	}
-	d.open++
+	c := d.startConn(p)
 	d.mu.Unlock()
-	d.dialAndWrite(p)
+	c.connect(p)
 }
 
 // claim gives c to p's session. d.mu is held.
@@ -129,35 +137,60 @@ func (d *leanDriver) claim(c *leanConn, p *pending) {
 	d.bySession[c.sess] = c
 }
 
-// dialAndWrite opens a connection and writes p on it, on the sender's
-// thread (see leanDriver).
-func (d *leanDriver) dialAndWrite(p *pending) {
-	nc, err := net.DialTimeout("tcp", d.addr, d.timeout)
-	if err != nil {
-		d.mu.Lock()
-		d.open--
-		d.mu.Unlock()
-		p.sent = d.now()
-		p.end = p.sent
-		d.fail(p, schema.ErrConnect)
-		return
-	}
-	c := &leanConn{d: d, key: d.key(p), c: nc, br: bufio.NewReaderSize(nc, 16<<10), inflight: make(chan *pending, pipelineDepth)}
-	d.mu.Lock()
-	if d.stopped {
-		d.open--
-		d.mu.Unlock()
-		nc.Close()
-		p.sent = d.now()
-		p.end = p.sent
-		d.fail(p, schema.ErrCanceled)
-		return
-	}
+// startConn registers a new connection for p, claimed by p's session, before
+// it is dialed: the session's next requests queue behind it. d.mu is held.
+func (d *leanDriver) startConn(p *pending) *leanConn {
+	c := &leanConn{d: d, key: d.key(p), inflight: make(chan *pending, pipelineDepth)}
+	d.open++
 	d.conns[c] = true
 	d.claim(c, p)
+	return c
+}
+
+// connect dials c and writes p and then the requests queued behind it, in
+// order. It runs on the thread that decided to open c (see leanDriver).
+func (c *leanConn) connect(p *pending) {
+	d := c.d
+	nc, err := net.DialTimeout("tcp", d.addr, d.timeout)
+	d.mu.Lock()
+	if err == nil && d.stopped {
+		nc.Close()
+		err = errors.New("stopped")
+	}
+	if err != nil {
+		queued := c.queue
+		c.queue = nil
+		d.mu.Unlock()
+		c.broken()
+		class := schema.ErrConnect
+		if d.isStopped() {
+			class = schema.ErrCanceled
+		}
+		for _, q := range append([]*pending{p}, queued...) {
+			q.sent = d.now()
+			q.end = q.sent
+			d.fail(q, class)
+		}
+		return
+	}
+	c.c, c.br = nc, bufio.NewReaderSize(nc, 16<<10)
 	d.mu.Unlock()
 	go c.readLoop()
 	c.write(p)
+	for {
+		d.mu.Lock()
+		queued := c.queue
+		c.queue = nil
+		if len(queued) == 0 {
+			c.ready = true
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+		for _, q := range queued {
+			c.write(q)
+		}
+	}
 }
 
 func (d *leanDriver) fail(p *pending, class string) {
@@ -263,12 +296,10 @@ func (d *leanDriver) release(c *leanConn) {
 		}
 		// Connections are per user and this one is not p's user: replace
 		// it with one for p's user.
+		nc := d.startConn(p)
 		d.mu.Unlock()
 		c.broken()
-		d.mu.Lock()
-		d.open++
-		d.mu.Unlock()
-		d.dialAndWrite(p)
+		nc.connect(p)
 		return
 	}
 	if d.stopped {
@@ -290,7 +321,9 @@ func (c *leanConn) broken() {
 		return
 	}
 	c.dead = true
-	c.c.Close()
+	if c.c != nil {
+		c.c.Close()
+	}
 	if d.conns[c] {
 		delete(d.conns, c)
 		d.open--
