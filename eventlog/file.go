@@ -115,9 +115,10 @@ func openFile(path string, f *os.File) (lf *logFile, err error) {
 			}
 		}
 	}
-	col, ok := pf.Schema().Lookup("time")
+	timeName := schema.TimeColumn(lf.Kind)
+	col, ok := pf.Schema().Lookup(timeName)
 	if !ok {
-		return nil, fmt.Errorf("eventlog: %s: no time column", path)
+		return nil, fmt.Errorf("eventlog: %s: no %s column", path, timeName)
 	}
 	lf.timeCol = col.ColumnIndex
 	return lf, nil

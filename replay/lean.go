@@ -15,6 +15,12 @@ import (
 // pipelineDepth bounds the requests in flight on one connection.
 const pipelineDepth = 64
 
+// affinityWindow is how soon after a session's previous request its next one
+// is pipelined behind it rather than sent on another connection: closer than
+// this, two connections could deliver them out of order; further apart, a
+// separate connection (as a browser would use) avoids head-of-line blocking.
+const affinityWindow = 2 * time.Millisecond
+
 // leanDriver is a minimal HTTP/1.1 client for plain keep-alive replay: the
 // request bytes are formatted before the pacer needs them, the pacer writes
 // them to a connection itself (one write syscall, no goroutine hand-off on
@@ -22,10 +28,11 @@ const pipelineDepth = 64
 // of each response (status, Content-Length or chunked, Connection) to find
 // its end.
 //
-// A session's requests reach the target in their recorded order: while a
-// virtual session has a request in flight, its next one is pipelined on the
-// same connection (HTTP/1.1 servers answer a connection's requests in order);
-// otherwise it takes any idle connection, or opens one. Opening happens on the
+// A session's requests reach the target in their recorded order: when a
+// virtual session's next request follows one still in flight within
+// affinityWindow, it is pipelined on the same connection (HTTP/1.1 servers
+// answer a connection's requests in order); otherwise it takes any idle
+// connection, or opens one. Opening happens on the
 // sender's thread, so writes stay in schedule order and the time a dial takes
 // shows as lateness. When the connection limit is reached and none is idle,
 // requests wait for the next free one, in order.
@@ -53,13 +60,14 @@ type leanConn struct {
 	inflight chan *pending // written, awaiting their responses, in order
 
 	// Guarded by d.mu.
-	n     int           // requests in flight (written or queued)
-	sess  string        // affinity key of the requests in flight
-	ready bool          // connected and its queue written: writes go straight out
-	queue []*pending    // claimed while connecting, to write once connected
-	used  bool          // has carried a response: a failure may be a stale keep-alive
-	dead  bool          // closed: no more writes
-	elem  *list.Element // in idleSet.lru while idle
+	lastSent time.Duration // when the last request was written
+	n        int           // requests in flight (written or queued)
+	sess     string        // affinity key of the requests in flight
+	ready    bool          // connected and its queue written: writes go straight out
+	queue    []*pending    // claimed while connecting, to write once connected
+	used     bool          // has carried a response: a failure may be a stale keep-alive
+	dead     bool          // closed: no more writes
+	elem     *list.Element // in idleSet.lru while idle
 }
 
 func newLeanDriver(addr string, now func() time.Duration, timeout time.Duration, maxConns int, perUser bool) *leanDriver {
@@ -91,7 +99,7 @@ func (d *leanDriver) affinity(p *pending) string {
 // idle connection, or on a new one; or queues it.
 func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
-	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth {
+	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth && (!c.ready || d.now()-c.lastSent < affinityWindow) {
 		c.n++
 		if !c.ready {
 			// Still connecting: written in order once connected.
@@ -205,6 +213,7 @@ func (c *leanConn) write(p *pending) {
 	p.sent = c.d.now()
 	d := c.d
 	d.mu.Lock()
+	c.lastSent = p.sent
 	if err == nil && !c.dead {
 		c.inflight <- p // never blocks: c.n <= pipelineDepth
 		d.mu.Unlock()

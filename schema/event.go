@@ -33,3 +33,12 @@ func KindOf(v any) Kind {
 	}
 	return ""
 }
+
+// TimeColumn returns the name of the column that orders a kind of file: the
+// event time, or for results the intended send time.
+func TimeColumn(k Kind) string {
+	if k == KindResult {
+		return "intended"
+	}
+	return "time"
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -140,6 +142,9 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 }
 
 func runImport(cmd *cobra.Command, o *importOptions) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd.SetContext(ctx)
 	start := time.Now()
 	var closers []io.Closer
 	defer func() {

@@ -11,9 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -28,10 +26,10 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Commands handle interrupts themselves: import cancels, replay stops
+	// gracefully first.
 	root := newRootCommand()
-	if err := root.ExecuteContext(ctx); err != nil {
+	if err := root.ExecuteContext(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "surge:", err)
 		var ee *exitError
 		if errors.As(err, &ee) {
@@ -67,7 +65,7 @@ that order of precedence.`,
 	root.PersistentFlags().StringVar(&cfg.file, "config", "", "YAML config file (see configs/)")
 	root.PersistentFlags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
-	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg))
+	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg))
 	return root
 }
 

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// Exit codes of surge replay.
+const (
+	exitStopped = 3   // aborted by an abort condition, or the schedule failed
+	exitSignal  = 130 // stopped by Ctrl-C
+)
+
+func newReplayCommand(cfg *config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "replay --from CAPTURE --target URL [--ratio R] [--speed S]",
+		Short: "Replay a capture against a target, open loop, amplified by a ratio",
+		Long: `Replay sends the recorded requests of a capture to a target, each at its
+scheduled time whether or not earlier ones were answered (open loop), and
+reports what the target did and how faithfully the replay ran.
+
+--ratio R makes each recorded session R sessions on the same timeline (3 = three
+times the users, not three times the speed): ⌊R⌋ clones plus one more with
+probability R − ⌊R⌋, deterministic by --seed, each clone a distinct virtual
+user, shifted by up to --spread. --speed S compresses time (10 = ten times
+faster). Latency is measured from the intended send time (no coordinated
+omission) and from the actual send; the generator's own lateness is reported.
+
+--from names the capture (a .parquet file or a hive directory; repeat for more).
+A --from value that is a time (RFC 3339) or an offset from the capture start
+(10m, +1h30m) sets the start of the replayed window instead; --to sets its end.
+--capture, --window-from and --window-to are unambiguous spellings.
+
+Only targets on the allowlist are contacted: loopback by default; add hosts,
+IPs or CIDRs with --allow or targets.allow in the config. Ctrl-C stops
+gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
+		Example: `  surge replay --from final.parquet --target http://127.0.0.1:8080 --ratio 3 --speed 1
+  surge replay --from final/ --from 19:55 --to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
+  surge replay --config configs/event-3x.yaml --results results.parquet --summary-json summary.json
+  surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := replayOptionsFrom(cfg)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			return runReplay(cmd, o, nil)
+		},
+	}
+	addReplayFlags(cmd)
+	cfg.bindAll(cmd, "replay", "allow")
+	cfg.bind(cmd, "targets.allow", "allow")
+	return cmd
+}
+
+func addReplayFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSlice("from", nil, "capture file or directory (repeatable); a time or offset sets the window start")
+	f.StringSlice("capture", nil, "capture file or directory (repeatable)")
+	f.String("to", "", "window end: a time (RFC 3339) or an offset from the capture start")
+	f.String("window-from", "", "window start: a time (RFC 3339) or an offset from the capture start")
+	f.String("window-to", "", "window end (same as --to)")
+	f.String("target", "", "base URL of the target, e.g. http://127.0.0.1:8080")
+	f.StringSlice("allow", nil, "hosts, IPs or CIDRs the target may resolve to (default: loopback only)")
+	f.Float64("ratio", 1, "virtual sessions per recorded session (any float >= 0)")
+	f.Float64("speed", 1, "time compression (10 = ten times faster)")
+	f.Int("loop", 1, "passes over the window, back to back")
+	f.Uint64("seed", 1, "run seed: the same seed gives the same clones and jitter")
+	f.Duration("spread", shaper.DefaultSpread, "clone start jitter: clone k >= 1 starts up to this much later")
+	f.String("mode", replay.Timeline, "timeline (each request at its time) or closed (after the previous response + think time)")
+	f.String("driver", replay.DriverAuto, "auto, lean (HTTP/1.1, fastest) or http (net/http: HTTP/2, TLS)")
+	f.Bool("http2", false, "use HTTP/2 (net/http driver)")
+	f.Bool("insecure", false, "skip TLS certificate verification")
+	f.Int("max-conns", 512, "connections at most")
+	f.Bool("per-user", false, "give each virtual user its own connections")
+	f.Duration("timeout", 30*time.Second, "per-request timeout from its send")
+	f.Float64("max-rps", 0, "send rate cap; requests over it are dropped (0: none)")
+	f.Duration("max-lateness", 10*time.Second, "drop a request the generator could not send within this of its time (negative: never)")
+	f.Float64("abort-error-rate", 0, "abort when the error rate over --abort-window exceeds this fraction (0: never)")
+	f.Duration("abort-window", 10*time.Second, "window of the abort condition")
+	f.Duration("grace", 10*time.Second, "after a stop, how long requests in flight may finish")
+	f.String("accounts", "", "CSV of test accounts (columns account,token) for credential placeholders")
+	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
+	f.String("summary-json", "", "write the run summary as JSON to this file")
+	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
+	f.Bool("dry-run", false, "print the plan and exit without sending anything")
+}
+
+// replayOptions is everything surge replay needs.
+type replayOptions struct {
+	captures    []string
+	window      [2]string // from, to as given
+	shape       shaper.Config
+	engine      replay.Config
+	results     string
+	summaryJSON string
+	progress    string
+	dryRun      bool
+}
+
+func replayOptionsFrom(cfg *config) (*replayOptions, error) {
+	v := cfg.v
+	o := &replayOptions{
+		results:     v.GetString("replay.results"),
+		summaryJSON: v.GetString("replay.summary_json"),
+		progress:    v.GetString("replay.progress"),
+		dryRun:      v.GetBool("replay.dry_run"),
+	}
+	var errs []error
+	o.captures = v.GetStringSlice("replay.capture")
+	for _, f := range v.GetStringSlice("replay.from") {
+		if isWindowBound(f) {
+			o.window[0] = f
+		} else {
+			o.captures = append(o.captures, f)
+		}
+	}
+	if w := v.GetString("replay.window_from"); w != "" {
+		o.window[0] = w
+	}
+	o.window[1] = v.GetString("replay.to")
+	if w := v.GetString("replay.window_to"); w != "" {
+		o.window[1] = w
+	}
+	if len(o.captures) == 0 {
+		errs = append(errs, errors.New("replay: no capture: give --from PATH"))
+	}
+	ratio := v.GetFloat64("replay.ratio")
+	o.shape = shaper.Config{
+		Speed:  v.GetFloat64("replay.speed"),
+		Loops:  v.GetInt("replay.loop"),
+		Ratio:  shaper.Constant(ratio),
+		Seed:   v.GetUint64("replay.seed"),
+		Spread: v.GetDuration("replay.spread"),
+	}
+	if ratio < 0 {
+		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
+	}
+	errs = append(errs, o.shape.Validate()...)
+	o.engine = replay.Config{
+		Allow:       v.GetStringSlice("targets.allow"),
+		Mode:        v.GetString("replay.mode"),
+		Driver:      v.GetString("replay.driver"),
+		HTTP2:       v.GetBool("replay.http2"),
+		Insecure:    v.GetBool("replay.insecure"),
+		MaxConns:    v.GetInt("replay.max_conns"),
+		PerUser:     v.GetBool("replay.per_user"),
+		Timeout:     v.GetDuration("replay.timeout"),
+		MaxRPS:      v.GetFloat64("replay.max_rps"),
+		MaxLateness: v.GetDuration("replay.max_lateness"),
+		Grace:       v.GetDuration("replay.grace"),
+	}
+	if rate := v.GetFloat64("replay.abort_error_rate"); rate > 0 {
+		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: v.GetDuration("replay.abort_window")}
+	}
+	if t := v.GetString("replay.target"); t != "" {
+		u, err := url.Parse(t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("replay: --target: %w", err))
+		}
+		o.engine.Target = u
+	}
+	errs = append(errs, o.engine.Validate()...)
+	if path := v.GetString("replay.accounts"); path != "" {
+		accounts, err := replay.LoadAccounts(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("replay: --accounts: %w", err))
+		}
+		o.engine.Accounts = accounts
+	}
+	switch o.progress {
+	case "auto", "plain", "none":
+	default:
+		errs = append(errs, fmt.Errorf("replay: --progress %q is not auto, plain or none", o.progress))
+	}
+	return o, errors.Join(errs...)
+}
+
+// isWindowBound reports whether a --from value is a time or an offset rather
+// than a path.
+func isWindowBound(s string) bool {
+	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return true
+	}
+	_, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
+	return err == nil
+}
+
+// windowBound resolves a window bound against the capture's first event.
+func windowBound(s string, first time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("window bound %q is neither a time (RFC 3339) nor an offset (10m, +1h)", s)
+	}
+	return first.Add(d), nil
+}
+
+// captureStart returns the time of the first event of files.
+func captureStart(files []string) (time.Time, error) {
+	var first time.Time
+	for _, f := range files {
+		info, err := eventlog.Stat(f)
+		if err != nil {
+			return first, err
+		}
+		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
+			first = info.First
+		}
+	}
+	return first, nil
+}
+
+// openCapture returns an Opener over the capture in rng, for the shaper.
+func openCapture(files []string, rng eventlog.Range) shaper.Opener {
+	return func() (shaper.Source, error) {
+		rd, err := eventlog.Open[schema.Exchange](files, rng)
+		if err != nil {
+			return nil, err
+		}
+		return func() (*schema.Exchange, error) {
+			e, err := rd.Next()
+			if err != nil {
+				rd.Close()
+				return nil, err
+			}
+			ev := *e // the shaper keeps it; the reader reuses its batch
+			return &ev, nil
+		}, nil
+	}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// signals turns the first interrupt into stop and the second into cancel.
+func signals(cancel context.CancelFunc) (stop chan struct{}, release func()) {
+	stop = make(chan struct{})
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range ch {
+			if n++; n == 1 {
+				fmt.Fprintln(os.Stderr, "\nsurge: stopping: requests in flight may finish (Ctrl-C again to stop at once)")
+				close(stop)
+			} else {
+				cancel()
+				return
+			}
+		}
+	}()
+	return stop, func() { signal.Stop(ch) }
+}
+
+// progressLoop prints agg's progress to w until done: an updating line on a
+// terminal, a line every 5 s otherwise.
+func progressLoop(w io.Writer, mode string, tty bool, agg *report.Aggregator, total time.Duration, done <-chan struct{}) {
+	if mode == "none" {
+		return
+	}
+	live := mode == "auto" && tty
+	every := 5 * time.Second
+	if live {
+		every = 250 * time.Millisecond
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			if live {
+				fmt.Fprintln(w)
+			}
+			return
+		case <-tick.C:
+			p := agg.Snapshot()
+			p.Total = total
+			if live {
+				fmt.Fprintf(w, "\r\033[K%s", p)
+			} else {
+				fmt.Fprintln(w, p)
+			}
+		}
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// runReplay plans and runs a replay and prints its report.
+func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
+	stderr := cmd.ErrOrStderr()
+	sh, plan, err := planReplay(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode\n%s", joinComma(o.captures), o.engine.Target, modeName(o.engine.Mode), plan)
+	if o.dryRun {
+		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "dry run: target allowed; nothing sent")
+		return nil
+	}
+	info := report.RunInfo{
+		Target: o.engine.Target.String(), Capture: o.captures, Ratio: plan.ratio,
+		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
+	}
+	agg := report.NewAggregator(info)
+	var sink eventlog.Sink[schema.Result]
+	var sinkErr error
+	if o.results != "" {
+		if sink, err = eventlog.CreateSink[schema.Result](o.results, eventlog.WriterConfig{Source: "replay", Metadata: info.Metadata()}); err != nil {
+			return err
+		}
+	}
+	emit := func(r *schema.Result) {
+		agg.Add(r)
+		if sink != nil && sinkErr == nil {
+			sinkErr = sink.Write(*r)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	stop, release := signals(cancel)
+	defer release()
+	done := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		progressLoop(stderr, o.progress, isTerminal(os.Stderr), agg, plan.Duration, done)
+		close(progressDone)
+	}()
+	if started != nil {
+		started()
+	}
+	st, runErr := replay.Run(ctx, o.engine, sh, stop, emit)
+	close(done)
+	<-progressDone
+
+	if st == nil { // refused before anything was sent
+		if sink != nil {
+			sink.Abort()
+		}
+		return runErr
+	}
+	if sink != nil {
+		if sinkErr == nil {
+			sinkErr = sink.Close()
+		} else {
+			sink.Abort()
+		}
+	}
+	summary := agg.Summary()
+	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	if o.summaryJSON != "" {
+		if err := writeAtomic(o.summaryJSON, summary.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if sinkErr != nil {
+		return fmt.Errorf("results %s: %w", o.results, sinkErr)
+	}
+	return replayExit(runErr, st, stop)
+}
+
+// replayPlan is the shaper's plan with the ratio as a number.
+type replayPlan struct {
+	shaper.Plan
+	ratio float64
+}
+
+// planReplay resolves the window against the capture and builds the shaper.
+func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
+	files, err := eventlog.Files(o.captures, eventlog.Range{})
+	if err != nil {
+		return nil, replayPlan{}, err
+	}
+	first, last := time.Time{}, time.Time{}
+	for _, f := range files {
+		info, err := eventlog.Stat(f)
+		if err != nil {
+			return nil, replayPlan{}, err
+		}
+		if info.Kind != schema.KindExchange {
+			return nil, replayPlan{}, fmt.Errorf("%s holds %s events; replay needs a capture of exchanges", f, info.Kind)
+		}
+		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
+			first = info.First
+		}
+		if info.Last.After(last) {
+			last = info.Last
+		}
+	}
+	if first.IsZero() {
+		return nil, replayPlan{}, fmt.Errorf("%s: no events", joinComma(o.captures))
+	}
+	cfg := o.shape
+	if cfg.From, err = windowBound(o.window[0], first); err != nil {
+		return nil, replayPlan{}, err
+	}
+	if cfg.To, err = windowBound(o.window[1], first); err != nil {
+		return nil, replayPlan{}, err
+	}
+	// A closed window makes the plan's duration known before the run.
+	if cfg.From.IsZero() {
+		cfg.From = first
+	}
+	if cfg.To.IsZero() {
+		cfg.To = last.Add(time.Nanosecond)
+	}
+	if !cfg.To.After(cfg.From) {
+		return nil, replayPlan{}, fmt.Errorf("window %s to %s is empty", cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
+	}
+	sh, err := shaper.New(cfg, openCapture(files, eventlog.Range{From: cfg.From, To: cfg.To}))
+	if err != nil {
+		return nil, replayPlan{}, err
+	}
+	ratio := 1.0
+	if c, ok := cfg.Ratio.(shaper.Constant); ok {
+		ratio = float64(c)
+	}
+	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio}, nil
+}
+
+func modeName(m string) string {
+	if m == "" {
+		return replay.Timeline
+	}
+	return m
+}
+
+// replayExit maps how a run ended to the process's exit.
+func replayExit(err error, st *replay.Stats, stop <-chan struct{}) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, replay.ErrStopped) {
+		select {
+		case <-stop:
+			return &exitError{exitSignal, err}
+		default:
+			return &exitError{exitStopped, err}
+		}
+	}
+	return err
+}
+
+// writeAtomic writes a file through a temporary file renamed into place.
+func writeAtomic(path string, write func(w io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// MetaRun is the key, in a results file's key/value metadata, of the run
+// description: the JSON of a RunInfo. The replay engine writes it (see
+// RunInfo.Metadata) so that surge report can recompute a run's report from
+// its results alone.
+const MetaRun = "surge.run"
+
+// ErrNoRunInfo means metadata has no MetaRun entry.
+var ErrNoRunInfo = errors.New("report: no run description (" + MetaRun + ") in the metadata")
+
+// RunInfo describes a replay run: what was replayed, against what, and how.
+// It heads the report (text and JSON) and travels in the results file's
+// metadata.
+type RunInfo struct {
+	// Target is the base URL the requests went to.
+	Target string `json:"target"`
+	// Capture names the capture files or datasets replayed.
+	Capture []string `json:"capture"`
+	// Ratio is the amplification: 3 replays three sessions for every
+	// recorded one.
+	Ratio float64 `json:"ratio"`
+	// Speed is the time compression: 2 replays twice as fast as recorded.
+	Speed float64 `json:"speed"`
+	// Seed seeds the run's deterministic choices (clones, jitter).
+	Seed uint64 `json:"seed"`
+	// Mode is "timeline" (open loop: every request at its scheduled time) or
+	// "closed" (each session's next request waits for the previous answer).
+	Mode string `json:"mode"`
+	// Start is when the run started: the zero of the schedule's clock, and
+	// of the report's per-second series. Zero means the whole second of the
+	// earliest intended time.
+	Start time.Time `json:"start"`
+}
+
+// Metadata returns the key/value metadata that records i in a results file:
+// MetaRun with the JSON of i. Put it in the eventlog.WriterConfig.Metadata of
+// the results sink. A Ratio or Speed that is not finite is written as 0.
+func (i RunInfo) Metadata() map[string]string {
+	b, err := json.Marshal(i.normal())
+	if err != nil {
+		// Unreachable: every field of a RunInfo with finite floats marshals.
+		panic("report: " + err.Error())
+	}
+	return map[string]string{MetaRun: string(b)}
+}
+
+// normal returns i with Start in UTC without a monotonic clock reading, and
+// non-finite floats (which JSON cannot hold) as 0.
+func (i RunInfo) normal() RunInfo {
+	i.Start = i.Start.Round(0).UTC()
+	if math.IsNaN(i.Ratio) || math.IsInf(i.Ratio, 0) {
+		i.Ratio = 0
+	}
+	if math.IsNaN(i.Speed) || math.IsInf(i.Speed, 0) {
+		i.Speed = 0
+	}
+	return i
+}
+
+// RunInfoFrom reads the run description from the key/value metadata of a
+// results file. It returns ErrNoRunInfo when there is none.
+func RunInfoFrom(meta map[string]string) (RunInfo, error) {
+	v, ok := meta[MetaRun]
+	if !ok {
+		return RunInfo{}, ErrNoRunInfo
+	}
+	var i RunInfo
+	if err := json.Unmarshal([]byte(v), &i); err != nil {
+		return RunInfo{}, fmt.Errorf("report: metadata %s: %w", MetaRun, err)
+	}
+	i.Start = i.Start.UTC()
+	return i, nil
+}

@@ -1,0 +1,203 @@
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// textRoutes is how many routes the text report lists.
+const textRoutes = 15
+
+// sparkWidth is the most cells a per-second sparkline has.
+const sparkWidth = 60
+
+// WriteJSON writes s as indented JSON (see RunSummary for the fields).
+func (s *RunSummary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteText writes the report for people: what ran, the counts, intended
+// against achieved rate, latency from intended and from send time, the
+// generator's lateness, errors by class, the busiest routes, per-second
+// sparklines and, last, the verdict on the generator (Verdict).
+func (s *RunSummary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	s.writeHeader(&b)
+	if s.Scheduled > 0 {
+		s.writeCounts(&b)
+		s.writeLatency(&b)
+		s.writeRoutes(&b)
+		s.writeSeries(&b)
+	}
+	b.WriteString("\n" + s.Verdict() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Verdict says whether the generator kept up with the schedule, so that a
+// saturated load generator is never mistaken for a slow target:
+//
+//	generator kept up: p99 lateness 0.4 ms
+//	GENERATOR FELL BEHIND: p99 lateness 180 ms, 1,204 requests dropped past the deadline — latency figures include generator delay
+func (s *RunSummary) Verdict() string {
+	switch {
+	case s.Scheduled == 0:
+		return "no results"
+	case s.Sent == 0:
+		return fmt.Sprintf("nothing sent: all %s requests dropped", count(s.Dropped))
+	case s.GeneratorKeptUp:
+		return fmt.Sprintf("generator kept up: p99 lateness %s ms", millis(s.Lateness.P99))
+	}
+	v := fmt.Sprintf("GENERATOR FELL BEHIND: p99 lateness %s ms", millis(s.Lateness.P99))
+	if n := s.DroppedBy[schema.DroppedDeadline]; n > 0 {
+		v += fmt.Sprintf(", %s requests dropped past the deadline", count(n))
+	}
+	return v + " — latency figures include generator delay"
+}
+
+func (s *RunSummary) writeHeader(b *strings.Builder) {
+	b.WriteString("surge replay report\n")
+	fmt.Fprintf(b, "  target    %s\n", cmp.Or(s.Target, "-"))
+	fmt.Fprintf(b, "  capture   %s\n", cmp.Or(strings.Join(s.Capture, " "), "-"))
+	fmt.Fprintf(b, "  run       ratio %sx  speed %sx  seed %d  mode %s\n",
+		num(s.Ratio), num(s.Speed), s.Seed, cmp.Or(s.Mode, "-"))
+	start := "-"
+	if !s.Start.IsZero() {
+		start = s.Start.Format(time.RFC3339)
+	}
+	dur := time.Duration(s.DurationS * float64(time.Second)).Round(100 * time.Millisecond)
+	fmt.Fprintf(b, "  start     %s  duration %s\n", start, dur)
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func (s *RunSummary) writeCounts(b *strings.Builder) {
+	fmt.Fprintf(b, "\n  requests  scheduled %s  sent %s  completed %s  dropped %s\n",
+		count(s.Scheduled), count(s.Sent), count(s.Completed), count(s.Dropped))
+	fmt.Fprintf(b, "  outcome   ok %s (%s)  errors %s (%s)\n",
+		count(s.OK), percent(s.OK, s.Sent), count(s.Sent-s.OK), percent(s.Sent-s.OK, s.Sent))
+	achieved := ""
+	if s.IntendedRPS > 0 {
+		achieved = fmt.Sprintf(" (%.1f%%)", 100*s.AchievedRPS/s.IntendedRPS)
+	}
+	fmt.Fprintf(b, "  rate      intended %s/s  achieved %s/s%s\n", rate(s.IntendedRPS), rate(s.AchievedRPS), achieved)
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(b, "  errors    %s\n", classes(s.Errors, s.Sent))
+	}
+	if len(s.DroppedBy) > 0 {
+		fmt.Fprintf(b, "  dropped   %s\n", classes(s.DroppedBy, s.Scheduled))
+	}
+}
+
+// classes lists counts by class, largest first, with their share of of.
+func classes(m map[string]int64, of int64) string {
+	keys := slices.SortedFunc(maps.Keys(m), func(x, y string) int {
+		return cmp.Or(cmp.Compare(m[y], m[x]), cmp.Compare(x, y))
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %s (%s)", k, count(m[k]), percent(m[k], of))
+	}
+	return strings.Join(parts, "  ")
+}
+
+func (s *RunSummary) writeLatency(b *strings.Builder) {
+	row := func(name string, cells ...string) {
+		fmt.Fprintf(b, "  %-16s", name)
+		for _, c := range cells {
+			fmt.Fprintf(b, "%9s", c)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	row("latency ms", "p50", "p90", "p99", "p99.9", "max")
+	for _, r := range []struct {
+		name string
+		p    Percentiles
+	}{{"from intended", s.Latency}, {"from send", s.Service}} {
+		row(r.name, millis(r.p.P50), millis(r.p.P90), millis(r.p.P99), millis(r.p.P999), millis(r.p.Max))
+	}
+	l := s.Lateness
+	row("lateness", millis(l.P50), "", millis(l.P99), "", millis(l.Max))
+}
+
+func (s *RunSummary) writeRoutes(b *strings.Builder) {
+	if len(s.Routes) == 0 {
+		return
+	}
+	n := min(len(s.Routes), textRoutes)
+	fmt.Fprintf(b, "\n  routes (top %d of %d, by volume; latency from intended)\n", n, len(s.Routes))
+	fmt.Fprintf(b, "  %11s %8s %9s %9s  %s\n", "scheduled", "err", "p50 ms", "p99 ms", "route")
+	for _, r := range s.Routes[:n] {
+		fmt.Fprintf(b, "  %11s %8s %9s %9s  %s\n", count(r.Scheduled), percent(r.Errors, r.Sent),
+			millis(r.Latency.P50), millis(r.Latency.P99), r.Route)
+	}
+}
+
+// writeSeries draws the per-second series: intended and sent rates on one
+// scale, so a generator falling behind shows as a gap between them, and the
+// p99 latency.
+func (s *RunSummary) writeSeries(b *strings.Builder) {
+	if len(s.PerSecond) < 2 {
+		return
+	}
+	intended := make([]float64, len(s.PerSecond))
+	sent := make([]float64, len(s.PerSecond))
+	p99 := make([]float64, len(s.PerSecond))
+	for i, sec := range s.PerSecond {
+		intended[i], sent[i], p99[i] = float64(sec.Intended), float64(sec.Sent), sec.P99MS
+	}
+	intended, sent = cells(intended, mean), cells(sent, mean)
+	p99 = cells(p99, slices.Max[[]float64])
+	peak := max(slices.Max(intended), slices.Max(sent))
+	step := (len(s.PerSecond) + sparkWidth - 1) / sparkWidth
+	fmt.Fprintf(b, "\n  per second (%d s, %d s a cell)\n", len(s.PerSecond), step)
+	fmt.Fprintf(b, "  intended  %s  peak %s/s\n", bars(intended, peak), rate(slices.Max(intended)))
+	fmt.Fprintf(b, "  sent      %s  peak %s/s\n", bars(sent, peak), rate(slices.Max(sent)))
+	fmt.Fprintf(b, "  p99 ms    %s  peak %s\n", bars(p99, slices.Max(p99)), millis(slices.Max(p99)))
+}
+
+// cells folds vals into at most sparkWidth cells of equal length.
+func cells(vals []float64, fold func([]float64) float64) []float64 {
+	step := (len(vals) + sparkWidth - 1) / sparkWidth
+	var out []float64
+	for i := 0; i < len(vals); i += step {
+		out = append(out, fold(vals[i:min(i+step, len(vals))]))
+	}
+	return out
+}
+
+func mean(vals []float64) float64 {
+	var sum float64
+	for _, v := range vals {
+		sum += v
+	}
+	return sum / float64(len(vals))
+}
+
+// bars draws vals as a sparkline scaled to peak; zero is a blank.
+func bars(vals []float64, peak float64) string {
+	levels := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, v := range vals {
+		switch {
+		case v <= 0 || peak <= 0:
+			b.WriteByte(' ')
+		default:
+			i := int(v / peak * float64(len(levels)-1))
+			b.WriteRune(levels[min(i, len(levels)-1)])
+		}
+	}
+	return b.String()
+}

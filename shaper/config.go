@@ -1,0 +1,128 @@
+package shaper
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultSpread  = 10 * time.Second
+	DefaultIdleGap = 30 * time.Minute
+)
+
+// Config says how to shape a capture into a schedule. The zero value replays
+// the whole capture once, at recorded speed and ratio 1, clones (none at
+// ratio 1) jittered over DefaultSpread.
+type Config struct {
+	// From and To bound the window of the capture to replay, by event time:
+	// events at From or later and before To are replayed, the rest are
+	// skipped, and reading a pass stops at the first event at or after To.
+	// The schedule starts (offset 0) at From. Zero From means the window
+	// starts at the first event; zero To means it ends at the last event
+	// (inclusive).
+	From, To time.Time
+	// Speed compresses time: 10 replays ten times faster (offsets and gaps
+	// divided by 10). Zero means 1; negative is invalid.
+	Speed float64
+	// Loops is how many passes over the window the schedule makes, back to
+	// back: pass i starts at i × window length / Speed. Zero means 1;
+	// negative is invalid.
+	Loops int
+	// Ratio says how many virtual sessions each recorded session becomes.
+	// Nil means Constant(1).
+	Ratio Ratio
+	// Seed keys every decision (clone counts, jitter, virtual ids): the same
+	// seed gives the same schedule. Zero is a seed like any other.
+	Seed uint64
+	// Spread is the clone start jitter: clone k ≥ 1 of a session is delayed
+	// by a deterministic offset in [0, Spread) of schedule time; clone 0 is
+	// never shifted. Zero means DefaultSpread; negative means no jitter.
+	Spread time.Duration
+	// IdleGap is how long (capture time) a recorded session is remembered
+	// after its last event; a session seen again after longer starts afresh
+	// (First again, a new clone decision). Zero means DefaultIdleGap;
+	// negative is invalid.
+	IdleGap time.Duration
+}
+
+// ConfigError is one problem with one field of a Config.
+type ConfigError struct {
+	Field  string // Config field: "Speed", "Loops", "To", "Ratio", "IdleGap"
+	Reason string
+}
+
+// Error returns "shaper: Field: reason".
+func (e *ConfigError) Error() string { return "shaper: " + e.Field + ": " + e.Reason }
+
+// Validate returns every problem with c (each a *ConfigError), not just the
+// first; nil means c is good.
+func (c *Config) Validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case math.IsNaN(c.Speed) || math.IsInf(c.Speed, 0):
+		bad("Speed", "%v is not a finite number", c.Speed)
+	case c.Speed < 0:
+		bad("Speed", "%v is negative; want a positive speed (10 = ten times faster) or 0 for 1", c.Speed)
+	}
+	switch {
+	case c.Loops < 0:
+		bad("Loops", "%d is negative; want 1 or more passes, or 0 for 1", c.Loops)
+	case c.Loops > math.MaxInt32:
+		bad("Loops", "%d is over the maximum %d", c.Loops, math.MaxInt32)
+	}
+	if !c.From.IsZero() && !c.To.IsZero() && !c.To.After(c.From) {
+		bad("To", "%s is not after From %s", stamp(c.To), stamp(c.From))
+	}
+	if v, ok := c.Ratio.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			bad("Ratio", "%v", err)
+		}
+	}
+	if c.IdleGap < 0 {
+		bad("IdleGap", "%v is negative; want a duration, or 0 for %v", c.IdleGap, DefaultIdleGap)
+	}
+	return errs
+}
+
+func (c *Config) speed() float64 {
+	if c.Speed == 0 {
+		return 1
+	}
+	return c.Speed
+}
+
+func (c *Config) loops() int {
+	if c.Loops == 0 {
+		return 1
+	}
+	return c.Loops
+}
+
+func (c *Config) ratio() Ratio {
+	if c.Ratio == nil {
+		return Constant(1)
+	}
+	return c.Ratio
+}
+
+// spread returns the jitter range; 0 means none.
+func (c *Config) spread() time.Duration {
+	if c.Spread == 0 {
+		return DefaultSpread
+	}
+	return max(c.Spread, 0)
+}
+
+func (c *Config) idleGap() time.Duration {
+	if c.IdleGap == 0 {
+		return DefaultIdleGap
+	}
+	return c.IdleGap
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
