@@ -18,14 +18,16 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/surge
 
-## demo: import the bundled match-night sample and inspect it (no servers).
+## demo: import the bundled match-night sample, inspect it, and replay it at
+## 3x (30x faster) against the built-in demo platform on 127.0.0.1 (no servers
+## to install; about a minute).
 demo: build
 	@rm -rf $(OUT)/demo && mkdir -p $(OUT)/demo
 	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import nginx --config configs/capture.yaml \
 		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet
-	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import views $(SAMPLE)/views.csv.gz -o $(OUT)/demo/views.parquet
 	$(BIN) inspect $(OUT)/demo/match-night.parquet
-	$(BIN) inspect $(OUT)/demo/views.parquet
+	$(BIN) demo --from $(OUT)/demo/match-night.parquet --ratio 3 --speed 30 \
+		--results $(OUT)/demo/results.parquet --summary-json $(OUT)/demo/summary.json
 
 ## test: everything — vet, format, unit/integration tests with -race (fuzz
 ## seed corpora included), and the DuckDB/pyarrow interop test.

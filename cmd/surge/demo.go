@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/surge-replay/surge/demo"
 )
@@ -53,13 +54,19 @@ the same utilization as the recorded night at its own pace.`,
 	}
 	addReplayFlags(cmd)
 	f := cmd.Flags()
-	for name, value := range map[string]string{"ratio": "3", "speed": "30", "from": demoCapture, "spread": "2s", "max-lateness": "2s", "max-conns": "4096"} {
+	// The demo's own defaults; Set on a scalar flag replaces its value, and
+	// Replace on a slice keeps the user's first --from from appending to it.
+	for name, value := range map[string]string{"ratio": "3", "speed": "30", "spread": "2s", "max-lateness": "2s", "max-conns": "4096"} {
 		f.Lookup(name).DefValue = value
-		if err := f.Set(name, value); err != nil {
+		if err := f.Lookup(name).Value.Set(value); err != nil {
 			panic(err)
 		}
 	}
-	f.Lookup("from").Changed = false
+	from := f.Lookup("from")
+	from.DefValue = "[" + demoCapture + "]"
+	if err := from.Value.(pflag.SliceValue).Replace([]string{demoCapture}); err != nil {
+		panic(err)
+	}
 	f.MarkHidden("target")
 	return cmd
 }
