@@ -1,35 +1,15 @@
 // Command biglog writes a large synthetic access log in nginx/Apache combined
-// format, for benchmarks and the bounded-memory test: realistic routes, user
-// agents, statuses and addresses, time-ordered by log time with the small
-// request-start disorder of real logs. Output is deterministic for a seed.
+// format (see package synth), for benchmarks:
 //
 //	go run ./scripts/biglog -n 5000000 > big.log
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"strconv"
-	"time"
-)
 
-var (
-	routes = []string{
-		"/api/v1/home", "/api/v1/browse/live?page=1", "/api/v1/browse/sport?page=2",
-		"/api/v1/search?q=final", "/api/v1/recommendations", "/live/final-2026/manifest.m3u8",
-		"/live/final-2026/seg-", "/api/v1/chat/final-2026/messages?since=", "/api/v1/heartbeat",
-	}
-	agents = []string{
-		"Mozilla/5.0 (SMART-TV; Linux; Tizen 6.5) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/4.0 Chrome/85.0.4183.93 TV Safari/537.36",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-		"Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko)",
-	}
-	statuses = []int{200, 200, 200, 200, 200, 200, 200, 200, 304, 200, 200, 404, 200, 500}
+	"github.com/surge-replay/surge/internal/synth"
 )
 
 func main() {
@@ -37,29 +17,8 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed")
 	rate := flag.Float64("rate", 5000, "mean requests per second")
 	flag.Parse()
-	rng := rand.New(rand.NewPCG(*seed, 0))
-	w := bufio.NewWriterSize(os.Stdout, 1<<20)
-	defer w.Flush()
-	t := time.Date(2026, 11, 21, 19, 45, 0, 0, time.UTC)
-	var b []byte
-	for i := 0; i < *n; i++ {
-		t = t.Add(time.Duration(rng.ExpFloat64() / *rate * float64(time.Second)))
-		client := rng.IntN(20000)
-		route := routes[rng.IntN(len(routes))]
-		switch route {
-		case "/live/final-2026/seg-":
-			route += strconv.Itoa(int(t.Unix()/6)%100000) + ".ts"
-		case "/api/v1/chat/final-2026/messages?since=":
-			route += strconv.FormatInt(t.Unix()-5, 10)
-		}
-		user := "-"
-		if client%3 != 0 {
-			user = "user" + strconv.Itoa(client)
-		}
-		b = b[:0]
-		b = fmt.Appendf(b, "2001:db8::%x - %s [%s] \"GET %s HTTP/1.1\" %d %d \"-\" \"%s\"\n",
-			client, user, t.Format("02/Jan/2006:15:04:05 -0700"),
-			route, statuses[rng.IntN(len(statuses))], 200+rng.IntN(40000), agents[client%len(agents)])
-		w.Write(b)
+	if err := synth.WriteCombined(os.Stdout, *n, *seed, *rate); err != nil {
+		fmt.Fprintln(os.Stderr, "biglog:", err)
+		os.Exit(1)
 	}
 }
