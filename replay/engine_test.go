@@ -255,3 +255,31 @@ func sortedBySeq(rs []schema.Result) []schema.Result {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
 }
+
+func TestHTTP2(t *testing.T) {
+	var protos sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		w.Write([]byte("ok"))
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	// --http2 against a plain http:// target speaks h2c through net/http.
+	results, _, err := collect(t, Config{Target: u, HTTP2: true}, sessions(5, 4, time.Millisecond, time.Millisecond), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := protos.Load("HTTP/2.0"); !ok || len(results) != 20 || results[0].Status != 200 {
+		t.Errorf("protocols seen %v, %d results; want HTTP/2.0 and 20 results", keys(&protos), len(results))
+	}
+}
+
+func keys(m *sync.Map) []any {
+	var out []any
+	m.Range(func(k, _ any) bool { out = append(out, k); return true })
+	return out
+}

@@ -41,7 +41,14 @@ type httpDriver struct {
 func newHTTPDriver(target *url.URL, now func() time.Duration, timeout time.Duration, maxConns int, perUser, http2, insecure bool) *httpDriver {
 	ctx, cancel := context.WithCancel(context.Background())
 	newT := func() *http.Transport {
+		var protocols *http.Protocols
+		if http2 && target.Scheme == "http" {
+			// HTTP/2 without TLS (h2c), as service meshes speak it.
+			protocols = new(http.Protocols)
+			protocols.SetUnencryptedHTTP2(true)
+		}
 		return &http.Transport{
+			Protocols:           protocols,
 			DialContext:         (&net.Dialer{Timeout: timeout}).DialContext,
 			MaxIdleConns:        maxConns,
 			MaxIdleConnsPerHost: maxConns,

@@ -230,3 +230,34 @@ func TestImportNeedsScrubKey(t *testing.T) {
 		t.Errorf("import without a key: %v; want ErrNoKey", err)
 	}
 }
+
+// TestImportEnvironmentAndConfig: a SURGE_* variable and a config key reach
+// the same option as the flag.
+func TestImportEnvironmentAndConfig(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.log")
+	good := "203.0.113.9 - - [21/Nov/2026:20:00:01 +0000] \"GET /a HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n"
+	os.WriteFile(bad, []byte(good+"junk\n"+good), 0o644)
+	cfg := filepath.Join(dir, "strict.yaml")
+	os.WriteFile(cfg, []byte("import:\n  strict: true\n"), 0o644)
+	tests := []struct {
+		name string
+		env  string
+		args []string
+	}{
+		// SURGE_IMPORT_STRICT=true is --strict.
+		{"environment", "true", nil},
+		// import.strict in the config file is --strict.
+		{"config", "", []string{"--config", cfg}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("SURGE_IMPORT_STRICT", tt.env)
+			args := append([]string{"import", "combined", bad, "-o", filepath.Join(dir, tt.name+".parquet")}, tt.args...)
+			if _, _, err := surge(t, args...); err == nil || !strings.Contains(err.Error(), "bad.log:2") {
+				t.Errorf("surge %v: %v; want the strict error at bad.log:2", args, err)
+			}
+		})
+	}
+}
