@@ -48,7 +48,8 @@ type Config struct {
 
 	// AcceptEmptyLogin makes POST /api/v1/session with an empty body succeed
 	// like a refresh-token login, for captures that have no request bodies
-	// (access logs). Default false: an empty login body gets 401.
+	// (access logs). Default false: an empty login body gets 401, after its
+	// service time, so logins load the session class either way.
 	AcceptEmptyLogin bool
 
 	// Now is the wall clock that responses show: the live playlist's media
@@ -71,13 +72,17 @@ func Classes() []string { return slices.Clone(classNames[:]) }
 // DefaultCapacity returns the default capacity of every route class (a new
 // map each call).
 //
-// They were chosen by replaying the arrival times of the sample's
-// match-night.log.gz through a model of this server (service times as served
-// here, QueueTimeout 500 ms, a 3x clone jittered by 5 to 120 s): at 1x no
-// class sheds load and search's p99 stays near 145 ms; at 3x search and
-// recommendations answer 2–6% of their requests with 503 and a p99 near
-// 750–850 ms around kickoff, session's p99 grows from about 80 ms to about
-// 600 ms with under 1% 503s, and the other classes stay healthy.
+// They were chosen by replaying the request start times of the sample's
+// match-night.log.gz (log time − $request_time, at the recorded pace)
+// through a model of this server, and checked by replaying the six minutes
+// around kickoff (19:52–19:58) against it over loopback. At 1x no class
+// sheds load and every class stays near its base service time. At 3x (each
+// session cloned with up to 30 s of jitter) search and recommendations
+// degrade first: their p99 reaches 750–850 ms and they answer 2–6% of the
+// night's requests with 503 (5–11% around kickoff); session's p99 grows
+// from about 80 ms to about 600 ms with about 1% 503s; home, browse and the
+// live and chat classes stay healthy. Replaying faster than the recorded
+// pace multiplies the load as a ratio would.
 func DefaultCapacity() map[string]int {
 	m := make(map[string]int, numClasses)
 	for c := range numClasses {

@@ -13,7 +13,7 @@
 // Routes (class in brackets; auth means a non-empty Authorization header is
 // required, anything goes, including surge's {{secret:…}} placeholders):
 //
-//	POST /api/v1/session                        [session]          401 on an empty body
+//	POST /api/v1/session                        [session]          401 on an empty body (see Config.AcceptEmptyLogin)
 //	GET  /api/v1/home                           [home]             auth
 //	GET  /api/v1/browse/{rail}?page=N           [browse]           auth
 //	GET  /api/v1/search?q=…                     [search]           auth
