@@ -112,7 +112,6 @@ func (r *run) runSession(rn *runner) {
 			r.dropAfterStop(p, now)
 			continue
 		}
-		r.scheduled.Add(1)
 		if class := r.admit(p, now); class != "" {
 			r.drop(p, now, class)
 			prevEnd = now
@@ -123,9 +122,7 @@ func (r *run) runSession(rn *runner) {
 			r.complete(p)
 			ended <- end
 		}
-		r.inflight.Add(1)
-		r.sent.Add(1)
-		r.drv.send(p)
+		r.send(p)
 		prevEnd = <-ended
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -205,8 +206,18 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	var err error
 	if cfg.GoClock {
 		r.clk = newGoClock()
-	} else if r.clk, err = newPreciseClock(); err != nil {
-		return nil, err
+	} else {
+		// The pacer's thread spends its time in short clock_nanosleep calls,
+		// holding its processor: Go hands a processor off only from a system
+		// call it sees on two checks. Everything else (readers, producer,
+		// collector) needs a processor of its own, or it starves.
+		if prev := runtime.GOMAXPROCS(0); prev < 2 {
+			runtime.GOMAXPROCS(2)
+			defer runtime.GOMAXPROCS(prev)
+		}
+		if r.clk, err = newPreciseClock(); err != nil {
+			return nil, err
+		}
 	}
 	defer r.clk.close()
 	r.drv = r.newDriver()
@@ -260,7 +271,7 @@ func (r *run) newDriver() driver {
 		if port == "" {
 			port = "80"
 		}
-		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxConns(), c.PerUser)
+		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), c.PerUser)
 	}
 	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxConns(), c.PerUser, c.HTTP2, c.Insecure)
 }
@@ -324,13 +335,17 @@ func (r *run) pace(first *pending, ready <-chan *pending, send func(p *pending, 
 
 // dispatch applies the deadline and the cap and sends p (timeline mode).
 func (r *run) dispatch(p *pending, now time.Duration) {
-	r.scheduled.Add(1)
 	if class := r.admit(p, now); class != "" {
 		r.drop(p, now, class)
 		return
 	}
+	r.send(p)
+}
+
+// send hands p to the driver; it is in flight until its result is collected.
+func (r *run) send(p *pending) {
+	p.inflight = true
 	r.inflight.Add(1)
-	r.sent.Add(1)
 	r.drv.send(p)
 }
 

@@ -12,6 +12,9 @@ import (
 	"github.com/surge-replay/surge/schema"
 )
 
+// maxWaiting bounds the requests waiting for a connection.
+const maxWaiting = 1 << 16
+
 // pipelineDepth bounds the requests in flight on one connection.
 const pipelineDepth = 64
 
@@ -35,13 +38,16 @@ const affinityWindow = 2 * time.Millisecond
 // connection, or opens one. Opening happens on the
 // sender's thread, so writes stay in schedule order and the time a dial takes
 // shows as lateness. When the connection limit is reached and none is idle,
-// requests wait for the next free one, in order.
+// requests wait for the next free one, in order; a waiting request later than
+// the lateness limit (or past a backlog of maxWaiting) is dropped as
+// dropped_deadline rather than sent late.
 type leanDriver struct {
 	addr     string
 	now      func() time.Duration
 	timeout  time.Duration
 	maxConns int
 	perUser  bool
+	maxLate  time.Duration // waiting requests later than this are dropped; <= 0 never
 
 	mu        sync.Mutex
 	idle      idleSet
@@ -70,9 +76,9 @@ type leanConn struct {
 	elem     *list.Element // in idleSet.lru while idle
 }
 
-func newLeanDriver(addr string, now func() time.Duration, timeout time.Duration, maxConns int, perUser bool) *leanDriver {
+func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool) *leanDriver {
 	return &leanDriver{
-		addr: addr, now: now, timeout: timeout, maxConns: maxConns, perUser: perUser,
+		addr: addr, now: now, timeout: timeout, maxLate: maxLate, maxConns: maxConns, perUser: perUser,
 		idle:      idleSet{byKey: map[string][]*leanConn{}, lru: list.New()},
 		conns:     map[*leanConn]bool{},
 		bySession: map[string]*leanConn{},
@@ -125,6 +131,14 @@ func (d *leanDriver) send(p *pending) {
 		if old == nil || len(d.waiting) > 0 {
 			if old != nil {
 				d.idle.push(old)
+			}
+			if len(d.waiting) >= maxWaiting {
+				// The generator is far behind: this one would be sent too
+				// late anyway, and the backlog must not grow without bound.
+				d.mu.Unlock()
+				markDropped(p, d.now(), schema.DroppedDeadline)
+				p.done(p)
+				return
 			}
 			d.waiting = append(d.waiting, p)
 			d.mu.Unlock()
@@ -293,6 +307,12 @@ func (d *leanDriver) release(c *leanConn) {
 		d.mu.Unlock()
 		return
 	}
+	late := d.expire()
+	defer func() {
+		for _, p := range late {
+			p.done(p)
+		}
+	}()
 	if len(d.waiting) > 0 && !d.stopped {
 		p := d.waiting[0]
 		d.waiting[0] = nil
@@ -318,6 +338,25 @@ func (d *leanDriver) release(c *leanConn) {
 	}
 	d.idle.push(c)
 	d.mu.Unlock()
+}
+
+// expire takes the waiting requests that are past the lateness limit off the
+// queue, marked dropped, for the caller to complete once d.mu is released.
+// d.mu is held.
+func (d *leanDriver) expire() []*pending {
+	if d.maxLate <= 0 {
+		return nil
+	}
+	now := d.now()
+	var late []*pending
+	for len(d.waiting) > 0 && now-d.waiting[0].at > d.maxLate {
+		p := d.waiting[0]
+		d.waiting[0] = nil
+		d.waiting = d.waiting[1:]
+		markDropped(p, now, schema.DroppedDeadline)
+		late = append(late, p)
+	}
+	return late
 }
 
 // broken closes c and forgets it; requests still queued on it are failed by

@@ -14,19 +14,20 @@ import (
 // pending is one request on its way: prepared off the hot path, sent by the
 // pacer, completed by a driver. Its result is filled as it goes.
 type pending struct {
-	at      time.Duration // intended send offset
-	think   time.Duration // closed loop: recorded gap after the previous response
-	vsess   string        // virtual session, for closed-loop runners
-	method  string
-	target  string // path and query, as sent
-	headers []schema.Header
-	body    []byte
-	wire    []byte         // the whole HTTP/1.1 request, for the lean driver
-	sent    time.Duration  // when it was written (pacer clock)
-	end     time.Duration  // when its response ended or it failed
-	retry   bool           // sent a second time after a stale keep-alive connection
-	done    func(*pending) // set by the engine: where a completed request goes
-	result  schema.Result
+	at       time.Duration // intended send offset
+	think    time.Duration // closed loop: recorded gap after the previous response
+	vsess    string        // virtual session, for closed-loop runners
+	method   string
+	target   string // path and query, as sent
+	headers  []schema.Header
+	body     []byte
+	wire     []byte         // the whole HTTP/1.1 request, for the lean driver
+	sent     time.Duration  // when it was written (pacer clock)
+	end      time.Duration  // when its response ended or it failed
+	retry    bool           // sent a second time after a stale keep-alive connection
+	inflight bool           // handed to the driver (counted until collected)
+	done     func(*pending) // set by the engine: where a completed request goes
+	result   schema.Result
 }
 
 // hopHeaders are not replayed as recorded: they belong to the recorded

@@ -13,17 +13,20 @@ func (r *run) complete(p *pending) { r.results <- p }
 
 // drop records p as not sent, for class.
 func (r *run) drop(p *pending, now time.Duration, class string) {
+	markDropped(p, now, class)
+	r.results <- p
+}
+
+// markDropped makes p a request that was never sent.
+func markDropped(p *pending, now time.Duration, class string) {
 	p.sent, p.end = -1, now
 	p.result.Error = class
-	r.dropped.Add(1)
-	r.results <- p
 }
 
 // dropAfterStop drops p if its time has come; requests still in the future
 // when the run stopped were never scheduled.
 func (r *run) dropAfterStop(p *pending, now time.Duration) {
 	if p.at <= now {
-		r.scheduled.Add(1)
 		r.drop(p, now, schema.DroppedAbort)
 	}
 }
@@ -89,11 +92,17 @@ func (r *run) collect() {
 			}
 		}
 		dropped := schema.IsDropped(res.Error)
+		r.scheduled.Add(1)
+		if dropped {
+			r.dropped.Add(1)
+		} else {
+			r.sent.Add(1)
+		}
 		if r.abort != nil && !dropped && r.abort.add(p.end, res.Error != "" || res.Status >= 500) {
 			r.stop("aborted: " + r.cfg.Abort.String())
 		}
 		r.emit(res)
-		if !dropped {
+		if p.inflight {
 			r.inflight.Done()
 		}
 	}
