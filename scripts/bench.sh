@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# bench.sh — `make bench`: the benchmarks recorded in docs/BENCHMARKS.md.
+#
+#   A. import and scan: `surge import combined` of 1M and 5M synthetic log
+#      lines on one core (lines/s, CPU-s, peak RSS); the Parquet scan
+#      benchmarks of eventlog (events/s).
+#   B. replay against one minimal loopback target (scripts/bench/target,
+#      core 0, GOMAXPROCS=1): surge and vegeta open loop on core 1 at a
+#      ladder of rates, wrk closed loop for the target's ceiling, and the
+#      peak RSS of surge replaying a 20M-event capture.
+#
+# Every replay run is bounded in count (rate × duration requests) and time,
+# and sends only to 127.0.0.1. Each number is the median of BENCH_RUNS runs.
+# Raw files and the tables (report.md) go to out/bench/<UTC time>/.
+#
+# Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (10, s per replay
+# run), BENCH_RATES (the ladder), BENCH_DIAG (1: also surge with
+# GOMAXPROCS=2), BENCH_DIAG_RATES, BENCH_BIG_EVENTS (20000000; 0 skips),
+# BENCH_BIG_SPEED (80), BENCH_BIG_MAX_RPS (10000), BENCH_OUT, BENCH_KEEP (1:
+# keep the generated logs and captures). A quick check of the script itself:
+#
+#   BENCH_RUNS=1 BENCH_DURATION=2 BENCH_RATES="10000 40000" BENCH_DIAG_RATES="10000 40000" \
+#     BENCH_BIG_EVENTS=200000 BENCH_IMPORT_LINES="100000 200000" scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${BENCH_RUNS:-3}
+DUR=${BENCH_DURATION:-10}
+RATES=${BENCH_RATES:-"10000 20000 30000 40000 50000 60000 70000 80000 90000 100000"}
+DIAG=${BENCH_DIAG:-1}
+# The diagnostic ladder is coarser, to stay in the time budget.
+DIAG_RATES=${BENCH_DIAG_RATES:-"10000 40000 60000 80000 100000"}
+REQUIRED="10000 40000" # the rates of measurements (a) and (c): run even after the ladder stopped
+read -r LINES_THROUGHPUT LINES_RSS <<<"${BENCH_IMPORT_LINES:-1000000 5000000}"
+BIG=${BENCH_BIG_EVENTS:-20000000}
+BIG_SPEED=${BENCH_BIG_SPEED:-80}
+BIG_MAX_RPS=${BENCH_BIG_MAX_RPS:-10000}
+RES=${BENCH_OUT:-out/bench/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$RES"
+RES=$(cd "$RES" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/surge-bench.XXXXXX")
+TARGET_PID=
+T0=$SECONDS
+
+cleanup() {
+	if [ -n "$TARGET_PID" ]; then kill "$TARGET_PID" 2>/dev/null || true; wait "$TARGET_PID" 2>/dev/null || true; fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+log() { printf '[bench %4ds] %s\n' $((SECONDS - T0)) "$*"; }
+
+# ---- tools ------------------------------------------------------------------
+
+need_deb() { # command package
+	command -v "$1" >/dev/null 2>&1 && return
+	log "installing Debian package $2"
+	apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
+}
+need_deb taskset util-linux
+need_deb curl curl
+need_deb wrk wrk
+[ -x /usr/bin/time ] || need_deb /usr/bin/time time
+
+VEGETA_VERSION=v12.12.0
+GOBIN_DIR=$(go env GOBIN)
+GOBIN_DIR=${GOBIN_DIR:-$(go env GOPATH)/bin}
+VEGETA=$GOBIN_DIR/vegeta
+has_vegeta() { [ -x "$VEGETA" ] && go version -m "$VEGETA" 2>/dev/null | grep -Eq "github.com/tsenart/vegeta/v12[[:space:]]+$VEGETA_VERSION"; }
+if ! has_vegeta; then
+	log "installing vegeta $VEGETA_VERSION"
+	if ! (cd "$WORK" && go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"); then
+		# The module proxy may refuse the version list that go install reads
+		# to check for deprecation; a throwaway module that requires the
+		# exact version fetches only that version.
+		log "go install failed; building vegeta $VEGETA_VERSION from a throwaway module"
+		mkdir -p "$WORK/vegeta-build" && cd "$WORK/vegeta-build"
+		printf 'module vegetabuild\n\ngo 1.26\n\nrequire github.com/tsenart/vegeta/v12 %s\n' "$VEGETA_VERSION" >go.mod
+		printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/tsenart/vegeta/v12"\n' >tools.go
+		GOFLAGS=-mod=mod go mod tidy
+		mkdir -p "$GOBIN_DIR" && GOFLAGS=-mod=mod go build -o "$VEGETA" github.com/tsenart/vegeta/v12
+		cd - >/dev/null
+	fi
+	has_vegeta || { echo "bench: no vegeta $VEGETA_VERSION at $VEGETA" >&2; exit 1; }
+fi
+
+[ -x bin/surge ] || { echo "bench: bin/surge missing: run make bench (it builds first)" >&2; exit 1; }
+mkdir -p "$WORK/bin"
+# A private copy: a rebuild of bin/surge during the run changes nothing.
+cp bin/surge "$WORK/bin/surge"
+SURGE=$WORK/bin/surge
+for p in target capture tally; do go build -o "$WORK/bin/$p" "./scripts/bench/$p"; done
+go build -o "$WORK/bin/biglog" ./scripts/biglog
+TARGET=$WORK/bin/target CAPTURE=$WORK/bin/capture TALLY=$WORK/bin/tally BIGLOG=$WORK/bin/biglog
+
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "CPU: $(nproc) cores ($(nproc --all) online), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	echo "memory: $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+	echo "kernel: $(uname -sr)"
+	echo "Go: $(go env GOVERSION)"
+	echo "surge: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')"
+	echo "vegeta: $VEGETA_VERSION; wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "settings: $RUNS runs per measurement, ${DUR} s per replay run"
+} >"$RES/meta.txt"
+cat "$RES/meta.txt"
+
+# ---- A. import and scan -----------------------------------------------------
+
+log "A1: generating $LINES_THROUGHPUT and $LINES_RSS combined log lines"
+"$BIGLOG" -n "$LINES_THROUGHPUT" >"$WORK/tput.log"
+"$BIGLOG" -n "$LINES_RSS" >"$WORK/rss.log"
+for i in $(seq "$RUNS"); do
+	for kind in 1m 5m; do
+		logf=$WORK/tput.log
+		[ $kind = 5m ] && logf=$WORK/rss.log
+		SURGE_SCRUB_KEY=bench GOMAXPROCS=1 taskset -c 1 /usr/bin/time -v -o "$RES/import-$kind-$i.time" \
+			"$SURGE" import combined "$logf" -o "$WORK/import.parquet" >"$RES/import-$kind-$i.out" 2>&1
+		rm -f "$WORK/import.parquet"
+		log "import $kind run $i: $(tail -1 "$RES/import-$kind-$i.out")"
+	done
+done
+rm -f "$WORK/tput.log" "$WORK/rss.log"
+
+log "A2: Parquet scan benchmarks (1M exchanges, one core)"
+taskset -c 1 go test -run '^$' -bench 'Scan' -benchtime 1x -count "$RUNS" -cpu 1 ./eventlog | tee "$RES/scan.txt"
+
+# ---- B. replay --------------------------------------------------------------
+
+GOMAXPROCS=1 taskset -c 0 "$TARGET" -port-file "$WORK/port" -max 4000000 2>"$RES/target.log" &
+TARGET_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+PORT=$(cat "$WORK/port")
+BASE=http://127.0.0.1:$PORT
+log "B: target on $BASE (pid $TARGET_PID, core 0)"
+
+reset_target() { curl -fsS "$BASE/__reset" >/dev/null; }
+target_stats() { curl -fsS "$BASE/__stats?rate=$1"; }
+
+capture_for() { # rate -> path of its capture
+	local cap=$WORK/cap-$1.parquet
+	[ -f "$cap" ] || "$CAPTURE" -rate "$1" -duration "${DUR}s" -o "$cap" 2>/dev/null
+	echo "$cap"
+}
+
+run_surge() { # tool rate i
+	local tool=$1 rate=$2 base=$RES/$1-$2-$3 cap gmp=(env -u GOMAXPROCS)
+	cap=$(capture_for "$rate")
+	[ "$tool" = surge2 ] && gmp=(env GOMAXPROCS=2)
+	reset_target
+	"${gmp[@]}" taskset -c 1 /usr/bin/time -v -o "$base.time" \
+		"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --max-conns 64 \
+		--summary-json "$base.summary.json" >"$base.out" 2>&1 || echo "exit $?" >>"$base.out"
+	target_stats "$rate" >"$base.target.json"
+}
+
+run_vegeta() { # tool rate i
+	local rate=$2 base=$RES/$1-$2-$3
+	reset_target
+	echo "GET $BASE/bench" | env -u GOMAXPROCS taskset -c 1 /usr/bin/time -v -o "$base.time" \
+		"$VEGETA" attack -rate="$rate/s" -duration="${DUR}s" -max-workers=256 -max-body=0 -output "$WORK/vegeta.bin"
+	target_stats "$rate" >"$base.target.json"
+	"$VEGETA" report -type=json "$WORK/vegeta.bin" >"$base.report.json"
+	"$VEGETA" encode -to csv "$WORK/vegeta.bin" | "$TALLY" vlate "$rate" >"$base.late.json"
+	rm -f "$WORK/vegeta.bin"
+}
+
+is_required() { case " $REQUIRED " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# ladder tool rates...: steps up until the tool no longer achieves 99.5% of
+# the rate (a step that only misses the lateness bound goes on, so both
+# maxima are known); the required rates are run anyway.
+ladder() {
+	local tool=$1 stopped=0 rate i run=run_surge
+	shift
+	[ "$tool" = vegeta ] && run=run_vegeta
+	for rate in "$@"; do
+		if [ $stopped = 1 ] && ! is_required "$rate"; then continue; fi
+		for i in $(seq "$RUNS"); do $run "$tool" "$rate" "$i"; done
+		if ! "$TALLY" step "$RES" "$tool" "$rate"; then stopped=1; fi
+	done
+}
+
+log "B: wrk, closed loop (the target's ceiling)"
+for i in $(seq "$RUNS"); do
+	taskset -c 1 wrk -t1 -c64 -d"${DUR}s" "$BASE/bench" >"$RES/wrk-$i.txt"
+	log "wrk run $i: $(grep Requests/sec "$RES/wrk-$i.txt")"
+done
+
+log "B: rate ladders (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+# shellcheck disable=SC2086 # the rate lists are word lists
+ladder surge $RATES
+# shellcheck disable=SC2086
+ladder vegeta $RATES
+if [ "$DIAG" = 1 ]; then
+	# shellcheck disable=SC2086
+	ladder surge2 $DIAG_RATES
+fi
+
+if [ "${BENCH_PROFILE:-1}" = 1 ]; then
+	# Where surge's CPU goes at 40k req/s, with its hidden --cpuprofile flag:
+	# once as measured (GOMAXPROCS 1 on one core) and once with GOMAXPROCS=2.
+	cap=$(capture_for 40000)
+	for g in 1 2; do
+		prof=$RES/profile-40000-gomaxprocs$g
+		log "profile: surge at 40k req/s, GOMAXPROCS=$g -> $prof.txt"
+		reset_target
+		env GOMAXPROCS=$g taskset -c 1 /usr/bin/time -v -o "$prof.rusage" \
+			"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --max-conns 64 \
+			--summary-json "$prof.summary.json" --cpuprofile "$prof.pprof" >/dev/null 2>&1 || true
+		{
+			go tool pprof -top -nodecount=25 "$SURGE" "$prof.pprof"
+			echo
+			go tool pprof -top -cum -nodecount=40 "$SURGE" "$prof.pprof"
+			echo
+			echo "selected frames (cumulative):"
+			go tool pprof -top -cum -nodecount=1000 "$SURGE" "$prof.pprof" |
+				grep -E 'syscall\.(write|read)$|ClockGettime|ClockNanosleep|EpollWait|runtime\.futex$|findRunnable|leanConn|\(\*run\)\.(pace|produce|collect)|gcBgMarkWorker$|openCapture|prepare'
+		} >"$prof.txt" 2>/dev/null || true
+	done
+fi
+
+if [ "$BIG" -gt 0 ]; then
+	avail=$(df -Pk "$WORK" | awk 'NR==2 {print $4}')
+	need=$((BIG / 20)) # ≈ 46 bytes an event on disk, with a margin
+	if [ "$avail" -lt "$need" ]; then
+		log "(d) skipped: $((avail / 1024)) MB free in $WORK, want $((need / 1024)) MB"
+	else
+		log "(d): writing a $BIG-event capture"
+		"$CAPTURE" -realistic -sessions 100000 -n "$BIG" -rate 5000 -o "$WORK/big.parquet"
+		echo "surge replay --speed $BIG_SPEED --max-rps $BIG_MAX_RPS --max-conns 64 of a $BIG-event capture ($(du -m "$WORK/big.parquet" | cut -f1) MiB: 100,000 recurring sessions, varied routes, user agents, 5% POSTs with bodies; 5,000 req/s of capture time, so $((5000 * BIG_SPEED)) req/s intended), core 1, GOMAXPROCS default (1)" >"$RES/big.txt"
+		log "(d): replaying it ($(cat "$RES/big.txt"))"
+		reset_target
+		env -u GOMAXPROCS taskset -c 1 /usr/bin/time -v -o "$RES/big.time" timeout 600 \
+			"$SURGE" replay --from "$WORK/big.parquet" --target "$BASE" --speed "$BIG_SPEED" --max-rps "$BIG_MAX_RPS" \
+			--progress none --max-conns 64 --summary-json "$RES/big.summary.json" >"$RES/big.out" 2>&1 || echo "exit $?" >>"$RES/big.out"
+		rm -f "$WORK/big.parquet"
+	fi
+fi
+
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $((SECONDS - T0)) s" >>"$RES/meta.txt"
+"$TALLY" report "$RES" | tee "$RES/report.md"
+log "done in $((SECONDS - T0)) s; raw files and report.md in $RES"
