@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -141,7 +142,17 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 	return o, nil
 }
 
+// importMemoryLimit is the soft memory limit of an import (unless GOMEMLIMIT
+// is set): the live heap is small (the re-order window, live sessions, one
+// chunk of rows), and the limit makes the collector keep up when other
+// processes starve its background workers, which otherwise let the heap run
+// to twice and more of what is live.
+const importMemoryLimit = 160 << 20
+
 func runImport(cmd *cobra.Command, o *importOptions) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd.SetContext(ctx)
