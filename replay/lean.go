@@ -33,7 +33,8 @@ const affinityWindow = 2 * time.Millisecond
 //
 // A session's requests reach the target in their recorded order: when a
 // virtual session's next request follows one still in flight within
-// affinityWindow, it is pipelined on the same connection (HTTP/1.1 servers
+// affinityWindow, or its last request is itself still queued behind another
+// on its connection, it is pipelined on that connection (HTTP/1.1 servers
 // answer a connection's requests in order); otherwise it takes any idle
 // connection, or opens one. Opening happens on the
 // sender's thread, so writes stay in schedule order and the time a dial takes
@@ -64,6 +65,7 @@ type leanConn struct {
 	c        net.Conn
 	br       *bufio.Reader
 	inflight chan *pending // written, awaiting their responses, in order
+	wmu      sync.Mutex    // one writer at a time
 
 	// Guarded by d.mu.
 	lastSent time.Duration // when the last request was written
@@ -105,7 +107,7 @@ func (d *leanDriver) affinity(p *pending) string {
 // idle connection, or on a new one; or queues it.
 func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
-	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth && (!c.ready || d.now()-c.lastSent < affinityWindow) {
+	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth && (!c.ready || c.n >= 2 || d.now()-c.lastSent < affinityWindow) {
 		c.n++
 		if !c.ready {
 			// Still connecting: written in order once connected.
@@ -223,6 +225,10 @@ func (d *leanDriver) fail(p *pending, class string) {
 // write sends p on c (counted in c.n by the caller) and hands it to c's
 // reader.
 func (c *leanConn) write(p *pending) {
+	// Writers of one connection (the pacer pipelining, a reader handing it
+	// a waiting request) take turns, so requests enter c.inflight in the
+	// order their bytes went out.
+	c.wmu.Lock()
 	_, err := c.c.Write(p.wire)
 	p.sent = c.d.now()
 	d := c.d
@@ -231,11 +237,13 @@ func (c *leanConn) write(p *pending) {
 	if err == nil && !c.dead {
 		c.inflight <- p // never blocks: c.n <= pipelineDepth
 		d.mu.Unlock()
+		c.wmu.Unlock()
 		return
 	}
 	stale := c.used && c.n == 1 && !p.retry
 	c.n--
 	d.mu.Unlock()
+	c.wmu.Unlock()
 	c.broken()
 	if stale {
 		// The server closed an idle keep-alive connection: not the
@@ -313,10 +321,23 @@ func (d *leanDriver) release(c *leanConn) {
 			p.done(p)
 		}
 	}()
-	if len(d.waiting) > 0 && !d.stopped {
+	for len(d.waiting) > 0 && !d.stopped {
 		p := d.waiting[0]
 		d.waiting[0] = nil
 		d.waiting = d.waiting[1:]
+		// A session whose last request is still connecting, or queued
+		// behind another, keeps its order on that connection.
+		if ac := d.bySession[d.affinity(p)]; ac != nil && ac.n < pipelineDepth && (!ac.ready || ac.n >= 2) {
+			ac.n++
+			if !ac.ready {
+				ac.queue = append(ac.queue, p)
+				continue
+			}
+			d.mu.Unlock()
+			ac.write(p)
+			d.mu.Lock()
+			continue
+		}
 		if d.key(p) == c.key {
 			d.claim(c, p)
 			d.mu.Unlock()
