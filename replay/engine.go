@@ -51,7 +51,10 @@ type Config struct {
 	// MaxConns bounds open connections. Zero means 512.
 	MaxConns int
 	// PerUser gives each virtual user its own connections, as real clients
-	// have, instead of one shared pool.
+	// have, instead of one shared pool. With fewer MaxConns than live users,
+	// connections are recycled between users; a session's requests then keep
+	// their send order, but under load are not known to keep their arrival
+	// order at the target.
 	PerUser bool
 	// Timeout bounds each request from its send. Zero means 30 s.
 	Timeout time.Duration

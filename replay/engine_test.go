@@ -109,8 +109,12 @@ func TestSessionsKeepOrderAtTheTarget(t *testing.T) {
 		{"timeline net/http", Config{Mode: Timeline, Driver: DriverHTTP}, false},
 		// Closed loop: each request after the previous response.
 		{"closed", Config{Mode: Closed}, true},
-		// Each virtual user its own connections (fewer than users).
-		{"per user", Config{Mode: Timeline, PerUser: true, MaxConns: 8}, true},
+		// Each virtual user its own connections, fewer connections than
+		// users: they are recycled between users, and under load a
+		// session's requests are only known to keep their send order.
+		{"per user", Config{Mode: Timeline, PerUser: true, MaxConns: 8}, false},
+		// Each virtual user its own connections, enough of them.
+		{"per user, enough connections", Config{Mode: Timeline, PerUser: true, MaxConns: 64}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, target := newRecorder(t)

@@ -19,10 +19,13 @@ const maxWaiting = 1 << 16
 const pipelineDepth = 64
 
 // affinityWindow is how soon after a session's previous request its next one
-// is pipelined behind it rather than sent on another connection: closer than
-// this, two connections could deliver them out of order; further apart, a
-// separate connection (as a browser would use) avoids head-of-line blocking.
-const affinityWindow = 2 * time.Millisecond
+// is pipelined behind it rather than sent on another connection. A request
+// written on another connection can reach the server's handler before an
+// earlier one that the server has not yet read (scheduling on a busy server
+// takes milliseconds), so closer requests keep to one connection; further
+// apart, a separate connection (as a browser would use) avoids head-of-line
+// blocking behind a slow response.
+const affinityWindow = 50 * time.Millisecond
 
 // leanDriver is a minimal HTTP/1.1 client for plain keep-alive replay: the
 // request bytes are formatted before the pacer needs them, the pacer writes
@@ -107,7 +110,7 @@ func (d *leanDriver) affinity(p *pending) string {
 // idle connection, or on a new one; or queues it.
 func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
-	if c := d.bySession[d.affinity(p)]; c != nil && c.n < pipelineDepth && (!c.ready || c.n >= 2 || d.now()-c.lastSent < affinityWindow) {
+	if c := d.follow(p); c != nil {
 		c.n++
 		if !c.ready {
 			// Still connecting: written in order once connected.
@@ -158,7 +161,24 @@ func (d *leanDriver) send(p *pending) {
 // claim gives c to p's session. d.mu is held.
 func (d *leanDriver) claim(c *leanConn, p *pending) {
 	c.n, c.sess = 1, d.affinity(p)
+	c.lastSent = d.now() // about to be: a close follower must pipeline
 	d.bySession[c.sess] = c
+}
+
+// follow returns the connection p must be pipelined on to keep its
+// session's order, or nil: the one carrying the session's requests in
+// flight, when that one is still connecting, already has a request queued
+// behind another, or was given a request less than affinityWindow ago.
+// d.mu is held.
+func (d *leanDriver) follow(p *pending) *leanConn {
+	c := d.bySession[d.affinity(p)]
+	if c == nil || c.n >= pipelineDepth {
+		return nil
+	}
+	if !c.ready || c.n >= 2 || d.now()-c.lastSent < affinityWindow {
+		return c
+	}
+	return nil
 }
 
 // startConn registers a new connection for p, claimed by p's session, before
@@ -325,9 +345,7 @@ func (d *leanDriver) release(c *leanConn) {
 		p := d.waiting[0]
 		d.waiting[0] = nil
 		d.waiting = d.waiting[1:]
-		// A session whose last request is still connecting, or queued
-		// behind another, keeps its order on that connection.
-		if ac := d.bySession[d.affinity(p)]; ac != nil && ac.n < pipelineDepth && (!ac.ready || ac.n >= 2) {
+		if ac := d.follow(p); ac != nil {
 			ac.n++
 			if !ac.ready {
 				ac.queue = append(ac.queue, p)
