@@ -190,9 +190,13 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 	if rep.Sessions > 0 {
 		sessions = fmt.Sprintf(" (%d sessions)", rep.Sessions)
 	}
-	fmt.Fprintf(w, "imported %d events%s from %d records in %d file(s) in %s (%.0f records/s) -> %s\n",
+	memory := ""
+	if rss := peakRSS(); rss > 0 {
+		memory = fmt.Sprintf(", peak RSS %d MiB", rss>>20)
+	}
+	fmt.Fprintf(w, "imported %d events%s from %d records in %d file(s) in %s (%.0f records/s%s) -> %s\n",
 		rep.Events, sessions, rep.Records, len(rep.Files), elapsed.Round(time.Millisecond),
-		float64(rep.Records)/elapsed.Seconds(), o.output)
+		float64(rep.Records)/elapsed.Seconds(), memory, o.output)
 	if rep.Disordered > 0 || rep.Late > 0 {
 		fmt.Fprintf(w, "  %d records out of request-start order (max %s), %d late past the re-order window\n",
 			rep.Disordered, time.Duration(rep.MaxDisorderMS)*time.Millisecond, rep.Late)

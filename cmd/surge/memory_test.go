@@ -4,8 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,9 +50,16 @@ func TestImportMillionLinesBoundedMemory(t *testing.T) {
 	if !strings.Contains(string(out), "imported 1000000 events") {
 		t.Fatalf("import output:\n%s", out)
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
-	t.Logf("1M lines in %v, peak RSS %d MiB", time.Since(start).Round(time.Millisecond), rss>>20)
-	if rss > maxImportRSS {
-		t.Errorf("peak RSS importing 1M lines = %d MiB; want <= %d MiB", rss>>20, maxImportRSS>>20)
+	// The import reports its own peak RSS (VmHWM): the rusage seen here
+	// would include this test binary's memory, which the child shared
+	// between fork and exec.
+	m := regexp.MustCompile(`peak RSS (\d+) MiB`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Skipf("no peak RSS in the import's output (not Linux?):\n%s", out)
+	}
+	rss, _ := strconv.ParseInt(m[1], 10, 64)
+	t.Logf("1M lines in %v, peak RSS %d MiB", time.Since(start).Round(time.Millisecond), rss)
+	if rss<<20 > maxImportRSS {
+		t.Errorf("peak RSS importing 1M lines = %d MiB; want <= %d MiB", rss, maxImportRSS>>20)
 	}
 }
