@@ -2,19 +2,16 @@ package shaper_test
 
 import (
 	"errors"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/surge-replay/surge/internal/golden"
 	"github.com/surge-replay/surge/shaper"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestValidate(t *testing.T) {
 	from := base
@@ -100,18 +97,7 @@ func TestPlanString(t *testing.T) {
 			}
 			got := s.Plan().String()
 			path := filepath.Join("testdata", "plan-"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Plan().String() =\n%s\nwant (%s)\n%s", got, path, want)
-			}
+			golden.Check(t, path, []byte(got))
 		})
 	}
 }

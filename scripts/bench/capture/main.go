@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/internal/synth"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -100,18 +101,6 @@ func (c *constant) next(i int64, t time.Time) schema.Exchange {
 }
 
 var (
-	routes = []string{
-		"/api/v1/home", "/api/v1/browse/live?page=1", "/api/v1/browse/sport?page=2",
-		"/api/v1/search?q=final", "/api/v1/recommendations", "/live/final-2026/manifest.m3u8",
-		"/live/final-2026/seg-", "/api/v1/chat/final-2026/messages?since=", "/api/v1/heartbeat",
-	}
-	agents = []string{
-		"Mozilla/5.0 (SMART-TV; Linux; Tizen 6.5) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/4.0 Chrome/85.0.4183.93 TV Safari/537.36",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-		"Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko)",
-	}
 	devices  = []string{"tv", "mobile", "desktop", "mobile", "console"}
 	regions  = []string{"eu-west", "eu-central", "us-east", "ap-south"}
 	statuses = []int32{200, 200, 200, 200, 200, 200, 200, 200, 304, 200, 200, 404, 200, 500}
@@ -147,7 +136,7 @@ func (v *varied) next(i int64, t time.Time) schema.Exchange {
 		Status: schema.Int32(statuses[v.rng.IntN(len(statuses))]), ResponseBytes: schema.Int64(200 + v.rng.Int64N(40000)),
 		LatencyNS: schema.Int64(int64(time.Millisecond) + v.rng.Int64N(int64(50*time.Millisecond))),
 	}
-	route := routes[v.rng.IntN(len(routes))]
+	route := synth.Routes[v.rng.IntN(len(synth.Routes))]
 	switch route {
 	case "/live/final-2026/seg-":
 		route += strconv.FormatInt(t.Unix()/6%100000, 10) + ".ts"
@@ -162,7 +151,7 @@ func (v *varied) next(i int64, t time.Time) schema.Exchange {
 		}
 	}
 	e.Headers = []schema.Header{
-		{Name: "User-Agent", Value: agents[c%len(agents)]},
+		{Name: "User-Agent", Value: synth.Agents[c%len(synth.Agents)]},
 		{Name: "Accept", Value: "application/json, text/plain, */*"},
 		{Name: "Accept-Encoding", Value: "gzip, deflate, br"},
 	}
