@@ -239,16 +239,27 @@ func TestRateCapDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	var capped int64
+	first, last := results[0].Intended, results[0].Intended
 	for _, r := range results {
 		if r.Error == schema.DroppedCap {
 			capped++
 			if r.Sent != nil {
 				t.Fatal("a dropped request has a send time")
 			}
+			continue
+		}
+		if r.Intended.Before(first) {
+			first = r.Intended
+		}
+		if r.Sent.After(last) {
+			last = *r.Sent
 		}
 	}
-	if capped != st.Dropped || st.Sent > 400 || st.Sent < 150 {
-		t.Errorf("sent %d, dropped %d (capped %d); want about 200 sent in 0.1 s at 2,000/s", st.Sent, st.Dropped, capped)
+	// The cap allows 2,000/s over however long the run took (a loaded
+	// machine stretches it), plus a burst of 20.
+	allowed := int64(last.Sub(first).Seconds()*2000) + 20
+	if capped != st.Dropped || capped == 0 || st.Sent > allowed+5 || st.Sent < 100 {
+		t.Errorf("sent %d in %v, dropped %d (capped %d); want at most %d at 2,000/s", st.Sent, last.Sub(first), st.Dropped, capped, allowed)
 	}
 }
 
