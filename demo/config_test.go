@@ -18,7 +18,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 		{"[::]:0", ErrNotLoopback},         // every IPv6 interface
 		{"example.com:80", ErrNotLoopback}, // names other than localhost
 		{"[fe80::1%lo]:0", ErrNotLoopback}, // link-local with a zone
-		{"10.0.0.1:0", ErrNotLoopback},     // a private address
+		{"198.51.100.1:0", ErrNotLoopback}, // a documentation address
 		{"127.0.0.1:0", nil},               // loopback
 		{"127.1.2.3:0", nil},               // all of 127.0.0.0/8 is loopback
 		{"[::1]:0", nil},                   // IPv6 loopback
