@@ -51,9 +51,8 @@ type Config struct {
 	// MaxConns bounds open connections. Zero means 512.
 	MaxConns int
 	// PerUser gives each virtual user its own connections, as real clients
-	// have, instead of one shared pool. Give it MaxConns at least the number
-	// of live users: with fewer, connections are recycled between users and
-	// a session's requests have been seen to leave out of order under load.
+	// have, instead of one shared pool. With fewer MaxConns than live users,
+	// idle connections are recycled between users.
 	PerUser bool
 	// Timeout bounds each request from its send. Zero means 30 s.
 	Timeout time.Duration

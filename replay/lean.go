@@ -59,6 +59,7 @@ type leanDriver struct {
 	open      int
 	conns     map[*leanConn]bool
 	bySession map[string]*leanConn // connections with requests in flight, by affinity key
+	waitingBy map[string]int       // waiting requests, by affinity key
 	stopped   bool
 }
 
@@ -68,14 +69,14 @@ type leanConn struct {
 	c        net.Conn
 	br       *bufio.Reader
 	inflight chan *pending // written, awaiting their responses, in order
-	wmu      sync.Mutex    // one writer at a time
 
 	// Guarded by d.mu.
 	lastSent time.Duration // when the last request was written
 	n        int           // requests in flight (written or queued)
 	sess     string        // affinity key of the requests in flight
-	ready    bool          // connected and its queue written: writes go straight out
-	queue    []*pending    // claimed while connecting, to write once connected
+	ready    bool          // connected
+	writing  bool          // a goroutine is draining queue
+	queue    []*pending    // claimed, to be written in this order
 	used     bool          // has carried a response: a failure may be a stale keep-alive
 	dead     bool          // closed: no more writes
 	elem     *list.Element // in idleSet.lru while idle
@@ -87,6 +88,7 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 		idle:      idleSet{byKey: map[string][]*leanConn{}, lru: list.New()},
 		conns:     map[*leanConn]bool{},
 		bySession: map[string]*leanConn{},
+		waitingBy: map[string]int{},
 	}
 }
 
@@ -110,23 +112,21 @@ func (d *leanDriver) affinity(p *pending) string {
 // idle connection, or on a new one; or queues it.
 func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
+	if d.waitingBy[d.affinity(p)] > 0 {
+		// An earlier request of the session is waiting: wait behind it.
+		d.wait(p)
+		d.mu.Unlock()
+		return
+	}
 	if c := d.follow(p); c != nil {
 		c.n++
-		if !c.ready {
-			// Still connecting: written in order once connected.
-			c.queue = append(c.queue, p)
-			d.mu.Unlock()
-			return
-		}
-		d.mu.Unlock()
-		c.write(p)
+		c.enqueueAndDrain(p)
 		return
 	}
 	if len(d.waiting) == 0 {
 		if c := d.idle.pop(d.key(p)); c != nil {
 			d.claim(c, p)
-			d.mu.Unlock()
-			c.write(p)
+			c.enqueueAndDrain(p)
 			return
 		}
 	}
@@ -145,7 +145,7 @@ func (d *leanDriver) send(p *pending) {
 				p.done(p)
 				return
 			}
-			d.waiting = append(d.waiting, p)
+			d.wait(p)
 			d.mu.Unlock()
 			return
 		}
@@ -218,18 +218,43 @@ func (c *leanConn) connect(p *pending) {
 		return
 	}
 	c.c, c.br = nc, bufio.NewReaderSize(nc, 16<<10)
+	c.ready, c.writing = true, true
+	c.queue = append([]*pending{p}, c.queue...)
 	d.mu.Unlock()
 	go c.readLoop()
-	c.write(p)
+	c.drain()
+}
+
+// enqueueAndDrain queues p for writing on c, in the order of claims, and
+// writes the queue if no one else is writing on c. d.mu is held on entry
+// and released.
+func (c *leanConn) enqueueAndDrain(p *pending) {
+	c.queue = append(c.queue, p)
+	if c.writing || !c.ready {
+		// The writer (or the dialer, once connected) writes it in turn.
+		c.d.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.d.mu.Unlock()
+	c.drain()
+}
+
+// drain writes c's queue in order until it is empty. Only the one writer of
+// c runs it (c.writing, or the dialer before c is ready), so requests go out
+// in the order their sessions claimed c.
+func (c *leanConn) drain() {
+	d := c.d
 	for {
 		d.mu.Lock()
 		queued := c.queue
 		c.queue = nil
 		if len(queued) == 0 {
-			c.ready = true
+			c.writing = false
 			d.mu.Unlock()
 			return
 		}
+		c.writing = true
 		d.mu.Unlock()
 		for _, q := range queued {
 			c.write(q)
@@ -245,10 +270,6 @@ func (d *leanDriver) fail(p *pending, class string) {
 // write sends p on c (counted in c.n by the caller) and hands it to c's
 // reader.
 func (c *leanConn) write(p *pending) {
-	// Writers of one connection (the pacer pipelining, a reader handing it
-	// a waiting request) take turns, so requests enter c.inflight in the
-	// order their bytes went out.
-	c.wmu.Lock()
 	_, err := c.c.Write(p.wire)
 	p.sent = c.d.now()
 	d := c.d
@@ -257,13 +278,11 @@ func (c *leanConn) write(p *pending) {
 	if err == nil && !c.dead {
 		c.inflight <- p // never blocks: c.n <= pipelineDepth
 		d.mu.Unlock()
-		c.wmu.Unlock()
 		return
 	}
 	stale := c.used && c.n == 1 && !p.retry
 	c.n--
 	d.mu.Unlock()
-	c.wmu.Unlock()
 	c.broken()
 	if stale {
 		// The server closed an idle keep-alive connection: not the
@@ -342,24 +361,16 @@ func (d *leanDriver) release(c *leanConn) {
 		}
 	}()
 	for len(d.waiting) > 0 && !d.stopped {
-		p := d.waiting[0]
-		d.waiting[0] = nil
-		d.waiting = d.waiting[1:]
+		p := d.unwait()
 		if ac := d.follow(p); ac != nil {
 			ac.n++
-			if !ac.ready {
-				ac.queue = append(ac.queue, p)
-				continue
-			}
-			d.mu.Unlock()
-			ac.write(p)
+			ac.enqueueAndDrain(p)
 			d.mu.Lock()
 			continue
 		}
 		if d.key(p) == c.key {
 			d.claim(c, p)
-			d.mu.Unlock()
-			c.write(p)
+			c.enqueueAndDrain(p)
 			return
 		}
 		// Connections are per user and this one is not p's user: replace
@@ -379,6 +390,24 @@ func (d *leanDriver) release(c *leanConn) {
 	d.mu.Unlock()
 }
 
+// wait queues p for a connection. d.mu is held.
+func (d *leanDriver) wait(p *pending) {
+	d.waiting = append(d.waiting, p)
+	d.waitingBy[d.affinity(p)]++
+}
+
+// unwait takes the oldest waiting request. d.mu is held.
+func (d *leanDriver) unwait() *pending {
+	p := d.waiting[0]
+	d.waiting[0] = nil
+	d.waiting = d.waiting[1:]
+	k := d.affinity(p)
+	if d.waitingBy[k]--; d.waitingBy[k] == 0 {
+		delete(d.waitingBy, k)
+	}
+	return p
+}
+
 // expire takes the waiting requests that are past the lateness limit off the
 // queue, marked dropped, for the caller to complete once d.mu is released.
 // d.mu is held.
@@ -389,9 +418,7 @@ func (d *leanDriver) expire() []*pending {
 	now := d.now()
 	var late []*pending
 	for len(d.waiting) > 0 && now-d.waiting[0].at > d.maxLate {
-		p := d.waiting[0]
-		d.waiting[0] = nil
-		d.waiting = d.waiting[1:]
+		p := d.unwait()
 		markDropped(p, now, schema.DroppedDeadline)
 		late = append(late, p)
 	}
@@ -439,6 +466,7 @@ func (d *leanDriver) close() {
 	d.stopped = true
 	waiting := d.waiting
 	d.waiting = nil
+	clear(d.waitingBy)
 	conns := make([]*leanConn, 0, len(d.conns))
 	for c := range d.conns {
 		conns = append(conns, c)
