@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/surge-replay/surge/schema"
 )
 
 // batchRows is how many rows a cursor decodes at a time.
@@ -19,8 +21,9 @@ type cursor[T any, PT event[T]] struct {
 	lf     *logFile
 	groups []int
 	rng    Range
-	r      *parquet.GenericReader[T]
-	group  int // row group r reads
+	r      rowReader[T]
+	intern *interner // for the columnar RequestLine reader
+	group  int       // row group r reads
 	batch  []T
 	pos    int
 	done   bool
@@ -62,7 +65,11 @@ func (c *cursor[T, PT]) fill() (err error) {
 			return nil
 		}
 		c.group, c.groups = c.groups[0], c.groups[1:]
-		c.r = parquet.NewGenericRowGroupReader[T](c.lf.file.RowGroups()[c.group])
+		r, err := c.open(c.lf.file.RowGroups()[c.group])
+		if err != nil {
+			return fmt.Errorf("eventlog: %s: row group %d: %w", c.lf.Path, c.group, err)
+		}
+		c.r = r
 		c.stats.RowGroupsRead++
 	}
 	clear(c.batch[:cap(c.batch)])
@@ -77,6 +84,23 @@ func (c *cursor[T, PT]) fill() (err error) {
 	}
 	c.trim()
 	return nil
+}
+
+// open returns the reader of a row group: the columnar one for the replay
+// projection, parquet-go's generic row reader otherwise.
+func (c *cursor[T, PT]) open(rg parquet.RowGroup) (rowReader[T], error) {
+	var zero T
+	if _, ok := any(zero).(schema.RequestLine); ok {
+		if c.intern == nil {
+			c.intern = newInterner()
+		}
+		r, err := newRequestLineReader(rg, c.lf.file.Schema(), c.intern)
+		if err != nil {
+			return nil, err
+		}
+		return any(r).(rowReader[T]), nil
+	}
+	return parquet.NewGenericRowGroupReader[T](rg), nil
 }
 
 // trim drops the events of the batch outside the range.
