@@ -97,14 +97,15 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 		return nil, err
 	}
 	a := newAccumulator()
+	var infos []eventlog.FileInfo
 	switch info.Kind {
 	case schema.KindExchange:
-		err = summarize(files, r, a, func(e *exchangeFacts) {
+		infos, err = summarize(files, r, func(e *exchangeFacts) {
 			a.add(e.Time, e.Session, e.User, RouteGroup(e.Method, e.Path))
 			a.status(e.Status)
 		})
 	case schema.KindView:
-		err = summarize(files, r, a, func(v *viewFacts) {
+		infos, err = summarize(files, r, func(v *viewFacts) {
 			a.add(v.Time, v.Session, v.User, v.Type+" "+v.Content)
 		})
 	default:
@@ -115,42 +116,40 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 	}
 	s := a.summary()
 	s.Paths, s.Kind = paths, string(info.Kind)
-	if err := s.addFileFacts(paths, files); err != nil {
+	if err := s.addFileFacts(paths, infos); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// summarize reads the events of files in r into add, and returns the
+// files' footer facts the reader found.
 func summarize[T any, PT interface {
 	*T
 	schema.Event
-}](files []string, r eventlog.Range, a *accumulator, add func(PT)) error {
+}](files []string, r eventlog.Range, add func(PT)) ([]eventlog.FileInfo, error) {
 	rd, err := eventlog.Open[T, PT](files, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rd.Close()
 	for {
 		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return rd.Files(), nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		add(ev)
 	}
 }
 
 // addFileFacts adds what the files' metadata says: sources, import reports.
-func (s *Summary) addFileFacts(paths, files []string) error {
-	s.Files = len(files)
+func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error {
+	s.Files = len(infos)
 	sources := map[string]bool{}
-	for _, f := range files {
-		info, err := eventlog.Stat(f)
-		if err != nil {
-			return err
-		}
+	for _, info := range infos {
 		sources[info.Source] = true
 		if rep, ok := info.Metadata[schema.MetaProblems]; ok && json.Valid([]byte(rep)) {
 			s.Imports = append(s.Imports, json.RawMessage(rep))

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -102,7 +103,7 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 		logFormat: v.GetString("import.log_format"),
 		rowGroup:  v.GetInt("import.row_group_rows"),
 	}
-	if !contains(importFormats, o.format) {
+	if !slices.Contains(importFormats, o.format) {
 		return nil, fmt.Errorf("import: unknown format %q (want one of %s)", o.format, strings.Join(importFormats, ", "))
 	}
 	if o.output == "" {
@@ -313,13 +314,4 @@ func finish[T any](sink eventlog.Sink[T], o *importOptions, rep *capture.Report,
 	}
 	sink.SetMetadata(schema.MetaProblems, string(b))
 	return sink.Close()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

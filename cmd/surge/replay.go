@@ -218,21 +218,6 @@ func windowBound(s string, first time.Time) (time.Time, error) {
 	return first.Add(d), nil
 }
 
-// captureStart returns the time of the first event of files.
-func captureStart(files []string) (time.Time, error) {
-	var first time.Time
-	for _, f := range files {
-		info, err := eventlog.Stat(f)
-		if err != nil {
-			return first, err
-		}
-		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
-			first = info.First
-		}
-	}
-	return first, nil
-}
-
 // openCapture returns an Opener over the capture in rng, for the shaper.
 func openCapture(files []string, rng eventlog.Range) shaper.Opener {
 	return func() (shaper.Source, error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +26,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode\n%s", joinComma(o.captures), o.engine.Target, modeName(o.engine.Mode), plan)
+	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode\n%s", strings.Join(o.captures, ", "), o.engine.Target, modeName(o.engine.Mode), plan)
 	if o.dryRun {
 		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
 			return err
@@ -126,7 +127,7 @@ func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
 		}
 	}
 	if first.IsZero() {
-		return nil, replayPlan{}, fmt.Errorf("%s: no events", joinComma(o.captures))
+		return nil, replayPlan{}, fmt.Errorf("%s: no events", strings.Join(o.captures, ", "))
 	}
 	cfg := o.shape
 	if cfg.From, err = windowBound(o.window[0], first); err != nil {
@@ -198,15 +199,4 @@ func writeAtomic(path string, write func(w io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
