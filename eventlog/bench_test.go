@@ -18,7 +18,7 @@ import (
 const benchEvents = 1_000_000
 
 // BenchmarkScanRequestLine reads a capture of realistic exchanges into
-// schema.RequestLine, the projection a replay needs (no body, no response
+// schema.RequestLine, the projection a replay reads (no response
 // facts), and reports events/s. Run it with
 //
 //	go test -run '^$' -bench Scan -benchtime 3x ./eventlog

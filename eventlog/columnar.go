@@ -1,8 +1,10 @@
 package eventlog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"time"
 
@@ -18,23 +20,30 @@ type rowReader[T any] interface {
 }
 
 // requestLineReader decodes the replay projection (schema.RequestLine) of a
-// row group column by column, without parquet-go's row reconstruction by
-// reflection, and interns repeated strings (methods, hosts, paths, session
-// ids, header names and values) so most rows allocate nothing but their
-// header slice.
+// row group column by column, straight from the pages' decoded buffers,
+// without parquet-go's row reconstruction by reflection or its per-value
+// parquet.Value copies. Repeated strings (methods, hosts, sessions, header
+// names and values) come from per-column string caches, so most rows
+// allocate nothing; a batch's header lists share one allocation.
 type requestLineReader struct {
 	time, session, user, seq, method, scheme, host, path, query column
-	hname, hvalue                                               column
-	intern                                                      *interner
+	hname, hvalue, body, region, device                         column
+	headers                                                     []schema.Header // the current slab rows' header lists are cut from
 }
 
-// requestLineColumns are the leaf columns requestLineReader decodes.
+// requestLineColumns are the leaf columns requestLineReader decodes, in the
+// order of requestLineReader's fields and of lineCaches.
 var requestLineColumns = [][]string{
 	{"time"}, {"session"}, {"user"}, {"seq"}, {"method"}, {"scheme"}, {"host"}, {"path"}, {"query"},
 	{"headers", "list", "element", "name"}, {"headers", "list", "element", "value"},
+	{"body"}, {"region"}, {"device"},
 }
 
-func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, in *interner) (*requestLineReader, error) {
+// lineCaches are the string caches of requestLineColumns, kept by a cursor
+// across the row groups of a file.
+type lineCaches [14]stringCache
+
+func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, caches *lineCaches) (*requestLineReader, error) {
 	cols := make([]column, len(requestLineColumns))
 	chunks := rg.ColumnChunks()
 	for i, path := range requestLineColumns {
@@ -42,75 +51,93 @@ func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, in *interner) 
 		if !ok {
 			return nil, fmt.Errorf("missing column %v", path)
 		}
-		cols[i] = column{pages: chunks[leaf.ColumnIndex].Pages(), buf: make([]parquet.Value, 0, 1024)}
+		cols[i] = column{pages: chunks[leaf.ColumnIndex].Pages(), maxDef: byte(leaf.MaxDefinitionLevel)}
+		if i != 1 && i != 2 {
+			// Session and user ids are many and each repeats rarely: a
+			// fresh string costs less than a cache lookup that misses.
+			cols[i].cache = &caches[i]
+		}
 	}
-	r := &requestLineReader{intern: in}
-	r.time, r.session, r.user, r.seq, r.method, r.scheme, r.host, r.path, r.query = cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]
-	r.hname, r.hvalue = cols[9], cols[10]
+	r := &requestLineReader{}
+	for i, dst := range r.columns() {
+		*dst = cols[i]
+	}
 	return r, nil
 }
 
+// columns returns the reader's columns in the order of requestLineColumns.
+func (r *requestLineReader) columns() []*column {
+	return []*column{&r.time, &r.session, &r.user, &r.seq, &r.method, &r.scheme, &r.host, &r.path, &r.query,
+		&r.hname, &r.hvalue, &r.body, &r.region, &r.device}
+}
+
 // Read decodes up to len(rows) rows.
-func (r *requestLineReader) Read(rows []schema.RequestLine) (int, error) {
+func (r *requestLineReader) Read(rows []schema.RequestLine) (n int, err error) {
 	for i := range rows {
-		v, err := r.time.next()
-		if err != nil {
+		if err := r.time.load(); err != nil {
 			return i, err
 		}
 		row := &rows[i]
-		row.Time = time.Unix(0, v.Int64()).UTC()
-		for _, f := range []struct {
+		row.Time = time.Unix(0, r.time.int64()).UTC()
+		for _, f := range [...]struct {
 			c   *column
 			dst *string
 		}{{&r.session, &row.Session}, {&r.user, &row.User}, {&r.method, &row.Method}, {&r.scheme, &row.Scheme},
-			{&r.host, &row.Host}, {&r.path, &row.Path}, {&r.query, &row.Query}} {
-			v, err := f.c.next()
-			if err != nil {
+			{&r.host, &row.Host}, {&r.path, &row.Path}, {&r.query, &row.Query}, {&r.region, &row.Region}, {&r.device, &row.Device}} {
+			if err := f.c.load(); err != nil {
 				return i, unexpected(err)
 			}
-			*f.dst = f.c.str(r.intern, v.ByteArray())
+			*f.dst = f.c.string()
 		}
-		v, err = r.seq.next()
-		if err != nil {
+		if err := r.seq.load(); err != nil {
 			return i, unexpected(err)
 		}
-		row.Seq = v.Int32()
-		if row.Headers, err = r.headers(row.Headers[:0]); err != nil {
+		row.Seq = r.seq.int32()
+		if err := r.body.load(); err != nil {
+			return i, unexpected(err)
+		}
+		if b := r.body.bytes(); len(b) > 0 {
+			row.Body = bytes.Clone(b)
+		}
+		if row.Headers, err = r.readHeaders(); err != nil {
 			return i, unexpected(err)
 		}
 	}
 	return len(rows), nil
 }
 
-// headers decodes one row's header list: its values run until the next value
-// with repetition level 0; an empty list is one null value.
-func (r *requestLineReader) headers(hs []schema.Header) ([]schema.Header, error) {
+// readHeaders decodes one row's header list: its levels run until the next
+// level with repetition level 0; an empty list is one null level. The list
+// is cut from a shared slab, with its capacity clipped so an append by the
+// caller copies instead of overwriting the next row's list.
+func (r *requestLineReader) readHeaders() ([]schema.Header, error) {
+	start := len(r.headers)
 	for first := true; ; first = false {
-		if !first {
-			v, err := r.hname.peek()
-			if errors.Is(err, io.EOF) {
-				return hs, nil
+		if err := r.hname.load(); err != nil {
+			if !first && errors.Is(err, io.EOF) {
+				break
 			}
-			if err != nil {
-				return hs, err
-			}
-			if v.RepetitionLevel() == 0 {
-				return hs, nil
-			}
+			return nil, err
 		}
-		n, err := r.hname.next()
-		if err != nil {
-			return hs, err
+		if !first && r.hname.rep() == 0 {
+			break
 		}
-		v, err := r.hvalue.next()
-		if err != nil {
-			return hs, err
+		if err := r.hvalue.load(); err != nil {
+			return nil, err
 		}
-		if n.IsNull() {
-			return hs, nil // an empty list
+		if r.hname.null() {
+			r.hname.skip()
+			r.hvalue.skip()
+			return nil, nil // an empty list
 		}
-		hs = append(hs, schema.Header{Name: r.hname.str(r.intern, n.ByteArray()), Value: r.hvalue.str(r.intern, v.ByteArray())})
+		if len(r.headers) == cap(r.headers) {
+			// A new slab: the old one stays with the rows cut from it.
+			r.headers = append(make([]schema.Header, 0, max(4096, 2*(len(r.headers)-start)+16)), r.headers[start:]...)
+			start = 0
+		}
+		r.headers = append(r.headers, schema.Header{Name: r.hname.string(), Value: r.hvalue.string()})
 	}
+	return r.headers[start:len(r.headers):len(r.headers)], nil
 }
 
 func unexpected(err error) error {
@@ -122,116 +149,204 @@ func unexpected(err error) error {
 
 // Close releases the column readers.
 func (r *requestLineReader) Close() error {
-	for _, c := range []*column{&r.time, &r.session, &r.user, &r.seq, &r.method, &r.scheme, &r.host, &r.path, &r.query, &r.hname, &r.hvalue} {
+	for _, c := range r.columns() {
 		c.close()
 	}
 	return nil
 }
 
-// column reads the values of one column chunk, a page at a time.
+// column reads the levels and values of one column chunk, a page at a time,
+// from the page's decoded buffers. load makes sure a level is at hand; the
+// typed getters consume it.
 type column struct {
 	pages  parquet.Pages
 	page   parquet.Page
-	values parquet.ValueReader
-	buf    []parquet.Value
-	pos    int
 	done   bool
-	recent [4]string // the last distinct strings decoded, most recent first
+	maxDef byte
+	n      int // levels in the page
+	pos    int // the next level
+	val    int // the next non-null value
+	reps   []byte
+	defs   []byte
+	i64    []int64
+	i32    []int32
+	data   []byte   // byte array values of a plain page...
+	offs   []uint32 // ...and their offsets
+	idx    []int32  // dictionary indexes of a dictionary-encoded page
+	dict   parquet.Dictionary
+	dstr   []string     // dict's values as strings
+	cache  *stringCache // nil: every value is a fresh string
 }
 
-// str returns b as a string: one of the column's recent values when it
-// repeats them (consecutive rows share methods, hosts, sessions), else
-// interned.
-func (c *column) str(in *interner, b []byte) string {
-	for _, s := range c.recent {
-		if s == string(b) {
-			return s
-		}
-	}
-	s := in.string(b)
-	copy(c.recent[1:], c.recent[:len(c.recent)-1])
-	c.recent[0] = s
-	return s
-}
-
-func (c *column) peek() (parquet.Value, error) {
-	for c.pos == len(c.buf) {
-		if err := c.fill(); err != nil {
-			return parquet.Value{}, err
-		}
-	}
-	return c.buf[c.pos], nil
-}
-
-func (c *column) next() (parquet.Value, error) {
-	v, err := c.peek()
-	if err == nil {
-		c.pos++
-	}
-	return v, err
-}
-
-func (c *column) fill() error {
-	for {
+// load makes the column's next level available, reading pages as needed; it
+// returns io.EOF at the end of the chunk.
+func (c *column) load() error {
+	for c.pos == c.n {
 		if c.done {
 			return io.EOF
 		}
-		if c.values == nil {
-			// The previous page's values are all consumed: its memory,
-			// which they pointed into, can go back to the pool.
-			if c.page != nil {
-				parquet.Release(c.page)
-				c.page = nil
-			}
-			p, err := c.pages.ReadPage()
-			if errors.Is(err, io.EOF) {
-				c.done = true
-				return io.EOF
-			}
-			if err != nil {
-				return err
-			}
-			c.page, c.values = p, p.Values()
+		if c.page != nil {
+			// Every value of the previous page is consumed or copied: its
+			// memory can go back to the pool.
+			parquet.Release(c.page)
+			c.page = nil
 		}
-		n, err := c.values.ReadValues(c.buf[:cap(c.buf)])
-		c.buf, c.pos = c.buf[:n], 0
+		p, err := c.pages.ReadPage()
 		if errors.Is(err, io.EOF) {
-			c.values = nil
-		} else if err != nil {
+			c.done = true
+			return io.EOF
+		}
+		if err != nil {
 			return err
 		}
-		if n > 0 {
-			return nil
-		}
+		c.set(p)
 	}
+	return nil
+}
+
+// set makes p the current page.
+func (c *column) set(p parquet.Page) {
+	c.page, c.n, c.pos, c.val = p, int(p.NumValues()), 0, 0
+	c.reps, c.defs = p.RepetitionLevels(), p.DefinitionLevels()
+	c.i64, c.i32, c.data, c.offs, c.idx = nil, nil, nil, nil, nil
+	data := p.Data()
+	if d := p.Dictionary(); d != nil {
+		c.idx = data.Int32()
+		if d != c.dict {
+			c.dict, c.dstr = d, c.dictStrings(d)
+		}
+		return
+	}
+	switch p.Type().Kind() {
+	case parquet.Int64:
+		c.i64 = data.Int64()
+	case parquet.Int32:
+		c.i32 = data.Int32()
+	case parquet.ByteArray:
+		c.data, c.offs = data.ByteArray()
+	}
+}
+
+// dictStrings returns the values of a byte-array dictionary as strings.
+func (c *column) dictStrings(d parquet.Dictionary) []string {
+	if d.Type().Kind() != parquet.ByteArray {
+		return nil
+	}
+	values := d.Page().Data()
+	data, offs := values.ByteArray()
+	s := make([]string, d.Len())
+	for i := range s {
+		s[i] = string(data[offs[i]:offs[i+1]])
+	}
+	return s
+}
+
+// rep returns the repetition level of the next level.
+func (c *column) rep() byte {
+	if c.reps == nil {
+		return 0
+	}
+	return c.reps[c.pos]
+}
+
+// null reports whether the next level holds no value.
+func (c *column) null() bool { return c.defs != nil && c.defs[c.pos] < c.maxDef }
+
+// skip consumes a null level.
+func (c *column) skip() { c.pos++ }
+
+func (c *column) int64() int64 {
+	v := c.i64[c.val]
+	c.pos, c.val = c.pos+1, c.val+1
+	return v
+}
+
+func (c *column) int32() int32 {
+	v := c.i32[c.val]
+	c.pos, c.val = c.pos+1, c.val+1
+	return v
+}
+
+// bytes returns the next value, pointing into the page: valid until the
+// next page is loaded.
+func (c *column) bytes() []byte {
+	if c.null() {
+		c.pos++
+		return nil
+	}
+	i := c.val
+	c.pos, c.val = c.pos+1, c.val+1
+	if c.idx != nil {
+		i = int(c.idx[i])
+		values := c.dict.Page().Data()
+		data, offs := values.ByteArray()
+		return data[offs[i]:offs[i+1]]
+	}
+	return c.data[c.offs[i]:c.offs[i+1]]
+}
+
+// string returns the next value as a string, from the dictionary or the
+// column's cache.
+func (c *column) string() string {
+	if c.null() {
+		c.pos++
+		return ""
+	}
+	i := c.val
+	c.pos, c.val = c.pos+1, c.val+1
+	if c.idx != nil {
+		return c.dstr[c.idx[i]]
+	}
+	b := c.data[c.offs[i]:c.offs[i+1]]
+	if c.cache == nil {
+		return string(b)
+	}
+	return c.cache.get(b)
 }
 
 func (c *column) close() {
 	if c.page != nil {
 		parquet.Release(c.page)
-		c.page, c.values = nil, nil
+		c.page = nil
 	}
 	c.pages.Close()
 }
 
-// interner returns one string per distinct byte sequence, in bounded memory.
-type interner struct {
-	m map[string]string
+// stringCache returns strings for byte sequences, handing out again the
+// string it last made for the same bytes in their slot: a lossy interner
+// with no map and no clearing. A column's repeated values (user agents, a
+// live session's id) cost a hash and a compare instead of an allocation.
+// It starts small and doubles, up to maxCacheSlots (small enough to stay in
+// a core's cache), while most lookups miss.
+type stringCache struct {
+	last   string
+	slots  []string
+	misses int
+	seed   maphash.Seed
 }
 
-// internLimit bounds an interner; it starts over when full.
-const internLimit = 1 << 16
+const (
+	minCacheSlots = 1 << 8
+	maxCacheSlots = 1 << 12
+)
 
-func newInterner() *interner { return &interner{m: map[string]string{}} }
-
-func (in *interner) string(b []byte) string {
-	if s, ok := in.m[string(b)]; ok {
-		return s
+func (sc *stringCache) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	if len(in.m) >= internLimit {
-		clear(in.m)
+	if sc.last == string(b) {
+		return sc.last
 	}
-	s := string(b)
-	in.m[s] = s
-	return s
+	if sc.slots == nil {
+		sc.slots, sc.seed = make([]string, minCacheSlots), maphash.MakeSeed()
+	}
+	slot := &sc.slots[maphash.Bytes(sc.seed, b)&uint64(len(sc.slots)-1)]
+	if *slot != string(b) {
+		*slot = string(b)
+		if sc.misses++; sc.misses > 2*len(sc.slots) && len(sc.slots) < maxCacheSlots {
+			sc.slots, sc.misses = make([]string, 2*len(sc.slots)), 0
+		}
+	}
+	sc.last = *slot
+	return sc.last
 }

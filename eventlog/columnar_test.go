@@ -37,9 +37,13 @@ func TestColumnarRequestLineMatchesRowReader(t *testing.T) {
 	for i, l := range lines {
 		e := full[i]
 		want := schema.RequestLine{Time: e.Time, Session: e.Session, User: e.User, Seq: e.Seq, Method: e.Method,
-			Scheme: e.Scheme, Host: e.Host, Path: e.Path, Query: e.Query, Headers: e.Headers}
+			Scheme: e.Scheme, Host: e.Host, Path: e.Path, Query: e.Query, Headers: e.Headers, Body: e.Body,
+			Region: e.Region, Device: e.Device}
 		if len(want.Headers) == 0 {
 			want.Headers = nil
+		}
+		if len(want.Body) == 0 {
+			want.Body = nil
 		}
 		if len(l.Headers) == 0 {
 			l.Headers = nil

@@ -234,12 +234,17 @@ func TestMergeManyFiles(t *testing.T) {
 	}
 }
 
-func TestProjectionDecodesNoBody(t *testing.T) {
+// TestProjectionReadsReplayColumns reads the replay projection: requests
+// with their bodies (a POST replays its body), no response facts.
+func TestProjectionReadsReplayColumns(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.parquet")
 	writeFile(t, path, WriterConfig{}, exchanges(100))
 	got, _ := readAll[schema.RequestLine](t, []string{path}, Range{})
-	if len(got) != 100 || got[5].Method != "POST" || len(got[5].Headers) != 3 {
+	if len(got) != 100 || got[5].Method != "POST" || len(got[5].Headers) != 3 || string(got[5].Body) != `{"n":5}` || got[5].Device != "tv" {
 		t.Fatalf("projection read %d events, event 5 = %+v", len(got), got[5])
+	}
+	if got[6].Body != nil {
+		t.Errorf("event 6 has body %q; want none", got[6].Body)
 	}
 }
 

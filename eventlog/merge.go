@@ -22,8 +22,8 @@ type cursor[T any, PT event[T]] struct {
 	groups []int
 	rng    Range
 	r      rowReader[T]
-	intern *interner // for the columnar RequestLine reader
-	group  int       // row group r reads
+	caches *lineCaches // for the columnar RequestLine reader
+	group  int         // row group r reads
 	batch  []T
 	pos    int
 	done   bool
@@ -91,10 +91,10 @@ func (c *cursor[T, PT]) fill() (err error) {
 func (c *cursor[T, PT]) open(rg parquet.RowGroup) (rowReader[T], error) {
 	var zero T
 	if _, ok := any(zero).(schema.RequestLine); ok {
-		if c.intern == nil {
-			c.intern = newInterner()
+		if c.caches == nil {
+			c.caches = new(lineCaches)
 		}
-		r, err := newRequestLineReader(rg, c.lf.file.Schema(), c.intern)
+		r, err := newRequestLineReader(rg, c.lf.file.Schema(), c.caches)
 		if err != nil {
 			return nil, err
 		}

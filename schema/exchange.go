@@ -106,8 +106,8 @@ func Int32(v int32) *int32 { return &v }
 func Int64(v int64) *int64 { return &v }
 
 // RequestLine is the projection of an Exchange that a replay needs to send a
-// request: no body, no response facts. Reading into it decodes only its
-// columns.
+// request and label its result: no response facts. Reading into it decodes
+// only its columns.
 type RequestLine struct {
 	Time    time.Time `parquet:"time,timestamp(nanosecond:utc),delta"`
 	Session string    `parquet:"session"`
@@ -119,10 +119,21 @@ type RequestLine struct {
 	Path    string    `parquet:"path"`
 	Query   string    `parquet:"query"`
 	Headers []Header  `parquet:"headers,list"`
+	Body    []byte    `parquet:"body"`
+	Region  string    `parquet:"region,dict"`
+	Device  string    `parquet:"device,dict"`
 }
 
 // EventTime returns when the request started.
 func (r *RequestLine) EventTime() time.Time { return r.Time }
+
+// Exchange returns the exchange r projects, without its response facts and
+// its protocol and source.
+func (r *RequestLine) Exchange() Exchange {
+	return Exchange{Time: r.Time, Session: r.Session, User: r.User, Seq: r.Seq, Method: r.Method,
+		Scheme: r.Scheme, Host: r.Host, Path: r.Path, Query: r.Query, Headers: r.Headers, Body: r.Body,
+		Region: r.Region, Device: r.Device}
+}
 
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {

@@ -221,17 +221,18 @@ func windowBound(s string, first time.Time) (time.Time, error) {
 // openCapture returns an Opener over the capture in rng, for the shaper.
 func openCapture(files []string, rng eventlog.Range) shaper.Opener {
 	return func() (shaper.Source, error) {
-		rd, err := eventlog.Open[schema.Exchange](files, rng)
+		// The replay projection: no response facts to decode.
+		rd, err := eventlog.Open[schema.RequestLine](files, rng)
 		if err != nil {
 			return nil, err
 		}
 		return func() (*schema.Exchange, error) {
-			e, err := rd.Next()
+			l, err := rd.Next()
 			if err != nil {
 				rd.Close()
 				return nil, err
 			}
-			ev := *e // the shaper keeps it; the reader reuses its batch
+			ev := l.Exchange() // the shaper keeps it; the reader reuses its batch
 			return &ev, nil
 		}, nil
 	}
