@@ -63,22 +63,27 @@ func CreateDataset[T any, PT event[T]](dir string, cfg WriterConfig) (*DatasetWr
 
 // Write routes each event to the part file of its hour.
 func (d *DatasetWriter[T, PT]) Write(events ...T) error {
-	if d.done {
-		return errors.New("eventlog: write after close")
-	}
 	for i := range events {
-		hour := PT(&events[i]).EventTime().UTC().Truncate(time.Hour)
-		w, err := d.part(hour)
-		if err != nil {
-			d.Abort()
-			return err
-		}
-		if err := w.Write(events[i]); err != nil {
-			d.Abort()
+		if err := d.Add(&events[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Add writes a copy of one event, like Write.
+func (d *DatasetWriter[T, PT]) Add(e *T) error {
+	if d.done {
+		return errors.New("eventlog: write after close")
+	}
+	w, err := d.part(PT(e).EventTime().UTC().Truncate(time.Hour))
+	if err == nil {
+		err = w.Add(e)
+	}
+	if err != nil {
+		d.Abort()
+	}
+	return err
 }
 
 // part returns the open writer of hour, starting one (and closing the
@@ -191,6 +196,8 @@ func ReadDatasetMeta(dir string) (map[string]string, error) {
 type Sink[T any] interface {
 	// Write writes events, taking ownership of their slices.
 	Write(events ...T) error
+	// Add writes a copy of one event (no slice to allocate).
+	Add(e *T) error
 	// SetMetadata sets a key/value metadata entry.
 	SetMetadata(key, value string)
 	// Close finishes the output and puts it in place.

@@ -150,45 +150,60 @@ func newParquetWriter[T any](f *os.File, kind schema.Kind, cfg *WriterConfig) *p
 }
 
 // noBounds are the columns whose min/max statistics are not written: long
-// free-form values where they prune nothing and cost time to compute.
-var noBounds = map[string]bool{"path": true, "query": true, "headers": true, "body": true, "payload": true}
+// free-form values, keyed-hash ids and the few values every row group holds
+// all of (methods, devices), where they prune nothing and cost time to
+// compute. Time, seq, status and the other numbers keep theirs.
+var noBounds = map[string]bool{
+	"session": true, "user": true, "path": true, "query": true, "headers": true, "body": true, "payload": true,
+	"method": true, "scheme": true, "region": true, "device": true, "protocol": true, "source": true,
+}
 
 // Write writes events, streaming those in time order and sorting the others
 // a row group at a time.
 func (w *Writer[T, PT]) Write(events ...T) error {
+	for i := range events {
+		if err := w.Add(&events[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Add writes a copy of one event, like Write; it saves a caller holding a
+// pointer the copy into a one-event slice (which escapes through the Sink
+// interface: one allocation per event).
+func (w *Writer[T, PT]) Add(e *T) error {
 	if w.done {
 		return errors.New("eventlog: write after close")
 	}
-	for i := range events {
-		t := PT(&events[i]).EventTime()
-		if !w.buffering && w.inGroup+len(w.buf) > 0 && t.Before(w.groupMax) {
-			// Out of order: end this run, sort the next row group in memory.
+	t := PT(e).EventTime()
+	if !w.buffering && w.inGroup+len(w.buf) > 0 && t.Before(w.groupMax) {
+		// Out of order: end this run, sort the next row group in memory.
+		if err := w.endGroup(); err != nil {
+			return err
+		}
+		w.buffering = true
+	}
+	if w.inGroup+len(w.buf) == 0 || t.Before(w.groupMin) {
+		w.groupMin = t
+	}
+	if t.After(w.groupMax) || w.inGroup+len(w.buf) == 0 {
+		w.groupMax = t
+	}
+	w.buf = append(w.buf, *e)
+	switch {
+	case w.buffering && len(w.buf) >= w.cfg.rowGroupRows():
+		if err := w.endGroup(); err != nil {
+			return err
+		}
+		w.buffering = false
+	case !w.buffering && len(w.buf) >= min(chunkRows, w.cfg.rowGroupRows()-w.inGroup):
+		if err := w.writeBuf(); err != nil {
+			return err
+		}
+		if w.inGroup >= w.cfg.rowGroupRows() {
 			if err := w.endGroup(); err != nil {
 				return err
-			}
-			w.buffering = true
-		}
-		if w.inGroup+len(w.buf) == 0 || t.Before(w.groupMin) {
-			w.groupMin = t
-		}
-		if t.After(w.groupMax) || w.inGroup+len(w.buf) == 0 {
-			w.groupMax = t
-		}
-		w.buf = append(w.buf, events[i])
-		switch {
-		case w.buffering && len(w.buf) >= w.cfg.rowGroupRows():
-			if err := w.endGroup(); err != nil {
-				return err
-			}
-			w.buffering = false
-		case !w.buffering && len(w.buf) >= min(chunkRows, w.cfg.rowGroupRows()-w.inGroup):
-			if err := w.writeBuf(); err != nil {
-				return err
-			}
-			if w.inGroup >= w.cfg.rowGroupRows() {
-				if err := w.endGroup(); err != nil {
-					return err
-				}
 			}
 		}
 	}

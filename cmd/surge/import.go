@@ -236,7 +236,7 @@ func importExchanges(cmd *cobra.Command, o *importOptions, cfg eventlog.WriterCo
 		return nil, err
 	}
 	rep, err := capture.Import(cmd.Context(), inputs, o.capture, func(e *schema.Exchange) error {
-		return sink.Write(*e)
+		return sink.Add(e)
 	})
 	return rep, finish(sink, o, rep, err)
 }
@@ -283,7 +283,7 @@ func importViews(cmd *cobra.Command, o *importOptions, cfg eventlog.WriterConfig
 		return nil, err
 	}
 	rep, err := capture.ImportViews(cmd.Context(), inputs, o.capture, func(v *schema.ViewingEvent) error {
-		return sink.Write(*v)
+		return sink.Add(v)
 	})
 	return rep, finish(sink, o, rep, err)
 }

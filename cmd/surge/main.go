@@ -41,7 +41,7 @@ func main() {
 
 func newRootCommand() *cobra.Command {
 	cfg := newConfig()
-	var cpuprofile string
+	var cpuprofile, memprofile string
 	root := &cobra.Command{
 		Use:   "surge",
 		Short: "Record production traffic and replay it, amplified, against staging",
@@ -60,11 +60,16 @@ that order of precedence.`,
 			}
 			return cfg.load()
 		},
-		PersistentPostRun: func(cmd *cobra.Command, args []string) { pprof.StopCPUProfile() },
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			pprof.StopCPUProfile()
+			writeHeapProfile(memprofile)
+		},
 	}
 	root.PersistentFlags().StringVar(&cfg.file, "config", "", "YAML config file (see configs/)")
 	root.PersistentFlags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentFlags().StringVar(&memprofile, "memprofile", "", "write an allocation profile to this file at the end")
+	root.PersistentFlags().MarkHidden("memprofile")
 	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg))
 	return root
 }
@@ -80,4 +85,21 @@ func startProfile(path string) error {
 		return err
 	}
 	return pprof.StartCPUProfile(f)
+}
+
+// writeHeapProfile writes the allocation profile to path, if path is set
+// (a hidden flag for tuning).
+func writeHeapProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "surge: memprofile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "surge: memprofile:", err)
+	}
 }

@@ -49,7 +49,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	emit := func(r *schema.Result) {
 		agg.Add(r)
 		if sink != nil && sinkErr == nil {
-			sinkErr = sink.Write(*r)
+			sinkErr = sink.Add(r)
 		}
 	}
 
