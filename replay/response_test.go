@@ -1,7 +1,7 @@
 package replay
 
 import (
-	"bufio"
+	"io"
 	"strings"
 	"testing"
 )
@@ -40,22 +40,51 @@ func TestReadResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			br := bufio.NewReader(strings.NewReader(tt.in))
-			status, n, keepAlive, err := readResponse(br, tt.method)
-			if (err != nil) != tt.bad {
-				t.Fatalf("readResponse(%q) error = %v; want error=%v", tt.in, err, tt.bad)
-			}
-			if tt.bad {
-				return
-			}
-			if status != tt.status || keepAlive != tt.keepAlive || n != int64(len(tt.in)-len(tt.rest)) {
-				t.Errorf("readResponse = %d, %d bytes, keep-alive %v; want %d, %d, %v", status, n, keepAlive, tt.status, len(tt.in)-len(tt.rest), tt.keepAlive)
-			}
-			rest, _ := br.ReadString(0)
-			if rest != tt.rest {
-				t.Errorf("left %q unread; want %q", rest, tt.rest)
+			// Whole, then a byte at a time, then in 7-byte pieces: the
+			// poller sees responses cut anywhere.
+			for _, piece := range []int{len(tt.in) + 1, 1, 7} {
+				status, n, keepAlive, rest, err := parseResponse(tt.in, tt.method, piece)
+				if (err != nil) != tt.bad {
+					t.Fatalf("piece %d: parse(%q) error = %v; want error=%v", piece, tt.in, err, tt.bad)
+				}
+				if tt.bad {
+					continue
+				}
+				if status != tt.status || keepAlive != tt.keepAlive || n != int64(len(tt.in)-len(tt.rest)) {
+					t.Errorf("piece %d: parse = %d, %d bytes, keep-alive %v; want %d, %d, %v", piece, status, n, keepAlive, tt.status, len(tt.in)-len(tt.rest), tt.keepAlive)
+				}
+				if rest != tt.rest {
+					t.Errorf("piece %d: left %q unread; want %q", piece, rest, tt.rest)
+				}
 			}
 		})
+	}
+}
+
+// parseResponse feeds in to a respParser in pieces of the given size, as a
+// connection delivers them, then the end of the connection, and returns the
+// first response and what is left after it.
+func parseResponse(in, method string, piece int) (status int, n int64, keepAlive bool, rest string, err error) {
+	var p respParser
+	var buf []byte
+	for off := 0; ; {
+		end := min(off+piece, len(in))
+		buf = append(buf, in[off:end]...)
+		off = end
+		used, done, err := p.feed(buf, method)
+		buf = buf[used:]
+		if err != nil {
+			return 0, p.n, false, "", err
+		}
+		if done {
+			return p.status, p.n, p.keepAlive, string(buf) + in[off:], nil
+		}
+		if off == len(in) {
+			if p.eof() {
+				return p.status, p.n, p.keepAlive, "", nil
+			}
+			return 0, p.n, false, "", io.ErrUnexpectedEOF
+		}
 	}
 }
 
@@ -66,16 +95,20 @@ func FuzzReadResponse(f *testing.F) {
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
 		"HTTP/1.0 200 OK\r\n\r\nbody",
 	} {
-		f.Add(s, "GET")
+		f.Add(s, "GET", uint8(3))
 	}
-	f.Fuzz(func(t *testing.T, in, method string) {
-		br := bufio.NewReaderSize(strings.NewReader(in), 64)
-		status, n, _, err := readResponse(br, method)
-		if n < 0 || n > int64(len(in)) {
-			t.Fatalf("read %d bytes of %d", n, len(in))
+	f.Fuzz(func(t *testing.T, in, method string, piece uint8) {
+		// However the bytes are cut, the parser finds the same response.
+		s1, n1, k1, r1, err1 := parseResponse(in, method, len(in)+1)
+		s2, n2, k2, r2, err2 := parseResponse(in, method, int(piece)+1)
+		if n1 < 0 || n1 > int64(len(in)) {
+			t.Fatalf("consumed %d bytes of %d", n1, len(in))
 		}
-		if err == nil && (status < 100 || status > 999) {
-			t.Fatalf("status %d without error", status)
+		if (err1 == nil) != (err2 == nil) || s1 != s2 || k1 != k2 || r1 != r2 || (err1 == nil && n1 != n2) {
+			t.Fatalf("whole: %d %d %v %q %v; in pieces of %d: %d %d %v %q %v", s1, n1, k1, r1, err1, int(piece)+1, s2, n2, k2, r2, err2)
+		}
+		if err1 == nil && (s1 < 100 || s1 > 999) {
+			t.Fatalf("status %d without error", s1)
 		}
 	})
 }
