@@ -114,6 +114,9 @@ func (c *Config) Validate() []error {
 	switch c.Driver {
 	case "", DriverAuto, DriverHTTP:
 	case DriverLean:
+		if !leanSupported {
+			errs = append(errs, errors.New("driver: lean needs Linux (epoll); use http"))
+		}
 		if c.Target != nil && c.Target.Scheme == "https" {
 			errs = append(errs, errors.New("driver: lean speaks plain HTTP/1.1 only; use http for https targets"))
 		}
@@ -203,7 +206,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	// The producer prepares requests before the clock starts, so the run
 	// starts when the first request is ready, not before.
 	ready, prodErr := r.produce(ctx, sched)
-	first, ok := <-ready
+	first, ok := ready.next()
 	var err error
 	if cfg.GoClock {
 		r.clk = newGoClock()
@@ -221,7 +224,9 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 		}
 	}
 	defer r.clk.close()
-	r.drv = r.newDriver()
+	if r.drv, err = r.newDriver(); err != nil {
+		return nil, err
+	}
 	if cfg.Started != nil {
 		cfg.Started(r.clk.wall(0))
 	}
@@ -256,16 +261,16 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 
 // usesLean reports whether the run uses the lean driver.
 func (c *Config) usesLean() bool {
-	if c.testDriver != nil {
+	if c.testDriver != nil || !leanSupported {
 		return false
 	}
 	return c.Driver == DriverLean || ((c.Driver == "" || c.Driver == DriverAuto) && c.Target.Scheme == "http" && !c.HTTP2)
 }
 
-func (r *run) newDriver() driver {
+func (r *run) newDriver() (driver, error) {
 	c := r.cfg
 	if c.testDriver != nil {
-		return c.testDriver(r)
+		return c.testDriver(r), nil
 	}
 	if c.usesLean() {
 		port := c.Target.Port()
@@ -274,17 +279,59 @@ func (r *run) newDriver() driver {
 		}
 		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), c.PerUser)
 	}
-	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxConns(), c.PerUser, c.HTTP2, c.Insecure)
+	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxConns(), c.PerUser, c.HTTP2, c.Insecure), nil
 }
 
-// produce prepares requests ahead of the pacer, off its thread.
-func (r *run) produce(ctx context.Context, sched Schedule) (<-chan *pending, *error) {
-	ready := make(chan *pending, 4096)
+// produceBatch is how many prepared requests the producer hands the pacer
+// at once: a channel hand-off that wakes a parked goroutine costs a futex
+// call and a context switch, so it happens once per batch, not per request.
+const produceBatch = 256
+
+// feed hands the pacer the producer's requests one by one, from batches.
+type feed struct {
+	ch    chan []*pending
+	batch []*pending
+}
+
+// next returns the next prepared request, or false at the end.
+func (f *feed) next() (*pending, bool) {
+	for len(f.batch) == 0 {
+		b, ok := <-f.ch
+		if !ok {
+			return nil, false
+		}
+		f.batch = b
+	}
+	p := f.batch[0]
+	f.batch = f.batch[1:]
+	return p, true
+}
+
+// produce prepares requests ahead of the pacer, off its thread. A batch goes
+// out when full, or at once when the pacer has nothing queued (at the start,
+// or when the schedule is slower to read than to send).
+func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
+	f := &feed{ch: make(chan []*pending, 16)}
 	var err error
 	pr := newPreparer(r.cfg.Target, r.cfg.Accounts)
 	lean := r.cfg.usesLean()
 	go func() {
-		defer close(ready)
+		defer close(f.ch)
+		batch := make([]*pending, 0, produceBatch)
+		flush := func() bool {
+			select {
+			case f.ch <- batch:
+				batch = make([]*pending, 0, produceBatch)
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		defer func() {
+			if len(batch) > 0 {
+				flush()
+			}
+		}()
 		for !r.stopping.Load() {
 			req, e := sched.Next()
 			if errors.Is(e, io.EOF) {
@@ -300,14 +347,13 @@ func (r *run) produce(ctx context.Context, sched Schedule) (<-chan *pending, *er
 				p.wire = pr.appendWire(make([]byte, 0, 256+len(p.body)), p)
 			}
 			p.done = r.complete
-			select {
-			case ready <- p:
-			case <-ctx.Done():
+			batch = append(batch, p)
+			if (len(batch) == cap(batch) || len(f.ch) == 0) && !flush() {
 				return
 			}
 		}
 	}()
-	return ready, &err
+	return f, &err
 }
 
 // earlySend is how early the pacer sends rather than sleep: the precise
@@ -315,16 +361,50 @@ func (r *run) produce(ctx context.Context, sched Schedule) (<-chan *pending, *er
 // goes now (its lateness is then slightly negative, and recorded as such).
 const earlySend = 20 * time.Microsecond
 
+// pacerPolled is a driver whose responses the pacer reads on its own
+// wake-ups while it sends at a high rate (the lean driver).
+type pacerPolled interface {
+	setPacing(on bool)
+	pollNow()
+}
+
+// pacerPollWindow is how long the pacer sleeps at most while it reads the
+// responses itself (so how late, at most, it may read one); before a longer
+// sleep it hands reading back to the driver's own poller.
+const pacerPollWindow = 250 * time.Microsecond
+
 // pace hands each request to send at its time, from the clock's thread.
-func (r *run) pace(first *pending, ready <-chan *pending, send func(p *pending, now time.Duration)) {
-	for p, ok := first, first != nil; ok; p, ok = <-ready {
+func (r *run) pace(first *pending, ready *feed, send func(p *pending, now time.Duration)) {
+	pp, _ := r.drv.(pacerPolled)
+	if pp != nil {
+		pp.setPacing(true)
+		defer pp.setPacing(false)
+	}
+	var lastPoll time.Duration
+	for p, ok := first, first != nil; ok; p, ok = ready.next() {
 		now := r.clk.now()
 		// Sleep only when the request is not due within the clock's
 		// precision; otherwise send everything due now. Long waits are cut
 		// in slices so a stop is noticed.
 		for p.at-now > earlySend && !r.stopping.Load() {
-			r.clk.sleepUntil(min(p.at, now+100*time.Millisecond))
+			until := min(p.at, now+100*time.Millisecond)
+			if pp != nil && until-now > pacerPollWindow {
+				pp.setPacing(false)
+				r.clk.sleepUntil(until)
+				pp.setPacing(true)
+			} else {
+				r.clk.sleepUntil(until)
+			}
 			now = r.clk.now()
+			if pp != nil {
+				pp.pollNow()
+				lastPoll = now
+			}
+		}
+		if pp != nil && now-lastPoll > pacerPollWindow {
+			// Behind schedule, sending without sleeping: read anyway.
+			pp.pollNow()
+			lastPoll = now
 		}
 		if r.stopping.Load() {
 			r.dropAfterStop(p, now)
