@@ -143,7 +143,8 @@ func newParquetWriter[T any](f *os.File, kind schema.Kind, cfg *WriterConfig) *p
 	var zero T
 	for _, path := range parquet.SchemaOf(zero).Columns() {
 		if noBounds[path[0]] {
-			opts = append(opts, parquet.SkipPageBounds(path...))
+			// Both: the page header statistics compute the bounds again.
+			opts = append(opts, parquet.SkipPageBounds(path...), parquet.SkipPageStatistics(path...))
 		}
 	}
 	return parquet.NewGenericWriter[T](f, opts...)
