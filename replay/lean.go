@@ -6,6 +6,7 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -463,7 +464,12 @@ func (c *leanConn) send(b []byte) error {
 // the driver is closed and every socket is.
 func (d *leanDriver) poll() {
 	defer close(d.pollDone)
-	defer unix.Close(d.epfd)
+	defer func() {
+		d.pollMu.Lock()
+		unix.Close(d.epfd)
+		d.epfd = -1
+		d.pollMu.Unlock()
+	}()
 	for {
 		if d.pacing.Load() {
 			<-d.wake
@@ -507,11 +513,15 @@ func (d *leanDriver) pollNow() {
 // and sweeps every pollTick. It reports whether the driver is done (closed,
 // every socket closed). d.pollMu is held.
 func (d *leanDriver) pollOnce(timeoutMs int) (done bool) {
+	if d.epfd < 0 {
+		return true // the poll goroutine is done
+	}
 	n, err := unix.EpollWait(d.epfd, d.events, timeoutMs)
 	if err != nil && !errors.Is(err, unix.EINTR) {
-		d.mu.Lock()
-		d.stopped = true
-		d.mu.Unlock()
+		// Cannot happen with a valid epoll set; if it does, no response
+		// can be read any more: cut every connection, as close does.
+		d.failAll(fmt.Errorf("lean driver: epoll: %w", err))
+		n = 0
 	}
 	for _, ev := range d.events[:max(n, 0)] {
 		d.mu.Lock()
@@ -796,8 +806,20 @@ func (d *leanDriver) isStopped() bool {
 
 // close closes every connection: idle ones at once; busy ones are cut, and
 // their requests fail as canceled. Waiting requests are canceled. It
-// returns once the poller has closed every socket.
+// returns once the poll goroutine has closed every socket.
 func (d *leanDriver) close() {
+	d.failAll(nil)
+	d.setPacing(false)
+	<-d.pollDone
+}
+
+// failAll stops the driver: every connection is broken (the pollers close
+// their sockets and fail their requests), waiting requests are canceled.
+// why, when set, is logged as the reason.
+func (d *leanDriver) failAll(why error) {
+	if why != nil {
+		log.Printf("surge: %v", why)
+	}
 	d.mu.Lock()
 	d.stopped = true
 	waiting := d.waiting
@@ -816,8 +838,6 @@ func (d *leanDriver) close() {
 		p.end = p.sent
 		d.fail(p, schema.ErrCanceled)
 	}
-	d.setPacing(false)
-	<-d.pollDone
 }
 
 func classify(err error, stopped bool) string {
