@@ -49,7 +49,7 @@ func (e *Exchange) Validate() []error {
 		if !isToken(h.Name) {
 			p.add(fmt.Sprintf("headers[%d].name", i), "%q is not a header name token", h.Name)
 		}
-		if strings.ContainsAny(h.Value, "\r\n") {
+		if strings.IndexByte(h.Value, '\n') >= 0 || strings.IndexByte(h.Value, '\r') >= 0 { // SIMD, unlike ContainsAny
 			p.add(fmt.Sprintf("headers[%d].value", i), "contains a line break")
 		}
 	}
