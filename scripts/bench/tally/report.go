@@ -122,7 +122,7 @@ func report(dir string, w io.Writer) error {
 
 	s10, okS10 := steps["surge"][10000]
 	v10, okV10 := steps["vegeta"][10000]
-	p.row("(c) p99 |gap − 100 µs| at the target, 10k req/s (µs)", opt(okS10, fmt.Sprintf("%.0f", s10.GapErrP99)),
+	p.row("(c) p99 \\|gap − 100 µs\\| at the target, 10k req/s (µs)", opt(okS10, fmt.Sprintf("%.0f", s10.GapErrP99)),
 		opt(okV10, fmt.Sprintf("%.0f", v10.GapErrP99)), "", opt(okS10 && okV10, ratio(s10.GapErrP99, v10.GapErrP99)),
 		"surge ≤ 250 µs", met(okS10 && s10.GapErrP99 <= goalGapErrUS))
 	if bigErr == nil {
@@ -149,7 +149,7 @@ func report(dir string, w io.Writer) error {
 		vKept, vKeptTop := maxKept(steps["vegeta"])
 		p.row("(b′) the same by achieved rate alone", rateText(dKept, dKeptTop), rateText(vKept, vKeptTop), ratio(dKept, vKept),
 			"≥ 1.8× vegeta, or the target's ceiling", met(dKept > 0 && (dKept >= goalMaxRateRatio*vKept || (wrk.rps > 0 && dKept >= 0.95*wrk.rps))))
-		p.row("(c) p99 |gap − 100 µs| at 10k req/s (µs)", opt(ok10, fmt.Sprintf("%.0f", d10.GapErrP99)), opt(okV10, fmt.Sprintf("%.0f", v10.GapErrP99)),
+		p.row("(c) p99 \\|gap − 100 µs\\| at 10k req/s (µs)", opt(ok10, fmt.Sprintf("%.0f", d10.GapErrP99)), opt(okV10, fmt.Sprintf("%.0f", v10.GapErrP99)),
 			opt(ok10 && okV10, ratio(d10.GapErrP99, v10.GapErrP99)), "≤ 250 µs", met(ok10 && d10.GapErrP99 <= goalGapErrUS))
 	}
 	if bigErr == nil {
