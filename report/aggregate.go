@@ -121,6 +121,16 @@ func NewAggregator(info RunInfo) *Aggregator {
 	}
 }
 
+// SetStart sets the run's start (RunInfo.Start), the zero of the
+// per-second series, once the run knows it. Call it before the first Add.
+func (a *Aggregator) SetStart(t time.Time) {
+	a.mu.Lock()
+	a.info.Start = t
+	a.info = a.info.normal()
+	a.origin = a.info.Start
+	a.mu.Unlock()
+}
+
 // Add folds one result into the report. It does not keep r.
 func (a *Aggregator) Add(r *schema.Result) {
 	a.mu.Lock()

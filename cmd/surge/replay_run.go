@@ -46,6 +46,17 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 			return err
 		}
 	}
+	// The run's start is known once the engine starts its clock: the
+	// report's series and the results file's metadata count from it.
+	o.engine.Started = func(start time.Time) {
+		agg.SetStart(start)
+		if sink != nil {
+			info.Start = start
+			for k, v := range info.Metadata() {
+				sink.SetMetadata(k, v)
+			}
+		}
+	}
 	emit := func(r *schema.Result) {
 		agg.Add(r)
 		if sink != nil && sinkErr == nil {

@@ -60,6 +60,8 @@ type summaryFacts struct {
 	Latency     map[string]float64 `json:"latency_ms"`
 	Service     map[string]float64 `json:"service_ms"`
 	Lateness    map[string]float64 `json:"lateness_ms"`
+	Start       time.Time          `json:"start"`
+	PerSecond   []json.RawMessage  `json:"per_second"`
 }
 
 func readSummary(t *testing.T, b []byte) summaryFacts {
@@ -100,6 +102,12 @@ func TestDemoReplayAndReport(t *testing.T) {
 	r := readSummary(t, []byte(js))
 	if r.Scheduled != s.Scheduled || r.Sent != s.Sent || r.OK != s.OK || r.Latency["p99"] != s.Latency["p99"] || r.Lateness["max"] != s.Lateness["max"] {
 		t.Errorf("surge report differs from the run's summary:\n run    %+v\n report %+v", s, r)
+	}
+	// The run's start is recorded in the results file, so the per-second
+	// series of both reports count from it. (Without it both would start
+	// at the whole second of the first intended time: no nanoseconds.)
+	if s.Start.Nanosecond() == 0 || time.Since(s.Start) > 10*time.Minute || !r.Start.Equal(s.Start) || len(r.PerSecond) != len(s.PerSecond) {
+		t.Errorf("start %v, %d seconds in the run's summary; %v, %d in surge report's", s.Start, len(s.PerSecond), r.Start, len(r.PerSecond))
 	}
 	text := mustSurge(t, "report", results)
 	if !strings.Contains(text, "ratio 2x") || !strings.Contains(text, "generator") {
