@@ -39,22 +39,24 @@ const affinityWindow = 50 * time.Millisecond
 // leanDriver is a minimal HTTP/1.1 client for plain keep-alive replay: the
 // request bytes are formatted before the pacer needs them, the pacer writes
 // them to a connection itself (one write syscall, no goroutine hand-off on
-// the send path), and one poller goroutine reads the responses of every
-// connection: its own non-blocking sockets, outside Go's network poller, in
-// one epoll set, so a burst of responses costs one wake-up and one read per
-// ready connection instead of a goroutine wake-up per response (measured:
-// that scheduling was a third of the generator's CPU at 40k req/s). It
-// parses just enough of each response (status, Content-Length or chunked,
-// Connection) to find its end, whatever pieces it arrives in (respParser).
+// the send path), and the responses of every connection are read from one
+// epoll set over the driver's own non-blocking sockets (outside Go's network
+// poller): by the pacer on its own wake-ups while it paces, by a poll
+// goroutine otherwise (setPacing). A response then costs a read, not a
+// goroutine wake-up (measured: that scheduling was a third of the
+// generator's CPU at 40k req/s). It parses just enough of each response
+// (status, Content-Length or chunked, Connection) to find its end, whatever
+// pieces it arrives in (respParser).
 //
 // A session's requests reach the target in their recorded order: when a
 // virtual session's next request follows one still in flight within
 // affinityWindow, or its last request is itself still queued behind another
 // on its connection, it is pipelined on that connection (HTTP/1.1 servers
 // answer a connection's requests in order); otherwise it takes any idle
-// connection, or opens one. Opening happens on the
-// sender's thread, so writes stay in schedule order and the time a dial takes
-// shows as lateness. When the connection limit is reached and none is idle,
+// connection, or opens one. Opening happens on the thread that needs the
+// connection (the sender's, or a poller handing a waiting request a new
+// per-user connection), so writes stay in schedule order and the time a dial
+// takes shows as lateness. When the connection limit is reached and none is idle,
 // requests wait for the next free one, in order; a waiting request later than
 // the lateness limit (or past a backlog of maxWaiting) is dropped as
 // dropped_deadline rather than sent late.
@@ -90,8 +92,9 @@ type leanConn struct {
 	d   *leanDriver
 	key string // the virtual user owning it, when connections are per user
 
-	// The socket: written by senders under wmu; read, and closed under wmu,
-	// by the poller only, so a descriptor is never reused under a writer.
+	// The socket: written by senders under wmu; read by the pollers (one at
+	// a time, under d.pollMu), which alone close it, under wmu, so a
+	// descriptor is never reused under a reader or a writer.
 	wmu    sync.Mutex
 	fd     int // -1 until connected, and once closed
 	in     []byte
@@ -106,7 +109,7 @@ type leanConn struct {
 	writing  bool          // a goroutine is draining queue
 	queue    []*pending    // claimed, to be written in this order
 	used     bool          // has carried a response: a failure may be a stale keep-alive
-	dead     bool          // closed: no more writes
+	dead     bool          // broken: no more writes; a poller closes the socket
 	elem     *list.Element // in idleSet.lru while idle
 }
 
