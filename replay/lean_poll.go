@@ -1,0 +1,360 @@
+//go:build linux
+
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// The lean driver's sockets: dialing and writing them (the senders), and
+// reading, timing out and closing them (the pollers: the pacer while it
+// paces, the poll goroutine otherwise). lean.go decides which connection a
+// request goes on.
+
+// dial opens a non-blocking TCP connection to the target, waiting at most
+// the timeout for it to be established.
+func (d *leanDriver) dial() (int, error) {
+	fd, err := unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	// As Go's own TCP connections: pipelined requests must not wait for
+	// Nagle's algorithm.
+	if err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err == nil {
+		err = unix.Connect(fd, d.sockaddr())
+		if errors.Is(err, unix.EINPROGRESS) {
+			if err = waitFD(fd, unix.POLLOUT, d.timeout); err == nil {
+				var soerr int
+				if soerr, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
+					err = unix.Errno(soerr)
+				}
+			}
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// sockaddr returns the target's address for connect: a fresh one per call
+// (connect writes into it, and dials run concurrently).
+func (d *leanDriver) sockaddr() unix.Sockaddr {
+	if d.family == unix.AF_INET {
+		sa := &unix.SockaddrInet4{Port: d.addr.Port}
+		copy(sa.Addr[:], d.addr.IP.To4())
+		return sa
+	}
+	sa := &unix.SockaddrInet6{Port: d.addr.Port}
+	copy(sa.Addr[:], d.addr.IP.To16())
+	return sa
+}
+
+// waitFD waits until fd is ready for events, or the timeout.
+func waitFD(fd int, events int16, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return errTimeout
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: events}}, int(left.Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// errTimeout is a lean socket operation that took longer than the timeout.
+var errTimeout = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// send writes b whole to c's socket, waiting (at most the timeout) while
+// the socket's buffer is full.
+func (c *leanConn) send(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for len(b) > 0 {
+		if c.fd < 0 {
+			return unix.EPIPE
+		}
+		n, err := unix.SendmsgN(c.fd, b, nil, nil, unix.MSG_NOSIGNAL)
+		if n > 0 {
+			b = b[n:]
+		}
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			if err := waitFD(c.fd, unix.POLLOUT, c.d.timeout); err != nil {
+				return err
+			}
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// poll reads the responses of every connection when the pacer does not (see
+// setPacing): one goroutine, blocked in epoll_wait between bursts. Whoever
+// polls also times out requests waiting too long for their response and
+// closes the sockets of broken connections: the pollers are the only
+// closers, so no descriptor is reused while one is read. poll returns once
+// the driver is closed and every socket is.
+func (d *leanDriver) poll() {
+	defer close(d.pollDone)
+	defer func() {
+		d.pollMu.Lock()
+		unix.Close(d.epfd)
+		d.epfd = -1
+		d.pollMu.Unlock()
+	}()
+	for {
+		if d.pacing.Load() {
+			<-d.wake
+			continue
+		}
+		d.pollMu.Lock()
+		done := d.pollOnce(int(pollTick / time.Millisecond))
+		d.pollMu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// setPacing hands the reading of responses to the pacer (on), which then
+// calls pollNow on each of its wake-ups, or back to the poll goroutine.
+// While the pacer sends at a high rate it wakes every few tens of
+// microseconds anyway: reading there saves a thread wake-up per response
+// (measured: two context switches per request, most of the generator's
+// system time at 40k req/s).
+func (d *leanDriver) setPacing(on bool) {
+	d.pacing.Store(on)
+	if !on {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// pollNow reads the responses that have arrived, without waiting; it does
+// nothing while the poll goroutine is polling.
+func (d *leanDriver) pollNow() {
+	if d.pollMu.TryLock() {
+		d.pollOnce(0)
+		d.pollMu.Unlock()
+	}
+}
+
+// pollOnce waits up to timeoutMs for sockets to be readable, reads them,
+// and sweeps every pollTick. It reports whether the driver is done (closed,
+// every socket closed). d.pollMu is held.
+func (d *leanDriver) pollOnce(timeoutMs int) (done bool) {
+	if d.epfd < 0 {
+		return true // the poll goroutine is done
+	}
+	n, err := unix.EpollWait(d.epfd, d.events, timeoutMs)
+	if err != nil && !errors.Is(err, unix.EINTR) {
+		// Cannot happen with a valid epoll set; if it does, no response
+		// can be read any more: cut every connection, as close does.
+		d.failAll(fmt.Errorf("lean driver: epoll: %w", err))
+		n = 0
+	}
+	// Only pollers close sockets, and this one holds pollMu: the connections
+	// looked up here stay open while it reads them.
+	d.ready = d.ready[:0]
+	d.mu.Lock()
+	for _, ev := range d.events[:max(n, 0)] {
+		if c := d.byFD[int(ev.Fd)]; c != nil {
+			d.ready = append(d.ready, c)
+		}
+	}
+	d.mu.Unlock()
+	for _, c := range d.ready {
+		c.readable()
+	}
+	if now := d.now(); now-d.lastSweep >= pollTick || (n <= 0 && timeoutMs > 0) {
+		d.lastSweep = now
+		return d.sweep(now)
+	}
+	return false
+}
+
+// pollTick is how often the pollers check for timeouts and stragglers.
+const pollTick = 5 * time.Millisecond
+
+// readable reads what arrived on c (one read: the set is level-triggered,
+// so more data wakes the poller again) and completes the responses it ends.
+func (c *leanConn) readable() {
+	if len(c.in) == cap(c.in) {
+		// Room for more: small at first, grown for long heads (the parser
+		// consumes bodies as they come, so they never need the room).
+		c.in = slices.Grow(c.in, max(16<<10, cap(c.in)))
+	}
+	n, err := unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
+	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+		return
+	}
+	if n <= 0 {
+		if err == nil {
+			err = errEOF
+		}
+		c.end(err)
+		return
+	}
+	c.in = c.in[:len(c.in)+n]
+	c.parse()
+}
+
+// errEOF is the end of a connection, seen by the poller.
+var errEOF = errors.New("connection closed by the target")
+
+// parse completes the responses whole in c.in, in order.
+func (c *leanConn) parse() {
+	d := c.d
+	for len(c.in) > 0 {
+		d.mu.Lock()
+		if len(c.inflight) == 0 {
+			d.mu.Unlock()
+			c.end(fmt.Errorf("%w: %d bytes before any request", errProtocol, len(c.in)))
+			return
+		}
+		p := c.inflight[0]
+		d.mu.Unlock()
+		used, done, err := c.parser.feed(c.in, p.method)
+		c.in = c.in[:copy(c.in, c.in[used:])]
+		if err != nil {
+			c.end(err)
+			return
+		}
+		if !done {
+			return
+		}
+		if !c.complete(p) {
+			return
+		}
+	}
+}
+
+// complete hands the response the parser just ended to p, the first
+// request in flight on c, and reports whether c can carry more.
+func (c *leanConn) complete(p *pending) bool {
+	d := c.d
+	p.end = d.now()
+	p.result.Status = int32(c.parser.status)
+	p.result.BytesIn = c.parser.n
+	keepAlive := c.parser.keepAlive
+	c.parser.reset()
+	d.mu.Lock()
+	c.inflight = c.inflight[1:]
+	c.used = true
+	c.n--
+	last := c.n == 0
+	if last && d.bySession[c.sess] == c {
+		delete(d.bySession, c.sess)
+	}
+	d.mu.Unlock()
+	p.done(p)
+	if !keepAlive {
+		c.end(errEOF)
+		return false
+	}
+	if last {
+		d.release(c)
+	}
+	return true
+}
+
+// end finishes c after err (the target closed it, a malformed response, a
+// timeout, or c broken by the driver): a response running to the end of the
+// connection is complete; the first request in flight fails with err's
+// class, or is sent again if the target closed an idle keep-alive
+// connection before answering; the others fail as reset. Then the socket is
+// closed. Only the poller calls it.
+func (c *leanConn) end(err error) {
+	d := c.d
+	if errors.Is(err, errEOF) && c.parser.eof() {
+		d.mu.Lock()
+		p := c.inflight[0]
+		d.mu.Unlock()
+		c.complete(p) // keep-alive is false: it ends c again, with nothing in flight
+		return
+	}
+	c.broken()
+	d.mu.Lock()
+	rest := c.inflight
+	c.inflight = nil
+	delete(d.byFD, c.fd)
+	stopped := d.stopped
+	d.mu.Unlock()
+	unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	c.wmu.Lock()
+	unix.Close(c.fd)
+	c.fd = -1
+	c.wmu.Unlock()
+	for i, p := range rest {
+		p.end = d.now()
+		switch {
+		case i > 0:
+			d.fail(p, schema.ErrReset)
+		case errors.Is(err, errEOF) && c.used && !c.parser.started() && !p.retry && len(rest) == 1 && !stopped:
+			// The server closed an idle keep-alive connection as this
+			// request arrived: send it once more on a new connection.
+			p.retry = true
+			d.mu.Lock()
+			c.n--
+			d.mu.Unlock()
+			d.send(p)
+		default:
+			d.fail(p, classify(err, stopped))
+		}
+	}
+	c.parser = respParser{}
+}
+
+// sweep times out the requests waiting too long for their response and
+// reports whether the poller is done: the driver closed and every socket
+// closed.
+func (d *leanDriver) sweep(now time.Duration) (done bool) {
+	d.mu.Lock()
+	var late []*leanConn
+	for _, c := range d.byFD {
+		if c.dead || (len(c.inflight) > 0 && now-c.inflight[0].sent > d.timeout) {
+			late = append(late, c)
+		}
+	}
+	done = d.stopped && len(d.byFD) == 0
+	d.mu.Unlock()
+	for _, c := range late {
+		if c.dead {
+			c.end(errCanceled)
+		} else {
+			c.end(errTimeout)
+		}
+	}
+	return done
+}
+
+// errCanceled ends a connection the driver broke.
+var errCanceled = errors.New("connection closed by the replay")
