@@ -32,35 +32,42 @@ type requestLineReader struct {
 }
 
 // requestLineColumns are the leaf columns requestLineReader decodes, in the
-// order of requestLineReader's fields and of lineCaches.
-var requestLineColumns = [][]string{
-	{"time"}, {"session"}, {"user"}, {"seq"}, {"method"}, {"scheme"}, {"host"}, {"path"}, {"query"},
-	{"headers", "list", "element", "name"}, {"headers", "list", "element", "value"},
-	{"body"}, {"region"}, {"device"},
+// order of requestLineReader's fields and of lineCaches. A fresh column's
+// strings are plain allocations: session and user ids are many and each
+// repeats rarely, so a fresh string costs less than a cache lookup that
+// misses.
+var requestLineColumns = [...]struct {
+	path  []string
+	fresh bool
+}{
+	{path: []string{"time"}}, {path: []string{"session"}, fresh: true}, {path: []string{"user"}, fresh: true},
+	{path: []string{"seq"}}, {path: []string{"method"}}, {path: []string{"scheme"}}, {path: []string{"host"}},
+	{path: []string{"path"}}, {path: []string{"query"}},
+	{path: []string{"headers", "list", "element", "name"}}, {path: []string{"headers", "list", "element", "value"}},
+	{path: []string{"body"}}, {path: []string{"region"}}, {path: []string{"device"}},
 }
 
 // lineCaches are the string caches of requestLineColumns, kept by a cursor
 // across the row groups of a file.
-type lineCaches [14]stringCache
+type lineCaches [len(requestLineColumns)]stringCache
 
 func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, caches *lineCaches) (*requestLineReader, error) {
-	cols := make([]column, len(requestLineColumns))
-	chunks := rg.ColumnChunks()
-	for i, path := range requestLineColumns {
-		leaf, ok := s.Lookup(path...)
-		if !ok {
-			return nil, fmt.Errorf("missing column %v", path)
-		}
-		cols[i] = column{pages: chunks[leaf.ColumnIndex].Pages(), maxDef: byte(leaf.MaxDefinitionLevel)}
-		if i != 1 && i != 2 {
-			// Session and user ids are many and each repeats rarely: a
-			// fresh string costs less than a cache lookup that misses.
-			cols[i].cache = &caches[i]
-		}
-	}
 	r := &requestLineReader{}
-	for i, dst := range r.columns() {
-		*dst = cols[i]
+	chunks := rg.ColumnChunks()
+	cols := r.columns()
+	for i, c := range cols {
+		col := requestLineColumns[i]
+		leaf, ok := s.Lookup(col.path...)
+		if !ok {
+			for _, opened := range cols[:i] {
+				opened.close()
+			}
+			return nil, fmt.Errorf("missing column %v", col.path)
+		}
+		*c = column{pages: chunks[leaf.ColumnIndex].Pages(), maxDef: byte(leaf.MaxDefinitionLevel)}
+		if !col.fresh {
+			c.cache = &caches[i]
+		}
 	}
 	return r, nil
 }
