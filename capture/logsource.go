@@ -1,0 +1,216 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// What the decoders of load balancer, CDN and proxy logs (alb.go,
+// cloudfront.go, envoy.go, caddy.go) share: reading lines into Hits, the
+// slab of optional response fields, the cache of device classes, and the
+// setters of the Exchange fields every one of them fills.
+
+// Sources the decoders of load balancer, CDN and proxy logs write into
+// Exchange.Source.
+const (
+	SourceApache     = "apache"     // NewApacheDecoder
+	SourceALB        = "alb"        // NewALBDecoder
+	SourceCloudFront = "cloudfront" // NewCloudFrontDecoder
+	SourceEnvoy      = "envoy"      // NewEnvoyDecoder
+	SourceCaddy      = "caddy"      // NewCaddyDecoder
+)
+
+// logSource reads the lines of one log for a decoder.
+type logSource struct {
+	lines   *lineReader
+	facts   []responseFacts
+	devices map[string]string // user agent -> DeviceClass
+}
+
+func newLogSource(r io.Reader, name string) *logSource {
+	return &logSource{lines: newLineReader(r, name), devices: make(map[string]string)}
+}
+
+// next returns the next line that is not blank, with h reset and positioned
+// at it. The string is a copy: the Hit may keep substrings of it. Errors are
+// those of lineReader.next, a read error wrapped with the position.
+func (s *logSource) next(h *Hit) (string, error) {
+	for {
+		line, pos, err := s.lines.next()
+		var rerr *RecordError
+		switch {
+		case err == io.EOF || errors.As(err, &rerr):
+			return "", err
+		case err != nil:
+			return "", fmt.Errorf("%s: %w", pos, err)
+		}
+		if blankLine(line) {
+			continue
+		}
+		h.Reset()
+		h.Pos = pos
+		return string(line), nil
+	}
+}
+
+// fail positions rerr at h's record and returns it.
+func (s *logSource) fail(h *Hit, rerr *RecordError) error {
+	rerr.Pos = h.Pos
+	return rerr
+}
+
+// responseFacts returns a fresh slot for one record's optional response
+// fields, from a slab allocated 256 records at a time.
+func (s *logSource) responseFacts() *responseFacts {
+	if len(s.facts) == 0 {
+		s.facts = make([]responseFacts, 256)
+	}
+	f := &s.facts[0]
+	s.facts = s.facts[1:]
+	return f
+}
+
+// device returns the DeviceClass of ua through the cache.
+func (s *logSource) device(ua string) string {
+	if c, ok := s.devices[ua]; ok {
+		return c
+	}
+	c := DeviceClass(ua)
+	if len(s.devices) >= maxDevices {
+		clear(s.devices)
+	}
+	s.devices[strings.Clone(ua)] = c // not a substring: it would keep its line alive
+	return c
+}
+
+// setStatus sets e.Status from a logged status; "", "-" and the codes
+// below 100 that proxies write for "no response sent" ("0", "000") leave
+// it unknown.
+func setStatus(e *schema.Exchange, f *responseFacts, field, s string) *RecordError {
+	if absent(s) || strings.Trim(s, "0") == "" {
+		return nil
+	}
+	code, ok := statusValue(s)
+	if !ok {
+		return badRecord(field, "not an HTTP status: %s", quoteForError(s))
+	}
+	f.status, e.Status = code, &f.status
+	return nil
+}
+
+// setBytes sets e.ResponseBytes from a logged byte count; "" and "-" leave
+// it unknown.
+func setBytes(e *schema.Exchange, f *responseFacts, field, s string) *RecordError {
+	if absent(s) {
+		return nil
+	}
+	n, ok := countValue(s)
+	if !ok {
+		return badRecord(field, "not a byte count: %s", quoteForError(s))
+	}
+	f.bytes, e.ResponseBytes = n, &f.bytes
+	return nil
+}
+
+// setLatency sets e.LatencyNS to ns.
+func setLatency(e *schema.Exchange, f *responseFacts, ns int64) {
+	f.nanos, e.LatencyNS = ns, &f.nanos
+}
+
+// millisValue parses a whole or fractional number of milliseconds ("12",
+// "0.5") into nanoseconds.
+func millisValue(s string) (int64, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	ms, ok := digits(whole)
+	if !ok || len(whole) > 12 {
+		return 0, false
+	}
+	ns, ok := fraction(frac) // of a second: scale down to a millisecond
+	return int64(ms)*1e6 + ns/1e3, ok
+}
+
+// addHeader appends a request header when the value is present.
+func addHeader(e *schema.Exchange, name, value string) {
+	if !absent(value) {
+		e.Headers = append(e.Headers, schema.Header{Name: name, Value: value})
+	}
+}
+
+// absent reports whether a logged value means "none": empty or "-".
+func absent(s string) bool { return s == "" || s == "-" }
+
+// hostOnly returns a client address without its port: "192.0.2.1:5000" ->
+// "192.0.2.1", "[2001:db8::1]:443" -> "2001:db8::1"; "-" is "".
+func hostOnly(addr string) string {
+	if absent(addr) {
+		return ""
+	}
+	return forwardedClient(addr)
+}
+
+// splitFields splits a space-separated line into dst, keeping a field in
+// double quotes ("GET / HTTP/1.1") or square brackets ([2026-11-21T20:00:01Z])
+// whole, without its quotes or brackets. A quoted field ends at a quote
+// followed by a space or the end of the line, so a quote inside a value
+// (which these logs do not escape) does not end it; \" is a quote. ok is
+// false for a quote or bracket that is not closed.
+func splitFields(line string, dst []string) ([]string, bool) {
+	dst = dst[:0]
+	for i := 0; i < len(line); {
+		if line[i] == ' ' {
+			i++
+			continue
+		}
+		switch line[i] {
+		case '"':
+			end := quotedEnd(line, i+1)
+			if end < 0 {
+				return dst, false
+			}
+			dst = append(dst, line[i+1:end])
+			i = end + 1
+		case '[':
+			end := strings.IndexByte(line[i:], ']')
+			if end < 0 {
+				return dst, false
+			}
+			dst = append(dst, line[i+1:i+end])
+			i += end + 1
+		default:
+			end := strings.IndexByte(line[i:], ' ')
+			if end < 0 {
+				end = len(line) - i
+			}
+			dst = append(dst, line[i:i+end])
+			i += end
+		}
+	}
+	return dst, true
+}
+
+// quotedEnd returns the index of the quote that closes a quoted field
+// starting at line[from], or -1.
+func quotedEnd(line string, from int) int {
+	for i := from; i < len(line); i++ {
+		if line[i] != '"' || backslashEscaped(line, i) {
+			continue
+		}
+		if i+1 == len(line) || line[i+1] == ' ' {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropTunnelLatency forgets the latency of a WebSocket exchange after its
+// start has been computed: for an upgraded connection the logged duration
+// is the connection's lifetime, not the time to a response.
+func dropTunnelLatency(e *schema.Exchange) {
+	if e.Protocol == schema.ProtoWebSocket || e.StatusCode() == 101 {
+		e.LatencyNS = nil
+	}
+}
