@@ -124,6 +124,7 @@ func (d *accessDecoder) decode(h *Hit) error {
 func (d *accessDecoder) parse(line string, h *Hit) *RecordError {
 	d.vals.v = [numKinds]string{}
 	d.vals.cookies = d.vals.cookies[:0]
+	d.vals.times = d.vals.times[:0]
 	if rerr := d.format.split(line, &d.vals, h); rerr != nil {
 		return rerr
 	}
@@ -185,6 +186,9 @@ func (d *accessDecoder) request(e *schema.Exchange) *RecordError {
 	if from == kURI && v[kArgs] != "" {
 		e.Query = v[kArgs]
 	}
+	if q, ok := strings.CutPrefix(v[kQueryMark], "?"); ok && from == kURI {
+		e.Query = q // Apache %q
+	}
 	e.Scheme = firstNonEmpty(scheme, "http")
 	if s := v[kScheme]; s != "" {
 		if e.Scheme = logScheme(s); e.Scheme == "" {
@@ -228,6 +232,18 @@ func (d *accessDecoder) response(e *schema.Exchange) *RecordError {
 		}
 		f.nanos, e.LatencyNS = ns, &f.nanos
 	}
+	for _, u := range [...]struct {
+		k    varKind
+		unit int64
+	}{{kMicros, 1e3}, {kMillis, 1e6}} { // Apache %D, %{us}T, %{ms}T
+		if s := v[u.k]; s != "" && e.LatencyNS == nil {
+			n, ok := countValue(s)
+			if !ok || n > 1<<62/u.unit {
+				return d.fail(u.k, "not a whole duration: "+quoteForError(s))
+			}
+			f.nanos, e.LatencyNS = n*u.unit, &f.nanos
+		}
+	}
 	if s := v[kUpstreamTime]; s != "" {
 		ns, n, ok := secondsSum(s)
 		if !ok {
@@ -243,6 +259,9 @@ func (d *accessDecoder) response(e *schema.Exchange) *RecordError {
 // times sets LogTime and the request start Exchange.Time; response must
 // have set the latency.
 func (d *accessDecoder) times(h *Hit) *RecordError {
+	if c := d.format.clock; c != nil {
+		return c.times(d, h) // Apache %t and %{format}t
+	}
 	v := &d.vals.v
 	var (
 		t  time.Time

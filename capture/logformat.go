@@ -59,6 +59,10 @@ const (
 	kRequestBody
 	kHeader
 	kCookie
+	kMicros    // Apache %D, %{us}T: request time in microseconds
+	kMillis    // Apache %{ms}T: request time in milliseconds
+	kQueryMark // Apache %q: "?query", or empty
+	kTimeParts // Apache %t and %{format}t: read by the format's clock
 	numKinds
 )
 
@@ -120,6 +124,7 @@ type logFormat struct {
 	fields   []field
 	names    [numKinds]string // the variable that supplies each kind
 	trailing bool             // ignore text after the last literal
+	clock    *apacheClock     // reads the kTimeParts values; nil for nginx formats
 }
 
 // has reports whether the format has a variable of kind k.
@@ -162,6 +167,19 @@ func compileFormat(format string) (*logFormat, error) {
 		return fail(-1, "no variables")
 	}
 	f.fields[len(f.fields)-1].lit = lit.String()
+	f.index()
+	if !f.has(kTimeLocal) && !f.has(kTimeISO) && !f.has(kMsec) {
+		return fail(-1, "no time variable ($time_local, $time_iso8601 or $msec)")
+	}
+	if !f.has(kRequest) && !f.has(kRequestURI) && !f.has(kURI) {
+		return fail(-1, "no request variable ($request, $request_uri or $uri)")
+	}
+	return f, nil
+}
+
+// index records which variable supplies each kind, and the spaces inside
+// the values known to hold them when a space follows the value.
+func (f *logFormat) index() {
 	for i := range f.fields {
 		fd := &f.fields[i]
 		f.names[fd.kind] = fd.name
@@ -174,13 +192,6 @@ func compileFormat(format string) (*logFormat, error) {
 			}
 		}
 	}
-	if !f.has(kTimeLocal) && !f.has(kTimeISO) && !f.has(kMsec) {
-		return fail(-1, "no time variable ($time_local, $time_iso8601 or $msec)")
-	}
-	if !f.has(kRequest) && !f.has(kRequestURI) && !f.has(kURI) {
-		return fail(-1, "no request variable ($request, $request_uri or $uri)")
-	}
-	return f, nil
 }
 
 // scanVar reads the variable at format[i] (a '$'): "$name" or "${name}". It
@@ -244,6 +255,7 @@ func newField(name string) field {
 type values struct {
 	v       [numKinds]string
 	cookies []schema.Header // $cookie_NAME values, in format order
+	times   []string        // kTimeParts values, in format order
 }
 
 // split cuts line into the format's variable values, storing them in vals
@@ -283,6 +295,8 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 		}
 		if fd.kind == kCookie {
 			vals.cookies = append(vals.cookies, schema.Header{Name: fd.cookie, Value: v})
+		} else if fd.kind == kTimeParts {
+			vals.times = append(vals.times, v)
 		} else {
 			vals.v[fd.kind] = v
 		}
