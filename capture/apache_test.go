@@ -10,9 +10,13 @@ import (
 	"time"
 )
 
-// apacheFormatOf reads the LogFormat of a test log: NAME.format beside NAME.log.
+// apacheFormatOf reads the LogFormat of a test log: NAME.format beside
+// NAME.log, or the combined nickname when there is none.
 func apacheFormatOf(t testing.TB, logPath string) string {
 	b, err := os.ReadFile(strings.TrimSuffix(logPath, ".log") + ".format")
+	if errors.Is(err, os.ErrNotExist) {
+		return "combined"
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

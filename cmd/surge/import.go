@@ -31,11 +31,11 @@ type importOptions struct {
 	capture   capture.Options
 }
 
-var importFormats = []string{"combined", "nginx", "har", "gor", "jsonl", "views"}
+var importFormats = append([]string{"combined", "nginx", "har", "gor", "jsonl", "views"}, sourceFormats...)
 
 func newImportCommand(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "import <combined|nginx|har|gor|jsonl|views> FILES... -o PATH",
+		Use:   "import <combined|nginx|har|gor|jsonl|views|apache|alb|cloudfront|envoy|caddy> FILES... -o PATH",
 		Short: "Import traffic records into a Parquet event log",
 		Long: `Import reads traffic records and writes surge's event log: time-ordered,
 sessionized, scrubbed events in Parquet.
@@ -47,6 +47,7 @@ Formats:
   gor       GoReplay .gor file
   jsonl     surge's own JSON lines (docs/FORMATS.md)
   views     viewing history as CSV (with header row) or JSON lines
+` + sourceFormatHelp + `
 
 Inputs may be gzip-compressed. Events are timed by request start (log time
 minus request time), re-ordered within a window. Secrets (Authorization,
@@ -64,6 +65,8 @@ atomically: on failure nothing is left at PATH.`,
   surge import har --session-key cookie:sid session.har -o har.parquet
   surge import gor requests.gor -o gor.parquet
   surge import views views.csv -o views.parquet
+  surge import apache --log-format '%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D' access_log -o final/
+  surge import alb 123456789012_elasticloadbalancing_*.log.gz -o alb.parquet
   surge import combined --config configs/capture.yaml edge-*.log.gz -o final/`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,7 +79,7 @@ atomically: on failure nothing is left at PATH.`,
 	}
 	f := cmd.Flags()
 	f.StringP("output", "o", "", "output: FILE.parquet, or a directory for hive layout (required)")
-	f.String("log-format", "", "nginx log_format string for the nginx format (@FILE reads it from a file)")
+	f.String("log-format", "", "nginx log_format string for the nginx format, Apache LogFormat for apache (@FILE reads it from a file)")
 	f.String("session-key", "", "where a client's session id is when the source has none: cookie:NAME, header:NAME or query:NAME (default: client address + user agent)")
 	f.Duration("idle-gap", capture.DefaultIdleGap, "idle time that ends a session")
 	f.Duration("reorder-window", capture.DefaultReorderWindow, "how far back a record may start and still be put in order")
@@ -257,6 +260,9 @@ func exchangeDecoder(o *importOptions, r io.Reader, path string) (capture.Decode
 		return capture.NewGorDecoder(r, path), nil
 	case "jsonl":
 		return capture.NewJSONLDecoder(r, path), nil
+	}
+	if dec, ok, err := sourceDecoder(o, r, path); ok {
+		return dec, err
 	}
 	return nil, fmt.Errorf("import: no decoder for %q", o.format)
 }
