@@ -328,17 +328,7 @@ func (d *accessDecoder) peer(h *Hit) {
 }
 
 // device returns the DeviceClass of ua through the decoder's cache.
-func (d *accessDecoder) device(ua string) string {
-	if c, ok := d.devices[ua]; ok {
-		return c
-	}
-	c := DeviceClass(ua)
-	if len(d.devices) >= maxDevices {
-		clear(d.devices)
-	}
-	d.devices[strings.Clone(ua)] = c // not a substring: it would keep its line alive
-	return c
-}
+func (d *accessDecoder) device(ua string) string { return cachedDevice(d.devices, ua) }
 
 // fail returns the RecordError for the variable that supplies k.
 func (d *accessDecoder) fail(k varKind, reason string) *RecordError {

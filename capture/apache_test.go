@@ -28,7 +28,7 @@ func decodeApache(t testing.TB, data []byte, name string) []decodeResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return drainLog(t, dec, name, len(data))
+	return drainHits(t, withHost(dec), name, len(data))
 }
 
 func TestApacheGolden(t *testing.T) {
@@ -139,7 +139,7 @@ func TestApacheNicknames(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
-		got := string(resultLines(t, drainLog(t, dec, "a.log", len(line))))
+		got := string(resultLines(t, drainHits(t, withHost(dec), "a.log", len(line))))
 		if want == "" {
 			want = got
 		} else if got != want {

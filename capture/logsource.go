@@ -75,15 +75,19 @@ func (s *logSource) responseFacts() *responseFacts {
 }
 
 // device returns the DeviceClass of ua through the cache.
-func (s *logSource) device(ua string) string {
-	if c, ok := s.devices[ua]; ok {
+func (s *logSource) device(ua string) string { return cachedDevice(s.devices, ua) }
+
+// cachedDevice returns the DeviceClass of ua through cache, which it
+// empties when it holds maxDevices user agents.
+func cachedDevice(cache map[string]string, ua string) string {
+	if c, ok := cache[ua]; ok {
 		return c
 	}
 	c := DeviceClass(ua)
-	if len(s.devices) >= maxDevices {
-		clear(s.devices)
+	if len(cache) >= maxDevices {
+		clear(cache)
 	}
-	s.devices[strings.Clone(ua)] = c // not a substring: it would keep its line alive
+	cache[strings.Clone(ua)] = c // not a substring: it would keep its line alive
 	return c
 }
 
