@@ -140,12 +140,12 @@ func (d *albDecoder) request(r string, e *schema.Exchange) *RecordError {
 	}
 	method, target, proto, reason := splitLoggedRequest(r)
 	if reason != "" {
-		return badRecord(field, "%s", reason)
+		return badRecord(field, "not METHOD URL HTTP-VERSION") // reason quotes the URL
 	}
 	e.Method, e.Protocol = method, proto
 	scheme, host, ok := splitLoggedTarget(target, e)
 	if !ok || host == "" {
-		return badRecord(field, "not an absolute URL: %s", quoteForError(target))
+		return badRecord(field, "the target is not an absolute http or https URL")
 	}
 	e.Scheme, e.Host = scheme, withoutDefaultPort(host, scheme)
 	return nil
@@ -161,7 +161,7 @@ func (d *albDecoder) latency(fs []string, e *schema.Exchange, f *responseFacts) 
 		}
 		ns, ok := secondsValue(s)
 		if !ok {
-			return badRecord(albFieldNames[k], "not a duration in seconds: %s", quoteForError(s))
+			return badRecord(albFieldNames[k], "not a duration in seconds: %s", quoteValue(s))
 		}
 		sum += ns
 	}
@@ -173,14 +173,14 @@ func (d *albDecoder) latency(fs []string, e *schema.Exchange, f *responseFacts) 
 func (d *albDecoder) times(fs []string, h *Hit) *RecordError {
 	end, ok := iso8601Time(fs[albTime])
 	if !ok {
-		return badRecord(albFieldNames[albTime], "not an ISO 8601 time: %s", quoteForError(fs[albTime]))
+		return badRecord(albFieldNames[albTime], "not an ISO 8601 time: %s", quoteValue(fs[albTime]))
 	}
 	h.LogTime, h.Exchange.Time = end, end
 	if len(fs) > albRequestCreation {
 		s := fs[albRequestCreation]
 		start, ok := iso8601Time(s)
 		if !ok {
-			return badRecord(albFieldNames[albRequestCreation], "not an ISO 8601 time: %s", quoteForError(s))
+			return badRecord(albFieldNames[albRequestCreation], "not an ISO 8601 time: %s", quoteValue(s))
 		}
 		h.Exchange.Time = start
 		return nil

@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -160,10 +161,9 @@ func ExampleNewApacheDecoder() {
 	}
 	e := &h.Exchange
 	l, _ := e.Latency()
-	println := func(a ...any) { _, _ = os.Stdout.WriteString(strings.TrimSpace(strings.Repeat("%v ", len(a))) + "\n") }
-	_ = println
-	os.Stdout.WriteString(e.Time.Format(time.RFC3339Nano) + " " + e.Method + " " + e.Path + "?" + e.Query + " " + l.String() + " " + h.Client + "\n")
-	// Output: 2026-11-21T20:00:01Z GET /index.html?lang=en 1.843ms 192.0.2.10
+	// %t is when the request was received: the start, not start + %D.
+	fmt.Println(e.Time.Format(time.RFC3339Nano), e.Method, e.Path, e.Query, l, h.Client)
+	// Output: 2026-11-21T20:00:01Z GET /index.html lang=en 1.843ms 192.0.2.10
 }
 
 func FuzzApacheFormat(f *testing.F) {

@@ -143,14 +143,14 @@ func (c *apacheClock) times(d *accessDecoder, h *Hit) *RecordError {
 			strf = append(strf, v)
 		}
 		if !ok {
-			return &RecordError{Field: p.name, Reason: "not a time: " + quoteForError(v)}
+			return &RecordError{Field: p.name, Reason: "not a time: " + quoteValue(v)}
 		}
 	}
 	if len(strf) > 0 {
 		s := strings.Join(strf, " ")
 		var err error
 		if t, err = time.Parse(c.layout, s); err != nil {
-			return &RecordError{Field: c.parts[0].name, Reason: "not a time as the format says: " + quoteForError(s)}
+			return &RecordError{Field: c.parts[0].name, Reason: "not a time as the format says: " + quoteValue(s)}
 		}
 		t = t.UTC()
 	}

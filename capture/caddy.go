@@ -99,7 +99,7 @@ func (d *caddyDecoder) fill(rec *caddyRecord, h *Hit) *RecordError {
 	e := &h.Exchange
 	e.Source = SourceCaddy
 	if !isMethodToken(rq.Method) {
-		return badRecord("request.method", "not a method: %s", quoteForError(rq.Method))
+		return badRecord("request.method", "not a method: %s", quoteValue(rq.Method))
 	}
 	e.Method, e.Host = logMethod(rq.Method), rq.Host
 	e.Scheme = "http"
@@ -110,12 +110,12 @@ func (d *caddyDecoder) fill(rec *caddyRecord, h *Hit) *RecordError {
 	if rq.Proto != "" {
 		p, ok := logProto(rq.Proto)
 		if !ok {
-			return badRecord("request.proto", "not an HTTP version: %s", quoteForError(rq.Proto))
+			return badRecord("request.proto", "not an HTTP version: %s", quoteValue(rq.Proto))
 		}
 		e.Protocol = p
 	}
 	if _, _, ok := splitLoggedTarget(rq.URI, e); !ok {
-		return badRecord("request.uri", "not a path: %s", quoteForError(rq.URI))
+		return badRecord("request.uri", "neither a path starting with / nor an absolute URL")
 	}
 	if rerr := d.headers(rq, e); rerr != nil {
 		return rerr
@@ -154,7 +154,7 @@ func (d *caddyDecoder) headers(rq *caddyRequest, e *schema.Exchange) *RecordErro
 	slices.Sort(names)
 	for _, name := range names {
 		if !isMethodToken(name) {
-			return badRecord("request.headers", "%s is not a header name", quoteForError(name))
+			return badRecord("request.headers", "%s is not a header name", quoteValue(name))
 		}
 		for _, v := range rq.Headers[name] {
 			if strings.ContainsAny(v, "\r\n") {
@@ -174,7 +174,7 @@ func (d *caddyDecoder) headers(rq *caddyRequest, e *schema.Exchange) *RecordErro
 func caddyTimes(rec *caddyRecord, h *Hit, f *responseFacts) *RecordError {
 	end, ok := caddyTS(rec.TS)
 	if !ok {
-		return badRecord("ts", "not a time: %s", quoteForError(string(rec.TS)))
+		return badRecord("ts", "not a time: %s", quoteValue(string(rec.TS)))
 	}
 	h.LogTime, h.Exchange.Time = end, end
 	if len(rec.Duration) == 0 || string(rec.Duration) == "null" {
@@ -182,7 +182,7 @@ func caddyTimes(rec *caddyRecord, h *Hit, f *responseFacts) *RecordError {
 	}
 	ns, ok := caddyDuration(rec.Duration)
 	if !ok {
-		return badRecord("duration", "not a duration: %s", quoteForError(string(rec.Duration)))
+		return badRecord("duration", "not a duration: %s", quoteValue(string(rec.Duration)))
 	}
 	setLatency(&h.Exchange, f, ns)
 	h.Exchange.Time = end.Add(-time.Duration(ns))

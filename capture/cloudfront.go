@@ -173,7 +173,7 @@ func (d *cloudFrontDecoder) parse(line string, h *Hit) *RecordError {
 	if s := d.get(cfTimeTaken); s != "" {
 		ns, ok := secondsValue(s)
 		if !ok {
-			return badRecord("time-taken", "not a duration in seconds: %s", quoteForError(s))
+			return badRecord("time-taken", "not a duration in seconds: %s", quoteValue(s))
 		}
 		setLatency(e, f, ns)
 	}
@@ -201,12 +201,12 @@ func (d *cloudFrontDecoder) parse(line string, h *Hit) *RecordError {
 func (d *cloudFrontDecoder) request(e *schema.Exchange) *RecordError {
 	m := d.get(cfMethod)
 	if !isMethodToken(m) {
-		return badRecord("cs-method", "not a method: %s", quoteForError(m))
+		return badRecord("cs-method", "not a method: %s", quoteValue(m))
 	}
 	e.Method = logMethod(m)
 	e.Path = cfUnescape(d.get(cfStem), notInRequestLine)
 	if !strings.HasPrefix(e.Path, "/") && e.Path != "*" {
-		return badRecord("cs-uri-stem", "not a path: %s", quoteForError(e.Path))
+		return badRecord("cs-uri-stem", "does not start with /")
 	}
 	e.Query = cfUnescape(d.get(cfQuery), notInRequestLine)
 	e.Host = firstNonEmpty(d.get(cfHostHeader), d.get(cfHost))
@@ -218,7 +218,7 @@ func (d *cloudFrontDecoder) request(e *schema.Exchange) *RecordError {
 	case "ws", "wss":
 		e.Scheme = strings.Replace(p, "ws", "http", 1)
 	default:
-		return badRecord("cs-protocol", "not http, https, ws or wss: %s", quoteForError(p))
+		return badRecord("cs-protocol", "not http, https, ws or wss: %s", quoteValue(p))
 	}
 	if v := d.get(cfProtocolVersion); v != "" {
 		proto, ok := logProto(v)
@@ -226,7 +226,7 @@ func (d *cloudFrontDecoder) request(e *schema.Exchange) *RecordError {
 			proto, ok = schema.ProtoHTTP10, true
 		}
 		if !ok {
-			return badRecord("cs-protocol-version", "not an HTTP version: %s", quoteForError(v))
+			return badRecord("cs-protocol-version", "not an HTTP version: %s", quoteValue(v))
 		}
 		e.Protocol = proto
 	}

@@ -162,13 +162,13 @@ func (d *envoyDecoder) fill(rec *envoyRecord, h *Hit) *RecordError {
 	if s := rec.Duration.String(); s != "" {
 		ns, ok := millisValue(s)
 		if !ok {
-			return badRecord("duration", "not a duration in milliseconds: %s", quoteForError(s))
+			return badRecord("duration", "not a duration in milliseconds: %s", quoteValue(s))
 		}
 		setLatency(e, f, ns)
 	}
 	start, ok := iso8601Time(rec.StartTime.String())
 	if !ok {
-		return badRecord("start_time", "not an ISO 8601 time: %s", quoteForError(rec.StartTime.String()))
+		return badRecord("start_time", "not an ISO 8601 time: %s", quoteValue(rec.StartTime.String()))
 	}
 	e.Time, h.LogTime = start, start
 	if l, ok := e.Latency(); ok {
@@ -208,18 +208,18 @@ func envoyRequestLine(rec *envoyRecord, e *schema.Exchange) *RecordError {
 		return badRecord(field, "no method and path: a TCP connection, not an HTTP request")
 	}
 	if !isMethodToken(method) {
-		return badRecord(field, "not a method: %s", quoteForError(method))
+		return badRecord(field, "not a method: %s", quoteValue(method))
 	}
 	e.Method, e.Scheme, e.Protocol = logMethod(method), "http", schema.ProtoHTTP11
 	if proto != "" {
 		p, ok := logProto(proto)
 		if !ok {
-			return badRecord("protocol", "not an HTTP version: %s", quoteForError(proto))
+			return badRecord("protocol", "not an HTTP version: %s", quoteValue(proto))
 		}
 		e.Protocol = p
 	}
 	if _, _, ok := splitLoggedTarget(target, e); !ok {
-		return badRecord("path", "not a path: %s", quoteForError(target))
+		return badRecord("path", "neither a path starting with / nor an absolute URL")
 	}
 	return nil
 }

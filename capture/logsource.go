@@ -218,3 +218,14 @@ func dropTunnelLatency(e *schema.Exchange) {
 		e.LatencyNS = nil
 	}
 }
+
+// quoteValue quotes a value that failed to parse for an error reason when
+// it is short (a number, a time, a method); a longer one, which could be
+// anything a shifted field holds (a token, a whole URL), is named by its
+// length only. Reasons stay short and never carry a record's secrets.
+func quoteValue(s string) string {
+	if len(s) <= 32 && !strings.ContainsAny(s, "=&?;") {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("a value of %d bytes", len(s))
+}
