@@ -68,6 +68,8 @@ type leanDriver struct {
 	timeout  time.Duration
 	maxConns int
 	perUser  bool
+	perKey   int           // connections one owner key may have open
+	pipeline int           // requests in flight on one connection at most (1: no pipelining)
 	maxLate  time.Duration // waiting requests later than this are dropped; <= 0 never
 
 	mu        sync.Mutex
@@ -77,6 +79,7 @@ type leanDriver struct {
 	conns     map[*leanConn]bool
 	bySession map[string]*leanConn // connections with requests in flight, by affinity key
 	waitingBy map[string]int       // waiting requests, by affinity key
+	keyOpen   map[string]int       // open connections, by owner key
 	byFD      map[int]*leanConn    // connections in the epoll set (closed by the poller only)
 	stopped   bool
 
@@ -114,13 +117,15 @@ type leanConn struct {
 	elem     *list.Element // in idleSet.lru while idle
 }
 
-func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool) (*leanDriver, error) {
+func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool, pipeline int) (*leanDriver, error) {
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("lean driver: %w", err)
 	}
 	d := &leanDriver{
 		now: now, timeout: timeout, maxLate: maxLate, maxConns: maxConns, perUser: perUser,
+		perKey: maxConns, pipeline: max(pipeline, 1),
+		keyOpen:   map[string]int{},
 		idle:      idleSet{byKey: map[string][]*leanConn{}, lru: list.New()},
 		conns:     map[*leanConn]bool{},
 		bySession: map[string]*leanConn{},
@@ -129,6 +134,9 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 		events:    make([]unix.EpollEvent, 256),
 		wake:      make(chan struct{}, 1),
 		pollDone:  make(chan struct{}),
+	}
+	if perUser {
+		d.perKey = min(perUserConns, maxConns)
 	}
 	d.addr = ta
 	d.family = unix.AF_INET6
@@ -142,61 +150,81 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 	return d, nil
 }
 
-// key is the connection owner of p: its user with per-user connections.
+// key is the connection owner of p: its virtual user with per-user
+// connections (userKey), "" with a shared pool.
 func (d *leanDriver) key(p *pending) string {
 	if d.perUser {
-		return p.result.User
+		return userKey(p)
 	}
 	return ""
 }
 
-// affinity is what keeps requests on one connection while in flight.
+// affinity is what keeps a session's requests in order: with pipelining,
+// the session's requests in flight share a connection; without, the owner's
+// waiting requests keep their order.
 func (d *leanDriver) affinity(p *pending) string {
+	if d.pipeline <= 1 {
+		return d.key(p)
+	}
 	if d.perUser {
-		return p.result.User
+		return userKey(p)
 	}
 	return p.vsess
 }
 
-// send writes p, pipelined behind its session's requests in flight, on an
-// idle connection, or on a new one; or queues it.
+// send takes p from the pacer: it goes on an idle connection of its owner,
+// or on a new one (dialed off the pacer's thread), or, with pipelining,
+// behind its session's requests in flight; otherwise it waits for one of
+// its owner's connections (client queueing). It never blocks on the network.
 func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
-	if d.waitingBy[d.affinity(p)] > 0 {
-		// An earlier request of the session is waiting: wait behind it.
-		d.wait(p)
+	if d.stopped {
 		d.mu.Unlock()
+		markDropped(p, d.now(), schema.DroppedAbort)
+		p.done(p)
 		return
 	}
-	if c := d.follow(p); c != nil {
-		c.n++
-		c.enqueueAndDrain(p)
+	d.assign(p)
+}
+
+// assign places p (see send). d.mu is held on entry and released.
+func (d *leanDriver) assign(p *pending) {
+	if d.waitingBy[d.affinity(p)] > 0 {
+		// An earlier request of the owner (or session) is waiting: wait
+		// behind it, so they keep their order.
+		d.waitOrDrop(p)
 		return
 	}
-	if len(d.waiting) == 0 {
-		if c := d.idle.pop(d.key(p)); c != nil {
-			d.claim(c, p)
+	if d.pipeline > 1 {
+		if c := d.follow(p); c != nil {
+			c.n++
+			p.assign(d.now(), schema.ConnReused)
 			c.enqueueAndDrain(p)
 			return
 		}
 	}
-	if d.open >= d.maxConns || len(d.waiting) > 0 {
-		// At the limit: recycle another user's idle connection, or wait.
+	k := d.key(p)
+	if c := d.idle.pop(k); c != nil {
+		d.claim(c, p)
+		p.assign(c.lastSent, schema.ConnReused)
+		c.enqueueAndDrain(p)
+		return
+	}
+	if d.keyOpen[k] >= d.perKey {
+		if c := d.pipelineOn(k); c != nil {
+			c.n++
+			p.assign(d.now(), schema.ConnReused)
+			c.enqueueAndDrain(p)
+			return
+		}
+		d.waitOrDrop(p)
+		return
+	}
+	if d.open >= d.maxConns {
+		// At the limit: recycle another owner's idle connection, or wait.
 		old := d.idle.evictOldest()
-		if old == nil || len(d.waiting) > 0 {
-			if old != nil {
-				d.idle.push(old)
-			}
-			if len(d.waiting) >= maxWaiting {
-				// The generator is far behind: this one would be sent too
-				// late anyway, and the backlog must not grow without bound.
-				d.mu.Unlock()
-				markDropped(p, d.now(), schema.DroppedDeadline)
-				p.done(p)
-				return
-			}
-			d.wait(p)
-			d.mu.Unlock()
+		if old == nil {
+			d.waitOrDrop(p)
 			return
 		}
 		d.mu.Unlock()
@@ -205,7 +233,36 @@ func (d *leanDriver) send(p *pending) {
 	}
 	c := d.startConn(p)
 	d.mu.Unlock()
-	c.connect(p)
+	go c.connect(p)
+}
+
+// pipelineOn returns the least busy ready connection of key with room for
+// one more pipelined request, or nil without pipelining. d.mu is held.
+func (d *leanDriver) pipelineOn(key string) *leanConn {
+	if d.pipeline <= 1 {
+		return nil
+	}
+	var best *leanConn
+	for c := range d.conns {
+		if c.key == key && c.ready && !c.dead && c.n < d.pipeline && (best == nil || c.n < best.n) {
+			best = c
+		}
+	}
+	return best
+}
+
+// waitOrDrop queues p for a connection, or drops it when the backlog is
+// full. d.mu is held on entry and released.
+func (d *leanDriver) waitOrDrop(p *pending) {
+	if len(d.waiting) >= maxWaiting {
+		// Far behind: the backlog must not grow without bound.
+		d.mu.Unlock()
+		markDropped(p, d.now(), schema.DroppedQueue)
+		p.done(p)
+		return
+	}
+	d.wait(p)
+	d.mu.Unlock()
 }
 
 // claim gives c to p's session. d.mu is held.
@@ -219,10 +276,10 @@ func (d *leanDriver) claim(c *leanConn, p *pending) {
 // session's order, or nil: the one carrying the session's requests in
 // flight, when that one is still connecting, already has a request queued
 // behind another, or was given a request less than affinityWindow ago.
-// d.mu is held.
+// Only with pipelining. d.mu is held.
 func (d *leanDriver) follow(p *pending) *leanConn {
 	c := d.bySession[d.affinity(p)]
-	if c == nil || c.n >= pipelineDepth {
+	if c == nil || c.n >= d.pipeline || c.dead {
 		return nil
 	}
 	if !c.ready || c.n >= 2 || d.now()-c.lastSent < affinityWindow {
@@ -232,24 +289,31 @@ func (d *leanDriver) follow(p *pending) *leanConn {
 }
 
 // startConn registers a new connection for p, claimed by p's session, before
-// it is dialed: the session's next requests queue behind it. d.mu is held.
+// it is dialed. d.mu is held.
 func (d *leanDriver) startConn(p *pending) *leanConn {
 	c := &leanConn{d: d, key: d.key(p), fd: -1}
 	d.open++
+	d.keyOpen[c.key]++
 	d.conns[c] = true
 	d.claim(c, p)
+	p.assign(d.now(), schema.ConnNew)
 	return c
 }
 
 // connect dials c and writes p and then the requests queued behind it, in
-// order. It runs on the thread that decided to open c (see leanDriver).
+// order. It runs in a goroutine of its own, never on the pacer's thread: a
+// slow accept is the target's connect time (or a connect error), not the
+// generator's lateness.
 func (c *leanConn) connect(p *pending) {
 	d := c.d
+	start := d.now()
 	fd, err := d.dial()
+	p.connect = d.now() - start
 	d.mu.Lock()
-	if err == nil && (d.stopped || c.dead) {
+	stopped := d.stopped || c.dead
+	if err == nil && stopped {
 		unix.Close(fd)
-		err = errors.New("stopped")
+		err = errCanceled
 	}
 	if err == nil {
 		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)})
@@ -262,15 +326,18 @@ func (c *leanConn) connect(p *pending) {
 		c.queue = nil
 		d.mu.Unlock()
 		c.broken()
-		class := schema.ErrConnect
-		if d.isStopped() {
-			class = schema.ErrCanceled
-		}
 		for _, q := range append([]*pending{p}, queued...) {
-			q.sent = d.now()
-			q.end = q.sent
-			d.fail(q, class)
+			q.end = d.now()
+			if stopped {
+				// Never written: the stop came first.
+				markDropped(q, q.end, schema.DroppedAbort)
+				q.done(q)
+				continue
+			}
+			q.result.Detail = errDetail(err)
+			d.fail(q, schema.ErrConnect)
 		}
+		d.kick()
 		return
 	}
 	c.fd = fd
@@ -336,8 +403,11 @@ func (c *leanConn) write(p *pending) {
 		c.inflight = append(c.inflight, p)
 	}
 	d.mu.Unlock()
-	if !dead && c.send(p.wire) == nil {
-		return
+	var err error = errCanceled
+	if !dead {
+		if err = c.send(p.wire); err == nil {
+			return
+		}
 	}
 	d.mu.Lock()
 	if !dead {
@@ -349,22 +419,45 @@ func (c *leanConn) write(p *pending) {
 		}
 		c.inflight = c.inflight[:i]
 	}
-	stale := c.used && c.n == 1 && !p.retry
+	stopped := d.stopped
+	retry := c.used && c.n == 1 && !p.retry && idempotent(p.method) && !stopped
 	c.n--
 	d.mu.Unlock()
 	c.broken()
-	if stale {
-		// The server closed an idle keep-alive connection: not the
-		// request's fault; send it once more on a new connection.
-		p.retry = true
-		d.send(p)
+	if retry {
+		// The target closed a reused keep-alive connection before p could
+		// be written: p is idempotent; send it once more, on another
+		// connection.
+		d.resend(p)
 		return
 	}
 	p.end = d.now()
-	d.fail(p, schema.ErrReset)
+	switch {
+	case stopped:
+		d.fail(p, schema.ErrCanceled)
+	default:
+		p.result.Detail = errDetail(err)
+		d.fail(p, schema.ErrReset)
+	}
 }
 
-// release makes c idle, or gives it the oldest waiting request.
+// resend sends p a second time (retries are counted: p.retry).
+func (d *leanDriver) resend(p *pending) {
+	p.retry = true
+	p.sent = -1
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		p.end = d.now()
+		d.fail(p, schema.ErrCanceled)
+		return
+	}
+	d.assign(p)
+}
+
+// release makes c idle, or gives it the oldest waiting request of its owner,
+// or closes it for a waiting request of another owner that is held back by
+// the connection limit.
 func (d *leanDriver) release(c *leanConn) {
 	d.mu.Lock()
 	if c.dead {
@@ -377,34 +470,116 @@ func (d *leanDriver) release(c *leanConn) {
 			p.done(p)
 		}
 	}()
-	for len(d.waiting) > 0 && !d.stopped {
-		p := d.unwait()
-		if ac := d.follow(p); ac != nil {
-			ac.n++
-			ac.enqueueAndDrain(p)
-			d.mu.Lock()
-			continue
-		}
-		if d.key(p) == c.key {
-			d.claim(c, p)
-			c.enqueueAndDrain(p)
-			return
-		}
-		// Connections are per user and this one is not p's user: replace
-		// it with one for p's user.
-		nc := d.startConn(p)
-		d.mu.Unlock()
-		c.broken()
-		nc.connect(p)
-		return
-	}
 	if d.stopped {
 		d.mu.Unlock()
 		c.broken()
 		return
 	}
+	if p := d.unwaitKey(c.key); p != nil {
+		if d.pipeline > 1 {
+			if ac := d.follow(p); ac != nil && ac != c {
+				ac.n++
+				p.assign(d.now(), schema.ConnReused)
+				ac.enqueueAndDrain(p)
+				d.mu.Lock()
+				d.idle.push(c)
+				d.mu.Unlock()
+				return
+			}
+		}
+		d.claim(c, p)
+		p.assign(d.now(), schema.ConnReused)
+		c.enqueueAndDrain(p)
+		return
+	}
+	if i := d.starved(); i >= 0 {
+		// A request of another owner waits for a free slot under the limit:
+		// this connection's slot is it.
+		p := d.unwaitAt(i)
+		if d.pipeline > 1 {
+			if ac := d.follow(p); ac != nil {
+				ac.n++
+				p.assign(d.now(), schema.ConnReused)
+				d.idle.push(c)
+				ac.enqueueAndDrain(p)
+				return
+			}
+		}
+		nc := d.startConn(p)
+		d.mu.Unlock()
+		c.broken()
+		go nc.connect(p)
+		return
+	}
 	d.idle.push(c)
 	d.mu.Unlock()
+}
+
+// kick opens connections for waiting requests that a freed slot lets open:
+// after a connection closed. d.mu is not held.
+func (d *leanDriver) kick() {
+	d.mu.Lock()
+	late := d.expire()
+	for !d.stopped && d.open < d.maxConns {
+		i := d.starved()
+		if i < 0 {
+			break
+		}
+		p := d.unwaitAt(i)
+		if d.pipeline > 1 {
+			if ac := d.follow(p); ac != nil {
+				ac.n++
+				p.assign(d.now(), schema.ConnReused)
+				ac.enqueueAndDrain(p)
+				d.mu.Lock()
+				continue
+			}
+		}
+		nc := d.startConn(p)
+		d.mu.Unlock()
+		go nc.connect(p)
+		d.mu.Lock()
+	}
+	d.mu.Unlock()
+	for _, p := range late {
+		p.done(p)
+	}
+}
+
+// starved returns the index of the oldest waiting request whose owner may
+// open another connection (it waits for the connection limit only), or -1.
+// d.mu is held.
+func (d *leanDriver) starved() int {
+	for i, p := range d.waiting {
+		k := d.key(p)
+		if d.keyOpen[k] < d.perKey {
+			return i
+		}
+		if i > 4096 {
+			break // bounded work per call; the rest are reached later
+		}
+	}
+	return -1
+}
+
+// unwaitKey takes the oldest waiting request of owner key, or nil. d.mu is
+// held.
+func (d *leanDriver) unwaitKey(key string) *pending {
+	if len(d.waiting) == 0 {
+		return nil
+	}
+	if !d.perUser {
+		return d.unwaitAt(0)
+	}
+	if d.waitingBy[key] == 0 && d.pipeline <= 1 {
+		return nil
+	}
+	for i, p := range d.waiting {
+		if d.key(p) == key {
+			return d.unwaitAt(i)
+		}
+	}
+	return nil
 }
 
 // wait queues p for a connection. d.mu is held.
@@ -413,11 +588,15 @@ func (d *leanDriver) wait(p *pending) {
 	d.waitingBy[d.affinity(p)]++
 }
 
-// unwait takes the oldest waiting request. d.mu is held.
-func (d *leanDriver) unwait() *pending {
-	p := d.waiting[0]
-	d.waiting[0] = nil
-	d.waiting = d.waiting[1:]
+// unwaitAt takes the waiting request at index i. d.mu is held.
+func (d *leanDriver) unwaitAt(i int) *pending {
+	p := d.waiting[i]
+	if i == 0 {
+		d.waiting[0] = nil
+		d.waiting = d.waiting[1:]
+	} else {
+		d.waiting = append(d.waiting[:i], d.waiting[i+1:]...)
+	}
 	k := d.affinity(p)
 	if d.waitingBy[k]--; d.waitingBy[k] == 0 {
 		delete(d.waitingBy, k)
@@ -435,8 +614,8 @@ func (d *leanDriver) expire() []*pending {
 	now := d.now()
 	var late []*pending
 	for len(d.waiting) > 0 && now-d.waiting[0].at > d.maxLate {
-		p := d.unwait()
-		markDropped(p, now, schema.DroppedDeadline)
+		p := d.unwaitAt(0)
+		markDropped(p, now, schema.DroppedQueue)
 		late = append(late, p)
 	}
 	return late
@@ -456,6 +635,9 @@ func (c *leanConn) broken() {
 	if d.conns[c] {
 		delete(d.conns, c)
 		d.open--
+		if d.keyOpen[c.key]--; d.keyOpen[c.key] <= 0 {
+			delete(d.keyOpen, c.key)
+		}
 	}
 	if d.bySession[c.sess] == c {
 		delete(d.bySession, c.sess)
@@ -502,16 +684,19 @@ func (d *leanDriver) failAll(why error) {
 		c.broken()
 	}
 	for _, p := range waiting {
-		p.sent = d.now()
-		p.end = p.sent
-		d.fail(p, schema.ErrCanceled)
+		// Never written: dropped by the stop, not sent.
+		markDropped(p, d.now(), schema.DroppedAbort)
+		p.done(p)
 	}
 }
 
+// classify returns the class of err ending a request written on a
+// connection: our stop, our timeout, a malformed response, else the peer
+// closing or resetting the connection.
 func classify(err error, stopped bool) string {
 	var ne net.Error
 	switch {
-	case stopped:
+	case stopped || errors.Is(err, errCanceled):
 		return schema.ErrCanceled
 	case errors.As(err, &ne) && ne.Timeout():
 		return schema.ErrTimeout
@@ -519,4 +704,22 @@ func classify(err error, stopped bool) string {
 		return schema.ErrProtocol
 	}
 	return schema.ErrReset
+}
+
+// errDetail is the short reason of err for Result.Detail.
+func errDetail(err error) string {
+	var en unix.Errno
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &en):
+		return en.Error()
+	case errors.Is(err, errEOF):
+		return "eof"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return err.Error()
 }

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/surge-replay/surge/schema"
 )
 
 // The lean driver's sockets: dialing and writing them (the senders), and
@@ -313,24 +311,35 @@ func (c *leanConn) end(err error) {
 	unix.Close(c.fd)
 	c.fd = -1
 	c.wmu.Unlock()
+	started := c.parser.started()
 	for i, p := range rest {
 		p.end = d.now()
 		switch {
-		case i > 0:
-			d.fail(p, schema.ErrReset)
-		case errors.Is(err, errEOF) && c.used && !c.parser.started() && !p.retry && len(rest) == 1 && !stopped:
-			// The server closed an idle keep-alive connection as this
-			// request arrived: send it once more on a new connection.
-			p.retry = true
+		case i == 0 && started:
+			// A response was cut short (or malformed, or timed out).
+			p.result.Detail = errDetail(err)
+			d.fail(p, classify(err, stopped))
+		case peerClosed(err) && (c.used || i > 0) && !p.retry && idempotent(p.method) && !stopped:
+			// The target closed or reset a reused connection (or one whose
+			// earlier response ended it) with p written and unanswered: p
+			// is idempotent; send it once more, on another connection.
 			d.mu.Lock()
 			c.n--
 			d.mu.Unlock()
-			d.send(p)
+			d.resend(p)
 		default:
+			p.result.Detail = errDetail(err)
 			d.fail(p, classify(err, stopped))
 		}
 	}
 	c.parser = respParser{}
+	d.kick()
+}
+
+// peerClosed reports whether err is the target closing (FIN) or resetting
+// the connection, as opposed to our timeout or stop or a malformed response.
+func peerClosed(err error) bool {
+	return errors.Is(err, errEOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE)
 }
 
 // sweep times out the requests waiting too long for their response and
