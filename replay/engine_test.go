@@ -114,16 +114,16 @@ func TestSessionsKeepOrderAtTheTarget(t *testing.T) {
 		{"timeline lean", Config{Mode: Timeline, Driver: DriverLean}, false},
 		// With pipelining asked for, a session's requests in flight share a
 		// connection, so they arrive in order.
-		{"timeline lean pipelined", Config{Mode: Timeline, Driver: DriverLean, Pipeline: 8}, true},
+		{"timeline lean pipelined", Config{Mode: Timeline, Driver: DriverLean, Pipeline: 16}, true},
 		// A shared pool, pipelined: the same.
-		{"shared pool pipelined", Config{Mode: Timeline, Driver: DriverLean, Conns: ConnsShared, Pipeline: 8}, true},
+		{"shared pool pipelined", Config{Mode: Timeline, Driver: DriverLean, Conns: ConnsShared, Pipeline: 16}, true},
 		// Open loop over net/http: sent in order, but connections race.
 		{"timeline net/http", Config{Mode: Timeline, Driver: DriverHTTP}, false},
 		// Closed loop: each request after the previous response.
 		{"closed", Config{Mode: Closed}, true},
 		// Each virtual user its own connections, fewer connections than
 		// users: they are recycled between users (pipelined: in order).
-		{"per user, recycled", Config{Mode: Timeline, PerUser: true, MaxConns: 8, Pipeline: 8}, true},
+		{"per user, recycled", Config{Mode: Timeline, PerUser: true, MaxConns: 8, Pipeline: 16}, true},
 		// Each virtual user its own connections, enough of them.
 		{"per user, enough connections", Config{Mode: Timeline, PerUser: true, MaxConns: 64}, false},
 		// A shared pool without pipelining.
