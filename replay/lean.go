@@ -81,12 +81,14 @@ type leanDriver struct {
 	waitingBy map[string]int       // waiting requests, by affinity key
 	keyOpen   map[string]int       // open connections, by owner key
 	byFD      map[int]*leanConn    // connections in the epoll set (closed by the poller only)
+	dead      []*leanConn          // broken, for a poller to close
 	stopped   bool
 
 	pollMu    sync.Mutex // held by whoever polls: the pacer or the poll goroutine
 	events    []unix.EpollEvent
 	ready     []*leanConn // the connections of events, looked up under mu at once
 	lastSweep time.Duration
+	lastScan  time.Duration
 	pacing    atomic.Bool   // the pacer polls
 	wake      chan struct{} // wakes the poll goroutine when the pacer stops polling
 	pollDone  chan struct{} // closed when the poll goroutine has closed every socket and returned
@@ -115,6 +117,7 @@ type leanConn struct {
 	used     bool          // has carried a response: a failure may be a stale keep-alive
 	dead     bool          // broken: no more writes; a poller closes the socket
 	elem     *list.Element // in idleSet.lru while idle
+	idleAt   time.Duration // when it last became idle
 }
 
 func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool, pipeline int) (*leanDriver, error) {
@@ -206,7 +209,7 @@ func (d *leanDriver) assign(p *pending) {
 	k := d.key(p)
 	if c := d.idle.pop(k); c != nil {
 		d.claim(c, p)
-		p.assign(c.lastSent, schema.ConnReused)
+		p.assign(p.handed, schema.ConnReused)
 		c.enqueueAndDrain(p)
 		return
 	}
@@ -296,7 +299,11 @@ func (d *leanDriver) startConn(p *pending) *leanConn {
 	d.keyOpen[c.key]++
 	d.conns[c] = true
 	d.claim(c, p)
-	p.assign(d.now(), schema.ConnNew)
+	at := d.now()
+	if p.assigned < 0 && p.sent < 0 && at-p.handed < 50*time.Microsecond {
+		at = p.handed // opened at once: no queueing, only our own bookkeeping
+	}
+	p.assign(at, schema.ConnNew)
 	return c
 }
 
@@ -511,6 +518,7 @@ func (d *leanDriver) release(c *leanConn) {
 		go nc.connect(p)
 		return
 	}
+	c.idleAt = d.now()
 	d.idle.push(c)
 	d.mu.Unlock()
 }
@@ -632,6 +640,7 @@ func (c *leanConn) broken() {
 		return
 	}
 	c.dead = true
+	d.dead = append(d.dead, c)
 	if d.conns[c] {
 		delete(d.conns, c)
 		d.open--

@@ -342,28 +342,55 @@ func peerClosed(err error) bool {
 	return errors.Is(err, errEOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE)
 }
 
-// sweep times out the requests waiting too long for their response and
-// reports whether the poller is done: the driver closed and every socket
-// closed.
+// sweep closes the sockets of broken connections at once; every
+// timeoutTick it also times out the requests waiting too long for their
+// response (or connection) and closes connections idle longer than
+// idleTimeout. It reports whether the poller is done: the driver closed and
+// every socket closed. The scan of every connection runs only every
+// timeoutTick: it holds d.mu, which the pacer's sends take.
 func (d *leanDriver) sweep(now time.Duration) (done bool) {
 	d.mu.Lock()
-	var late []*leanConn
-	for _, c := range d.byFD {
-		if c.dead || (len(c.inflight) > 0 && now-c.inflight[0].sent > d.timeout) {
-			late = append(late, c)
+	var dead, late, idle []*leanConn
+	for _, c := range d.dead {
+		if c.fd >= 0 && d.byFD[c.fd] == c {
+			dead = append(dead, c)
+		}
+	}
+	d.dead = d.dead[:0]
+	if now-d.lastScan >= timeoutTick || d.stopped {
+		d.lastScan = now
+		for _, c := range d.byFD {
+			switch {
+			case c.dead:
+				dead = append(dead, c)
+			case len(c.inflight) > 0 && now-c.inflight[0].sent > d.timeout:
+				late = append(late, c)
+			case c.elem != nil && now-c.idleAt > idleTimeout:
+				idle = append(idle, c)
+			}
 		}
 	}
 	done = d.stopped && len(d.byFD) == 0
 	d.mu.Unlock()
+	for _, c := range dead {
+		c.end(errCanceled)
+	}
 	for _, c := range late {
-		if c.dead {
-			c.end(errCanceled)
-		} else {
-			c.end(errTimeout)
-		}
+		c.end(errTimeout)
+	}
+	for _, c := range idle {
+		c.end(errCanceled)
 	}
 	return done
 }
+
+// timeoutTick is how often the pollers scan every connection for timeouts
+// and idle connections; idleTimeout is how long a connection may sit idle
+// before surge closes it (memory holds live users' connections only).
+const (
+	timeoutTick = 50 * time.Millisecond
+	idleTimeout = 15 * time.Second
+)
 
 // errCanceled ends a connection the driver broke.
 var errCanceled = errors.New("connection closed by the replay")
