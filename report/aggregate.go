@@ -118,7 +118,7 @@ func NewAggregator(info RunInfo) *Aggregator {
 		errors:    map[string]int64{},
 		droppedBy: map[string]int64{},
 		lat:       newDense(), svc: newDense(), late: newDense(),
-		conns:     newConnAgg(),
+		conns:  newConnAgg(),
 		routes: map[string]*routeAgg{},
 	}
 }
