@@ -84,14 +84,15 @@ type leanDriver struct {
 	dead      []*leanConn          // broken, for a poller to close
 	stopped   bool
 
-	pollMu    sync.Mutex // held by whoever polls: the pacer or the poll goroutine
-	events    []unix.EpollEvent
-	ready     []*leanConn // the connections of events, looked up under mu at once
-	lastSweep time.Duration
-	lastScan  time.Duration
-	pacing    atomic.Bool   // the pacer polls
-	wake      chan struct{} // wakes the poll goroutine when the pacer stops polling
-	pollDone  chan struct{} // closed when the poll goroutine has closed every socket and returned
+	pollMu          sync.Mutex // held by whoever polls: the pacer or the poll goroutine
+	events          []unix.EpollEvent
+	ready           []*leanConn // the connections of events, looked up under mu at once
+	readyConnecting []bool      // ready[i] was connecting when looked up
+	lastSweep       time.Duration
+	lastScan        time.Duration
+	pacing          atomic.Bool   // the pacer polls
+	wake            chan struct{} // wakes the poll goroutine when the pacer stops polling
+	pollDone        chan struct{} // closed when the poll goroutine has closed every socket and returned
 }
 
 type leanConn struct {
@@ -118,6 +119,10 @@ type leanConn struct {
 	dead     bool          // broken: no more writes; a poller closes the socket
 	elem     *list.Element // in idleSet.lru while idle
 	idleAt   time.Duration // when it last became idle
+
+	connecting bool          // a non-blocking connect is under way (the poller completes it)
+	dialAt     time.Duration // when the connect started
+	opener     *pending      // the request that opened it, until connected
 }
 
 func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool, pipeline int) (*leanDriver, error) {
@@ -236,7 +241,7 @@ func (d *leanDriver) assign(p *pending) {
 	}
 	c := d.startConn(p)
 	d.mu.Unlock()
-	go c.connect(p)
+	c.connect(p)
 }
 
 // pipelineOn returns the least busy ready connection of key with room for
@@ -307,15 +312,15 @@ func (d *leanDriver) startConn(p *pending) *leanConn {
 	return c
 }
 
-// connect dials c and writes p and then the requests queued behind it, in
-// order. It runs in a goroutine of its own, never on the pacer's thread: a
-// slow accept is the target's connect time (or a connect error), not the
-// generator's lateness.
+// connect starts a non-blocking connect for c, with p its first request,
+// on the caller's thread (the pacer's, or a poller's): it never waits for the
+// network. The poller completes it (connected) when the socket is writable;
+// a slow accept is then the target's connect time (or a connect error at
+// the timeout), not the generator's lateness.
 func (c *leanConn) connect(p *pending) {
 	d := c.d
-	start := d.now()
-	fd, err := d.dial()
-	p.connect = d.now() - start
+	c.opener, c.dialAt = p, d.now()
+	fd, connected, err := d.dialStart()
 	d.mu.Lock()
 	stopped := d.stopped || c.dead
 	if err == nil && stopped {
@@ -323,8 +328,11 @@ func (c *leanConn) connect(p *pending) {
 		err = errCanceled
 	}
 	if err == nil {
-		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)})
-		if err != nil {
+		events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+		if !connected {
+			events |= unix.EPOLLOUT
+		}
+		if err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: events, Fd: int32(fd)}); err != nil {
 			unix.Close(fd)
 		}
 	}
@@ -333,26 +341,49 @@ func (c *leanConn) connect(p *pending) {
 		c.queue = nil
 		d.mu.Unlock()
 		c.broken()
-		for _, q := range append([]*pending{p}, queued...) {
-			q.end = d.now()
-			if stopped {
-				// Never written: the stop came first.
-				markDropped(q, q.end, schema.DroppedAbort)
-				q.done(q)
-				continue
-			}
-			q.result.Detail = errDetail(err)
-			d.fail(q, schema.ErrConnect)
-		}
+		d.failConnect(append([]*pending{p}, queued...), err, stopped)
 		d.kick()
 		return
 	}
 	c.fd = fd
 	d.byFD[fd] = c
-	c.ready, c.writing = true, true
 	c.queue = append([]*pending{p}, c.queue...)
+	if !connected {
+		c.connecting = true
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	c.established()
+}
+
+// established makes c ready and writes its queue. d.mu is not held.
+func (c *leanConn) established() {
+	d := c.d
+	d.mu.Lock()
+	c.connecting = false
+	c.ready, c.writing = true, true
+	if c.opener != nil {
+		c.opener.connect = d.now() - c.dialAt
+		c.opener = nil
+	}
 	d.mu.Unlock()
 	c.drain()
+}
+
+// failConnect fails requests whose connection could not be made: connect
+// errors of the target, or, after our stop, dropped (never written).
+func (d *leanDriver) failConnect(ps []*pending, err error, stopped bool) {
+	for _, q := range ps {
+		q.end = d.now()
+		if stopped {
+			markDropped(q, q.end, schema.DroppedAbort)
+			q.done(q)
+			continue
+		}
+		q.result.Detail = errDetail(err)
+		d.fail(q, schema.ErrConnect)
+	}
 }
 
 // enqueueAndDrain queues p for writing on c, in the order of claims, and
@@ -515,7 +546,7 @@ func (d *leanDriver) release(c *leanConn) {
 		nc := d.startConn(p)
 		d.mu.Unlock()
 		c.broken()
-		go nc.connect(p)
+		nc.connect(p)
 		return
 	}
 	c.idleAt = d.now()
@@ -545,7 +576,7 @@ func (d *leanDriver) kick() {
 		}
 		nc := d.startConn(p)
 		d.mu.Unlock()
-		go nc.connect(p)
+		nc.connect(p)
 		d.mu.Lock()
 	}
 	d.mu.Unlock()

@@ -16,31 +16,46 @@ import (
 // paces, the poll goroutine otherwise). lean.go decides which connection a
 // request goes on.
 
-// dial opens a non-blocking TCP connection to the target, waiting at most
-// the timeout for it to be established.
-func (d *leanDriver) dial() (int, error) {
-	fd, err := unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// dialStart starts a non-blocking TCP connect to the target. connected is
+// true when it completed at once; otherwise the socket becomes writable when
+// it completes (or fails: SO_ERROR says why).
+func (d *leanDriver) dialStart() (fd int, connected bool, err error) {
+	fd, err = unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return -1, err
+		return -1, false, err
 	}
 	// As Go's own TCP connections: pipelined requests must not wait for
 	// Nagle's algorithm.
 	if err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err == nil {
 		err = unix.Connect(fd, d.sockaddr())
+		if err == nil {
+			return fd, true, nil
+		}
 		if errors.Is(err, unix.EINPROGRESS) {
-			if err = waitFD(fd, unix.POLLOUT, d.timeout); err == nil {
-				var soerr int
-				if soerr, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
-					err = unix.Errno(soerr)
-				}
-			}
+			return fd, false, nil
 		}
 	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, err
+	unix.Close(fd)
+	return -1, false, err
+}
+
+// connectDone completes c's connect, its socket being writable (or in
+// error): established, or its requests fail as connect errors. Only a
+// poller calls it.
+func (c *leanConn) connectDone() {
+	d := c.d
+	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
 	}
-	return fd, nil
+	if err == nil {
+		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.fd)})
+	}
+	if err != nil {
+		c.end(err)
+		return
+	}
+	c.established()
 }
 
 // sockaddr returns the target's address for connect: a fresh one per call
@@ -182,15 +197,21 @@ func (d *leanDriver) pollOnce(timeoutMs int) (done bool) {
 	// Only pollers close sockets, and this one holds pollMu: the connections
 	// looked up here stay open while it reads them.
 	d.ready = d.ready[:0]
+	d.readyConnecting = d.readyConnecting[:0]
 	d.mu.Lock()
 	for _, ev := range d.events[:max(n, 0)] {
 		if c := d.byFD[int(ev.Fd)]; c != nil {
 			d.ready = append(d.ready, c)
+			d.readyConnecting = append(d.readyConnecting, c.connecting)
 		}
 	}
 	d.mu.Unlock()
-	for _, c := range d.ready {
-		c.readable()
+	for i, c := range d.ready {
+		if d.readyConnecting[i] {
+			c.connectDone()
+		} else {
+			c.readable()
+		}
 	}
 	if now := d.now(); now-d.lastSweep >= pollTick || (n <= 0 && timeoutMs > 0) {
 		d.lastSweep = now
@@ -303,6 +324,12 @@ func (c *leanConn) end(err error) {
 	d.mu.Lock()
 	rest := c.inflight
 	c.inflight = nil
+	var unsent []*pending
+	connecting := c.connecting
+	if connecting {
+		// Never connected: its requests were never written.
+		unsent, c.queue, c.connecting, c.opener = c.queue, nil, false, nil
+	}
 	delete(d.byFD, c.fd)
 	stopped := d.stopped
 	d.mu.Unlock()
@@ -311,6 +338,12 @@ func (c *leanConn) end(err error) {
 	unix.Close(c.fd)
 	c.fd = -1
 	c.wmu.Unlock()
+	if connecting {
+		if errors.Is(err, errCanceled) {
+			stopped = true
+		}
+		d.failConnect(unsent, err, stopped)
+	}
 	started := c.parser.started()
 	for i, p := range rest {
 		p.end = d.now()
@@ -363,6 +396,8 @@ func (d *leanDriver) sweep(now time.Duration) (done bool) {
 			switch {
 			case c.dead:
 				dead = append(dead, c)
+			case c.connecting && now-c.dialAt > d.timeout:
+				late = append(late, c)
 			case len(c.inflight) > 0 && now-c.inflight[0].sent > d.timeout:
 				late = append(late, c)
 			case c.elem != nil && now-c.idleAt > idleTimeout:
