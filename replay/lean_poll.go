@@ -229,7 +229,12 @@ func (c *leanConn) readable() {
 	if len(c.in) == cap(c.in) {
 		// Room for more: small at first, grown for long heads (the parser
 		// consumes bodies as they come, so they never need the room).
-		c.in = slices.Grow(c.in, max(16<<10, cap(c.in)))
+		// Per user there are many connections: start smaller.
+		first := 16 << 10
+		if c.d.perUser {
+			first = 2 << 10
+		}
+		c.in = slices.Grow(c.in, max(first, cap(c.in)))
 	}
 	n, err := unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
 	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
