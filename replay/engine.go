@@ -155,6 +155,12 @@ func (c *Config) Validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("conns: %q is not per-user or shared", c.Conns))
 	}
+	if c.PerUser && c.Conns == ConnsShared {
+		errs = append(errs, errors.New("conns: per-user (--per-user) and shared both asked for"))
+	}
+	if c.Pipeline < 0 {
+		errs = append(errs, fmt.Errorf("pipeline: negative (%d)", c.Pipeline))
+	}
 	if c.Pipeline > 1 && !c.usesLeanFor() {
 		errs = append(errs, errors.New("pipeline: HTTP/1.1 pipelining needs the lean driver (plain http://)"))
 	}

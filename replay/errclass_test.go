@@ -98,3 +98,33 @@ func TestTLSErrorHasItsReason(t *testing.T) {
 		t.Errorf("ok %d connections %+v; want 4 ok, 2 opened with TLS handshakes, 2 reused", s.OK, s.Connections)
 	}
 }
+
+// TestValidateConnections: the connection options refuse what they cannot do.
+func TestValidateConnections(t *testing.T) {
+	plain, _ := url.Parse("http://127.0.0.1:8080")
+	secure, _ := url.Parse("https://127.0.0.1:8443")
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		// The default: per user.
+		{"default", Config{Target: plain}, true},
+		// A shared pool, as vegeta and wrk.
+		{"shared", Config{Target: plain, Conns: ConnsShared, MaxConns: 64}, true},
+		// An unknown model.
+		{"unknown", Config{Target: plain, Conns: "pooled"}, false},
+		// Both spellings, contradicting each other.
+		{"per-user and shared", Config{Target: plain, PerUser: true, Conns: ConnsShared}, false},
+		// Pipelining needs the lean driver: not over TLS.
+		{"pipeline https", Config{Target: secure, Pipeline: 4}, false},
+		// A negative depth.
+		{"pipeline negative", Config{Target: plain, Pipeline: -1}, false},
+		// Pipelining on the lean driver.
+		{"pipeline lean", Config{Target: plain, Pipeline: 4}, true},
+	} {
+		if errs := tt.cfg.Validate(); (len(errs) == 0) != tt.ok {
+			t.Errorf("%s: Validate() = %v; want ok %v", tt.name, errs, tt.ok)
+		}
+	}
+}
