@@ -47,18 +47,20 @@ const affinityWindow = 50 * time.Millisecond
 // (status, Content-Length or chunked, Connection) to find its end, whatever
 // pieces it arrives in (respParser).
 //
-// A session's requests reach the target in their recorded order: when a
-// virtual session's next request follows one still in flight within
-// affinityWindow, or its last request is itself still queued behind another
-// on its connection, it is pipelined on that connection (HTTP/1.1 servers
-// answer a connection's requests in order); otherwise it takes any idle
-// connection, or opens one. Opening happens on the thread that needs the
-// connection (the sender's, or a poller handing a waiting request a new
-// per-user connection), so writes stay in schedule order and the time a dial
-// takes shows as lateness. When the connection limit is reached and none is idle,
-// requests wait for the next free one, in order; a waiting request later than
-// the lateness limit (or past a backlog of maxWaiting) is dropped as
-// dropped_deadline rather than sent late.
+// Connections have owners (key): each virtual user (userKey) with per-user
+// connections, as a browser: up to perUserConns each; one shared pool
+// otherwise. A request takes an idle connection of its owner, or opens one
+// (a non-blocking connect started on the sender's thread and completed by
+// the poller: the pacer never waits on the network), or waits for one of its
+// owner's (client queueing, measured); without pipelining a request never
+// waits behind another on one connection. With pipelining (pipeline > 1), a
+// session's request following one in flight within affinityWindow, or
+// behind a queued one, is pipelined on its connection (HTTP/1.1 servers
+// answer in order, so arrival order holds). At the connection limit, the
+// connection idle longest (another owner's) is closed for a new one, or the
+// request waits; a waiting request later than the lateness limit (or past
+// a backlog of maxWaiting) is dropped as dropped_queue, client queueing,
+// never as the generator's lateness.
 type leanDriver struct {
 	addr     *net.TCPAddr
 	family   int
