@@ -122,7 +122,7 @@ func (r *run) runSession(rn *runner) {
 			r.complete(p)
 			ended <- end
 		}
-		r.send(p)
+		r.send(p, now)
 		prevEnd = <-ended
 	}
 }

@@ -48,12 +48,20 @@ type Config struct {
 	HTTP2 bool
 	// Insecure skips TLS certificate checks (staging often has its own CA).
 	Insecure bool
-	// MaxConns bounds open connections. Zero means 512.
+	// Conns is the connection model: ConnsPerUser (default: each virtual
+	// user its own connections, as a browser: HTTP/1.1 up to 6, HTTP/2 one
+	// multiplexed) or ConnsShared (one pool for all, as vegeta and wrk).
+	Conns string
+	// MaxConns bounds open connections in all. Zero means 512 with a shared
+	// pool and 16384 per user; per user, when the bound is reached, the
+	// connection idle longest (another user's) is closed for a new one.
 	MaxConns int
-	// PerUser gives each virtual user its own connections, as real clients
-	// have, instead of one shared pool. With fewer MaxConns than live users,
-	// idle connections are recycled between users.
+	// PerUser is the old spelling of Conns: ConnsPerUser (now the default).
 	PerUser bool
+	// Pipeline is how many requests the lean driver may have in flight on
+	// one HTTP/1.1 connection. Zero or 1 means no pipelining: a request
+	// never waits behind another on a connection.
+	Pipeline int
 	// Timeout bounds each request from its send. Zero means 30 s.
 	Timeout time.Duration
 	// MaxRPS caps the send rate; requests over it are dropped (and counted).
@@ -80,7 +88,26 @@ type Config struct {
 	testDriver func(r *run) driver
 }
 
-func (c *Config) maxConns() int          { return positive(c.MaxConns, 512) }
+// Connection models (Config.Conns).
+const (
+	ConnsPerUser = "per-user"
+	ConnsShared  = "shared"
+)
+
+// perUserConns is how many HTTP/1.1 connections a virtual user opens at most,
+// as browsers do.
+const perUserConns = 6
+
+func (c *Config) shared() bool { return c.Conns == ConnsShared }
+
+func (c *Config) maxConns() int {
+	if c.shared() {
+		return positive(c.MaxConns, 512)
+	}
+	return positive(c.MaxConns, 16384)
+}
+
+func (c *Config) pipeline() int          { return positive(c.Pipeline, 1) }
 func (c *Config) timeout() time.Duration { return positive(c.Timeout, 30*time.Second) }
 func (c *Config) grace() time.Duration   { return positive(c.Grace, 10*time.Second) }
 
@@ -122,6 +149,20 @@ func (c *Config) Validate() []error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("driver: %q is not auto, lean or http", c.Driver))
+	}
+	switch c.Conns {
+	case "", ConnsPerUser, ConnsShared:
+	default:
+		errs = append(errs, fmt.Errorf("conns: %q is not per-user or shared", c.Conns))
+	}
+	if c.PerUser && c.Conns == ConnsShared {
+		errs = append(errs, errors.New("conns: per-user (--per-user) and shared both asked for"))
+	}
+	if c.Pipeline < 0 {
+		errs = append(errs, fmt.Errorf("pipeline: negative (%d)", c.Pipeline))
+	}
+	if c.Pipeline > 1 && !c.usesLeanFor() {
+		errs = append(errs, errors.New("pipeline: HTTP/1.1 pipelining needs the lean driver (plain http://)"))
 	}
 	if c.MaxRPS < 0 {
 		errs = append(errs, fmt.Errorf("max-rps: negative (%g)", c.MaxRPS))
@@ -261,7 +302,14 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 
 // usesLean reports whether the run uses the lean driver.
 func (c *Config) usesLean() bool {
-	if c.testDriver != nil || !leanSupported {
+	if c.testDriver != nil {
+		return false
+	}
+	return c.usesLeanFor()
+}
+
+func (c *Config) usesLeanFor() bool {
+	if !leanSupported || c.Target == nil {
 		return false
 	}
 	return c.Driver == DriverLean || ((c.Driver == "" || c.Driver == DriverAuto) && c.Target.Scheme == "http" && !c.HTTP2)
@@ -277,9 +325,9 @@ func (r *run) newDriver() (driver, error) {
 		if port == "" {
 			port = "80"
 		}
-		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), c.PerUser)
+		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), !c.shared(), c.pipeline())
 	}
-	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxConns(), c.PerUser, c.HTTP2, c.Insecure), nil
+	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), !c.shared(), c.HTTP2, c.Insecure), nil
 }
 
 // produceBatch is how many prepared requests the producer hands the pacer
@@ -420,11 +468,14 @@ func (r *run) dispatch(p *pending, now time.Duration) {
 		r.drop(p, now, class)
 		return
 	}
-	r.send(p)
+	r.send(p, now)
 }
 
-// send hands p to the driver; it is in flight until its result is collected.
-func (r *run) send(p *pending) {
+// send hands p to the driver at now; it is in flight until its result is
+// collected. The generator's lateness ends here: what follows (waiting for a
+// connection, connecting) is the client's queueing and the target's connect.
+func (r *run) send(p *pending, now time.Duration) {
+	p.handed = now
 	p.inflight = true
 	r.inflight.Add(1)
 	r.drv.send(p)

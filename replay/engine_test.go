@@ -109,18 +109,25 @@ func TestSessionsKeepOrderAtTheTarget(t *testing.T) {
 		cfg     Config
 		arrival bool // arrival order at the target is guaranteed, not only send order
 	}{
-		// Open loop over the lean HTTP/1.1 driver: a session's requests in
-		// flight share a connection, so they arrive in order.
-		{"timeline lean", Config{Mode: Timeline, Driver: DriverLean}, true},
+		// Open loop over the lean HTTP/1.1 driver, each user its own
+		// connections, no pipelining: sent in order, but connections race.
+		{"timeline lean", Config{Mode: Timeline, Driver: DriverLean}, false},
+		// With pipelining asked for, a session's requests in flight share a
+		// connection, so they arrive in order.
+		{"timeline lean pipelined", Config{Mode: Timeline, Driver: DriverLean, Pipeline: 16}, true},
+		// A shared pool, pipelined: the same.
+		{"shared pool pipelined", Config{Mode: Timeline, Driver: DriverLean, Conns: ConnsShared, Pipeline: 16}, true},
 		// Open loop over net/http: sent in order, but connections race.
 		{"timeline net/http", Config{Mode: Timeline, Driver: DriverHTTP}, false},
 		// Closed loop: each request after the previous response.
 		{"closed", Config{Mode: Closed}, true},
 		// Each virtual user its own connections, fewer connections than
-		// users: they are recycled between users.
-		{"per user, recycled", Config{Mode: Timeline, PerUser: true, MaxConns: 8}, true},
+		// users: they are recycled between users (pipelined: in order).
+		{"per user, recycled", Config{Mode: Timeline, PerUser: true, MaxConns: 8, Pipeline: 16}, true},
 		// Each virtual user its own connections, enough of them.
-		{"per user, enough connections", Config{Mode: Timeline, PerUser: true, MaxConns: 64}, true},
+		{"per user, enough connections", Config{Mode: Timeline, PerUser: true, MaxConns: 64}, false},
+		// A shared pool without pipelining.
+		{"shared pool", Config{Mode: Timeline, Conns: ConnsShared, MaxConns: 16}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, target := newRecorder(t)
@@ -156,7 +163,13 @@ func TestSessionsKeepOrderAtTheTarget(t *testing.T) {
 					t.Fatalf("result %+v", r)
 				}
 			}
+			// Without pipelining, the lean driver dials a new connection
+			// for a request while the session's previous one is still
+			// connecting, as a browser does: writes may then cross.
 			for _, r := range sortedBySeq(results) {
+				if !tt.arrival && tt.cfg.Driver != DriverHTTP {
+					break
+				}
 				if prev, ok := lastSent[r.Session]; ok && r.Sent.Before(prev) {
 					t.Fatalf("session %s: request %d sent before the one before it", r.Session, r.Seq)
 				}

@@ -4,7 +4,6 @@ package replay
 
 import (
 	"container/list"
-	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -48,18 +47,20 @@ const affinityWindow = 50 * time.Millisecond
 // (status, Content-Length or chunked, Connection) to find its end, whatever
 // pieces it arrives in (respParser).
 //
-// A session's requests reach the target in their recorded order: when a
-// virtual session's next request follows one still in flight within
-// affinityWindow, or its last request is itself still queued behind another
-// on its connection, it is pipelined on that connection (HTTP/1.1 servers
-// answer a connection's requests in order); otherwise it takes any idle
-// connection, or opens one. Opening happens on the thread that needs the
-// connection (the sender's, or a poller handing a waiting request a new
-// per-user connection), so writes stay in schedule order and the time a dial
-// takes shows as lateness. When the connection limit is reached and none is idle,
-// requests wait for the next free one, in order; a waiting request later than
-// the lateness limit (or past a backlog of maxWaiting) is dropped as
-// dropped_deadline rather than sent late.
+// Connections have owners (key): each virtual user (userKey) with per-user
+// connections, as a browser: up to perUserConns each; one shared pool
+// otherwise. A request takes an idle connection of its owner, or opens one
+// (a non-blocking connect started on the sender's thread and completed by
+// the poller: the pacer never waits on the network), or waits for one of its
+// owner's (client queueing, measured); without pipelining a request never
+// waits behind another on one connection. With pipelining (pipeline > 1), a
+// session's request following one in flight within affinityWindow, or
+// behind a queued one, is pipelined on its connection (HTTP/1.1 servers
+// answer in order, so arrival order holds). At the connection limit, the
+// connection idle longest (another owner's) is closed for a new one, or the
+// request waits; a waiting request later than the lateness limit (or past
+// a backlog of maxWaiting) is dropped as dropped_queue, client queueing,
+// never as the generator's lateness.
 type leanDriver struct {
 	addr     *net.TCPAddr
 	family   int
@@ -68,6 +69,8 @@ type leanDriver struct {
 	timeout  time.Duration
 	maxConns int
 	perUser  bool
+	perKey   int           // connections one owner key may have open
+	pipeline int           // requests in flight on one connection at most (1: no pipelining)
 	maxLate  time.Duration // waiting requests later than this are dropped; <= 0 never
 
 	mu        sync.Mutex
@@ -77,16 +80,20 @@ type leanDriver struct {
 	conns     map[*leanConn]bool
 	bySession map[string]*leanConn // connections with requests in flight, by affinity key
 	waitingBy map[string]int       // waiting requests, by affinity key
+	keyOpen   map[string]int       // open connections, by owner key
 	byFD      map[int]*leanConn    // connections in the epoll set (closed by the poller only)
+	dead      []*leanConn          // broken, for a poller to close
 	stopped   bool
 
-	pollMu    sync.Mutex // held by whoever polls: the pacer or the poll goroutine
-	events    []unix.EpollEvent
-	ready     []*leanConn // the connections of events, looked up under mu at once
-	lastSweep time.Duration
-	pacing    atomic.Bool   // the pacer polls
-	wake      chan struct{} // wakes the poll goroutine when the pacer stops polling
-	pollDone  chan struct{} // closed when the poll goroutine has closed every socket and returned
+	pollMu          sync.Mutex // held by whoever polls: the pacer or the poll goroutine
+	events          []unix.EpollEvent
+	ready           []*leanConn // the connections of events, looked up under mu at once
+	readyConnecting []bool      // ready[i] was connecting when looked up
+	lastSweep       time.Duration
+	lastScan        time.Duration
+	pacing          atomic.Bool   // the pacer polls
+	wake            chan struct{} // wakes the poll goroutine when the pacer stops polling
+	pollDone        chan struct{} // closed when the poll goroutine has closed every socket and returned
 }
 
 type leanConn struct {
@@ -112,15 +119,22 @@ type leanConn struct {
 	used     bool          // has carried a response: a failure may be a stale keep-alive
 	dead     bool          // broken: no more writes; a poller closes the socket
 	elem     *list.Element // in idleSet.lru while idle
+	idleAt   time.Duration // when it last became idle
+
+	connecting bool          // a non-blocking connect is under way (the poller completes it)
+	dialAt     time.Duration // when the connect started
+	opener     *pending      // the request that opened it, until connected
 }
 
-func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool) (*leanDriver, error) {
+func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool, pipeline int) (*leanDriver, error) {
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("lean driver: %w", err)
 	}
 	d := &leanDriver{
 		now: now, timeout: timeout, maxLate: maxLate, maxConns: maxConns, perUser: perUser,
+		perKey: maxConns, pipeline: max(pipeline, 1),
+		keyOpen:   map[string]int{},
 		idle:      idleSet{byKey: map[string][]*leanConn{}, lru: list.New()},
 		conns:     map[*leanConn]bool{},
 		bySession: map[string]*leanConn{},
@@ -129,6 +143,9 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 		events:    make([]unix.EpollEvent, 256),
 		wake:      make(chan struct{}, 1),
 		pollDone:  make(chan struct{}),
+	}
+	if perUser {
+		d.perKey = min(perUserConns, maxConns)
 	}
 	d.addr = ta
 	d.family = unix.AF_INET6
@@ -142,61 +159,81 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 	return d, nil
 }
 
-// key is the connection owner of p: its user with per-user connections.
+// key is the connection owner of p: its virtual user with per-user
+// connections (userKey), "" with a shared pool.
 func (d *leanDriver) key(p *pending) string {
 	if d.perUser {
-		return p.result.User
+		return userKey(p)
 	}
 	return ""
 }
 
-// affinity is what keeps requests on one connection while in flight.
+// affinity is what keeps a session's requests in order: with pipelining,
+// the session's requests in flight share a connection; without, the owner's
+// waiting requests keep their order.
 func (d *leanDriver) affinity(p *pending) string {
+	if d.pipeline <= 1 {
+		return d.key(p)
+	}
 	if d.perUser {
-		return p.result.User
+		return userKey(p)
 	}
 	return p.vsess
 }
 
-// send writes p, pipelined behind its session's requests in flight, on an
-// idle connection, or on a new one; or queues it.
+// send takes p from the pacer: it goes on an idle connection of its owner,
+// or on a new one (dialed off the pacer's thread), or, with pipelining,
+// behind its session's requests in flight; otherwise it waits for one of
+// its owner's connections (client queueing). It never blocks on the network.
 func (d *leanDriver) send(p *pending) {
 	d.mu.Lock()
-	if d.waitingBy[d.affinity(p)] > 0 {
-		// An earlier request of the session is waiting: wait behind it.
-		d.wait(p)
+	if d.stopped {
 		d.mu.Unlock()
+		markDropped(p, d.now(), schema.DroppedAbort)
+		p.done(p)
 		return
 	}
-	if c := d.follow(p); c != nil {
-		c.n++
-		c.enqueueAndDrain(p)
+	d.assign(p)
+}
+
+// assign places p (see send). d.mu is held on entry and released.
+func (d *leanDriver) assign(p *pending) {
+	if d.waitingBy[d.affinity(p)] > 0 {
+		// An earlier request of the owner (or session) is waiting: wait
+		// behind it, so they keep their order.
+		d.waitOrDrop(p)
 		return
 	}
-	if len(d.waiting) == 0 {
-		if c := d.idle.pop(d.key(p)); c != nil {
-			d.claim(c, p)
+	if d.pipeline > 1 {
+		if c := d.follow(p); c != nil {
+			c.n++
+			p.assign(d.now(), schema.ConnReused)
 			c.enqueueAndDrain(p)
 			return
 		}
 	}
-	if d.open >= d.maxConns || len(d.waiting) > 0 {
-		// At the limit: recycle another user's idle connection, or wait.
+	k := d.key(p)
+	if c := d.idle.pop(k); c != nil {
+		d.claim(c, p)
+		p.assign(p.handed, schema.ConnReused)
+		c.enqueueAndDrain(p)
+		return
+	}
+	if d.keyOpen[k] >= d.perKey {
+		if c := d.pipelineOn(k); c != nil {
+			c.n++
+			p.assign(d.now(), schema.ConnReused)
+			c.enqueueAndDrain(p)
+			return
+		}
+		d.waitOrDrop(p)
+		return
+	}
+	if d.open >= d.maxConns {
+		// At the limit: recycle another owner's idle connection, or wait.
 		old := d.idle.evictOldest()
-		if old == nil || len(d.waiting) > 0 {
-			if old != nil {
-				d.idle.push(old)
-			}
-			if len(d.waiting) >= maxWaiting {
-				// The generator is far behind: this one would be sent too
-				// late anyway, and the backlog must not grow without bound.
-				d.mu.Unlock()
-				markDropped(p, d.now(), schema.DroppedDeadline)
-				p.done(p)
-				return
-			}
-			d.wait(p)
-			d.mu.Unlock()
+		if old == nil {
+			d.waitOrDrop(p)
 			return
 		}
 		d.mu.Unlock()
@@ -206,6 +243,35 @@ func (d *leanDriver) send(p *pending) {
 	c := d.startConn(p)
 	d.mu.Unlock()
 	c.connect(p)
+}
+
+// pipelineOn returns the least busy ready connection of key with room for
+// one more pipelined request, or nil without pipelining. d.mu is held.
+func (d *leanDriver) pipelineOn(key string) *leanConn {
+	if d.pipeline <= 1 {
+		return nil
+	}
+	var best *leanConn
+	for c := range d.conns {
+		if c.key == key && c.ready && !c.dead && c.n < d.pipeline && (best == nil || c.n < best.n) {
+			best = c
+		}
+	}
+	return best
+}
+
+// waitOrDrop queues p for a connection, or drops it when the backlog is
+// full. d.mu is held on entry and released.
+func (d *leanDriver) waitOrDrop(p *pending) {
+	if len(d.waiting) >= maxWaiting {
+		// Far behind: the backlog must not grow without bound.
+		d.mu.Unlock()
+		markDropped(p, d.now(), schema.DroppedQueue)
+		p.done(p)
+		return
+	}
+	d.wait(p)
+	d.mu.Unlock()
 }
 
 // claim gives c to p's session. d.mu is held.
@@ -219,10 +285,10 @@ func (d *leanDriver) claim(c *leanConn, p *pending) {
 // session's order, or nil: the one carrying the session's requests in
 // flight, when that one is still connecting, already has a request queued
 // behind another, or was given a request less than affinityWindow ago.
-// d.mu is held.
+// Only with pipelining. d.mu is held.
 func (d *leanDriver) follow(p *pending) *leanConn {
 	c := d.bySession[d.affinity(p)]
-	if c == nil || c.n >= pipelineDepth {
+	if c == nil || c.n >= d.pipeline || c.dead {
 		return nil
 	}
 	if !c.ready || c.n >= 2 || d.now()-c.lastSent < affinityWindow {
@@ -232,28 +298,42 @@ func (d *leanDriver) follow(p *pending) *leanConn {
 }
 
 // startConn registers a new connection for p, claimed by p's session, before
-// it is dialed: the session's next requests queue behind it. d.mu is held.
+// it is dialed. d.mu is held.
 func (d *leanDriver) startConn(p *pending) *leanConn {
 	c := &leanConn{d: d, key: d.key(p), fd: -1}
 	d.open++
+	d.keyOpen[c.key]++
 	d.conns[c] = true
 	d.claim(c, p)
+	at := d.now()
+	if p.assigned < 0 && p.sent < 0 && at-p.handed < 50*time.Microsecond {
+		at = p.handed // opened at once: no queueing, only our own bookkeeping
+	}
+	p.assign(at, schema.ConnNew)
 	return c
 }
 
-// connect dials c and writes p and then the requests queued behind it, in
-// order. It runs on the thread that decided to open c (see leanDriver).
+// connect starts a non-blocking connect for c, with p its first request,
+// on the caller's thread (the pacer's, or a poller's): it never waits for the
+// network. The poller completes it (connected) when the socket is writable;
+// a slow accept is then the target's connect time (or a connect error at
+// the timeout), not the generator's lateness.
 func (c *leanConn) connect(p *pending) {
 	d := c.d
-	fd, err := d.dial()
+	c.opener, c.dialAt = p, d.now()
+	fd, connected, err := d.dialStart()
 	d.mu.Lock()
-	if err == nil && (d.stopped || c.dead) {
+	stopped := d.stopped || c.dead
+	if err == nil && stopped {
 		unix.Close(fd)
-		err = errors.New("stopped")
+		err = errCanceled
 	}
 	if err == nil {
-		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)})
-		if err != nil {
+		events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+		if !connected {
+			events |= unix.EPOLLOUT
+		}
+		if err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: events, Fd: int32(fd)}); err != nil {
 			unix.Close(fd)
 		}
 	}
@@ -262,23 +342,49 @@ func (c *leanConn) connect(p *pending) {
 		c.queue = nil
 		d.mu.Unlock()
 		c.broken()
-		class := schema.ErrConnect
-		if d.isStopped() {
-			class = schema.ErrCanceled
-		}
-		for _, q := range append([]*pending{p}, queued...) {
-			q.sent = d.now()
-			q.end = q.sent
-			d.fail(q, class)
-		}
+		d.failConnect(append([]*pending{p}, queued...), err, stopped)
+		d.kick()
 		return
 	}
 	c.fd = fd
 	d.byFD[fd] = c
-	c.ready, c.writing = true, true
 	c.queue = append([]*pending{p}, c.queue...)
+	if !connected {
+		c.connecting = true
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	c.established()
+}
+
+// established makes c ready and writes its queue. d.mu is not held.
+func (c *leanConn) established() {
+	d := c.d
+	d.mu.Lock()
+	c.connecting = false
+	c.ready, c.writing = true, true
+	if c.opener != nil {
+		c.opener.connect = d.now() - c.dialAt
+		c.opener = nil
+	}
 	d.mu.Unlock()
 	c.drain()
+}
+
+// failConnect fails requests whose connection could not be made: connect
+// errors of the target, or, after our stop, dropped (never written).
+func (d *leanDriver) failConnect(ps []*pending, err error, stopped bool) {
+	for _, q := range ps {
+		q.end = d.now()
+		if stopped {
+			markDropped(q, q.end, schema.DroppedAbort)
+			q.done(q)
+			continue
+		}
+		q.result.Detail = errDetail(err)
+		d.fail(q, schema.ErrConnect)
+	}
 }
 
 // enqueueAndDrain queues p for writing on c, in the order of claims, and
@@ -336,8 +442,11 @@ func (c *leanConn) write(p *pending) {
 		c.inflight = append(c.inflight, p)
 	}
 	d.mu.Unlock()
-	if !dead && c.send(p.wire) == nil {
-		return
+	var err error = errCanceled
+	if !dead {
+		if err = c.send(p.wire); err == nil {
+			return
+		}
 	}
 	d.mu.Lock()
 	if !dead {
@@ -349,97 +458,40 @@ func (c *leanConn) write(p *pending) {
 		}
 		c.inflight = c.inflight[:i]
 	}
-	stale := c.used && c.n == 1 && !p.retry
+	stopped := d.stopped
+	retry := c.used && c.n == 1 && !p.retry && idempotent(p.method) && !stopped
 	c.n--
 	d.mu.Unlock()
 	c.broken()
-	if stale {
-		// The server closed an idle keep-alive connection: not the
-		// request's fault; send it once more on a new connection.
-		p.retry = true
-		d.send(p)
+	if retry {
+		// The target closed a reused keep-alive connection before p could
+		// be written: p is idempotent; send it once more, on another
+		// connection.
+		d.resend(p)
 		return
 	}
 	p.end = d.now()
-	d.fail(p, schema.ErrReset)
+	switch {
+	case stopped:
+		d.fail(p, schema.ErrCanceled)
+	default:
+		p.result.Detail = errDetail(err)
+		d.fail(p, schema.ErrReset)
+	}
 }
 
-// release makes c idle, or gives it the oldest waiting request.
-func (d *leanDriver) release(c *leanConn) {
+// resend sends p a second time (retries are counted: p.retry).
+func (d *leanDriver) resend(p *pending) {
+	p.retry = true
+	p.sent = -1
 	d.mu.Lock()
-	if c.dead {
-		d.mu.Unlock()
-		return
-	}
-	late := d.expire()
-	defer func() {
-		for _, p := range late {
-			p.done(p)
-		}
-	}()
-	for len(d.waiting) > 0 && !d.stopped {
-		p := d.unwait()
-		if ac := d.follow(p); ac != nil {
-			ac.n++
-			ac.enqueueAndDrain(p)
-			d.mu.Lock()
-			continue
-		}
-		if d.key(p) == c.key {
-			d.claim(c, p)
-			c.enqueueAndDrain(p)
-			return
-		}
-		// Connections are per user and this one is not p's user: replace
-		// it with one for p's user.
-		nc := d.startConn(p)
-		d.mu.Unlock()
-		c.broken()
-		nc.connect(p)
-		return
-	}
 	if d.stopped {
 		d.mu.Unlock()
-		c.broken()
+		p.end = d.now()
+		d.fail(p, schema.ErrCanceled)
 		return
 	}
-	d.idle.push(c)
-	d.mu.Unlock()
-}
-
-// wait queues p for a connection. d.mu is held.
-func (d *leanDriver) wait(p *pending) {
-	d.waiting = append(d.waiting, p)
-	d.waitingBy[d.affinity(p)]++
-}
-
-// unwait takes the oldest waiting request. d.mu is held.
-func (d *leanDriver) unwait() *pending {
-	p := d.waiting[0]
-	d.waiting[0] = nil
-	d.waiting = d.waiting[1:]
-	k := d.affinity(p)
-	if d.waitingBy[k]--; d.waitingBy[k] == 0 {
-		delete(d.waitingBy, k)
-	}
-	return p
-}
-
-// expire takes the waiting requests that are past the lateness limit off the
-// queue, marked dropped, for the caller to complete once d.mu is released.
-// d.mu is held.
-func (d *leanDriver) expire() []*pending {
-	if d.maxLate <= 0 {
-		return nil
-	}
-	now := d.now()
-	var late []*pending
-	for len(d.waiting) > 0 && now-d.waiting[0].at > d.maxLate {
-		p := d.unwait()
-		markDropped(p, now, schema.DroppedDeadline)
-		late = append(late, p)
-	}
-	return late
+	d.assign(p)
 }
 
 // broken takes c out of use: no more writes; the poller closes its socket
@@ -453,9 +505,13 @@ func (c *leanConn) broken() {
 		return
 	}
 	c.dead = true
+	d.dead = append(d.dead, c)
 	if d.conns[c] {
 		delete(d.conns, c)
 		d.open--
+		if d.keyOpen[c.key]--; d.keyOpen[c.key] <= 0 {
+			delete(d.keyOpen, c.key)
+		}
 	}
 	if d.bySession[c.sess] == c {
 		delete(d.bySession, c.sess)
@@ -502,21 +558,8 @@ func (d *leanDriver) failAll(why error) {
 		c.broken()
 	}
 	for _, p := range waiting {
-		p.sent = d.now()
-		p.end = p.sent
-		d.fail(p, schema.ErrCanceled)
+		// Never written: dropped by the stop, not sent.
+		markDropped(p, d.now(), schema.DroppedAbort)
+		p.done(p)
 	}
-}
-
-func classify(err error, stopped bool) string {
-	var ne net.Error
-	switch {
-	case stopped:
-		return schema.ErrCanceled
-	case errors.As(err, &ne) && ne.Timeout():
-		return schema.ErrTimeout
-	case errors.Is(err, errProtocol):
-		return schema.ErrProtocol
-	}
-	return schema.ErrReset
 }

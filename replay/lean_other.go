@@ -12,6 +12,6 @@ import (
 // refuses DriverLean.
 const leanSupported = false
 
-func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool) (driver, error) {
+func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool, pipeline int) (driver, error) {
 	return nil, errors.New("replay: the lean driver needs Linux")
 }

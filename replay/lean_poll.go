@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/surge-replay/surge/schema"
 )
 
 // The lean driver's sockets: dialing and writing them (the senders), and
@@ -18,31 +16,46 @@ import (
 // paces, the poll goroutine otherwise). lean.go decides which connection a
 // request goes on.
 
-// dial opens a non-blocking TCP connection to the target, waiting at most
-// the timeout for it to be established.
-func (d *leanDriver) dial() (int, error) {
-	fd, err := unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// dialStart starts a non-blocking TCP connect to the target. connected is
+// true when it completed at once; otherwise the socket becomes writable when
+// it completes (or fails: SO_ERROR says why).
+func (d *leanDriver) dialStart() (fd int, connected bool, err error) {
+	fd, err = unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return -1, err
+		return -1, false, err
 	}
 	// As Go's own TCP connections: pipelined requests must not wait for
 	// Nagle's algorithm.
 	if err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err == nil {
 		err = unix.Connect(fd, d.sockaddr())
+		if err == nil {
+			return fd, true, nil
+		}
 		if errors.Is(err, unix.EINPROGRESS) {
-			if err = waitFD(fd, unix.POLLOUT, d.timeout); err == nil {
-				var soerr int
-				if soerr, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
-					err = unix.Errno(soerr)
-				}
-			}
+			return fd, false, nil
 		}
 	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, err
+	unix.Close(fd)
+	return -1, false, err
+}
+
+// connectDone completes c's connect, its socket being writable (or in
+// error): established, or its requests fail as connect errors. Only a
+// poller calls it.
+func (c *leanConn) connectDone() {
+	d := c.d
+	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
 	}
-	return fd, nil
+	if err == nil {
+		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.fd)})
+	}
+	if err != nil {
+		c.end(err)
+		return
+	}
+	c.established()
 }
 
 // sockaddr returns the target's address for connect: a fresh one per call
@@ -184,15 +197,21 @@ func (d *leanDriver) pollOnce(timeoutMs int) (done bool) {
 	// Only pollers close sockets, and this one holds pollMu: the connections
 	// looked up here stay open while it reads them.
 	d.ready = d.ready[:0]
+	d.readyConnecting = d.readyConnecting[:0]
 	d.mu.Lock()
 	for _, ev := range d.events[:max(n, 0)] {
 		if c := d.byFD[int(ev.Fd)]; c != nil {
 			d.ready = append(d.ready, c)
+			d.readyConnecting = append(d.readyConnecting, c.connecting)
 		}
 	}
 	d.mu.Unlock()
-	for _, c := range d.ready {
-		c.readable()
+	for i, c := range d.ready {
+		if d.readyConnecting[i] {
+			c.connectDone()
+		} else {
+			c.readable()
+		}
 	}
 	if now := d.now(); now-d.lastSweep >= pollTick || (n <= 0 && timeoutMs > 0) {
 		d.lastSweep = now
@@ -210,7 +229,12 @@ func (c *leanConn) readable() {
 	if len(c.in) == cap(c.in) {
 		// Room for more: small at first, grown for long heads (the parser
 		// consumes bodies as they come, so they never need the room).
-		c.in = slices.Grow(c.in, max(16<<10, cap(c.in)))
+		// Per user there are many connections: start smaller.
+		first := 16 << 10
+		if c.d.perUser {
+			first = 2 << 10
+		}
+		c.in = slices.Grow(c.in, max(first, cap(c.in)))
 	}
 	n, err := unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
 	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
@@ -305,6 +329,12 @@ func (c *leanConn) end(err error) {
 	d.mu.Lock()
 	rest := c.inflight
 	c.inflight = nil
+	var unsent []*pending
+	connecting := c.connecting
+	if connecting {
+		// Never connected: its requests were never written.
+		unsent, c.queue, c.connecting, c.opener = c.queue, nil, false, nil
+	}
 	delete(d.byFD, c.fd)
 	stopped := d.stopped
 	d.mu.Unlock()
@@ -313,48 +343,94 @@ func (c *leanConn) end(err error) {
 	unix.Close(c.fd)
 	c.fd = -1
 	c.wmu.Unlock()
+	if connecting {
+		if errors.Is(err, errCanceled) {
+			stopped = true
+		}
+		d.failConnect(unsent, err, stopped)
+	}
+	started := c.parser.started()
 	for i, p := range rest {
 		p.end = d.now()
 		switch {
-		case i > 0:
-			d.fail(p, schema.ErrReset)
-		case errors.Is(err, errEOF) && c.used && !c.parser.started() && !p.retry && len(rest) == 1 && !stopped:
-			// The server closed an idle keep-alive connection as this
-			// request arrived: send it once more on a new connection.
-			p.retry = true
+		case i == 0 && started:
+			// A response was cut short (or malformed, or timed out).
+			p.result.Detail = errDetail(err)
+			d.fail(p, classify(err, stopped))
+		case peerClosed(err) && (c.used || i > 0) && !p.retry && idempotent(p.method) && !stopped:
+			// The target closed or reset a reused connection (or one whose
+			// earlier response ended it) with p written and unanswered: p
+			// is idempotent; send it once more, on another connection.
 			d.mu.Lock()
 			c.n--
 			d.mu.Unlock()
-			d.send(p)
+			d.resend(p)
 		default:
+			p.result.Detail = errDetail(err)
 			d.fail(p, classify(err, stopped))
 		}
 	}
 	c.parser = respParser{}
+	d.kick()
 }
 
-// sweep times out the requests waiting too long for their response and
-// reports whether the poller is done: the driver closed and every socket
-// closed.
+// peerClosed reports whether err is the target closing (FIN) or resetting
+// the connection, as opposed to our timeout or stop or a malformed response.
+func peerClosed(err error) bool {
+	return errors.Is(err, errEOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE)
+}
+
+// sweep closes the sockets of broken connections at once; every
+// timeoutTick it also times out the requests waiting too long for their
+// response (or connection) and closes connections idle longer than
+// idleTimeout. It reports whether the poller is done: the driver closed and
+// every socket closed. The scan of every connection runs only every
+// timeoutTick: it holds d.mu, which the pacer's sends take.
 func (d *leanDriver) sweep(now time.Duration) (done bool) {
 	d.mu.Lock()
-	var late []*leanConn
-	for _, c := range d.byFD {
-		if c.dead || (len(c.inflight) > 0 && now-c.inflight[0].sent > d.timeout) {
-			late = append(late, c)
+	var dead, late, idle []*leanConn
+	for _, c := range d.dead {
+		if c.fd >= 0 && d.byFD[c.fd] == c {
+			dead = append(dead, c)
+		}
+	}
+	d.dead = d.dead[:0]
+	if now-d.lastScan >= timeoutTick || d.stopped {
+		d.lastScan = now
+		for _, c := range d.byFD {
+			switch {
+			case c.dead:
+				dead = append(dead, c)
+			case c.connecting && now-c.dialAt > d.timeout:
+				late = append(late, c)
+			case len(c.inflight) > 0 && now-c.inflight[0].sent > d.timeout:
+				late = append(late, c)
+			case c.elem != nil && now-c.idleAt > idleTimeout:
+				idle = append(idle, c)
+			}
 		}
 	}
 	done = d.stopped && len(d.byFD) == 0
 	d.mu.Unlock()
+	for _, c := range dead {
+		c.end(errCanceled)
+	}
 	for _, c := range late {
-		if c.dead {
-			c.end(errCanceled)
-		} else {
-			c.end(errTimeout)
-		}
+		c.end(errTimeout)
+	}
+	for _, c := range idle {
+		c.end(errCanceled)
 	}
 	return done
 }
+
+// timeoutTick is how often the pollers scan every connection for timeouts
+// and idle connections; idleTimeout is how long a connection may sit idle
+// before surge closes it (memory holds live users' connections only).
+const (
+	timeoutTick = 50 * time.Millisecond
+	idleTimeout = 15 * time.Second
+)
 
 // errCanceled ends a connection the driver broke.
 var errCanceled = errors.New("connection closed by the replay")

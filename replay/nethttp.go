@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,17 +22,25 @@ import (
 // httpDriver sends with net/http: HTTP/2, TLS and everything else net/http
 // speaks. Each request runs in its own goroutine (open loop: nothing waits
 // for a worker); its send time is when net/http finished writing it.
+//
+// Connections follow the run's model: per user, each virtual user has its
+// own Transport (HTTP/1.1: up to 6 connections, as a browser; HTTP/2: one
+// multiplexed connection); shared, one Transport for all with up to
+// maxConns. An httptrace.ClientTrace measures the client queueing (waiting
+// for a connection that is not being dialed for this request), the connect
+// and TLS time, and whether the connection was new or reused.
 type httpDriver struct {
 	base    string // scheme://host of the target
 	host    string
 	now     func() time.Duration
 	timeout time.Duration
+	maxLate time.Duration // waiting for a connection longer than this drops the request; <= 0 never
 	ctx     context.Context
 	cancel  context.CancelFunc
 	perUser bool
 	shared  *http.Client
 	mu      sync.Mutex
-	users   map[string]*http.Client
+	users   map[string]*userClient
 	newT    func() *http.Transport
 
 	// Owned by the sender: the write signal of each session's last request.
@@ -38,7 +48,18 @@ type httpDriver struct {
 	sends     int
 }
 
-func newHTTPDriver(target *url.URL, now func() time.Duration, timeout time.Duration, maxConns int, perUser, http2, insecure bool) *httpDriver {
+// userClient is one virtual user's client, closed when idle long enough.
+type userClient struct {
+	c        *http.Client
+	inflight int
+	last     time.Duration
+}
+
+// userIdle is how long a virtual user's client may sit unused before its
+// connections are closed and it is forgotten (memory holds live users only).
+const userIdle = 2 * time.Minute
+
+func newHTTPDriver(target *url.URL, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser, http2, insecure bool) *httpDriver {
 	ctx, cancel := context.WithCancel(context.Background())
 	newT := func() *http.Transport {
 		var protocols *http.Protocols
@@ -60,9 +81,9 @@ func newHTTPDriver(target *url.URL, now func() time.Duration, timeout time.Durat
 		}
 	}
 	return &httpDriver{
-		base: target.Scheme + "://" + target.Host, host: target.Host, now: now, timeout: timeout,
+		base: target.Scheme + "://" + target.Host, host: target.Host, now: now, timeout: timeout, maxLate: maxLate,
 		ctx: ctx, cancel: cancel, perUser: perUser, newT: newT,
-		shared: newClient(newT()), users: map[string]*http.Client{},
+		shared: newClient(newT()), users: map[string]*userClient{},
 		lastWrite: map[string]chan struct{}{},
 	}
 }
@@ -76,20 +97,47 @@ func newClient(t *http.Transport) *http.Client {
 	}
 }
 
-func (d *httpDriver) client(user string) *http.Client {
+// client returns the client of key's virtual user (taking a use of it, given
+// back by release), or the shared one.
+func (d *httpDriver) client(key string) *http.Client {
 	if !d.perUser {
 		return d.shared
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c, ok := d.users[user]
+	u, ok := d.users[key]
 	if !ok {
 		t := d.newT()
-		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = 6, 6 // as a browser
-		c = newClient(t)
-		d.users[user] = c
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = perUserConns, perUserConns // as a browser
+		u = &userClient{c: newClient(t)}
+		d.users[key] = u
 	}
-	return c
+	u.inflight++
+	return u.c
+}
+
+// release gives back a use of key's client; every so often, clients idle
+// longer than userIdle are closed.
+func (d *httpDriver) release(key string) {
+	if !d.perUser {
+		return
+	}
+	now := d.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u := d.users[key]; u != nil {
+		u.inflight--
+		u.last = now
+	}
+	if len(d.users) < 1024 {
+		return
+	}
+	for k, u := range d.users {
+		if u.inflight == 0 && now-u.last > userIdle {
+			u.c.CloseIdleConnections()
+			delete(d.users, k)
+		}
+	}
 }
 
 // send starts p in its own goroutine. A session's requests are written in
@@ -111,6 +159,68 @@ func (d *httpDriver) send(p *pending) {
 	go d.do(p, prev, written)
 }
 
+// errQueued cancels a request that waited for a connection past the
+// lateness limit.
+var errQueued = errors.New("waited for a connection past the lateness limit")
+
+// trace follows one request through net/http (its hooks run on net/http's
+// goroutines).
+type trace struct {
+	d            *httpDriver
+	getConn      atomic.Int64 // when it asked for a connection (last ask)
+	asks         atomic.Int32 // GetConn calls: more than one is a retry
+	dialStart    atomic.Int64 // 0: no dial for this request
+	dialTime     atomic.Int64
+	gotConn      atomic.Bool
+	reused       atomic.Bool
+	tls          atomic.Bool
+	tlsErr       atomic.Value // error
+	queue        atomic.Int64
+	wrote        atomic.Bool
+	sent         atomic.Int64
+	markWritten  func()
+	cancelQueued context.CancelCauseFunc
+}
+
+func (tr *trace) hooks() *httptrace.ClientTrace {
+	now := func() int64 { return int64(tr.d.now()) }
+	return &httptrace.ClientTrace{
+		GetConn: func(string) {
+			tr.getConn.Store(now())
+			tr.asks.Add(1)
+		},
+		ConnectStart: func(string, string) { tr.dialStart.Store(now()) },
+		ConnectDone: func(string, string, error) {
+			if s := tr.dialStart.Load(); s != 0 {
+				tr.dialTime.Add(now() - s)
+			}
+		},
+		TLSHandshakeStart: func() { tr.dialStart.CompareAndSwap(0, now()); tr.tls.Store(true) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				tr.tlsErr.Store(err)
+			}
+		},
+		GotConn: func(info httptrace.GotConnInfo) {
+			t := now()
+			tr.gotConn.Store(true)
+			tr.reused.Store(info.Reused)
+			wait := t - tr.getConn.Load()
+			if !info.Reused {
+				wait -= tr.dialTime.Load()
+			}
+			tr.queue.Add(max(wait, 0))
+		},
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				tr.wrote.Store(true)
+			}
+			tr.sent.Store(now())
+			tr.markWritten()
+		},
+	}
+}
+
 func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{}) {
 	var once sync.Once
 	markWritten := func() { once.Do(func() { close(written) }) }
@@ -121,28 +231,40 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		case <-d.ctx.Done():
 		}
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+	key := userKey(p)
+	client := d.client(key)
+	defer d.release(key)
+	qctx, cancelQueued := context.WithCancelCause(d.ctx)
+	defer cancelQueued(nil)
+	ctx, cancel := context.WithTimeout(qctx, d.timeout)
 	defer cancel()
-	// WroteRequest runs on net/http's writer goroutine.
-	var sent atomic.Int64
-	sent.Store(int64(d.now()))
-	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
-		sent.Store(int64(d.now()))
-		markWritten()
-	}}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.method, d.base+p.target, bytes.NewReader(p.body))
+	tr := &trace{d: d, markWritten: markWritten, cancelQueued: cancelQueued}
+	if d.maxLate > 0 {
+		// A request that waits for a connection (not one being dialed for
+		// it) past the lateness limit is dropped, as the lean driver does.
+		stop := time.AfterFunc(d.maxLate, func() {
+			if !tr.gotConn.Load() && tr.dialStart.Load() == 0 {
+				cancelQueued(errQueued)
+			}
+		})
+		defer stop.Stop()
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, tr.hooks()), p.method, d.base+p.target, bytes.NewReader(p.body))
 	if err != nil {
 		p.end = d.now()
-		p.sent = p.end
-		p.result.Error = schema.ErrProtocol
+		p.result.Error, p.result.Detail = schema.ErrRequest, err.Error()
 		p.done(p)
 		return
+	}
+	if !idempotent(p.method) && len(p.body) > 0 {
+		// Not rewindable: net/http never sends it twice (RFC 9110 §9.2.2).
+		req.GetBody = nil
 	}
 	req.Host = d.host
 	for _, h := range p.headers {
 		req.Header.Add(h.Name, h.Value)
 	}
-	resp, err := d.client(p.result.User).Do(req)
+	resp, err := client.Do(req)
 	if err == nil {
 		var n int64
 		n, err = io.Copy(io.Discard, resp.Body)
@@ -150,26 +272,110 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		p.result.Status = int32(resp.StatusCode)
 		p.result.BytesIn = n
 	}
+	d.finish(p, tr, ctx, qctx, err)
+}
+
+// finish fills p from what the trace saw and err, and completes it.
+func (d *httpDriver) finish(p *pending, tr *trace, ctx, qctx context.Context, err error) {
 	p.end = d.now()
-	p.sent = time.Duration(sent.Load())
-	if err != nil {
-		p.result.Error = d.classify(err, ctx)
+	if tr.wrote.Load() {
+		p.sent = time.Duration(tr.sent.Load())
+	}
+	if tr.gotConn.Load() {
+		p.assigned = p.handed + time.Duration(tr.queue.Load())
+		p.conn = schema.ConnNew
+		if tr.reused.Load() {
+			p.conn = schema.ConnReused
+		} else {
+			p.connect = time.Duration(tr.dialTime.Load())
+		}
+		p.result.TLS = tr.tls.Load() && !tr.reused.Load()
+	}
+	p.retry = tr.asks.Load() > 1
+	if err == nil {
+		p.done(p)
+		return
+	}
+	class, detail := d.classify(err, tr, ctx, qctx)
+	if schema.IsDropped(class) {
+		markDropped(p, p.end, class)
+	} else {
+		p.result.Error, p.result.Detail = class, detail
 	}
 	p.done(p)
 }
 
-func (d *httpDriver) classify(err error, ctx context.Context) string {
+// classify returns the class (and reason) of err ending a request: each
+// class means one thing (see schema), and a request never written is
+// dropped, not sent.
+func (d *httpDriver) classify(err error, tr *trace, ctx, qctx context.Context) (class, detail string) {
 	var ne net.Error
 	var oe *net.OpError
+	var ce *tls.CertificateVerificationError
+	var ae tls.AlertError
+	var rh tls.RecordHeaderError
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ie x509.CertificateInvalidError
+	written := tr.wrote.Load()
+	tlsErr, _ := tr.tlsErr.Load().(error)
 	switch {
+	case errors.Is(context.Cause(qctx), errQueued):
+		return schema.DroppedQueue, ""
+	case d.ctx.Err() != nil && !written:
+		return schema.DroppedAbort, ""
 	case d.ctx.Err() != nil:
-		return schema.ErrCanceled
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return schema.ErrTimeout
+		return schema.ErrCanceled, ""
+	case tlsErr != nil || errors.As(err, &ce) || errors.As(err, &ae) || errors.As(err, &rh) ||
+		errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ie):
+		if tlsErr == nil {
+			tlsErr = err
+		}
+		return schema.ErrTLS, tlsReason(tlsErr)
 	case errors.As(err, &oe) && oe.Op == "dial":
-		return schema.ErrConnect
+		return schema.ErrConnect, errDetailNet(oe.Err)
+	case !tr.gotConn.Load() && (errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()):
+		// The deadline came while connecting (or waiting to).
+		return schema.ErrConnect, "timeout"
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return schema.ErrTimeout, ""
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		return schema.ErrProtocol, clip(err.Error())
+	case !written && !tr.gotConn.Load():
+		return schema.ErrRequest, clip(err.Error())
 	}
-	return schema.ErrReset
+	return schema.ErrReset, errDetailNet(err)
+}
+
+// tlsReason is the short reason of a TLS handshake error.
+func tlsReason(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, "tls: "); i >= 0 {
+		s = s[i:]
+	} else if i := strings.LastIndex(s, "x509: "); i >= 0 {
+		s = s[i:]
+	}
+	return clip(s)
+}
+
+// errDetailNet is the short reason of a network error.
+func errDetailNet(err error) string {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	return clip(s)
+}
+
+func clip(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
 }
 
 func (d *httpDriver) close() {
@@ -177,7 +383,7 @@ func (d *httpDriver) close() {
 	d.shared.CloseIdleConnections()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, c := range d.users {
-		c.CloseIdleConnections()
+	for _, u := range d.users {
+		u.c.CloseIdleConnections()
 	}
 }

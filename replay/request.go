@@ -22,9 +22,13 @@ type pending struct {
 	headers  []schema.Header
 	body     []byte
 	wire     []byte         // the whole HTTP/1.1 request, for the lean driver
-	sent     time.Duration  // when it was written (pacer clock)
+	handed   time.Duration  // when the pacer handed it to the driver (pacer clock)
+	assigned time.Duration  // when it got a connection (idle, or one opened for it); -1 until then
+	connect  time.Duration  // how long opening its connection took (0: reused)
+	conn     string         // schema.ConnNew, schema.ConnReused, or ""
+	sent     time.Duration  // when it was written (pacer clock); -1 when never
 	end      time.Duration  // when its response ended or it failed
-	retry    bool           // sent a second time after a stale keep-alive connection
+	retry    bool           // sent a second time after a reused connection failed
 	inflight bool           // handed to the driver (counted until collected)
 	done     func(*pending) // set by the engine: where a completed request goes
 	result   schema.Result
@@ -52,7 +56,7 @@ func newPreparer(target *url.URL, accounts []Account) *preparer {
 // its virtual user and Host rewritten to the target.
 func (pr *preparer) prepare(r *shaper.Request) *pending {
 	e := r.Exchange
-	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method}
+	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method, sent: -1, assigned: -1}
 	p.target = e.Path
 	if e.Query != "" {
 		p.target += "?" + pr.subst.replace(e.Query, r.User, "")
@@ -106,3 +110,31 @@ func (pr *preparer) appendWire(b []byte, p *pending) []byte {
 func methodHasBody(m string) bool { return m == "POST" || m == "PUT" || m == "PATCH" }
 
 func (p *pending) retried() bool { return p.retry }
+
+// userKey is the virtual user owning p's connections: its user, or, for an
+// anonymous session, the virtual session itself (every virtual session is a
+// virtual user; anonymous ones must not collapse into one user "").
+func userKey(p *pending) string {
+	if p.result.User != "" {
+		return "u:" + p.result.User
+	}
+	return "s:" + p.vsess
+}
+
+// idempotent reports whether method is idempotent (RFC 9110 §9.2.2): only
+// such a request may be sent a second time.
+func idempotent(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
+
+// assign records that p got a connection now: new (opened for it) or reused.
+func (p *pending) assign(now time.Duration, conn string) {
+	if p.assigned < 0 {
+		p.assigned = now
+	}
+	p.conn = conn
+}

@@ -20,6 +20,9 @@ func (r *run) drop(p *pending, now time.Duration, class string) {
 // markDropped makes p a request that was never sent.
 func markDropped(p *pending, now time.Duration, class string) {
 	p.sent, p.end = -1, now
+	if p.handed == 0 {
+		p.handed = now
+	}
 	p.result.Error = class
 }
 
@@ -109,10 +112,18 @@ func (r *run) collectOne(p *pending) {
 	res := &p.result
 	res.Intended = r.clk.wall(p.at)
 	res.LatencyNS = int64(p.end - p.at)
+	res.LatenessNS = int64(p.handed - p.at)
+	if p.assigned >= 0 {
+		res.QueueNS = int64(max(p.assigned-p.handed, 0))
+	}
+	res.ConnectNS = int64(p.connect)
+	res.Conn = p.conn
+	if p.retry {
+		res.Retries = 1
+	}
 	if p.sent >= 0 {
 		sent := r.clk.wall(p.sent)
 		res.Sent = &sent
-		res.LatenessNS = int64(p.sent - p.at)
 		res.ServiceNS = int64(p.end - p.sent)
 		res.BytesOut = int64(len(p.wire))
 		if p.wire == nil {

@@ -70,6 +70,7 @@ type Aggregator struct {
 	lat, svc, late    dense
 	first, last       time.Time // earliest and latest intended time
 	lastSend          time.Time
+	conns             connAgg // client queueing and connections (conns.go)
 
 	routes map[string]*routeAgg
 	secs   []*second // secs[i] is second lo+i of the series; nil when empty
@@ -117,6 +118,7 @@ func NewAggregator(info RunInfo) *Aggregator {
 		errors:    map[string]int64{},
 		droppedBy: map[string]int64{},
 		lat:       newDense(), svc: newDense(), late: newDense(),
+		conns:  newConnAgg(),
 		routes: map[string]*routeAgg{},
 	}
 }
@@ -175,6 +177,7 @@ func (a *Aggregator) add(r *schema.Result) {
 	a.lat.record(r.LatencyNS)
 	a.svc.record(r.ServiceNS)
 	a.late.record(r.LatenessNS)
+	a.conns.add(r)
 	rt.lat.record(r.LatencyNS, runDigits)
 	rt.svc.record(r.ServiceNS, runDigits)
 	sec.lat.record(r.LatencyNS, secondDigits)

@@ -39,6 +39,9 @@ const KeptUpLateness = 5 * time.Millisecond
 //	service_ms     the same from the send time
 //	lateness_ms    {p50, p99, max} of send time − intended time
 //	generator_kept_up  lateness p99 ≤ 5 ms and nothing dropped_deadline
+//	client_queue_ms    {waited, p50, p99, max}: waiting inside surge for a connection
+//	connect_ms     {p50, p99, max} of connecting the connections requests opened
+//	connections    {opened, reused, tls_handshakes, retried, written}
 //	routes         per route group, by scheduled, descending
 //	per_second     one entry per second from the first to the last
 //
@@ -61,6 +64,12 @@ type RunSummary struct {
 	Service         Percentiles `json:"service_ms"`
 	Lateness        Lateness    `json:"lateness_ms"`
 	GeneratorKeptUp bool        `json:"generator_kept_up"`
+
+	// Connection facts (conns.go): client queueing, connect time of new
+	// connections, and connection counts.
+	ClientQueue ClientQueue `json:"client_queue_ms"`
+	Connect     Lateness    `json:"connect_ms"`
+	Connections Connections `json:"connections"`
 
 	Routes    []RouteSummary  `json:"routes"`
 	PerSecond []SecondSummary `json:"per_second"`
@@ -151,6 +160,7 @@ func (a *Aggregator) Summary() *RunSummary {
 		Routes:    a.routeSummaries(),
 		PerSecond: a.seconds(),
 	}
+	a.conns.summary(s)
 	// Without a start time, the series starts at the whole second of the
 	// earliest intended time (not of the first result added).
 	var shift int64

@@ -130,6 +130,7 @@ func (s *RunSummary) writeLatency(b *strings.Builder) {
 	}
 	l := s.Lateness
 	row("lateness", millis(l.P50), "", millis(l.P99), "", millis(l.Max))
+	s.writeConns(b, row)
 }
 
 func (s *RunSummary) writeRoutes(b *strings.Builder) {

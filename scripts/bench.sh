@@ -150,7 +150,7 @@ run_surge() { # tool rate i
 	[ "$tool" = surge2 ] && gmp=(env GOMAXPROCS=2)
 	reset_target
 	"${gmp[@]}" taskset -c 1 /usr/bin/time -v -o "$base.time" \
-		"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --max-conns 64 \
+		"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --conns shared --max-conns 64 \
 		--summary-json "$base.summary.json" >"$base.out" 2>&1 || echo "exit $?" >>"$base.out"
 	target_stats "$rate" >"$base.target.json"
 }
@@ -198,6 +198,20 @@ if [ "$DIAG" = 1 ]; then
 	ladder surge2 $DIAG_RATES
 fi
 
+# The per-user connection model (surge's default: each virtual user its own
+# connections, as browsers have) at 10k req/s, beside the shared-pool rows
+# (--conns shared --max-conns 64, vegeta's model) above.
+for i in $(seq 1 "$RUNS"); do
+	base=$RES/peruser-10000-$i
+	cap=$(capture_for 10000)
+	log "per-user model at 10000 req/s, run $i"
+	reset_target
+	env -u GOMAXPROCS taskset -c 1 /usr/bin/time -v -o "$base.time" \
+		"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --conns per-user \
+		--summary-json "$base.summary.json" >"$base.out" 2>&1 || echo "exit $?" >>"$base.out"
+	target_stats 10000 >"$base.target.json"
+done
+
 if [ "${BENCH_PROFILE:-1}" = 1 ]; then
 	# Where surge's CPU goes at 40k req/s, with its hidden --cpuprofile flag:
 	# once as measured (GOMAXPROCS 1 on one core) and once with GOMAXPROCS=2.
@@ -207,7 +221,7 @@ if [ "${BENCH_PROFILE:-1}" = 1 ]; then
 		log "profile: surge at 40k req/s, GOMAXPROCS=$g -> $prof.txt"
 		reset_target
 		env GOMAXPROCS=$g taskset -c 1 /usr/bin/time -v -o "$prof.rusage" \
-			"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --max-conns 64 \
+			"$SURGE" replay --from "$cap" --target "$BASE" --speed 1 --progress none --conns shared --max-conns 64 \
 			--summary-json "$prof.summary.json" --cpuprofile "$prof.pprof" >/dev/null 2>&1 || true
 		{
 			go tool pprof -top -nodecount=25 "$SURGE" "$prof.pprof"
@@ -234,7 +248,7 @@ if [ "$BIG" -gt 0 ]; then
 		reset_target
 		env -u GOMAXPROCS taskset -c 1 /usr/bin/time -v -o "$RES/big.time" timeout 600 \
 			"$SURGE" replay --from "$WORK/big.parquet" --target "$BASE" --speed "$BIG_SPEED" --max-rps "$BIG_MAX_RPS" \
-			--progress none --max-conns 64 --summary-json "$RES/big.summary.json" >"$RES/big.out" 2>&1 || echo "exit $?" >>"$RES/big.out"
+			--progress none --conns shared --max-conns 64 --summary-json "$RES/big.summary.json" >"$RES/big.out" 2>&1 || echo "exit $?" >>"$RES/big.out"
 		rm -f "$WORK/big.parquet"
 	fi
 fi

@@ -88,8 +88,10 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("driver", replay.DriverAuto, "auto, lean (HTTP/1.1, fastest) or http (net/http: HTTP/2, TLS)")
 	f.Bool("http2", false, "use HTTP/2 (net/http driver)")
 	f.Bool("insecure", false, "skip TLS certificate verification")
-	f.Int("max-conns", 512, "connections at most")
-	f.Bool("per-user", false, "give each virtual user its own connections")
+	f.String("conns", replay.ConnsPerUser, "connection model: per-user (each virtual user its own, as a browser: HTTP/1.1 up to 6, HTTP/2 one) or shared (one pool, as vegeta/wrk)")
+	f.Int("max-conns", 0, "connections at most, in all (0: 512 shared, 16384 per user)")
+	f.Bool("per-user", false, "each virtual user its own connections (the default; same as --conns per-user)")
+	f.Int("pipeline", 1, "HTTP/1.1 requests in flight per connection, lean driver (1: no pipelining)")
 	f.Duration("timeout", 30*time.Second, "per-request timeout from its send")
 	f.Float64("max-rps", 0, "send rate cap; requests over it are dropped (0: none)")
 	f.Duration("max-lateness", 10*time.Second, "drop a request the generator could not send within this of its time (negative: never)")
@@ -162,6 +164,8 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		Insecure:    v.GetBool("replay.insecure"),
 		MaxConns:    v.GetInt("replay.max_conns"),
 		PerUser:     v.GetBool("replay.per_user"),
+		Conns:       v.GetString("replay.conns"),
+		Pipeline:    v.GetInt("replay.pipeline"),
 		Timeout:     v.GetDuration("replay.timeout"),
 		MaxRPS:      v.GetFloat64("replay.max_rps"),
 		MaxLateness: v.GetDuration("replay.max_lateness"),

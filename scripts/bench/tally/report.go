@@ -16,12 +16,15 @@ import (
 
 // Tools of the replay group, in table order. surge2 is surge with
 // GOMAXPROCS=2 on the same single core: a diagnostic, not the headline.
-var tools = []string{"surge", "vegeta", "surge2"}
+// peruser is surge with its default connection model (each virtual user its
+// own connections) at 10k req/s; the others use a shared pool of 64.
+var tools = []string{"surge", "vegeta", "surge2", "peruser"}
 
 var toolNames = map[string]string{
-	"surge":  "surge",
-	"vegeta": "vegeta",
-	"surge2": "surge, GOMAXPROCS=2 (diagnostic)",
+	"surge":   "surge",
+	"vegeta":  "vegeta",
+	"surge2":  "surge, GOMAXPROCS=2 (diagnostic)",
+	"peruser": "surge, per-user connections",
 }
 
 // report prints every table of a bench run.
