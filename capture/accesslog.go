@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"io"
 	"strings"
 	"time"
@@ -89,6 +90,13 @@ type responseFacts struct {
 	bytes, nanos int64
 }
 
+// longLived reports whether e is a long-lived connection: a 101 upgrade
+// (WebSocket) or a tunnel (CONNECT), whose logged request time is the
+// connection's lifetime, from its start to its close, not a latency.
+func longLived(e *schema.Exchange) bool {
+	return e.StatusCode() == 101 || e.Method == "CONNECT"
+}
+
 func newAccessDecoder(r io.Reader, name string, f *logFormat, source string) *accessDecoder {
 	return &accessDecoder{
 		lines:   newLineReader(r, name),
@@ -155,7 +163,7 @@ func (d *accessDecoder) request(e *schema.Exchange) *RecordError {
 		}
 		e.Method, target, e.Protocol = method, tgt, proto
 	case d.format.has(kRequest):
-		return d.fail(kRequest, "no request line")
+		return d.fail(kRequest, notHTTPReason(""))
 	default:
 		if m := v[kMethod]; m != "" {
 			if !isMethodToken(m) {
@@ -237,11 +245,15 @@ func (d *accessDecoder) response(e *schema.Exchange) *RecordError {
 			f.nanos, e.LatencyNS = ns, &f.nanos
 		}
 	}
+	if e.LatencyNS != nil && longLived(e) {
+		e.ConnectionNS, e.LatencyNS = e.LatencyNS, nil
+	}
 	return nil
 }
 
-// times sets LogTime and the request start Exchange.Time; response must
-// have set the latency.
+// times sets LogTime and the request start Exchange.Time, the log time less
+// the request time (the latency, or a long-lived connection's lifetime);
+// response must have set them.
 func (d *accessDecoder) times(h *Hit) *RecordError {
 	v := &d.vals.v
 	var (
@@ -275,7 +287,7 @@ func (d *accessDecoder) times(h *Hit) *RecordError {
 		return d.fail(k, "not a time: "+quoteForError(v[k]))
 	}
 	h.LogTime, h.Exchange.Time = t, t
-	if ns := h.Exchange.LatencyNS; ns != nil {
+	if ns := cmp.Or(h.Exchange.LatencyNS, h.Exchange.ConnectionNS); ns != nil {
 		h.Exchange.Time = t.Add(-time.Duration(*ns))
 	}
 	return nil
