@@ -196,10 +196,10 @@ func (d *gorDecoder) requests(meta, msg []byte, m gorMeta, pos Position) *Record
 
 // gorMeta is a parsed meta line.
 type gorMeta struct {
-	kind    string // "1", "2" or "3"
-	id      string
-	ts      int64 // ns since the epoch (or a 0.x response's latency, see gorResponse)
-	short   bool  // three fields, no span
+	kind  string // "1", "2" or "3"
+	id    string
+	ts    int64 // ns since the epoch (or a 0.x response's latency, see gorResponse)
+	short bool  // three fields, no span
 }
 
 // gorMinEpoch is the smallest meta timestamp taken as a time (1973-03-03 in

@@ -95,8 +95,8 @@ type harDecoder struct {
 	name  string
 	dec   *json.Decoder
 	text  *textInput // its skipped bytes (a byte-order mark) shift offsets
-	state int   // harBefore, harIn or harAfter
-	err   error // what to return once harAfter: io.EOF or a fatal error
+	state int        // harBefore, harIn or harAfter
+	err   error      // what to return once harAfter: io.EOF or a fatal error
 }
 
 const (
