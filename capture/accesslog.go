@@ -37,7 +37,13 @@ const (
 // $geoip2_data_country_code and $http_cf_ipcountry (Region), $request_body.
 // Other variables are split off and ignored. A value of "-" is absent.
 //
-// Exchange.Time is LogTime minus the latency. Method defaults to GET (for a
+// Exchange.Time is LogTime minus the latency. For a 101 upgrade or a
+// CONNECT the logged request time is the connection's lifetime: it goes to
+// ConnectionNS, LatencyNS stays nil, and Time is still LogTime minus it.
+// A request line without a protocol is HTTP/1.0; CONNECT and lines that are
+// not HTTP (TLS or RDP bytes, empty, scanner probes) are a *RecordError
+// saying which. A UTF-8 byte-order mark and NUL bytes before a line are
+// skipped; a UTF-16 input is an *EncodingError. Method defaults to GET (for a
 // format without $request or $request_method), Scheme to http and Protocol
 // to HTTP/1.1 (HTTP/3 is recorded as HTTP/2); a request with
 // Upgrade: websocket or status 101 is WebSocket. Device is DeviceClass of the

@@ -42,8 +42,12 @@ const (
 // address, else X-Real-IP, else empty. Source is "gor".
 //
 // The response with the same ID gives Status, ResponseBytes (Content-Length,
-// else the body's length) and LatencyNS (its meta latency, else its timestamp
-// minus the request's). Requests are emitted in file order once their
+// else the body's length) and LatencyNS: its timestamp minus the request's
+// (in GoReplay 1.x the 4th meta field is the message's own capture span, not
+// a latency), or the latency of a GoReplay 0.x "2 ID LATENCY_NS" meta; never
+// negative. A request glued after a complete one in the same payload is
+// queued as the next request, without response facts; bytes there that are
+// not a request are a *RecordError at their offset. Requests are emitted in file order once their
 // response is seen; a request still waiting when more than 10,000 (or 64 MiB)
 // are pending, or at the end of the file, is emitted without response facts.
 // A response whose request is not pending is ignored.

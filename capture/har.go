@@ -49,8 +49,11 @@ var errHAREntryTooLarge = errors.New("a JSON value is too large to decode in mem
 //   - response.content.size, or else response.bodySize, when not negative,
 //     is ResponseBytes; time (milliseconds) is LatencyNS.
 //
-// HAR records no client address: Hit.Client is "har:" followed by name, so
-// one file is one client for sessionization. Source is "har". Positions carry
+// HAR records no client address: Hit.Client is "har:" followed by name
+// (and "#page=" and the entry's pageref when it has one) with
+// Hit.ClientOnly, so one file (or page) is one client for sessionization,
+// whatever the entries' User-Agent headers. A startedDateTime without a
+// zone offset is a *RecordError (refused, not guessed). Source is "har". Positions carry
 // byte offsets (no lines).
 //
 // An entry that does not decode or validate (a wrong type, a bad time or
