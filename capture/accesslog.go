@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"io"
 	"strings"
 	"time"
@@ -36,7 +37,13 @@ const (
 // $geoip2_data_country_code and $http_cf_ipcountry (Region), $request_body.
 // Other variables are split off and ignored. A value of "-" is absent.
 //
-// Exchange.Time is LogTime minus the latency. Method defaults to GET (for a
+// Exchange.Time is LogTime minus the latency. For a 101 upgrade or a
+// CONNECT the logged request time is the connection's lifetime: it goes to
+// ConnectionNS, LatencyNS stays nil, and Time is still LogTime minus it.
+// A request line without a protocol is HTTP/1.0; CONNECT and lines that are
+// not HTTP (TLS or RDP bytes, empty, scanner probes) are a *RecordError
+// saying which. A UTF-8 byte-order mark and NUL bytes before a line are
+// skipped; a UTF-16 input is an *EncodingError. Method defaults to GET (for a
 // format without $request or $request_method), Scheme to http and Protocol
 // to HTTP/1.1 (HTTP/3 is recorded as HTTP/2); a request with
 // Upgrade: websocket or status 101 is WebSocket. Device is DeviceClass of the
@@ -87,6 +94,13 @@ type accessDecoder struct {
 type responseFacts struct {
 	status       int32
 	bytes, nanos int64
+}
+
+// longLived reports whether e is a long-lived connection: a 101 upgrade
+// (WebSocket) or a tunnel (CONNECT), whose logged request time is the
+// connection's lifetime, from its start to its close, not a latency.
+func longLived(e *schema.Exchange) bool {
+	return e.StatusCode() == 101 || e.Method == "CONNECT"
 }
 
 func newAccessDecoder(r io.Reader, name string, f *logFormat, source string) *accessDecoder {
@@ -156,7 +170,7 @@ func (d *accessDecoder) request(e *schema.Exchange) *RecordError {
 		}
 		e.Method, target, e.Protocol = method, tgt, proto
 	case d.format.has(kRequest):
-		return d.fail(kRequest, "no request line")
+		return d.fail(kRequest, notHTTPReason(""))
 	default:
 		if m := v[kMethod]; m != "" {
 			if !isMethodToken(m) {
@@ -253,11 +267,15 @@ func (d *accessDecoder) response(e *schema.Exchange) *RecordError {
 			f.nanos, e.LatencyNS = ns, &f.nanos
 		}
 	}
+	if e.LatencyNS != nil && longLived(e) {
+		e.ConnectionNS, e.LatencyNS = e.LatencyNS, nil
+	}
 	return nil
 }
 
-// times sets LogTime and the request start Exchange.Time; response must
-// have set the latency.
+// times sets LogTime and the request start Exchange.Time, the log time less
+// the request time (the latency, or a long-lived connection's lifetime);
+// response must have set them.
 func (d *accessDecoder) times(h *Hit) *RecordError {
 	if c := d.format.clock; c != nil {
 		return c.times(d, h) // Apache %t and %{format}t
@@ -294,7 +312,7 @@ func (d *accessDecoder) times(h *Hit) *RecordError {
 		return d.fail(k, "not a time: "+quoteForError(v[k]))
 	}
 	h.LogTime, h.Exchange.Time = t, t
-	if ns := h.Exchange.LatencyNS; ns != nil {
+	if ns := cmp.Or(h.Exchange.LatencyNS, h.Exchange.ConnectionNS); ns != nil {
 		h.Exchange.Time = t.Add(-time.Duration(*ns))
 	}
 	return nil

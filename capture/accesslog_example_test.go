@@ -39,5 +39,5 @@ func ExampleNewNginxDecoder() {
 	}
 	// Output:
 	// 2026-11-21T20:00:00.75Z GET /live ch=1 200 mobile 203.0.113.7
-	// skipped access.log:2 (offset 147): $request: malformed request line: "\\x16\\x03\\x01"
+	// skipped access.log:2 (offset 147): $request: not an HTTP request: TLS handshake bytes (a TLS client on a plain-HTTP port)
 }

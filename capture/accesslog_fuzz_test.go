@@ -3,9 +3,11 @@ package capture
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,30 @@ func addAccessLogSeeds(f *testing.F, path string, add func(line string)) {
 	}
 }
 
+// addFieldCaseSeeds calls add with each access-log field case
+// (testdata/field-cases/nginx-*.log, but the 337 KB line's) and its
+// log_format, "" for the combined ones.
+func addFieldCaseSeeds(f *testing.F, add func(format, data string)) {
+	files, err := filepath.Glob("testdata/field-cases/nginx-*.log")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no field cases (%v)", err)
+	}
+	for _, file := range files {
+		if strings.Contains(file, "very-long") {
+			continue
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		format, err := os.ReadFile(strings.TrimSuffix(file, ".log") + ".format")
+		if err != nil && !os.IsNotExist(err) {
+			f.Fatal(err)
+		}
+		add(strings.TrimSpace(string(format)), string(data))
+	}
+}
+
 // drainAccessLog decodes everything dec yields, checking what every decoded Hit
 // promises, and stops at the first error that is not a *RecordError.
 func drainAccessLog(t *testing.T, dec Decoder) {
@@ -39,6 +65,8 @@ func drainAccessLog(t *testing.T, dec Decoder) {
 				t.Fatalf("record error without a line: %v", rerr)
 			}
 			continue
+		case errors.As(err, new(*EncodingError)):
+			return // UTF-16 or UTF-32 input, refused by its first bytes
 		case err != nil:
 			t.Fatalf("decode: %v", err)
 		}
@@ -59,6 +87,11 @@ func drainAccessLog(t *testing.T, dec Decoder) {
 func FuzzCombinedDecode(f *testing.F) {
 	addAccessLogSeeds(f, "testdata/accesslog/combined.log", func(line string) { f.Add([]byte(line)) })
 	f.Add([]byte("1.2.3.4 - - [01/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 0 \"\\\" \\\\\" \"\\x\"\n\n\r\n"))
+	addFieldCaseSeeds(f, func(format, data string) {
+		if format == "" {
+			f.Add([]byte(data))
+		}
+	})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		drainAccessLog(t, NewCombinedDecoder(bytes.NewReader(data), "fuzz.log"))
 	})
@@ -71,6 +104,11 @@ func FuzzNginxFormat(f *testing.F) {
 	}
 	addAccessLogSeeds(f, "testdata/accesslog/main.log", func(line string) { f.Add(string(format), line) })
 	addAccessLogSeeds(f, "testdata/accesslog/combined.log", func(line string) { f.Add(CombinedFormat, line) })
+	addFieldCaseSeeds(f, func(format, data string) {
+		for line := range strings.Lines(data) {
+			f.Add(cmp.Or(format, CombinedFormat), line)
+		}
+	})
 	f.Add(`$msec $request $status`, "1795291201 GET / HTTP/1.1 200")
 	f.Add(`${time_local}|$upstream_response_time|$uri?$args`, "21/Nov/2026:20:00:01 +0000|0.1, 0.2 : -|/a?b")
 	f.Add(`[$time_iso8601] $request_method $http_host$request_uri $http_upgrade`, "[2026-11-21T20:00:01.5Z] GET h/x websocket")

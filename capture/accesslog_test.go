@@ -276,15 +276,15 @@ var nginxRecordErrorTests = []struct {
 	// Text after the last literal.
 	{`[$msec] "$request"`, `[1795291201] "GET / HTTP/1.1" 0.1`, "$request", `unexpected text after the last field at column 30: " 0.1"`},
 	// TLS bytes where the request line should be.
-	{`[$msec] "$request"`, `[1795291201] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03"`, "$request", `malformed request line: "\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03"`},
+	{`[$msec] "$request"`, `[1795291201] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03"`, "$request", `not an HTTP request: TLS handshake bytes (a TLS client on a plain-HTTP port)`},
 	// No request at all.
-	{`[$msec] "$request"`, `[1795291201] "-"`, "$request", `no request line`},
+	{`[$msec] "$request"`, `[1795291201] "-"`, "$request", `empty request line (the client connected and sent nothing, or closed before a request)`},
 	// Not an HTTP version.
 	{`[$msec] "$request"`, `[1795291201] "GET / HTTP/1.2"`, "$request", `not an HTTP version: "HTTP/1.2"`},
-	// Only two parts.
-	{`[$msec] "$request"`, `[1795291201] "GET /"`, "$request", `malformed request line: "GET /"`},
+	// One word.
+	{`[$msec] "$request"`, `[1795291201] "MGLNDD_198.51.100.7_443"`, "$request", `not an HTTP request line (no method and target): "MGLNDD_198.51.100.7_443"`},
 	// A target that is not a path.
-	{`[$msec] "$request"`, `[1795291201] "CONNECT example.tv:443 HTTP/1.1"`, "$request", `request target is not a path: "example.tv:443"`},
+	{`[$msec] "$request"`, `[1795291201] "CONNECT example.tv:443 HTTP/1.1"`, "$request", `CONNECT (a proxy tunnel to "example.tv:443") is not a request to replay`},
 	// A method that is not a token.
 	{`[$msec] $request_method $request_uri`, `[1795291201] G(T /`, "$request_method", `not a method: "G(T"`},
 	// No target.
@@ -365,7 +365,7 @@ func TestDecoderContinues(t *testing.T) {
 	hugeOff, garbageOff := len(good)+5, len(good)+5+len(huge)
 	want := []event{
 		{1, ""},
-		{4, fmt.Sprintf("access.log:4 (offset %d): line too long (limit 256 KiB)", hugeOff)},
+		{4, fmt.Sprintf("access.log:4 (offset %d): line too long: 1048650 bytes, over the limit of 256 KiB; skipped", hugeOff)},
 		{5, fmt.Sprintf(`access.log:5 (offset %d): $remote_addr: no " - " after the value starting at column 1`, garbageOff)},
 		{6, ""},
 	}

@@ -23,6 +23,10 @@ type Hit struct {
 	// Client is the client address (no port), used for sessionization when
 	// no session key is configured or found.
 	Client string
+	// ClientOnly says Client alone identifies the client: the user agent
+	// does not split it into several (a HAR file is one browser's
+	// recording, whatever its entries' User-Agent headers say).
+	ClientOnly bool
 	// UserID is the raw user id when the source has one (e.g. $remote_user).
 	UserID string
 	// SessionID is the raw session id when the source has one.

@@ -42,8 +42,12 @@ const (
 // address, else X-Real-IP, else empty. Source is "gor".
 //
 // The response with the same ID gives Status, ResponseBytes (Content-Length,
-// else the body's length) and LatencyNS (its meta latency, else its timestamp
-// minus the request's). Requests are emitted in file order once their
+// else the body's length) and LatencyNS: its timestamp minus the request's
+// (in GoReplay 1.x the 4th meta field is the message's own capture span, not
+// a latency), or the latency of a GoReplay 0.x "2 ID LATENCY_NS" meta; never
+// negative. A request glued after a complete one in the same payload is
+// queued as the next request, without response facts; bytes there that are
+// not a request are a *RecordError at their offset. Requests are emitted in file order once their
 // response is seen; a request still waiting when more than 10,000 (or 64 MiB)
 // are pending, or at the end of the file, is emitted without response facts.
 // A response whose request is not pending is ignored.
@@ -131,22 +135,14 @@ func (d *gorDecoder) handle(payload []byte, pos Position) *RecordError {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return nil
 	}
-	meta, msg, _ := bytes.Cut(payload, []byte("\n"))
+	meta, msg, _ := bytes.Cut(trimNULs(payload), []byte("\n")) // NULs: copytruncate
 	m, rerr := parseGorMeta(string(meta))
 	if rerr != nil {
 		return rerr
 	}
 	switch m.kind {
 	case "1":
-		p := &gorPending{id: m.id, ts: m.ts}
-		p.hit.Pos = pos
-		if rerr := parseGorRequest(msg, m.ts, &p.hit); rerr != nil {
-			return rerr
-		}
-		p.size = gorSize(&p.hit.Exchange)
-		d.queue = append(d.queue, p)
-		d.byID[m.id] = p
-		d.pending += p.size
+		return d.requests(meta, msg, m, pos)
 	case "2":
 		p := d.byID[m.id]
 		if p == nil {
@@ -160,21 +156,71 @@ func (d *gorDecoder) handle(payload []byte, pos Position) *RecordError {
 	return nil
 }
 
-// gorMeta is a parsed meta line.
-type gorMeta struct {
-	kind    string // "1", "2" or "3"
-	id      string
-	ts      int64 // ns since the epoch
-	latency int64 // ns; -1 when absent
+// gorMaxGlued bounds the requests parsed out of one payload.
+const gorMaxGlued = 1000
+
+// requests queues the request of a type 1 payload and every request glued
+// after it: a capture that lost a separator holds a second request right
+// after the first one's body. A glued request has no response to wait for
+// (its response, if any, has another ID); bytes after a request that are not
+// one are a *RecordError at their own offset.
+func (d *gorDecoder) requests(meta, msg []byte, m gorMeta, pos Position) *RecordError {
+	at := Position{File: pos.File, Line: pos.Line + 1, Offset: pos.Offset + int64(len(meta)) + 1}
+	for n := 0; ; n++ {
+		p := &gorPending{id: m.id, ts: m.ts, done: n > 0}
+		p.hit.Pos = pos
+		if n > 0 {
+			p.hit.Pos = at
+		}
+		rest, rerr := parseGorRequestRest(msg, m.ts, &p.hit)
+		if rerr != nil {
+			if n > 0 {
+				rerr.Pos = at
+				rerr.Reason = fmt.Sprintf("%d bytes after the request's body are not a request (%s)", len(msg), rerr.Reason)
+			}
+			return rerr
+		}
+		p.size = gorSize(&p.hit.Exchange)
+		d.queue = append(d.queue, p)
+		if n == 0 {
+			d.byID[m.id] = p
+		}
+		d.pending += p.size
+		used := len(msg) - len(rest)
+		at.Line += int64(bytes.Count(msg[:used], []byte("\n")))
+		at.Offset += int64(used)
+		if msg = rest; len(bytes.TrimSpace(msg)) == 0 {
+			return nil
+		}
+		if n+1 == gorMaxGlued {
+			return &RecordError{Pos: at, Field: "payload", Reason: fmt.Sprintf("more than %d requests glued in one payload; %d bytes skipped", gorMaxGlued, len(msg))}
+		}
+	}
 }
 
-// parseGorMeta parses "TYPE ID TIMESTAMP_NS [LATENCY_NS]".
+// gorMeta is a parsed meta line.
+type gorMeta struct {
+	kind  string // "1", "2" or "3"
+	id    string
+	ts    int64 // ns since the epoch (or a 0.x response's latency, see gorResponse)
+	short bool  // three fields, no span
+}
+
+// gorMinEpoch is the smallest meta timestamp taken as a time (1973-03-03 in
+// ns since the epoch): a smaller third field of a three-field response meta,
+// smaller also than its request's timestamp, is the latency of GoReplay
+// 0.x's "2 ID LATENCY_NS".
+const gorMinEpoch = 1e17
+
+// parseGorMeta parses "TYPE ID TIMESTAMP_NS [SPAN_NS]". In GoReplay 1.x the
+// fourth field is the message's own capture span (its first to its last
+// packet), not a latency: it is read and not used.
 func parseGorMeta(line string) (gorMeta, *RecordError) {
 	f := strings.Fields(line)
 	if len(f) < 3 || len(f) > 4 {
 		return gorMeta{}, badRecord("meta", "%q is not \"TYPE ID TIMESTAMP [LATENCY]\"", line)
 	}
-	m := gorMeta{kind: f[0], id: f[1], latency: -1}
+	m := gorMeta{kind: f[0], id: f[1]}
 	if m.kind != "1" && m.kind != "2" && m.kind != "3" {
 		return m, badRecord("meta.type", "%q is not 1, 2 or 3", m.kind)
 	}
@@ -183,12 +229,11 @@ func parseGorMeta(line string) (gorMeta, *RecordError) {
 		return m, badRecord("meta.timestamp", "%q is not a positive number of nanoseconds", f[2])
 	}
 	m.ts = ts
+	m.short = len(f) == 3
 	if len(f) == 4 {
-		lat, err := strconv.ParseInt(f[3], 10, 64)
-		if err != nil || lat < -1 {
-			return m, badRecord("meta.latency", "%q is not a number of nanoseconds", f[3])
+		if _, err := strconv.ParseInt(f[3], 10, 64); err != nil {
+			return m, badRecord("meta.span", "%q is not a number of nanoseconds", f[3])
 		}
-		m.latency = lat
 	}
 	return m, nil
 }
@@ -196,15 +241,22 @@ func parseGorMeta(line string) (gorMeta, *RecordError) {
 // parseGorRequest fills h from a raw HTTP/1.x request that started at ts
 // (ns since the epoch).
 func parseGorRequest(msg []byte, ts int64, h *Hit) *RecordError {
+	_, rerr := parseGorRequestRest(msg, ts, h)
+	return rerr
+}
+
+// parseGorRequestRest is parseGorRequest returning the bytes after the
+// request's body (its Content-Length, or its last chunk).
+func parseGorRequestRest(msg []byte, ts int64, h *Hit) ([]byte, *RecordError) {
 	e := &h.Exchange
 	e.Time = time.Unix(0, ts).UTC()
 	line, rest, ok := gorLine(msg)
 	if !ok {
-		return badRecord("request", "no request line")
+		return nil, badRecord("request", "no request line")
 	}
 	parts := strings.Split(string(line), " ")
 	if len(parts) != 3 {
-		return badRecord("request", "%q is not \"METHOD TARGET HTTP/1.x\"", line)
+		return nil, badRecord("request", "%q is not \"METHOD TARGET HTTP/1.x\"", line)
 	}
 	e.Method = parts[0]
 	switch parts[2] {
@@ -213,20 +265,20 @@ func parseGorRequest(msg []byte, ts int64, h *Hit) *RecordError {
 	case "HTTP/1.1":
 		e.Protocol = schema.ProtoHTTP11
 	default:
-		return badRecord("proto", "%q is not HTTP/1.0 or HTTP/1.1", parts[2])
+		return nil, badRecord("proto", "%q is not HTTP/1.0 or HTTP/1.1", parts[2])
 	}
 	var err *RecordError
 	if e.Headers, rest, err = gorHeaders(rest, e.Headers[:0]); err != nil {
-		return err
+		return nil, err
 	}
 	e.Scheme = "http"
 	e.Host, _ = e.Header("Host")
 	if err := gorTarget(e, parts[1]); err != nil {
-		return err
+		return nil, err
 	}
-	body, declared, berr := gorBody(e.Headers, rest, false)
+	body, declared, after, berr := gorBody(e.Headers, rest, false)
 	if berr != nil {
-		return badRecord("body", "%v", berr)
+		return nil, badRecord("body", "%v", berr)
 	}
 	e.SetBody(body, 0)
 	if declared > e.BodySize {
@@ -236,7 +288,7 @@ func parseGorRequest(msg []byte, ts int64, h *Hit) *RecordError {
 	e.Device = deviceOf(e)
 	e.Source = "gor"
 	h.Client = gorClient(e)
-	return exchangeProblem(e)
+	return after, exchangeProblem(e)
 }
 
 // gorTarget sets path and query, and scheme and host for an absolute-form
@@ -292,7 +344,7 @@ func gorResponse(msg []byte, m gorMeta, p *gorPending) *RecordError {
 	if rerr != nil {
 		return rerr
 	}
-	body, declared, berr := gorBody(headers, rest, true)
+	body, declared, _, berr := gorBody(headers, rest, true)
 	size := int64(len(body))
 	if berr != nil {
 		size = int64(len(rest)) // a broken chunked body: count what is there
@@ -304,11 +356,11 @@ func gorResponse(msg []byte, m gorMeta, p *gorPending) *RecordError {
 	e.Status = schema.Int32(int32(status))
 	e.ResponseBytes = schema.Int64(size)
 	switch {
-	case m.latency >= 0:
-		e.LatencyNS = schema.Int64(m.latency)
+	case m.short && m.ts < gorMinEpoch && m.ts < p.ts:
+		e.LatencyNS = schema.Int64(m.ts) // "2 ID LATENCY_NS" (GoReplay 0.x)
 	case m.ts >= p.ts:
 		e.LatencyNS = schema.Int64(m.ts - p.ts)
-	}
+	} // a response before its request (clocks of two hosts) has no latency
 	if status == 101 {
 		e.Protocol = schema.ProtoWebSocket
 	}
@@ -352,10 +404,11 @@ func gorHeaders(b []byte, dst []schema.Header) ([]schema.Header, []byte, *Record
 	}
 }
 
-// gorBody returns the message body after the headers and the declared
-// Content-Length (-1 when none). Without Content-Length or chunked coding a
-// request has no body and a response runs to the end (untilEnd).
-func gorBody(hs []schema.Header, rest []byte, untilEnd bool) ([]byte, int64, error) {
+// gorBody returns the message body after the headers, the declared
+// Content-Length (-1 when none) and the bytes after the body. Without
+// Content-Length or chunked coding a request has no body and a response runs
+// to the end (untilEnd). A body cut short is what was recorded.
+func gorBody(hs []schema.Header, rest []byte, untilEnd bool) (body []byte, declared int64, after []byte, err error) {
 	chunked, declared := false, int64(-1)
 	for _, h := range hs {
 		switch {
@@ -365,7 +418,7 @@ func gorBody(hs []schema.Header, rest []byte, untilEnd bool) ([]byte, int64, err
 		case strings.EqualFold(h.Name, "Content-Length"):
 			n, err := strconv.ParseInt(strings.TrimSpace(h.Value), 10, 64)
 			if err != nil || n < 0 || (declared >= 0 && n != declared) {
-				return nil, -1, fmt.Errorf("bad Content-Length %q", h.Value)
+				return nil, -1, nil, fmt.Errorf("bad Content-Length %q", h.Value)
 			}
 			declared = n
 		}
@@ -373,17 +426,27 @@ func gorBody(hs []schema.Header, rest []byte, untilEnd bool) ([]byte, int64, err
 	switch {
 	case chunked:
 		// The chunked coding wins over Content-Length (RFC 9112 6.3).
-		b, err := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(rest)))
+		src := bytes.NewReader(rest)
+		br := bufio.NewReader(src)
+		b, err := io.ReadAll(httputil.NewChunkedReader(br))
 		if err != nil {
-			return b, -1, fmt.Errorf("bad chunked coding: %v", err)
+			return b, -1, nil, fmt.Errorf("bad chunked coding: %v", err)
 		}
-		return b, -1, nil
+		// The chunked reader stops after the last chunk's CRLF; a trailer
+		// section's blank line is skipped with it.
+		used := len(rest) - src.Len() - br.Buffered()
+		after = rest[used:]
+		if bytes.HasPrefix(after, []byte("\r\n")) {
+			after = after[2:]
+		}
+		return b, -1, after, nil
 	case declared >= 0:
-		return rest[:min(int64(len(rest)), declared)], declared, nil
+		n := min(int64(len(rest)), declared)
+		return rest[:n], declared, rest[n:], nil
 	case untilEnd:
-		return rest, -1, nil
+		return rest, -1, nil, nil
 	}
-	return nil, -1, nil
+	return nil, -1, rest, nil
 }
 
 // gorSize estimates the bytes a pending request holds.
@@ -404,6 +467,8 @@ type gorReader struct {
 	buf  []byte
 }
 
+// newGorReader reads the payloads of r, skipping a UTF-8 byte-order mark
+// (see textStart).
 func newGorReader(r io.Reader, name string) *gorReader {
 	return &gorReader{r: bufio.NewReaderSize(r, 64<<10), name: name}
 }
@@ -413,6 +478,13 @@ func newGorReader(r io.Reader, name string) *gorReader {
 // A payload over gorMaxPayload is read past without being kept and returned
 // as a *RecordError. A last payload without a separator is returned as is.
 func (g *gorReader) next() ([]byte, Position, error) {
+	if g.line == 0 && g.off == 0 {
+		n, err := textStart(g.r, g.name)
+		if err != nil {
+			return nil, Position{File: g.name}, err
+		}
+		g.off = int64(n)
+	}
 	pos := Position{File: g.name, Line: g.line + 1, Offset: g.off}
 	g.buf = g.buf[:0]
 	tooBig, atLineStart, seen := false, true, false

@@ -46,15 +46,16 @@ func TestParseGorMeta(t *testing.T) {
 		want    gorMeta
 		field   string // of the RecordError, when one is expected
 	}{
-		{"a request as GoReplay writes it", "1 8f2c0001 1741940813588000000 -1", gorMeta{"1", "8f2c0001", 1741940813588000000, -1}, ""},
-		{"a response with its latency", "2 8f2c0001 1741940813611000000 23415000", gorMeta{"2", "8f2c0001", 1741940813611000000, 23415000}, ""},
-		{"older GoReplay: no latency field", "2 8f2c0001 1741940813611000000", gorMeta{"2", "8f2c0001", 1741940813611000000, -1}, ""},
-		{"a replayed response", "3 8f2c0001 1741940813611000000 5", gorMeta{"3", "8f2c0001", 1741940813611000000, 5}, ""},
-		{"a CR before the line ending", "1 8f2c0001 1741940813588000000 -1\r", gorMeta{"1", "8f2c0001", 1741940813588000000, -1}, ""},
+		{"a request as GoReplay writes it", "1 8f2c0001 1741940813588000000 -1", gorMeta{"1", "8f2c0001", 1741940813588000000, false}, ""},
+		{"a response with its capture span (1.x), not a latency", "2 8f2c0001 1741940813611000000 23415000", gorMeta{"2", "8f2c0001", 1741940813611000000, false}, ""},
+		{"no span field", "2 8f2c0001 1741940813611000000", gorMeta{"2", "8f2c0001", 1741940813611000000, true}, ""},
+		{"GoReplay 0.x: the third field of a response may be its latency", "2 8f2c0001 458922218", gorMeta{"2", "8f2c0001", 458922218, true}, ""},
+		{"a replayed response", "3 8f2c0001 1741940813611000000 5", gorMeta{"3", "8f2c0001", 1741940813611000000, false}, ""},
+		{"a CR before the line ending", "1 8f2c0001 1741940813588000000 -1\r", gorMeta{"1", "8f2c0001", 1741940813588000000, false}, ""},
 		{"unknown type", "4 8f2c0001 1741940813588000000", gorMeta{}, "meta.type"},
 		{"timestamp not a number", "1 8f2c0001 yesterday", gorMeta{}, "meta.timestamp"},
 		{"timestamp zero", "1 8f2c0001 0", gorMeta{}, "meta.timestamp"},
-		{"latency not a number", "2 8f2c0001 1741940813588000000 soon", gorMeta{}, "meta.latency"},
+		{"span not a number", "2 8f2c0001 1741940813588000000 soon", gorMeta{}, "meta.span"},
 		{"too few fields", "1 8f2c0001", gorMeta{}, "meta"},
 		{"too many fields", "1 8f2c0001 1 2 3", gorMeta{}, "meta"},
 		{"an HTTP line where the meta belongs", "GET / HTTP/1.1", gorMeta{}, "meta.type"},
@@ -140,7 +141,38 @@ func TestGorPairing(t *testing.T) {
 				"2 b 1000000300 250\nHTTP/1.1 404 Not Found\nContent-Length: 9\n\nnot found",
 				"2 a 1000000400 400\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
 			},
-			[]string{"/a 200 2 400", "/b 404 9 250"},
+			[]string{"/a 200 2 400", "/b 404 9 200"}, // the 4th field (a span) is not the latency
+		},
+		{
+			"GoReplay 0.x: a three-field response meta carries the latency",
+			[]string{
+				"1 a 1469496083197538395\nGET /a HTTP/1.1\nHost: h\n\n",
+				"2 a 458922218\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+			},
+			[]string{"/a 200 2 458922218"},
+		},
+		{
+			"a response before its request (two clocks): latency unknown, never negative",
+			[]string{
+				"1 a 1000000900 0\nGET /a HTTP/1.1\nHost: h\n\n",
+				"2 a 1000000700 0\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+			},
+			[]string{"/a 200 2 -"},
+		},
+		{
+			"a request glued after another in one payload is the next request",
+			[]string{
+				"1 a 1000000000 0\nPOST /a HTTP/1.1\nHost: h\nContent-Length: 2\n\nokGET /b HTTP/1.1\nHost: h\n\n",
+				"2 a 1000000700 0\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+			},
+			[]string{"/a 200 2 700", "/b - - -"},
+		},
+		{
+			"a chunked request body, then a glued request",
+			[]string{
+				"1 a 1000000000 0\nPOST /a HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n2\nok\n0\n\nGET /b HTTP/1.1\nHost: h\n\n",
+			},
+			[]string{"/a - - -", "/b - - -"},
 		},
 		{
 			"no meta latency: response minus request timestamp; no length: body length",
@@ -156,7 +188,7 @@ func TestGorPairing(t *testing.T) {
 				"1 a 1000000000 -1\nGET /a HTTP/1.1\nHost: h\n\n",
 				"2 a 1000000700 10\nHTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n",
 			},
-			[]string{"/a 200 3 10"},
+			[]string{"/a 200 3 700"},
 		},
 		{
 			"replayed responses, orphan responses and a second response are ignored",
@@ -167,7 +199,7 @@ func TestGorPairing(t *testing.T) {
 				"2 a 1000000200 7\nHTTP/1.1 201 Created\nContent-Length: 0\n\n",
 				"2 a 1000000300 9\nHTTP/1.1 202 Accepted\nContent-Length: 0\n\n",
 			},
-			[]string{"/a 201 0 7"},
+			[]string{"/a 201 0 200"},
 		},
 		{
 			"a request without response comes out at the end, without response facts",
@@ -176,7 +208,7 @@ func TestGorPairing(t *testing.T) {
 				"1 b 1000000100 -1\nGET /b HTTP/1.1\nHost: h\n\n",
 				"2 b 1000000300 1\nHTTP/1.1 204 No Content\n\n",
 			},
-			[]string{"/a - - -", "/b 204 0 1"},
+			[]string{"/a - - -", "/b 204 0 200"},
 		},
 	}
 	for _, tt := range tests {
@@ -260,6 +292,7 @@ func TestGorSeparatorLine(t *testing.T) {
 
 func FuzzGorDecode(f *testing.F) {
 	addSeeds(f, "testdata/gor/*.gor")
+	addSeeds(f, "testdata/field-cases/*.gor")
 	f.Add([]byte(gorFile(true, "1 a 1 -1\nGET / HTTP/1.1\nHost: h\n\n", "2 a 2 1\nHTTP/1.1 200 OK\n\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, r := range decodeGor(t, data, "fuzz.gor") {

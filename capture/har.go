@@ -49,8 +49,11 @@ var errHAREntryTooLarge = errors.New("a JSON value is too large to decode in mem
 //   - response.content.size, or else response.bodySize, when not negative,
 //     is ResponseBytes; time (milliseconds) is LatencyNS.
 //
-// HAR records no client address: Hit.Client is "har:" followed by name, so
-// one file is one client for sessionization. Source is "har". Positions carry
+// HAR records no client address: Hit.Client is "har:" followed by name
+// (and "#page=" and the entry's pageref when it has one) with
+// Hit.ClientOnly, so one file (or page) is one client for sessionization,
+// whatever the entries' User-Agent headers. A startedDateTime without a
+// zone offset is a *RecordError (refused, not guessed). Source is "har". Positions carry
 // byte offsets (no lines).
 //
 // An entry that does not decode or validate (a wrong type, a bad time or
@@ -63,8 +66,9 @@ func NewHARDecoder(r io.Reader, name string) Decoder {
 
 // newHARDecoder is NewHARDecoder with the limit on one value's size.
 func newHARDecoder(r io.Reader, name string, limit int64) Decoder {
-	in := &harInput{r: r, limit: limit}
-	d := &harDecoder{name: name, dec: json.NewDecoder(in)}
+	text := newTextInput(r, name) // a UTF-8 BOM is skipped
+	in := &harInput{r: text, limit: limit}
+	d := &harDecoder{name: name, dec: json.NewDecoder(in), text: text}
 	in.dec = d.dec
 	return d.decode
 }
@@ -93,8 +97,9 @@ func (in *harInput) Read(p []byte) (int, error) {
 type harDecoder struct {
 	name  string
 	dec   *json.Decoder
-	state int   // harBefore, harIn or harAfter
-	err   error // what to return once harAfter: io.EOF or a fatal error
+	text  *textInput // its skipped bytes (a byte-order mark) shift offsets
+	state int        // harBefore, harIn or harAfter
+	err   error      // what to return once harAfter: io.EOF or a fatal error
 }
 
 const (
@@ -259,7 +264,7 @@ func (d *harDecoder) skip() error {
 // entryStart returns the offset of the next entry: the decoder's offset plus
 // the separators still buffered ahead of it.
 func (d *harDecoder) entryStart() int64 {
-	off := d.dec.InputOffset()
+	off := int64(d.text.skipped) + d.dec.InputOffset()
 	buf := d.dec.Buffered()
 	var b [1]byte
 	for {
@@ -278,10 +283,14 @@ func (d *harDecoder) entryStart() int64 {
 // fatal wraps an error that ends decoding with the file and offset. A clean
 // io.EOF inside the document means the file was cut short.
 func (d *harDecoder) fatal(err error) error {
-	off := d.dec.InputOffset()
+	off := int64(d.text.skipped) + d.dec.InputOffset()
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		off = se.Offset
+		off = int64(d.text.skipped) + se.Offset
+	}
+	var ee *EncodingError
+	if errors.As(err, &ee) {
+		return err // it names the file; an offset would say nothing
 	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -293,6 +302,7 @@ func (d *harDecoder) fatal(err error) error {
 // and mean something when zero are pointers.
 type harEntry struct {
 	StartedDateTime string     `json:"startedDateTime"`
+	PageRef         string     `json:"pageref"`
 	Time            *float64   `json:"time"`
 	Request         harRequest `json:"request"`
 	Response        *struct {
@@ -332,6 +342,11 @@ func (e *harEntry) fill(h *Hit, name string) *RecordError {
 	}
 	t, err := time.Parse(time.RFC3339, e.StartedDateTime)
 	if err != nil {
+		if _, lerr := time.Parse("2006-01-02T15:04:05.999999999", e.StartedDateTime); lerr == nil {
+			// HAR 1.2 requires the offset; guessing a zone would shift
+			// every time by hours without a word.
+			return badRecord("startedDateTime", "%q has no time zone offset (HAR 1.2 requires one, e.g. Z or +01:00): refused rather than guessed", e.StartedDateTime)
+		}
 		return badRecord("startedDateTime", "%q is not an RFC 3339 time with offset", e.StartedDateTime)
 	}
 	x.Time = t.UTC()
@@ -344,7 +359,12 @@ func (e *harEntry) fill(h *Hit, name string) *RecordError {
 	x.Protocol = websocketOr(x, harProto(e.Request.HTTPVersion))
 	x.Device = deviceOf(x)
 	x.Source = "har"
-	h.Client = "har:" + name
+	// A HAR file is one browser's recording: one client, a session per
+	// page when entries name their page.
+	h.Client, h.ClientOnly = "har:"+name, true
+	if e.PageRef != "" {
+		h.Client += "#page=" + e.PageRef
+	}
 	return exchangeProblem(x)
 }
 

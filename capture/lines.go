@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -17,14 +18,25 @@ type lineReader struct {
 	buf  []byte
 }
 
+// newLineReader reads the lines of r, an input named name. A UTF-8
+// byte-order mark at its start is skipped and a UTF-16/32 input fails with
+// an *EncodingError (see textStart).
 func newLineReader(r io.Reader, name string) *lineReader {
 	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), name: name}
 }
 
-// next returns the next line without its line ending, and its position. The
-// line is valid until the next call. At the end it returns io.EOF; a line over
+// next returns the next line without its line ending and without NUL bytes
+// at its start (see trimNULs), and its position. The line is valid until the
+// next call. At the end it returns io.EOF; a line over
 // MaxLine returns a *RecordError (and the reader moves past it).
 func (lr *lineReader) next() ([]byte, Position, error) {
+	if lr.line == 0 && lr.off == 0 {
+		n, err := textStart(lr.r, lr.name)
+		if err != nil {
+			return nil, Position{File: lr.name}, err
+		}
+		lr.off = int64(n)
+	}
 	pos := Position{File: lr.name, Line: lr.line + 1, Offset: lr.off}
 	lr.buf = lr.buf[:0]
 	tooLong := false
@@ -49,9 +61,9 @@ func (lr *lineReader) next() ([]byte, Position, error) {
 		}
 		lr.line++
 		if tooLong {
-			return nil, pos, &RecordError{Pos: pos, Reason: ErrLineTooLong.Error() + " (limit 256 KiB)"}
+			return nil, pos, &RecordError{Pos: pos, Reason: fmt.Sprintf("%v: %d bytes, over the limit of %d KiB; skipped", ErrLineTooLong, lr.off-pos.Offset, MaxLine>>10)}
 		}
 		line := bytes.TrimSuffix(lr.buf, []byte{'\n'})
-		return bytes.TrimSuffix(line, []byte{'\r'}), pos, nil
+		return trimNULs(bytes.TrimSuffix(line, []byte{'\r'})), pos, nil
 	}
 }

@@ -7,19 +7,49 @@ import (
 	"github.com/surge-replay/surge/schema"
 )
 
-// splitLoggedRequest splits a request line "GET /path?q HTTP/1.1"; reason is
-// non-empty when it is malformed.
+// splitLoggedRequest splits a logged request line, "GET /path?q HTTP/1.1";
+// reason is non-empty when it is not a request surge can replay. The forms
+// servers accept are kept: no protocol ("GET /path", what HTTP/0.9 clients
+// and health checkers send; nginx serves it) is HTTP/1.0, and spaces inside
+// the target (a literal space a client did not escape) stay in it, since
+// the method ends at the first space and the protocol starts after the
+// last. A CONNECT (a proxy tunnel) and bytes that are not HTTP (a TLS
+// handshake or an RDP connection on the plain port, scanner probes) are
+// refused with a reason saying which.
 func splitLoggedRequest(r string) (method, target, proto, reason string) {
 	sp1 := strings.IndexByte(r, ' ')
-	sp2 := strings.LastIndexByte(r, ' ')
-	if sp1 <= 0 || sp2 == sp1 || !isMethodToken(r[:sp1]) {
-		return "", "", "", "malformed request line: " + quoteForError(r)
+	if sp1 <= 0 || !isMethodToken(r[:sp1]) {
+		return "", "", "", notHTTPReason(r)
 	}
-	proto, ok := logProto(r[sp2+1:])
-	if !ok {
-		return "", "", "", "not an HTTP version: " + quoteForError(r[sp2+1:])
+	method, target, proto = logMethod(r[:sp1]), r[sp1+1:], schema.ProtoHTTP10
+	if sp2 := strings.LastIndexByte(target, ' '); sp2 >= 0 {
+		p := target[sp2+1:]
+		if v, ok := logProto(p); ok {
+			target, proto = target[:sp2], v
+		} else if strings.HasPrefix(p, "HTTP/") {
+			return "", "", "", "not an HTTP version: " + quoteForError(p)
+		}
 	}
-	return logMethod(r[:sp1]), r[sp1+1 : sp2], proto, ""
+	if method == "CONNECT" {
+		return "", "", "", "CONNECT (a proxy tunnel to " + quoteForError(target) + ") is not a request to replay"
+	}
+	return method, target, proto, ""
+}
+
+// notHTTPReason says why a logged request line is not HTTP. nginx logs the
+// bytes a client sent when they do not parse, escaped as \xNN.
+func notHTTPReason(r string) string {
+	switch {
+	case r == "":
+		return "empty request line (the client connected and sent nothing, or closed before a request)"
+	case strings.HasPrefix(r, `\x16\x03`):
+		return "not an HTTP request: TLS handshake bytes (a TLS client on a plain-HTTP port)"
+	case strings.HasPrefix(r, `\x03\x00`):
+		return "not an HTTP request: RDP (TPKT) bytes, a remote-desktop scan"
+	case strings.HasPrefix(r, `\x`):
+		return "not an HTTP request: binary bytes " + quoteForError(r)
+	}
+	return "not an HTTP request line (no method and target): " + quoteForError(r)
 }
 
 // splitLoggedTarget sets e.Path and e.Query from a request target in origin form

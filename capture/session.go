@@ -147,6 +147,9 @@ func (s *sessionizer) rawKey(h *Hit) (kind, a, b string) {
 	if v, ok := s.key.find(&h.Exchange); ok {
 		return "key", v, ""
 	}
+	if h.ClientOnly {
+		return "client", h.Client, ""
+	}
 	ua, _ := h.Exchange.Header("User-Agent")
 	return "client", h.Client, ua
 }

@@ -56,7 +56,8 @@ var errViewRecordTooLong = fmt.Errorf("a record is longer than %d KiB (an unclos
 // *RecordError with its line, and decoding goes on with the next row. A row
 // longer than MaxLine stops decoding with an error (bounded memory).
 func NewViewsCSVDecoder(r io.Reader, name string) (ViewDecoder, error) {
-	in := &viewsInput{r: r}
+	text := newTextInput(r, name) // a UTF-8 BOM is skipped, UTF-16 refused
+	in := &viewsInput{r: text}
 	cr := csv.NewReader(in)
 	in.cr = cr
 	cr.ReuseRecord = true
@@ -68,7 +69,7 @@ func NewViewsCSVDecoder(r io.Reader, name string) (ViewDecoder, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%s: views CSV header: %w", name, err)
 	}
-	d := &viewsCSV{name: name, cr: cr, width: len(header)}
+	d := &viewsCSV{name: name, cr: cr, width: len(header), text: text}
 	if d.idx, err = viewHeader(header); err != nil {
 		return nil, fmt.Errorf("%s:1: views CSV header: %w", name, err)
 	}
@@ -133,6 +134,7 @@ type viewsCSV struct {
 	width int                 // fields in the header
 	idx   [viewNumColumns]int // column → field index, -1 when absent
 	err   error               // sticky fatal error
+	text  *textInput          // its skipped bytes (a BOM) shift offsets
 }
 
 // decode is the ViewDecoder: it reads the next row.
@@ -145,7 +147,7 @@ func (d *viewsCSV) decode(v *schema.ViewingEvent, pos *Position) error {
 	}
 	// The offset is where the previous row ended: blank lines the csv.Reader
 	// skips before a row are counted in.
-	*pos = Position{File: d.name, Offset: d.cr.InputOffset()}
+	*pos = Position{File: d.name, Offset: int64(d.text.skipped) + d.cr.InputOffset()}
 	rec, err := d.cr.Read()
 	var pe *csv.ParseError
 	switch {
@@ -159,7 +161,7 @@ func (d *viewsCSV) decode(v *schema.ViewingEvent, pos *Position) error {
 		}
 		return &RecordError{Pos: *pos, Reason: fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Column, pe.Err)}
 	case err != nil:
-		d.err = fmt.Errorf("%s: views CSV: %w", Position{File: d.name, Offset: d.cr.InputOffset()}, err)
+		d.err = fmt.Errorf("%s: views CSV: %w", Position{File: d.name, Offset: int64(d.text.skipped) + d.cr.InputOffset()}, err)
 		return d.err
 	}
 	line, _ := d.cr.FieldPos(0)

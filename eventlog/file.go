@@ -234,7 +234,9 @@ func partitionBounds(dir string) (lo, hi time.Time, ok bool) {
 }
 
 // checkColumns reports a column of T that lf lacks or stores with another
-// type, naming it.
+// type, naming it. A missing optional column is not an error: files of an
+// earlier minor schema version lack the optional columns added since
+// (connection_ns, 1.1), and read as NULL.
 func checkColumns[T any](lf *logFile) error {
 	var zero T
 	want := parquet.SchemaOf(zero)
@@ -243,6 +245,9 @@ func checkColumns[T any](lf *logFile) error {
 		w, _ := want.Lookup(path...)
 		h, ok := have.Lookup(path...)
 		name := strings.Join(path, ".")
+		if !ok && w.Node.Optional() {
+			continue // a column added in a later minor version: read as NULL
+		}
 		if !ok {
 			return fmt.Errorf("eventlog: %s: missing column %s", lf.Path, name)
 		}

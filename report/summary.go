@@ -28,10 +28,17 @@ type Summary struct {
 	Sessions int64 `json:"sessions"`
 	Users    int64 `json:"users"`
 	Exact    bool  `json:"exact"`
-	// First and Last are the times of the first and last event (RFC 3339).
+	// First and Last are the times of the first and last event (RFC 3339),
+	// long-lived connections aside (see LongLived); DurationS, the rates and
+	// PerMinute cover that range.
 	First     time.Time `json:"first"`
 	Last      time.Time `json:"last"`
 	DurationS float64   `json:"duration_s"`
+	// LongLived counts the events that are long-lived connections (a 101
+	// upgrade or a tunnel, with connection_ns): counted in Events, not in
+	// First, Last and the rates, since such a socket may open hours before
+	// the rest of the capture.
+	LongLived int64 `json:"long_lived,omitempty"`
 	// PeakRPM is the largest number of events in one calendar minute
 	// (PeakMinute); MeanRPM is events per minute over the duration.
 	PeakRPM    int64     `json:"peak_rpm"`
@@ -67,6 +74,8 @@ type exchangeFacts struct {
 	Method  string    `parquet:"method,dict"`
 	Path    string    `parquet:"path"`
 	Status  *int32    `parquet:"status,optional"`
+	// ConnectionNS is absent (nil) in files written before schema 1.1.
+	ConnectionNS *int64 `parquet:"connection_ns,optional"`
 }
 
 func (exchangeFacts) EventKind() schema.Kind  { return schema.KindExchange }
@@ -101,7 +110,11 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 	switch info.Kind {
 	case schema.KindExchange:
 		infos, err = summarize(files, r, func(e *exchangeFacts) {
-			a.add(e.Time, e.Session, e.User, RouteGroup(e.Method, e.Path))
+			if e.ConnectionNS != nil {
+				a.addConnection(e.Time, e.Session, e.User, RouteGroup(e.Method, e.Path))
+			} else {
+				a.add(e.Time, e.Session, e.User, RouteGroup(e.Method, e.Path))
+			}
 			a.status(e.Status)
 		})
 	case schema.KindView:
@@ -172,7 +185,10 @@ func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error 
 
 type accumulator struct {
 	events          int64
-	first, last     time.Time
+	first, last     time.Time // of the events but long-lived connections
+	conns           int64     // long-lived connections (addConnection)
+	connFirst       time.Time // and their first and last start
+	connLast        time.Time
 	sessions, users Distinct
 	minutes         map[int64]int64 // unix minute → events
 	routes          map[string]int64
@@ -184,12 +200,34 @@ func newAccumulator() *accumulator {
 }
 
 func (a *accumulator) add(t time.Time, session, user, route string) {
-	if a.events == 0 || t.Before(a.first) {
+	if a.events == a.conns || t.Before(a.first) {
 		a.first = t
 	}
 	if t.After(a.last) {
 		a.last = t
 	}
+	a.minutes[t.Unix()/60]++
+	a.count(session, user, route)
+}
+
+// addConnection counts a long-lived connection (an event with a
+// connection_ns: a WebSocket or a tunnel) that started at t. It counts as an
+// event, but not in the time range, duration, rate and per-minute counts:
+// a socket opened hours before a ten-second log does not stretch the capture
+// to hours (its start is still its own event time).
+func (a *accumulator) addConnection(t time.Time, session, user, route string) {
+	if a.conns == 0 || t.Before(a.connFirst) {
+		a.connFirst = t
+	}
+	if t.After(a.connLast) {
+		a.connLast = t
+	}
+	a.conns++
+	a.count(session, user, route)
+}
+
+// count counts an event's session, user and route.
+func (a *accumulator) count(session, user, route string) {
 	a.events++
 	if session != "" {
 		a.sessions.Add(session)
@@ -197,7 +235,6 @@ func (a *accumulator) add(t time.Time, session, user, route string) {
 	if user != "" {
 		a.users.Add(user)
 	}
-	a.minutes[t.Unix()/60]++
 	if _, ok := a.routes[route]; ok || len(a.routes) < maxRoutes {
 		a.routes[route]++
 	} else {
@@ -217,7 +254,10 @@ func (a *accumulator) status(s *int32) {
 const topRoutes = 10
 
 func (a *accumulator) summary() *Summary {
-	s := &Summary{Events: a.events, First: a.first.UTC(), Last: a.last.UTC()}
+	if a.events > 0 && a.events == a.conns {
+		a.first, a.last = a.connFirst, a.connLast // nothing else to span
+	}
+	s := &Summary{Events: a.events, First: a.first.UTC(), Last: a.last.UTC(), LongLived: a.conns}
 	var exactS, exactU bool
 	s.Sessions, exactS = a.sessions.Count()
 	s.Users, exactU = a.users.Count()

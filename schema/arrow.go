@@ -28,6 +28,7 @@ var (
 		{Name: "device", Type: arrow.BinaryTypes.String},
 		{Name: "protocol", Type: arrow.BinaryTypes.String},
 		{Name: "source", Type: arrow.BinaryTypes.String},
+		{Name: "connection_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	}, nil)
 
 	FrameArrow = arrow.NewSchema([]arrow.Field{

@@ -28,8 +28,8 @@ type Header struct {
 // and User are opaque keys: User is always a keyed hash, never a raw id.
 // Secret header and query values are placeholders (see package capture).
 //
-// Status, ResponseBytes and LatencyNS are nil when the source did not record
-// them; they are NULL in Parquet.
+// Status, ResponseBytes, LatencyNS and ConnectionNS are nil when the source
+// did not record them; they are NULL in Parquet.
 type Exchange struct {
 	Time          time.Time `parquet:"time,timestamp(nanosecond:utc),delta" json:"time"`
 	Session       string    `parquet:"session" json:"session"`
@@ -51,6 +51,12 @@ type Exchange struct {
 	Device        string    `parquet:"device,dict" json:"device,omitempty"`
 	Protocol      string    `parquet:"protocol,dict" json:"protocol"`
 	Source        string    `parquet:"source,dict" json:"source"`
+	// ConnectionNS is how long a long-lived connection lasted, in
+	// nanoseconds: what an access log records as the request time of a 101
+	// upgrade (WebSocket) or a tunnel, from the upgrade to the close. It is
+	// not a latency (LatencyNS is nil then) and nothing waits for it; nil
+	// for ordinary requests and when unknown. Added in schema 1.1.
+	ConnectionNS *int64 `parquet:"connection_ns,optional" json:"connection_ns,omitempty"`
 }
 
 // EventTime returns when the request started.

@@ -68,6 +68,9 @@ func (e *Exchange) Validate() []error {
 	if e.LatencyNS != nil && *e.LatencyNS < 0 {
 		p.add("latency_ns", "negative (%d)", *e.LatencyNS)
 	}
+	if e.ConnectionNS != nil && *e.ConnectionNS < 0 {
+		p.add("connection_ns", "negative (%d)", *e.ConnectionNS)
+	}
 	switch e.Protocol {
 	case ProtoHTTP10, ProtoHTTP11, ProtoHTTP2, ProtoWebSocket:
 	default:

@@ -8,7 +8,9 @@ import (
 
 // Version is the schema version written into every file surge produces.
 // Readers accept any minor version of the same major and refuse other majors.
-const Version = "1.0"
+//
+// 1.1 added the optional exchange column connection_ns.
+const Version = "1.1"
 
 // Metadata keys surge writes into a Parquet file's key/value metadata.
 const (
