@@ -77,6 +77,12 @@ var ResultArrow = arrow.NewSchema([]arrow.Field{
 	{Name: "route", Type: arrow.BinaryTypes.String},
 	{Name: "region", Type: arrow.BinaryTypes.String},
 	{Name: "device", Type: arrow.BinaryTypes.String},
+	{Name: "queue_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "connect_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "conn", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "tls", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+	{Name: "retries", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	{Name: "detail", Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)
 
 var (
