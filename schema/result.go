@@ -47,6 +47,10 @@ type Result struct {
 	Route      string     `parquet:"route,dict" json:"route"` // route group, e.g. "GET /live/{id}/seg-{n}.ts"
 	Region     string     `parquet:"region,dict" json:"region,omitempty"`
 	Device     string     `parquet:"device,dict" json:"device,omitempty"`
+	// RecordedStatus is the status the capture recorded for the request (0
+	// when it recorded none), so a report can tell a failure the recording
+	// had too (a 404 then and now) from a new one.
+	RecordedStatus int32 `parquet:"recorded_status" json:"recorded_status,omitempty"`
 }
 
 // EventTime returns the intended send time: results are ordered by it.

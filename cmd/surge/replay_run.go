@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +38,11 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
+	gate, err := o.gate.newGate(o.captures, plan.Plan)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	startCh := make(chan time.Time, 1)
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
@@ -50,6 +54,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	// report's series and the results file's metadata count from it.
 	o.engine.Started = func(start time.Time) {
 		agg.SetStart(start)
+		gate.SetStart(start)
+		startCh <- start
 		if sink != nil {
 			info.Start = start
 			for k, v := range info.Metadata() {
@@ -59,6 +65,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	emit := func(r *schema.Result) {
 		agg.Add(r)
+		gate.Add(r)
 		if sink != nil && sinkErr == nil {
 			sinkErr = sink.Add(r)
 		}
@@ -77,7 +84,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if started != nil {
 		started()
 	}
-	st, runErr := replay.Run(ctx, o.engine, sh, stop, emit)
+	live := newLiveGate(gate, stop, done)
+	go live.watch(startCh, liveGateTick, done)
+	st, runErr := replay.Run(ctx, o.engine, sh, live.stop, emit)
 	close(done)
 	<-progressDone
 
@@ -95,6 +104,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	summary := agg.Summary()
+	settle(summary, gate, runErr, live.abortReason())
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
@@ -103,10 +113,13 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 			return err
 		}
 	}
+	if err := writeJUnit(o.gate.junit, summary); err != nil {
+		return err
+	}
 	if sinkErr != nil {
 		return fmt.Errorf("results %s: %w", o.results, sinkErr)
 	}
-	return replayExit(runErr, st, stop)
+	return runExit(runErr, closed(stop), summary)
 }
 
 // replayPlan is the shaper's plan with the ratio as a number.
@@ -173,22 +186,6 @@ func modeName(m string) string {
 		return replay.Timeline
 	}
 	return m
-}
-
-// replayExit maps how a run ended to the process's exit.
-func replayExit(err error, st *replay.Stats, stop <-chan struct{}) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, replay.ErrStopped) {
-		select {
-		case <-stop:
-			return &exitError{exitSignal, err}
-		default:
-			return &exitError{exitStopped, err}
-		}
-	}
-	return err
 }
 
 // writeAtomic writes a file through a temporary file renamed into place.
