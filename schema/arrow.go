@@ -76,6 +76,7 @@ var ResultArrow = arrow.NewSchema([]arrow.Field{
 	{Name: "route", Type: arrow.BinaryTypes.String},
 	{Name: "region", Type: arrow.BinaryTypes.String},
 	{Name: "device", Type: arrow.BinaryTypes.String},
+	{Name: "recorded_status", Type: arrow.PrimitiveTypes.Int32},
 }, nil)
 
 var (
