@@ -68,11 +68,9 @@ func runExit(err error, interrupted bool, s *report.RunSummary) error {
 	if code == exitOK {
 		return nil
 	}
-	if err == nil || s.Outcome != report.VerdictAborted {
-		err = errors.New(verdictMessage[s.Outcome])
-		if s.Outcome == report.VerdictAborted {
-			err = errors.New("aborted: " + s.AbortReason)
-		}
+	msg := verdictMessage[s.Outcome]
+	if s.Outcome == report.VerdictAborted {
+		msg = "aborted: " + s.AbortReason
 	}
-	return &exitError{code, err}
+	return &exitError{code, errors.New(msg)}
 }
