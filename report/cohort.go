@@ -32,7 +32,7 @@ var CohortNames = []string{CohortBefore, CohortExisting, CohortArrived}
 // --surge-at) or "detected" (DetectSurge); Rule how it was detected.
 type Surge struct {
 	Offset  time.Duration `json:"-"`
-	Capture time.Time     `json:"capture,omitempty"`
+	Capture time.Time     `json:"capture,omitzero"`
 	Source  string        `json:"source"`
 	Rule    string        `json:"rule,omitempty"`
 }

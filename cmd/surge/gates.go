@@ -25,6 +25,21 @@ type gateOptions struct {
 	// surgeAt is as given: "" or "auto" (detect), "none" (no cohorts), an
 	// RFC 3339 capture time or an offset from the capture's start.
 	surgeAt string
+	// lenient exits 0 whatever the verdict when no threshold was given,
+	// except for an interrupt (surge demo).
+	lenient bool
+}
+
+// exit returns the exit of a run that ran: runExit, or for a lenient gate
+// without thresholds only the engine's own errors.
+func (g *gateOptions) exit(err error, interrupted bool, s *report.RunSummary) error {
+	if g.lenient && len(g.thresholds) == 0 && !interrupted {
+		if err != nil && !errors.Is(err, replay.ErrStopped) {
+			return err
+		}
+		return nil
+	}
+	return runExit(err, interrupted, s)
 }
 
 // addGateFlags adds the gate flags to a replay command.
@@ -40,10 +55,19 @@ func addGateFlags(cmd *cobra.Command) {
 // report.surge_at.
 func gateOptionsFrom(cfg *config) (*gateOptions, []error) {
 	v := cfg.v
-	g := &gateOptions{junit: v.GetString("replay.junit"), surgeAt: v.GetString("replay.surge_at")}
+	g, errs := thresholdsFrom(cfg, "replay.threshold")
+	g.junit, g.surgeAt = v.GetString("replay.junit"), v.GetString("replay.surge_at")
 	if g.surgeAt == "" {
 		g.surgeAt = v.GetString("report.surge_at")
 	}
+	return g, errs
+}
+
+// thresholdsFrom reads the config's thresholds map and the --threshold
+// flags bound to key.
+func thresholdsFrom(cfg *config, key string) (*gateOptions, []error) {
+	v := cfg.v
+	g := &gateOptions{}
 	var errs []error
 	if m := v.GetStringMap("thresholds"); len(m) > 0 {
 		ths, terrs := report.ParseThresholdMap(m)
@@ -52,7 +76,7 @@ func gateOptionsFrom(cfg *config) (*gateOptions, []error) {
 	} else if raw := v.Get("thresholds"); raw != nil {
 		errs = append(errs, fmt.Errorf("thresholds: want a map from metric to expressions, got %T", raw))
 	}
-	for _, s := range v.GetStringSlice("replay.threshold") {
+	for _, s := range v.GetStringSlice(key) {
 		t, err := report.ParseThresholdFlag(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--threshold: %w", err))
@@ -231,4 +255,18 @@ func (g *gateOptions) newGate(captures []string, plan shaper.Plan) (*report.Gate
 		return nil, err
 	}
 	return report.NewGate(g.thresholds, surge)
+}
+
+// reportGateFrom reads the gate options of surge report: the config's
+// thresholds, --threshold, --junit and --surge-at (report.surge_at).
+func reportGateFrom(cfg *config) (*gateOptions, []error) {
+	v := cfg.v
+	g, errs := thresholdsFrom(cfg, "report.threshold")
+	g.junit, g.surgeAt = v.GetString("report.junit"), v.GetString("report.surge_at")
+	return g, errs
+}
+
+// usageError joins errs into an error that exits with the usage code.
+func usageError(errs []error) error {
+	return &exitError{exitUsage, errors.Join(errs...)}
 }

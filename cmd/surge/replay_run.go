@@ -119,7 +119,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if sinkErr != nil {
 		return fmt.Errorf("results %s: %w", o.results, sinkErr)
 	}
-	return runExit(runErr, closed(stop), summary)
+	return o.gate.exit(runErr, closed(stop), summary)
 }
 
 // replayPlan is the shaper's plan with the ratio as a number.
