@@ -212,12 +212,8 @@ func (l *liveGate) abortReason() string {
 func settle(s *report.RunSummary, gate *report.Gate, runErr error, gateReason string) {
 	s.Thresholds = gate.Evaluate(true)
 	s.Cohorts = gate.Cohorts()
-	if errors.Is(runErr, replay.ErrStopped) {
-		s.Aborted = true
-		s.AbortReason = strings.TrimPrefix(runErr.Error(), replay.ErrStopped.Error()+": ")
-		if gateReason != "" {
-			s.AbortReason = gateReason
-		}
+	if reason := abortReasonOf(runErr, gateReason); reason != "" {
+		s.Aborted, s.AbortReason = true, reason
 	}
 	s.Settle()
 }
@@ -245,16 +241,28 @@ func closed(ch <-chan struct{}) bool {
 
 // newGate returns the run's Gate: its thresholds and, when there is a surge
 // time, its cohorts.
-func (g *gateOptions) newGate(captures []string, plan shaper.Plan) (*report.Gate, error) {
+func (g *gateOptions) newGate(captures []string, plan shaper.Plan) (*report.Gate, *report.Surge, error) {
 	files, err := eventlog.Files(captures, eventlog.Range{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	surge, err := g.surge(files, plan.From, plan.To, plan.Speed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return report.NewGate(g.thresholds, surge)
+	gate, err := report.NewGate(g.thresholds, surge)
+	return gate, surge, err
+}
+
+// abortReasonOf returns why a run stopped early, "" when it did not.
+func abortReasonOf(runErr error, gateReason string) string {
+	if !errors.Is(runErr, replay.ErrStopped) {
+		return ""
+	}
+	if gateReason != "" {
+		return gateReason
+	}
+	return strings.TrimPrefix(runErr.Error(), replay.ErrStopped.Error()+": ")
 }
 
 // reportGateFrom reads the gate options of surge report: the config's

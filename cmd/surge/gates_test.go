@@ -280,3 +280,38 @@ func TestRunExit(t *testing.T) {
 }
 
 func errStoppedForTest() error { return replay.ErrStopped }
+
+// TestCohortsAndReportGate replays with a surge time, then gates the
+// results file alone with surge report.
+func TestCohortsAndReportGate(t *testing.T) {
+	capture := tinyCapture(t, 10, 4, 20*time.Millisecond)
+	ok := statusServer(t, http.StatusOK)
+	results := filepath.Join(t.TempDir(), "results.parquet")
+	// Sessions start every 20 ms; at +100ms five have started.
+	_, out, s := replayGate(t, capture, ok.URL, "--surge-at", "100ms", "--results", results,
+		"--threshold", "latency_ms{cohort:existing}:p(99)<10000")
+	c := s.Cohorts
+	if c == nil || c.Source != "config" || c.SessionsBefore != 5 || c.SessionsArrived != 5 || len(c.Cohorts) != 3 {
+		t.Fatalf("cohorts %+v\n%s", c, out)
+	}
+	var sent int64
+	for _, g := range c.Cohorts {
+		sent += g.Sent
+	}
+	if sent != s.Sent || !strings.Contains(out, "cohorts at the surge") {
+		t.Errorf("cohorts sent %d of %d\n%s", sent, s.Sent, out)
+	}
+	// surge report: the recorded surge, a threshold that fails, exit 4.
+	js, _, err := surge(t, "report", "--json", results, "--threshold", "errors:count==0")
+	var r gateSummary
+	if jerr := json.Unmarshal([]byte(js), &r); jerr != nil {
+		t.Fatal(jerr)
+	}
+	if exitOf(err) != exitThresholds || r.Cohorts == nil || r.Cohorts.SessionsBefore != 5 || len(r.Thresholds) != 1 || r.Thresholds[0].Value != 10 {
+		t.Errorf("surge report: exit %d, %+v", exitOf(err), r)
+	}
+	// Without thresholds or --gate, surge report only prints.
+	if _, _, err := surge(t, "report", results); err != nil {
+		t.Errorf("surge report without gates: %v", err)
+	}
+}

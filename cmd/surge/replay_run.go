@@ -38,10 +38,11 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
-	gate, err := o.gate.newGate(o.captures, plan.Plan)
+	gate, surge, err := o.gate.newGate(o.captures, plan.Plan)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
+	info.WindowFrom, info.Surge = plan.From, surge.Info()
 	startCh := make(chan time.Time, 1)
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
@@ -98,6 +99,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	if sink != nil {
 		if sinkErr == nil {
+			if reason := abortReasonOf(runErr, live.abortReason()); reason != "" {
+				sink.SetMetadata(report.MetaAbort, reason)
+			}
 			sinkErr = sink.Close()
 		} else {
 			sink.Abort()
