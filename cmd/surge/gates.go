@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
@@ -69,7 +71,13 @@ func thresholdsFrom(cfg *config, key string) (*gateOptions, []error) {
 	v := cfg.v
 	g := &gateOptions{}
 	var errs []error
-	if m := v.GetStringMap("thresholds"); len(m) > 0 {
+	if m, err := rawThresholds(cfg.file); err != nil {
+		errs = append(errs, err)
+	} else if len(m) > 0 {
+		ths, terrs := report.ParseThresholdMap(m)
+		g.thresholds = append(g.thresholds, ths...)
+		errs = append(errs, terrs...)
+	} else if m := v.GetStringMap("thresholds"); len(m) > 0 {
 		ths, terrs := report.ParseThresholdMap(m)
 		g.thresholds = append(g.thresholds, ths...)
 		errs = append(errs, terrs...)
@@ -277,4 +285,24 @@ func reportGateFrom(cfg *config) (*gateOptions, []error) {
 // usageError joins errs into an error that exits with the usage code.
 func usageError(errs []error) error {
 	return &exitError{exitUsage, errors.Join(errs...)}
+}
+
+// rawThresholds reads the thresholds map of a YAML config file as written:
+// viper folds keys to lower case, which would change the routes and
+// methods in threshold keys. Nil without a file or a thresholds key.
+func rawThresholds(path string) (map[string]any, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	var doc struct {
+		Thresholds map[string]any `yaml:"thresholds"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return doc.Thresholds, nil
 }
