@@ -27,7 +27,7 @@ type rowReader[T any] interface {
 // allocate nothing; a batch's header lists share one allocation.
 type requestLineReader struct {
 	time, session, user, seq, method, scheme, host, path, query column
-	hname, hvalue, body, region, device                         column
+	hname, hvalue, body, region, device, status                 column
 	headers                                                     []schema.Header // the current slab rows' header lists are cut from
 }
 
@@ -44,7 +44,7 @@ var requestLineColumns = [...]struct {
 	{path: []string{"seq"}}, {path: []string{"method"}}, {path: []string{"scheme"}}, {path: []string{"host"}},
 	{path: []string{"path"}}, {path: []string{"query"}},
 	{path: []string{"headers", "list", "element", "name"}}, {path: []string{"headers", "list", "element", "value"}},
-	{path: []string{"body"}}, {path: []string{"region"}}, {path: []string{"device"}},
+	{path: []string{"body"}}, {path: []string{"region"}}, {path: []string{"device"}}, {path: []string{"status"}},
 }
 
 // lineCaches are the string caches of requestLineColumns, kept by a cursor
@@ -75,7 +75,7 @@ func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, caches *lineCa
 // columns returns the reader's columns in the order of requestLineColumns.
 func (r *requestLineReader) columns() []*column {
 	return []*column{&r.time, &r.session, &r.user, &r.seq, &r.method, &r.scheme, &r.host, &r.path, &r.query,
-		&r.hname, &r.hvalue, &r.body, &r.region, &r.device}
+		&r.hname, &r.hvalue, &r.body, &r.region, &r.device, &r.status}
 }
 
 // Read decodes up to len(rows) rows.
@@ -100,6 +100,14 @@ func (r *requestLineReader) Read(rows []schema.RequestLine) (n int, err error) {
 			return i, unexpected(err)
 		}
 		row.Seq = r.seq.int32()
+		if err := r.status.load(); err != nil {
+			return i, unexpected(err)
+		}
+		if row.Status = 0; r.status.null() {
+			r.status.skip()
+		} else {
+			row.Status = r.status.int32()
+		}
 		if err := r.body.load(); err != nil {
 			return i, unexpected(err)
 		}

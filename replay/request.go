@@ -80,6 +80,9 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 		Route:   report.RouteGroup(e.Method, e.Path),
 		Region:  e.Region,
 		Device:  e.Device,
+		// The recorded status, so the report tells a failure the
+		// recording had too from a new one.
+		RecordedStatus: int32(e.StatusCode()),
 	}
 	return p
 }

@@ -39,6 +39,36 @@ type RunInfo struct {
 	// of the report's per-second series. Zero means the whole second of the
 	// earliest intended time.
 	Start time.Time `json:"start"`
+	// WindowFrom is the capture time the schedule's zero stands for: the
+	// replayed window's start. Zero when unknown.
+	WindowFrom time.Time `json:"window_from,omitzero"`
+	// Surge is the surge time the run split its cohorts at; nil without one.
+	Surge *SurgeInfo `json:"surge,omitempty"`
+}
+
+// SurgeInfo records a run's surge time: OffsetS seconds from the run's start
+// (Surge.Offset), found as Source says (Surge).
+type SurgeInfo struct {
+	OffsetS float64   `json:"offset_s"`
+	Capture time.Time `json:"capture,omitzero"`
+	Source  string    `json:"source"`
+	Rule    string    `json:"rule,omitempty"`
+}
+
+// Info returns s as recorded in a RunInfo.
+func (s *Surge) Info() *SurgeInfo {
+	if s == nil {
+		return nil
+	}
+	return &SurgeInfo{OffsetS: s.Offset.Seconds(), Capture: s.Capture, Source: s.Source, Rule: s.Rule}
+}
+
+// Surge returns the surge i records.
+func (i *SurgeInfo) Surge() *Surge {
+	if i == nil {
+		return nil
+	}
+	return &Surge{Offset: time.Duration(i.OffsetS * float64(time.Second)), Capture: i.Capture, Source: i.Source, Rule: i.Rule}
 }
 
 // Metadata returns the key/value metadata that records i in a results file:
@@ -57,6 +87,7 @@ func (i RunInfo) Metadata() map[string]string {
 // non-finite floats (which JSON cannot hold) as 0.
 func (i RunInfo) normal() RunInfo {
 	i.Start = i.Start.Round(0).UTC()
+	i.WindowFrom = i.WindowFrom.Round(0).UTC()
 	if math.IsNaN(i.Ratio) || math.IsInf(i.Ratio, 0) {
 		i.Ratio = 0
 	}

@@ -44,6 +44,11 @@ const KeptUpLateness = 5 * time.Millisecond
 //	connections    {opened, reused, tls_handshakes, retried, written}
 //	routes         per route group, by scheduled, descending
 //	per_second     one entry per second from the first to the last
+//	verdict        pass, thresholds_failed, aborted, generator_behind,
+//	               unreachable or nothing_scheduled (Settle)
+//	aborted, abort_reason  whether and why the run stopped early
+//	thresholds     every threshold's value against its bound (Gate)
+//	cohorts        the split at the surge time, when there is one
 //
 // Percentiles are within 0.1% (per_second ones within 1%) plus 1 µs.
 type RunSummary struct {
@@ -73,6 +78,18 @@ type RunSummary struct {
 
 	Routes    []RouteSummary  `json:"routes"`
 	PerSecond []SecondSummary `json:"per_second"`
+
+	// Outcome is the run's verdict (see Settle): pass, thresholds_failed,
+	// aborted, generator_behind, unreachable or nothing_scheduled.
+	Outcome string `json:"verdict"`
+	// Aborted says the run stopped before the end of its schedule;
+	// AbortReason says why (an abort rule, a threshold, an interrupt).
+	Aborted     bool   `json:"aborted"`
+	AbortReason string `json:"abort_reason,omitempty"`
+	// Thresholds are the run's thresholds, evaluated at the end (Gate).
+	Thresholds ThresholdResults `json:"thresholds,omitempty"`
+	// Cohorts splits the run at its surge time, when it has one (Gate).
+	Cohorts *CohortReport `json:"cohorts,omitempty"`
 }
 
 // Percentiles are points of a latency distribution, in milliseconds.
@@ -191,6 +208,7 @@ func (a *Aggregator) Summary() *RunSummary {
 	}
 	s.GeneratorKeptUp = s.Lateness.P99 <= float64(KeptUpLateness)/float64(time.Millisecond) &&
 		s.DroppedBy[schema.DroppedDeadline] == 0
+	s.Settle()
 	return s
 }
 

@@ -30,7 +30,9 @@ func (s *RunSummary) WriteJSON(w io.Writer) error {
 // WriteText writes the report for people: what ran, the counts, intended
 // against achieved rate, latency from intended and from send time, the
 // generator's lateness, errors by class, the busiest routes, per-second
-// sparklines and, last, the verdict on the generator (Verdict).
+// sparklines, the cohorts at the surge time, the verdict on the generator
+// (Verdict) and, last, the thresholds, whether the run aborted and the
+// run's verdict (Settle).
 func (s *RunSummary) WriteText(w io.Writer) error {
 	var b strings.Builder
 	s.writeHeader(&b)
@@ -39,8 +41,10 @@ func (s *RunSummary) WriteText(w io.Writer) error {
 		s.writeLatency(&b)
 		s.writeRoutes(&b)
 		s.writeSeries(&b)
+		s.writeCohorts(&b)
 	}
 	b.WriteString("\n" + s.Verdict() + "\n")
+	s.writeGate(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -83,6 +83,7 @@ var ResultArrow = arrow.NewSchema([]arrow.Field{
 	{Name: "tls", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 	{Name: "retries", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 	{Name: "detail", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "recorded_status", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 }, nil)
 
 var (

@@ -128,17 +128,24 @@ type RequestLine struct {
 	Body    []byte    `parquet:"body"`
 	Region  string    `parquet:"region,dict"`
 	Device  string    `parquet:"device,dict"`
+	// Status is the recorded response status, 0 when the source recorded
+	// none: the replay copies it into Result.RecordedStatus.
+	Status int32 `parquet:"status,optional"`
 }
 
 // EventTime returns when the request started.
 func (r *RequestLine) EventTime() time.Time { return r.Time }
 
-// Exchange returns the exchange r projects, without its response facts and
-// its protocol and source.
+// Exchange returns the exchange r projects, without its response facts
+// (but its recorded status) and its protocol and source.
 func (r *RequestLine) Exchange() Exchange {
-	return Exchange{Time: r.Time, Session: r.Session, User: r.User, Seq: r.Seq, Method: r.Method,
+	e := Exchange{Time: r.Time, Session: r.Session, User: r.User, Seq: r.Seq, Method: r.Method,
 		Scheme: r.Scheme, Host: r.Host, Path: r.Path, Query: r.Query, Headers: r.Headers, Body: r.Body,
 		Region: r.Region, Device: r.Device}
+	if r.Status != 0 {
+		e.Status = Int32(r.Status)
+	}
+	return e
 }
 
 func equalFold(a, b string) bool {

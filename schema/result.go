@@ -78,6 +78,10 @@ type Result struct {
 	TLS       bool   `parquet:"tls,optional" json:"tls,omitempty"`
 	Retries   int32  `parquet:"retries,optional" json:"retries,omitempty"`
 	Detail    string `parquet:"detail,optional,dict" json:"detail,omitempty"`
+	// RecordedStatus is the status the capture recorded for the request (0
+	// when it recorded none), so a report can tell a failure the recording
+	// had too (a 404 then and now) from a new one.
+	RecordedStatus int32 `parquet:"recorded_status,optional" json:"recorded_status,omitempty"`
 }
 
 // EventTime returns the intended send time: results are ordered by it.

@@ -22,11 +22,9 @@ import (
 	"github.com/surge-replay/surge/shaper"
 )
 
-// Exit codes of surge replay.
-const (
-	exitStopped = 3   // aborted by an abort condition, or the schedule failed
-	exitSignal  = 130 // stopped by Ctrl-C
-)
+// exitSignal is the exit code of a replay stopped by Ctrl-C (see
+// exitcode.go for the others).
+const exitSignal = 130
 
 func newReplayCommand(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
@@ -59,7 +57,7 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := replayOptionsFrom(cfg)
 			if err != nil {
-				return &exitError{2, err}
+				return &exitError{exitUsage, err}
 			}
 			return runReplay(cmd, o, nil)
 		},
@@ -103,6 +101,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("summary-json", "", "write the run summary as JSON to this file")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
+	addGateFlags(cmd)
 }
 
 // replayOptions is everything surge replay needs.
@@ -115,6 +114,7 @@ type replayOptions struct {
 	summaryJSON string
 	progress    string
 	dryRun      bool
+	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -155,6 +155,12 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if ratio < 0 {
 		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
 	}
+	if ratio == 0 {
+		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
+	}
+	var gerrs []error
+	o.gate, gerrs = gateOptionsFrom(cfg)
+	errs = append(errs, gerrs...)
 	errs = append(errs, o.shape.Validate()...)
 	o.engine = replay.Config{
 		Allow:       v.GetStringSlice("targets.allow"),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +38,12 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
+	gate, surge, err := o.gate.newGate(o.captures, plan.Plan)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	info.WindowFrom, info.Surge = plan.From, surge.Info()
+	startCh := make(chan time.Time, 1)
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
@@ -50,6 +55,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	// report's series and the results file's metadata count from it.
 	o.engine.Started = func(start time.Time) {
 		agg.SetStart(start)
+		gate.SetStart(start)
+		startCh <- start
 		if sink != nil {
 			info.Start = start
 			for k, v := range info.Metadata() {
@@ -59,6 +66,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	emit := func(r *schema.Result) {
 		agg.Add(r)
+		gate.Add(r)
 		if sink != nil && sinkErr == nil {
 			sinkErr = sink.Add(r)
 		}
@@ -77,7 +85,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if started != nil {
 		started()
 	}
-	st, runErr := replay.Run(ctx, o.engine, sh, stop, emit)
+	live := newLiveGate(gate, stop, done)
+	go live.watch(startCh, liveGateTick, done)
+	st, runErr := replay.Run(ctx, o.engine, sh, live.stop, emit)
 	close(done)
 	<-progressDone
 
@@ -89,12 +99,16 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	if sink != nil {
 		if sinkErr == nil {
+			if reason := abortReasonOf(runErr, live.abortReason()); reason != "" {
+				sink.SetMetadata(report.MetaAbort, reason)
+			}
 			sinkErr = sink.Close()
 		} else {
 			sink.Abort()
 		}
 	}
 	summary := agg.Summary()
+	settle(summary, gate, runErr, live.abortReason())
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
@@ -103,10 +117,13 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 			return err
 		}
 	}
+	if err := writeJUnit(o.gate.junit, summary); err != nil {
+		return err
+	}
 	if sinkErr != nil {
 		return fmt.Errorf("results %s: %w", o.results, sinkErr)
 	}
-	return replayExit(runErr, st, stop)
+	return o.gate.exit(runErr, closed(stop), summary)
 }
 
 // replayPlan is the shaper's plan with the ratio as a number.
@@ -173,22 +190,6 @@ func modeName(m string) string {
 		return replay.Timeline
 	}
 	return m
-}
-
-// replayExit maps how a run ended to the process's exit.
-func replayExit(err error, st *replay.Stats, stop <-chan struct{}) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, replay.ErrStopped) {
-		select {
-		case <-stop:
-			return &exitError{exitSignal, err}
-		default:
-			return &exitError{exitStopped, err}
-		}
-	}
-	return err
 }
 
 // writeAtomic writes a file through a temporary file renamed into place.

@@ -15,22 +15,48 @@ the same report the run printed: counts, rates, latency from intended time and
 from send time, lateness, errors by class, routes, per-second series and the
 verdict on the generator. The run's description (target, ratio, speed, seed,
 mode) travels in the results file's metadata. --json prints the summary JSON
-(see docs/REPORT.md).`,
+(see docs/REPORT.md).
+
+--threshold (or the config's thresholds) evaluates thresholds on the results
+and --junit writes them as JUnit XML; with thresholds, or with --gate, surge
+report exits with the run's exit code (docs/REPORT.md, "Exit codes").
+--surge-at splits the report into cohorts (default: the surge the run
+recorded); "surge report compare" compares two runs.`,
 		Example: `  surge report results.parquet
-  surge report results.parquet --json | jq '.latency_ms.p99'`,
+  surge report results.parquet --json | jq '.latency_ms.p99'
+  surge report results.parquet --threshold 'latency_ms{route:/api/search}:p(99)<500' --junit junit.xml
+  surge report results.parquet --surge-at 12m`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := report.SummarizeResults(args)
+			o, errs := reportGateFrom(cfg)
+			if len(errs) > 0 {
+				return usageError(errs)
+			}
+			s, err := report.SummarizeRun(args, report.SummaryOptions{Thresholds: o.thresholds, SurgeAt: o.surgeAt})
 			if err != nil {
 				return err
 			}
 			if cfg.v.GetBool("report.json") {
-				return s.WriteJSON(cmd.OutOrStdout())
+				err = s.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = s.WriteText(cmd.OutOrStdout())
 			}
-			return s.WriteText(cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if err := writeJUnit(o.junit, s); err != nil {
+				return err
+			}
+			if len(o.thresholds) == 0 && !cfg.v.GetBool("report.gate") {
+				return nil
+			}
+			return runExit(nil, false, s)
 		},
 	}
 	cmd.Flags().Bool("json", false, "print the summary as JSON")
+	cmd.Flags().Bool("gate", false, "exit with the run's exit code (docs/REPORT.md) even without thresholds")
+	addGateFlags(cmd)
+	cmd.AddCommand(newReportCompareCommand(cfg))
 	cfg.bindAll(cmd, "report")
 	return cmd
 }
