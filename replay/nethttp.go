@@ -130,7 +130,7 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		sent.Store(int64(d.now()))
 		markWritten()
 	}}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.method, d.base+p.target, bytes.NewReader(p.body))
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.method, d.base+"/", bytes.NewReader(p.body))
 	if err != nil {
 		p.end = d.now()
 		p.sent = p.end
@@ -138,10 +138,7 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		p.done(p)
 		return
 	}
-	req.Host = d.host
-	for _, h := range p.headers {
-		req.Header.Add(h.Name, h.Value)
-	}
+	setRecorded(req, d.host, p)
 	resp, err := d.client(p.result.User).Do(req)
 	if err == nil {
 		var n int64

@@ -15,11 +15,15 @@ const (
 	DroppedDeadline = "dropped_deadline" // too late to send (past the lateness limit)
 	DroppedCap      = "dropped_cap"      // over the --max-rps cap
 	DroppedAbort    = "dropped_abort"    // the run was aborted or stopped first
+	// DroppedTruncated is a request whose body the capture kept in part:
+	// not sent cut as if whole (replay.Config.SendTruncated sends it).
+	DroppedTruncated = "dropped_truncated"
 )
 
 // IsDropped reports whether an error class means the request was not sent.
 func IsDropped(class string) bool {
-	return class == DroppedDeadline || class == DroppedCap || class == DroppedAbort
+	return class == DroppedDeadline || class == DroppedCap || class == DroppedAbort ||
+		class == DroppedTruncated
 }
 
 // Result is the outcome of one replayed request.
