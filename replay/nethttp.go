@@ -33,7 +33,9 @@ type httpDriver struct {
 	users   map[string]*http.Client
 	newT    func() *http.Transport
 
-	// Owned by the sender: the write signal of each session's last request.
+	// The write signal of each session's last request; sendMu guards it
+	// (closed-loop runners send from their own goroutines).
+	sendMu    sync.Mutex
 	lastWrite map[string]chan struct{}
 	sends     int
 }
@@ -97,6 +99,8 @@ func (d *httpDriver) client(user string) *http.Client {
 // (goroutines alone would race).
 func (d *httpDriver) send(p *pending) {
 	written := make(chan struct{})
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
 	prev := d.lastWrite[p.vsess]
 	d.lastWrite[p.vsess] = written
 	if d.sends++; d.sends%4096 == 0 {
