@@ -28,6 +28,7 @@ type rowReader[T any] interface {
 type requestLineReader struct {
 	time, session, user, seq, method, scheme, host, path, query column
 	hname, hvalue, body, region, device, status                 column
+	bodySize, latency                                           column          // truncation and think time
 	headers                                                     []schema.Header // the current slab rows' header lists are cut from
 }
 
@@ -45,6 +46,7 @@ var requestLineColumns = [...]struct {
 	{path: []string{"path"}}, {path: []string{"query"}},
 	{path: []string{"headers", "list", "element", "name"}}, {path: []string{"headers", "list", "element", "value"}},
 	{path: []string{"body"}}, {path: []string{"region"}}, {path: []string{"device"}}, {path: []string{"status"}},
+	{path: []string{"body_size"}}, {path: []string{"latency_ns"}},
 }
 
 // lineCaches are the string caches of requestLineColumns, kept by a cursor
@@ -75,7 +77,7 @@ func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, caches *lineCa
 // columns returns the reader's columns in the order of requestLineColumns.
 func (r *requestLineReader) columns() []*column {
 	return []*column{&r.time, &r.session, &r.user, &r.seq, &r.method, &r.scheme, &r.host, &r.path, &r.query,
-		&r.hname, &r.hvalue, &r.body, &r.region, &r.device, &r.status}
+		&r.hname, &r.hvalue, &r.body, &r.region, &r.device, &r.status, &r.bodySize, &r.latency}
 }
 
 // Read decodes up to len(rows) rows.
@@ -113,6 +115,22 @@ func (r *requestLineReader) Read(rows []schema.RequestLine) (n int, err error) {
 		}
 		if b := r.body.bytes(); len(b) > 0 {
 			row.Body = bytes.Clone(b)
+		}
+		if err := r.bodySize.load(); err != nil {
+			return i, unexpected(err)
+		}
+		// Validated at write: body_truncated is body_size > len(body).
+		row.BodySize = r.bodySize.int64()
+		row.BodyTruncated = row.BodySize > int64(len(row.Body))
+		if err := r.latency.load(); err != nil {
+			return i, unexpected(err)
+		}
+		row.LatencyNS = nil
+		if r.latency.null() {
+			r.latency.skip()
+		} else {
+			v := r.latency.int64()
+			row.LatencyNS = &v
 		}
 		if row.Headers, err = r.readHeaders(); err != nil {
 			return i, unexpected(err)

@@ -38,7 +38,8 @@ func TestColumnarRequestLineMatchesRowReader(t *testing.T) {
 		e := full[i]
 		want := schema.RequestLine{Time: e.Time, Session: e.Session, User: e.User, Seq: e.Seq, Method: e.Method,
 			Scheme: e.Scheme, Host: e.Host, Path: e.Path, Query: e.Query, Headers: e.Headers, Body: e.Body,
-			Region: e.Region, Device: e.Device, Status: int32(e.StatusCode())}
+			Region: e.Region, Device: e.Device, Status: int32(e.StatusCode()),
+			BodySize: e.BodySize, BodyTruncated: e.BodyTruncated, LatencyNS: e.LatencyNS}
 		if len(want.Headers) == 0 {
 			want.Headers = nil
 		}

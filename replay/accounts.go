@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Account is a test account whose token a virtual user presents.
@@ -71,23 +72,70 @@ func LoadAccounts(path string) ([]Account, error) {
 // "{{secret:" + 16 hex digits + "}}".
 const placeholderPrefix = "{{secret:"
 
-// substituter replaces placeholders with values for a virtual user: the
-// credential placeholders of Authorization-like headers get the token of the
-// user's test account (assigned by a hash of the user, so a user always has
-// the same account); every other placeholder (cookies, API keys) gets a value
-// derived from the placeholder and the user, so each virtual user presents its
-// own, stable values, as distinct real users did.
+// substituter replaces placeholders with values for a virtual user (its
+// identity: the virtual user, or for an anonymous one its virtual session, so
+// no two clones share cookies or tokens). In order:
+//
+//   - a placeholder or the name of its header or query parameter in secrets
+//     (a value shared by every user, like an app key) gets that value;
+//   - the credential placeholder of an Authorization header gets the token
+//     of the account leased to the user (see leases);
+//   - every other placeholder (cookies, per-user keys) gets a value derived
+//     from the placeholder and the user: each virtual user presents its own,
+//     stable values, as distinct real users did.
+//
+// It is used by the producer alone: not safe for concurrent use.
 type substituter struct {
 	accounts []Account
+	secrets  map[string]string // placeholder or lower-cased name -> value
+	leases   *leases
+	now      time.Duration // schedule time of the request being prepared
 }
 
-// value returns the replacement of placeholder ph for user, where header is
-// the header it is in ("" for query and body).
-func (s *substituter) value(ph, user, header string) string {
-	if len(s.accounts) > 0 && isCredentialHeader(header) {
-		return s.accounts[hashString(user)%uint64(len(s.accounts))].Token
+func newSubstituter(accounts []Account, secrets map[string]string, idle time.Duration) substituter {
+	s := substituter{accounts: accounts, secrets: map[string]string{}}
+	for k, v := range secrets {
+		if !strings.HasPrefix(k, placeholderPrefix) {
+			k = strings.ToLower(k)
+		}
+		s.secrets[k] = v
+	}
+	if len(accounts) > 0 {
+		s.leases = newLeases(len(accounts), idle)
+	}
+	return s
+}
+
+// value returns the replacement of placeholder ph for user, where name is
+// the header or query parameter it is in ("" for a body).
+func (s *substituter) value(ph, user, name string) string {
+	if v, ok := s.secrets[ph]; ok {
+		return v
+	}
+	if v, ok := s.secrets[strings.ToLower(name)]; ok && name != "" {
+		return v
+	}
+	if len(s.accounts) > 0 && isCredentialHeader(name) {
+		if s.leases == nil {
+			s.leases = newLeases(len(s.accounts), 0)
+		}
+		return s.accounts[s.leases.get(user, s.now)].Token
 	}
 	return "surge-" + strconv.FormatUint(hashString(ph+"\x00"+user), 16)
+}
+
+// replaceQuery substitutes the placeholders of a raw query, parameter by
+// parameter (so secrets may name the parameter).
+func (s *substituter) replaceQuery(q, user string) string {
+	if !strings.Contains(q, placeholderPrefix) {
+		return q
+	}
+	parts := strings.Split(q, "&")
+	for i, kv := range parts {
+		k, _, _ := strings.Cut(kv, "=")
+		parts[i] = s.replace(kv, user, k)
+	}
+	return strings.Join(parts, "&")
 }
 
 // replace substitutes every placeholder in v.
@@ -113,9 +161,12 @@ func (s *substituter) replace(v, user, header string) string {
 	return b.String()
 }
 
+// isCredentialHeader reports whether a header carries a user's credential,
+// filled from the user's account. An X-Api-Key is the app's, not the user's:
+// it comes from secrets, or a per-user value.
 func isCredentialHeader(name string) bool {
 	switch strings.ToLower(name) {
-	case "authorization", "proxy-authorization", "x-api-key", "x-auth-token":
+	case "authorization", "proxy-authorization", "x-auth-token":
 		return true
 	}
 	return false

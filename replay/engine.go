@@ -75,8 +75,21 @@ type Config struct {
 	// Grace is how long a stopped run waits for requests in flight before
 	// cutting them. Zero means 10 s.
 	Grace time.Duration
-	// Accounts are test accounts for placeholder substitution.
+	// Accounts are test accounts for placeholder substitution, leased
+	// exclusively to live virtual users.
 	Accounts []Account
+	// Secrets fill placeholders shared by many users (an app key): keyed by
+	// the placeholder ("{{secret:…}}") or by the header or query parameter
+	// name it is in (case-insensitive).
+	Secrets map[string]string
+	// SessionIdle is how long (schedule time) a virtual user without a
+	// request keeps its leased account: the session gap scaled by the
+	// speed. Zero means 30 min.
+	SessionIdle time.Duration
+	// SendTruncated sends a request whose body the capture kept in part
+	// with the bytes kept (and a matching Content-Length). By default such
+	// a request is not sent and counted as dropped_truncated.
+	SendTruncated bool
 	// GoClock uses Go timers instead of the precise pacer clock (for tests
 	// under testing/synctest, and platforms other than Linux).
 	GoClock bool
@@ -186,6 +199,10 @@ type Stats struct {
 	Sent      int64  // requests written to the target
 	Dropped   int64  // never sent (deadline, cap, abort)
 	Stopped   string // why the run ended early ("" when it ran to the end)
+	// AccountsLeased counts accounts lent to virtual users (one per live
+	// user); AccountsExhausted the users that found every account taken
+	// and shared one. Zero without accounts.
+	AccountsLeased, AccountsExhausted int64
 }
 
 // ErrStopped reports a run that was stopped or aborted before the end of its
@@ -208,6 +225,7 @@ type run struct {
 	abort   *abortWatch
 
 	capAllows func(now time.Duration) bool // nil: no cap
+	leases    *leases                      // nil: no accounts
 
 	runners      sync.WaitGroup // closed-loop session runners
 	closeRunners func()         // retires every runner (closed mode)
@@ -293,6 +311,9 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	<-collected
 
 	st := &Stats{Start: r.clk.wall(0), Scheduled: r.scheduled.Load(), Sent: r.sent.Load(), Dropped: r.dropped.Load()}
+	if r.leases != nil {
+		st.AccountsLeased, st.AccountsExhausted = r.leases.leased.Load(), r.leases.exhausted.Load()
+	}
 	if reason, _ := r.reason.Load().(string); reason != "" {
 		st.Stopped = reason
 		return st, fmt.Errorf("%w: %s", ErrStopped, reason)
@@ -361,7 +382,8 @@ func (f *feed) next() (*pending, bool) {
 func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 	f := &feed{ch: make(chan []*pending, 16)}
 	var err error
-	pr := newPreparer(r.cfg.Target, r.cfg.Accounts)
+	pr := newPreparerFor(r.cfg)
+	r.leases = pr.subst.leases
 	lean := r.cfg.usesLean()
 	go func() {
 		defer close(f.ch)
@@ -391,6 +413,7 @@ func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 				return
 			}
 			p := pr.prepare(req)
+			p.cut = req.Exchange.BodyTruncated && !r.cfg.SendTruncated
 			if lean {
 				p.wire = pr.appendWire(make([]byte, 0, 256+len(p.body)), p)
 			}
@@ -483,10 +506,15 @@ func (r *run) send(p *pending, now time.Duration) {
 
 // admit returns the drop class for p at now, or "" to send it.
 func (r *run) admit(p *pending, now time.Duration) string {
+	if p.cut {
+		return schema.DroppedTruncated
+	}
 	if ml := r.cfg.maxLateness(); ml > 0 && now-p.at > ml {
 		return schema.DroppedDeadline
 	}
-	if r.capAllows != nil && !r.capAllows(now) {
+	// The cap counts a request at its intended time when the pacer sends it
+	// a little early, so a schedule exactly at the cap passes.
+	if r.capAllows != nil && !r.capAllows(max(now, p.at)) {
 		return schema.DroppedCap
 	}
 	return ""

@@ -43,7 +43,9 @@ type httpDriver struct {
 	users   map[string]*userClient
 	newT    func() *http.Transport
 
-	// Owned by the sender: the write signal of each session's last request.
+	// The write signal of each session's last request; sendMu guards it
+	// (closed-loop runners send from their own goroutines).
+	sendMu    sync.Mutex
 	lastWrite map[string]chan struct{}
 	sends     int
 }
@@ -145,6 +147,8 @@ func (d *httpDriver) release(key string) {
 // (goroutines alone would race).
 func (d *httpDriver) send(p *pending) {
 	written := make(chan struct{})
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
 	prev := d.lastWrite[p.vsess]
 	d.lastWrite[p.vsess] = written
 	if d.sends++; d.sends%4096 == 0 {
@@ -249,7 +253,8 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		})
 		defer stop.Stop()
 	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, tr.hooks()), p.method, d.base+p.target, bytes.NewReader(p.body))
+	// setRecorded sets the URL's request target as recorded.
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, tr.hooks()), p.method, d.base+"/", bytes.NewReader(p.body))
 	if err != nil {
 		p.end = d.now()
 		p.result.Error, p.result.Detail = schema.ErrRequest, err.Error()
@@ -260,10 +265,7 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		// Not rewindable: net/http never sends it twice (RFC 9110 §9.2.2).
 		req.GetBody = nil
 	}
-	req.Host = d.host
-	for _, h := range p.headers {
-		req.Header.Add(h.Name, h.Value)
-	}
+	setRecorded(req, d.host, p)
 	resp, err := client.Do(req)
 	if err == nil {
 		var n int64

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"encoding/base64"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -29,6 +31,7 @@ type pending struct {
 	sent     time.Duration  // when it was written (pacer clock); -1 when never
 	end      time.Duration  // when its response ended or it failed
 	retry    bool           // sent a second time after a reused connection failed
+	cut      bool           // its body was kept in part and is not to be sent
 	inflight bool           // handed to the driver (counted until collected)
 	done     func(*pending) // set by the engine: where a completed request goes
 	result   schema.Result
@@ -44,12 +47,67 @@ var hopHeaders = map[string]bool{
 
 // preparer turns shaped requests into pending requests for one target.
 type preparer struct {
-	host  string // Host header of the target
-	subst substituter
+	host   string // Host header of the target
+	prefix string // the target URL's path without its trailing slash, as escaped
+	query  string // the target URL's raw query, merged into every request's
+	auth   string // "Basic ..." from the target URL's user info, or ""
+	subst  substituter
 }
 
 func newPreparer(target *url.URL, accounts []Account) *preparer {
-	return &preparer{host: target.Host, subst: substituter{accounts: accounts}}
+	return newPreparerFor(&Config{Target: target, Accounts: accounts})
+}
+
+func newPreparerFor(c *Config) *preparer {
+	target := c.Target
+	pr := &preparer{host: target.Host, subst: newSubstituter(c.Accounts, c.Secrets, c.SessionIdle)}
+	pr.prefix = strings.TrimSuffix(target.EscapedPath(), "/")
+	pr.query = target.RawQuery
+	if u := target.User; u != nil {
+		pass, _ := u.Password()
+		pr.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pass))
+	}
+	return pr
+}
+
+// requestTarget joins the target's path prefix to the recorded path and
+// merges the target's query into the recorded one, both byte-exact: nothing
+// is decoded or re-escaped (RFC 9112 §3.2 origin-form).
+func (pr *preparer) requestTarget(path, query string) string {
+	if path == "" || path[0] != '/' {
+		path = "/" + path
+	}
+	t := pr.prefix + path
+	if q := mergeQuery(query, pr.query); q != "" {
+		t += "?" + q
+	}
+	return t
+}
+
+// mergeQuery returns the recorded raw query with the target's parameters
+// added: a recorded parameter the target also names is replaced by the
+// target's (the target's tenant wins); every other parameter stays as
+// recorded, in order.
+func mergeQuery(recorded, target string) string {
+	if target == "" {
+		return recorded
+	}
+	if recorded == "" {
+		return target
+	}
+	names := map[string]bool{}
+	for _, kv := range strings.Split(target, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		names[k] = true
+	}
+	kept := make([]string, 0, 8)
+	for _, kv := range strings.Split(recorded, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if !names[k] {
+			kept = append(kept, kv)
+		}
+	}
+	return strings.Join(append(kept, target), "&")
 }
 
 // prepare builds the request r describes, with placeholders substituted for
@@ -57,19 +115,24 @@ func newPreparer(target *url.URL, accounts []Account) *preparer {
 func (pr *preparer) prepare(r *shaper.Request) *pending {
 	e := r.Exchange
 	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method, sent: -1, assigned: -1}
-	p.target = e.Path
-	if e.Query != "" {
-		p.target += "?" + pr.subst.replace(e.Query, r.User, "")
-	}
-	p.headers = make([]schema.Header, 0, len(e.Headers))
+	id := identity(r)
+	pr.subst.now = r.At
+	p.target = pr.requestTarget(e.Path, pr.subst.replaceQuery(e.Query, id))
+	p.headers = make([]schema.Header, 0, len(e.Headers)+1)
 	for _, h := range e.Headers {
-		if hopHeaders[strings.ToLower(h.Name)] {
+		lower := strings.ToLower(h.Name)
+		if hopHeaders[lower] || (pr.auth != "" && lower == "authorization") {
 			continue
 		}
-		p.headers = append(p.headers, schema.Header{Name: h.Name, Value: pr.subst.replace(h.Value, r.User, h.Name)})
+		p.headers = append(p.headers, schema.Header{Name: h.Name, Value: pr.subst.replace(h.Value, id, h.Name)})
+	}
+	if pr.auth != "" {
+		// The target URL's user info is an explicit instruction: it
+		// replaces a recorded Authorization (RFC 7617 Basic).
+		p.headers = append(p.headers, schema.Header{Name: "Authorization", Value: pr.auth})
 	}
 	if len(e.Body) > 0 {
-		p.body = []byte(pr.subst.replace(string(e.Body), r.User, ""))
+		p.body = []byte(pr.subst.replace(string(e.Body), id, ""))
 	}
 	p.result = schema.Result{
 		Session: r.Session,
@@ -85,6 +148,16 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 		RecordedStatus: int32(e.StatusCode()),
 	}
 	return p
+}
+
+// identity is whose cookies and tokens a request carries: its virtual user,
+// or for an anonymous session (every HAR and .gor capture) its virtual
+// session, so anonymous clones never share an identity.
+func identity(r *shaper.Request) string {
+	if r.User != "" {
+		return r.User
+	}
+	return "\x00" + r.VirtualSession
 }
 
 // appendWire appends p as an HTTP/1.1 request to b.
@@ -140,4 +213,34 @@ func (p *pending) assign(now time.Duration, conn string) {
 		p.assigned = now
 	}
 	p.conn = conn
+}
+
+// setRecorded makes req the request p records, for net/http: the request
+// target byte-exact (URL.Opaque is written as is, so /promo/50%-off is not
+// parsed, rejected or re-escaped), header names as recorded, and no
+// User-Agent unless the capture has one (net/http adds Go-http-client/1.1
+// unless the header is present; present and empty, it writes none).
+// net/http writes headers sorted by name, not in recorded order; the lean
+// driver keeps the order.
+func setRecorded(req *http.Request, host string, p *pending) {
+	path, query, _ := strings.Cut(p.target, "?")
+	if strings.HasPrefix(path, "//") {
+		// Opaque "//..." would be read as an authority: send the
+		// absolute form, which servers must accept (RFC 9112 §3.2.2).
+		path = "//" + host + path
+	}
+	req.URL.Opaque, req.URL.RawQuery, req.URL.Path, req.URL.RawPath = path, query, "", ""
+	req.Host = host
+	req.Header = make(http.Header, len(p.headers)+1)
+	ua := false
+	for _, h := range p.headers {
+		name := h.Name
+		if strings.EqualFold(name, "User-Agent") {
+			name, ua = "User-Agent", true
+		}
+		req.Header[name] = append(req.Header[name], h.Value)
+	}
+	if !ua {
+		req.Header["User-Agent"] = []string{""}
+	}
 }

@@ -82,19 +82,28 @@ type bucket struct {
 	last        time.Duration
 }
 
+// bucketPeriod is the period the cap is stated over: --max-rps R allows R
+// requests in any second, so the burst is one second's worth. A schedule
+// that never has more than R requests in a second (evenly spread, or
+// bunched at one instant per second as one-second-resolution logs are) is
+// never dropped.
+const bucketPeriod = time.Second
+
 func newBucket(rate float64) *bucket {
-	burst := max(rate/100, 1) // 10 ms worth
+	burst := max(rate*bucketPeriod.Seconds(), 1)
 	return &bucket{rate: rate, burst: burst, tokens: burst}
 }
 
-// allow takes a token at now, if there is one.
+// allow takes a token at now, if there is one. Times before the last one
+// count as the last (closed-loop runners share the bucket).
 func (b *bucket) allow(now time.Duration) bool {
+	now = max(now, b.last)
 	b.tokens = min(b.burst, b.tokens+(now-b.last).Seconds()*b.rate)
 	b.last = now
-	if b.tokens < 1 {
+	if b.tokens < 1-1e-9 { // float steps must not lose the last token of a period
 		return false
 	}
-	b.tokens--
+	b.tokens = max(b.tokens-1, 0)
 	return true
 }
 
@@ -162,4 +171,34 @@ func (w *abortWatch) add(now time.Duration, failed bool) bool {
 		w.sumErr++
 	}
 	return w.sumT >= w.rule.minRequests() && float64(w.sumErr) > w.rule.Rate*float64(w.sumT)
+}
+
+// Redact returns target as text safe to print or store: the password of its
+// user info and the values of query parameters that name a secret (token,
+// key, secret, password, sig, auth) are replaced by "xxxxx". Nil gives "".
+func Redact(target *url.URL) string {
+	if target == nil {
+		return ""
+	}
+	u := *target
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, kv := range parts {
+			if k, _, ok := strings.Cut(kv, "="); ok && secretParam(k) {
+				parts[i] = k + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
+	return u.Redacted()
+}
+
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"token", "key", "secret", "pass", "sig", "auth"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -131,17 +131,22 @@ type RequestLine struct {
 	// Status is the recorded response status, 0 when the source recorded
 	// none: the replay copies it into Result.RecordedStatus.
 	Status int32 `parquet:"status,optional"`
+	// A body kept in part must not be sent as if whole; the recorded
+	// latency gives closed-loop replay its think time.
+	BodySize      int64  `parquet:"body_size"`
+	BodyTruncated bool   `parquet:"body_truncated"`
+	LatencyNS     *int64 `parquet:"latency_ns,optional"`
 }
 
 // EventTime returns when the request started.
 func (r *RequestLine) EventTime() time.Time { return r.Time }
 
 // Exchange returns the exchange r projects, without its response facts
-// (but its recorded status) and its protocol and source.
+// (but its recorded status and latency) and its protocol and source.
 func (r *RequestLine) Exchange() Exchange {
 	e := Exchange{Time: r.Time, Session: r.Session, User: r.User, Seq: r.Seq, Method: r.Method,
 		Scheme: r.Scheme, Host: r.Host, Path: r.Path, Query: r.Query, Headers: r.Headers, Body: r.Body,
-		Region: r.Region, Device: r.Device}
+		Region: r.Region, Device: r.Device, BodySize: r.BodySize, BodyTruncated: r.BodyTruncated, LatencyNS: r.LatencyNS}
 	if r.Status != 0 {
 		e.Status = Int32(r.Status)
 	}

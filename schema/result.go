@@ -23,6 +23,9 @@ const (
 	DroppedCap      = "dropped_cap"      // over the --max-rps cap
 	DroppedAbort    = "dropped_abort"    // the run was aborted or stopped first (also: still waiting for a connection at the stop)
 	DroppedQueue    = "dropped_queue"    // waited inside surge for a connection past the lateness limit (client queueing, not generator lateness)
+	// DroppedTruncated is a request whose body the capture kept in part:
+	// not sent cut as if whole (replay.Config.SendTruncated sends it).
+	DroppedTruncated = "dropped_truncated"
 )
 
 // Connection use of a Result (Result.Conn).
@@ -33,7 +36,8 @@ const (
 
 // IsDropped reports whether an error class means the request was not sent.
 func IsDropped(class string) bool {
-	return class == DroppedDeadline || class == DroppedCap || class == DroppedAbort || class == DroppedQueue
+	return class == DroppedDeadline || class == DroppedCap || class == DroppedAbort ||
+		class == DroppedQueue || class == DroppedTruncated
 }
 
 // Result is the outcome of one replayed request.

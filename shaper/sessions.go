@@ -16,8 +16,9 @@ type live struct {
 
 // session is what the shaper remembers of a recorded session.
 type session struct {
-	seen   time.Time // capture time of its last event
-	clones []clone   // one per virtual session; empty when dropped
+	seen   time.Time     // capture time of its last event
+	took   time.Duration // recorded latency of its last event (0: unknown)
+	clones []clone       // one per virtual session; empty when dropped
 }
 
 // clone is one virtual session of a recorded session.

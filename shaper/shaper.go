@@ -27,9 +27,11 @@ var ErrUnordered = errors.New("events out of time order")
 type Request struct {
 	// At is the intended send time as an offset from the replay start.
 	At time.Duration
-	// Think is the recorded gap since the previous request of this session,
-	// scaled by the speed; 0 for the first. Closed-loop replay waits it after
-	// the previous response.
+	// Think is the recorded think time before this request: the gap since
+	// the previous request of this session less that request's recorded
+	// latency (when the capture has it; never below 0), scaled by the speed;
+	// 0 for the first. Closed-loop replay waits it after the previous
+	// response.
 	Think time.Duration
 	// Session is the recorded session key (schema.Exchange.Session).
 	Session string
@@ -248,9 +250,12 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 			return err
 		}
 	} else {
-		think = scaled(float64(e.Time.Sub(ss.seen)), s.speed)
+		// Think time: the gap from the previous request's response (its
+		// start plus its recorded latency) to this request's start.
+		think = scaled(float64(max(e.Time.Sub(ss.seen)-ss.took, 0)), s.speed)
 	}
 	ss.seen = e.Time
+	ss.took, _ = e.Latency()
 	for k := range ss.clones {
 		c := &ss.clones[k]
 		if c.recorded != e.User {

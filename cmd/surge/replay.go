@@ -97,6 +97,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Duration("abort-window", 10*time.Second, "window of the abort condition")
 	f.Duration("grace", 10*time.Second, "after a stop, how long requests in flight may finish")
 	f.String("accounts", "", "CSV of test accounts (columns account,token) for credential placeholders")
+	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
 	f.String("summary-json", "", "write the run summary as JSON to this file")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
@@ -195,6 +196,10 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		}
 		o.engine.Accounts = accounts
 	}
+	// secrets: placeholder or header/parameter name -> value, for secrets
+	// shared by every user (an app key); see replay.Config.Secrets.
+	o.engine.Secrets = v.GetStringMapString("secrets")
+	o.engine.SendTruncated = v.GetBool("replay.send_truncated")
 	switch o.progress {
 	case "auto", "plain", "none":
 	default:

@@ -25,7 +25,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode\n%s", strings.Join(o.captures, ", "), o.engine.Target, modeName(o.engine.Mode), plan)
+	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), plan)
 	if o.dryRun {
 		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
 			return err
@@ -33,8 +33,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		fmt.Fprintln(stderr, "dry run: target allowed; nothing sent")
 		return nil
 	}
+	o.engine.SessionIdle = time.Duration(float64(plan.IdleGap) / plan.Speed)
 	info := report.RunInfo{
-		Target: o.engine.Target.String(), Capture: o.captures, Ratio: plan.ratio,
+		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
@@ -111,6 +112,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	settle(summary, gate, runErr, live.abortReason())
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
+	}
+	if st.AccountsLeased > 0 {
+		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
 	}
 	if o.summaryJSON != "" {
 		if err := writeAtomic(o.summaryJSON, summary.WriteJSON); err != nil {
