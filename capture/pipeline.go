@@ -93,7 +93,7 @@ func Import(ctx context.Context, inputs []Input, opts Options, emit func(*schema
 	}
 	err := p.run(ctx, inputs)
 	p.rep.Sessions = p.sess.started
-	p.rep.Scrubbed = Scrubbed{Headers: p.scrub.Headers, Query: p.scrub.Query, Fields: p.scrub.Fields}
+	p.rep.Scrubbed = Scrubbed{Headers: p.scrub.Headers, Query: p.scrub.Query, Fields: p.scrub.Fields, Users: p.scrub.Users, Values: p.scrub.Values}
 	return p.rep, err
 }
 
@@ -157,7 +157,9 @@ func (p *pipeline) nextSource(srcs []*source) (*source, error) {
 	for _, s := range srcs {
 		for s.head == nil && !s.done {
 			h := p.newHit()
-			err := s.in.Decode(h)
+			// No decoder's words leave capture unscrubbed: a skip reason
+			// or error may quote the raw record.
+			err := p.scrub.scrubError(s.in.Decode(h))
 			switch {
 			case err == nil:
 				s.head = h
@@ -250,7 +252,7 @@ func (p *pipeline) release(h *Hit) error {
 	p.scrub.Exchange(e)
 	if errs := e.Validate(); len(errs) > 0 {
 		p.rep.Records-- // bad counts it again
-		return p.rep.bad(&RecordError{Pos: h.Pos, Reason: "invalid event: " + joinErrs(errs)}, p.opts.Strict, p.opts.MaxProblems)
+		return p.rep.bad(p.scrub.scrubError(&RecordError{Pos: h.Pos, Reason: "invalid event: " + joinErrs(errs)}), p.opts.Strict, p.opts.MaxProblems)
 	}
 	if err := p.emit(e); err != nil {
 		return err
@@ -329,7 +331,7 @@ func ImportViews(ctx context.Context, inputs []ViewInput, opts Options, emit fun
 			}
 			var v schema.ViewingEvent
 			var pos Position
-			err := in.Decode(&v, &pos)
+			err := scrub.scrubError(in.Decode(&v, &pos))
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -349,7 +351,7 @@ func ImportViews(ctx context.Context, inputs []ViewInput, opts Options, emit fun
 				v.Source = "views"
 			}
 			if errs := v.Validate(); len(errs) > 0 {
-				if err := rep.bad(&RecordError{Pos: pos, Reason: "invalid event: " + joinErrs(errs)}, opts.Strict, opts.MaxProblems); err != nil {
+				if err := rep.bad(scrub.scrubError(&RecordError{Pos: pos, Reason: "invalid event: " + joinErrs(errs)}), opts.Strict, opts.MaxProblems); err != nil {
 					return rep, fmt.Errorf("capture: %s: %w", in.Name, err)
 				}
 				continue

@@ -29,11 +29,15 @@ type Report struct {
 	Problems []Problem `json:"problems,omitempty"`
 }
 
-// Scrubbed counts the values the scrubber replaced.
+// Scrubbed counts the values the scrubber replaced: named secrets in
+// headers, query parameters and body fields, user ids (query, body,
+// headers), and secrets detected by their form (JWTs, key formats, cards).
 type Scrubbed struct {
 	Headers int64 `json:"headers"`
 	Query   int64 `json:"query"`
 	Fields  int64 `json:"fields"`
+	Users   int64 `json:"users"`
+	Values  int64 `json:"values"`
 }
 
 // Problem is one bad record of an import.

@@ -5,22 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"hash"
 	"hash/maphash"
 	"net/url"
-	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/surge-replay/surge/schema"
-)
-
-// Default scrub lists. Header names compare case-insensitively; query and
-// body field names exactly.
-var (
-	DefaultSecretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"}
-	DefaultSecretQuery   = []string{"token", "access_token", "id_token", "api_key", "apikey", "key", "sig", "signature", "password", "auth"}
-	DefaultSecretFields  = []string{"password", "passwd", "token", "access_token", "refresh_token", "secret", "client_secret"}
 )
 
 // PlaceholderPrefix starts every placeholder that replaces a secret: a
@@ -35,24 +26,31 @@ type ScrubConfig struct {
 	// be set: without a key, hashes of guessable ids could be reversed.
 	Key []byte
 	// Headers, Query and Fields are scrubbed in addition to the defaults:
-	// header names, query parameter names, and JSON or form body field names.
+	// header names, query parameter names, and JSON or form body field names
+	// (Query and Fields apply to query, form and JSON alike). Names compare
+	// case-insensitively.
 	Headers, Query, Fields []string
+	// Users are more query parameter, body field or header names whose
+	// values are user ids, hashed like the user key (DefaultUserNames are
+	// always).
+	Users []string
 }
 
-// Scrubber replaces secrets and personal ids by keyed hashes. It caches
-// recent results (ids and tokens repeat across a session's requests). A
-// Scrubber is not safe for concurrent use.
+// Scrubber replaces secrets and personal ids by keyed hashes: values of
+// secret names (nameRules), secrets found by their form (findSecret) and user
+// ids. It caches recent results (ids and tokens repeat across a session's
+// requests). A Scrubber is not safe for concurrent use.
 type Scrubber struct {
-	mac     hash.Hash
-	headers []string // lower case
-	query   map[string]bool
-	fields  map[string]bool
-	cache   map[uint64]string // keyed by maphash of namespace and id
-	seed    maphash.Seed
-	sum     []byte
+	mac   hash.Hash
+	names *nameRules
+	cache map[uint64]string // keyed by maphash of namespace and id
+	seed  maphash.Seed
+	sum   []byte
 
-	// Counts of values replaced, for the import report.
-	Headers, Query, Fields int64
+	// Counts of values replaced, for the import report: named secrets in
+	// headers, query and body fields, user ids, and secrets detected by
+	// their form.
+	Headers, Query, Fields, Users, Values int64
 }
 
 // cacheLimit bounds the Scrubber's cache; it is cleared when full.
@@ -60,23 +58,12 @@ const cacheLimit = 1 << 16
 
 // NewScrubber returns a Scrubber for c.
 func NewScrubber(c ScrubConfig) *Scrubber {
-	s := &Scrubber{
-		mac:    hmac.New(sha256.New, c.Key),
-		query:  map[string]bool{},
-		fields: map[string]bool{},
-		cache:  map[uint64]string{},
-		seed:   maphash.MakeSeed(),
+	return &Scrubber{
+		mac:   hmac.New(sha256.New, c.Key),
+		names: newNameRules(c),
+		cache: map[uint64]string{},
+		seed:  maphash.MakeSeed(),
 	}
-	for _, h := range slices.Concat(DefaultSecretHeaders, c.Headers) {
-		s.headers = append(s.headers, strings.ToLower(h))
-	}
-	for _, q := range slices.Concat(DefaultSecretQuery, c.Query) {
-		s.query[q] = true
-	}
-	for _, f := range slices.Concat(DefaultSecretFields, c.Fields) {
-		s.fields[f] = true
-	}
-	return s
 }
 
 // Hash returns the keyed hash of an id in a namespace ("u" for users, "s" for
@@ -110,47 +97,68 @@ func (s *Scrubber) replace(v string) string {
 	return s.Placeholder(v)
 }
 
-// Exchange scrubs e's secret headers, query parameters and body fields in
-// place.
+// Exchange scrubs e in place: secret and user-id headers, query
+// parameters, path segments and body fields, and secrets found by their form
+// anywhere in them.
 func (s *Scrubber) Exchange(e *schema.Exchange) {
 	for i := range e.Headers {
-		h := &e.Headers[i]
-		if !s.secretHeader(h.Name) || h.Value == "" {
-			continue
-		}
-		s.Headers++
-		switch {
-		case strings.EqualFold(h.Name, "Cookie"):
-			h.Value = s.cookies(h.Value, "; ")
-		case strings.EqualFold(h.Name, "Set-Cookie"):
-			h.Value = s.setCookie(h.Value)
-		default:
-			// Keep an auth scheme ("Bearer", "Basic") so the replay knows
-			// what kind of credential to put back.
-			if scheme, cred, ok := strings.Cut(h.Value, " "); ok && isAuthScheme(scheme) {
-				h.Value = scheme + " " + s.replace(cred)
-			} else {
-				h.Value = s.replace(h.Value)
-			}
-		}
+		s.header(&e.Headers[i])
 	}
 	if e.Query != "" {
 		e.Query = s.query1(e.Query)
 	}
-	if len(e.Body) > 0 && !e.BodyTruncated {
-		// A scrubbed body is what a replay sends: its size is the new one.
+	if e.Path != "" {
+		e.Path = s.path(e.Path)
+	}
+	if len(e.Body) > 0 {
+		// A scrubbed body is what a replay sends: its size changes by what
+		// the replacements add (a truncated body keeps its recorded rest).
+		n := len(e.Body)
 		e.Body = s.body(e.Body)
-		e.BodySize = int64(len(e.Body))
+		e.BodySize += int64(len(e.Body) - n)
 	}
 }
 
-func (s *Scrubber) secretHeader(name string) bool {
-	for _, h := range s.headers {
-		if strings.EqualFold(name, h) {
-			return true
-		}
+func (s *Scrubber) header(h *schema.Header) {
+	if h.Value == "" {
+		return
 	}
-	return false
+	switch s.names.header(h.Name) {
+	case cookieName:
+		s.Headers++
+		if strings.EqualFold(h.Name, "Set-Cookie") {
+			h.Value = s.setCookie(h.Value)
+		} else {
+			h.Value = s.cookies(h.Value, "; ")
+		}
+	case secretName:
+		s.Headers++
+		// Keep an auth scheme ("Bearer", "Basic") so the replay knows
+		// what kind of credential to put back.
+		if scheme, cred, ok := strings.Cut(h.Value, " "); ok && isAuthScheme(scheme) {
+			h.Value = scheme + " " + s.replace(cred)
+		} else {
+			h.Value = s.replace(h.Value)
+		}
+	case userName:
+		if !isKeyedHash(h.Value) {
+			s.Users++
+			h.Value = s.Hash("u", h.Value)
+		}
+	default:
+		// A Referer's query, a "Bearer" in a custom header, a token in
+		// a value of its own.
+		h.Value = s.Text(h.Value)
+	}
+}
+
+// path replaces detected secrets in path segments, and named ones in
+// matrix parameters (";jsessionid=...").
+func (s *Scrubber) path(p string) string {
+	if strings.IndexByte(p, ';') >= 0 {
+		p = s.textNames(p)
+	}
+	return s.replaceSecrets(p)
 }
 
 // cookies replaces the value of every cookie in a Cookie header, keeping the
@@ -183,90 +191,79 @@ func (s *Scrubber) setCookie(v string) string {
 	return out
 }
 
-// query1 replaces secret parameter values in a raw query, keeping the rest of
-// it byte for byte.
+// query1 replaces secret and user-id parameter values and detected
+// secrets in a raw query (or form body), keeping the rest of it byte for
+// byte. A query with nothing to replace is returned without allocating.
 func (s *Scrubber) query1(q string) string {
-	if !s.anyQuerySecret(q) {
+	var b strings.Builder
+	last := 0
+	for off := 0; off < len(q); {
+		p := q[off:]
+		if i := strings.IndexByte(p, '&'); i >= 0 {
+			p = p[:i]
+		}
+		name, val, ok := strings.Cut(p, "=")
+		vs := off + len(name) + 1
+		off += len(p) + 1
+		if !ok || val == "" {
+			continue
+		}
+		if strings.IndexByte(name, '%') >= 0 || strings.IndexByte(name, '+') >= 0 {
+			if un, err := url.QueryUnescape(name); err == nil {
+				name = un
+			}
+		}
+		var repl string
+		switch s.names.param(name) {
+		case secretName, cookieName:
+			if strings.HasPrefix(val, PlaceholderPrefix) {
+				continue
+			}
+			s.Query++
+			repl = s.Placeholder(val)
+		case userName:
+			if isKeyedHash(val) {
+				continue
+			}
+			repl = s.valueOf(userName, val)
+		default:
+			if repl = s.replaceSecrets(val); repl == val {
+				continue
+			}
+		}
+		b.WriteString(q[last:vs])
+		b.WriteString(repl)
+		last = vs + len(val)
+	}
+	if last == 0 {
 		return q
 	}
-	return s.replaceQuery(q)
+	b.WriteString(q[last:])
+	return b.String()
 }
 
-// anyQuerySecret reports whether q has a parameter to scrub, without
-// allocating.
-func (s *Scrubber) anyQuerySecret(q string) bool {
-	for q != "" {
-		var p string
-		p, q, _ = strings.Cut(q, "&")
-		name, _, _ := strings.Cut(p, "=")
-		if s.query[name] || strings.IndexByte(name, '%') >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Scrubber) replaceQuery(q string) string {
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		name, val, ok := strings.Cut(p, "=")
-		if un, err := url.QueryUnescape(name); err == nil {
-			name = un
-		}
-		if ok && val != "" && s.query[name] && !strings.HasPrefix(val, PlaceholderPrefix) {
-			s.Query++
-			parts[i] = p[:len(p)-len(val)] + s.Placeholder(val)
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-// body replaces secret fields of a JSON object or form body. Other bodies are
-// kept as they are.
+// body replaces secret and user-id fields of a JSON or form body and
+// detected secrets in them, changing only the replaced values' bytes
+// (scrubJSON). Other text bodies get Text; binary ones are kept.
 func (s *Scrubber) body(b []byte) []byte {
-	trimmed := bytes.TrimSpace(b)
+	trimmed := bytes.TrimLeft(b, " \t\r\n")
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		var v any
-		d := json.NewDecoder(bytes.NewReader(trimmed))
-		d.UseNumber()
-		if d.Decode(&v) != nil || !s.scrubJSON(v) {
-			return b
-		}
-		out, err := json.Marshal(v)
-		if err != nil {
-			return b
-		}
-		return out
+		return s.scrubJSON(b)
 	}
+	if !utf8.Valid(b) {
+		return b
+	}
+	str := string(b)
+	var out string
 	if bytes.IndexByte(b, '=') > 0 && !bytes.ContainsAny(b, " \n{<") {
-		return []byte(s.query1(string(b)))
+		out = s.query1(str)
+	} else {
+		out = s.Text(str)
 	}
-	return b
-}
-
-// scrubJSON replaces secret string fields anywhere in v, reporting whether it
-// replaced any.
-func (s *Scrubber) scrubJSON(v any) bool {
-	changed := false
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if str, ok := x.(string); ok && s.fields[k] && str != "" && !strings.HasPrefix(str, PlaceholderPrefix) {
-				v[k] = s.Placeholder(str)
-				s.Fields++
-				changed = true
-			} else if s.scrubJSON(x) {
-				changed = true
-			}
-		}
-	case []any:
-		for _, x := range v {
-			if s.scrubJSON(x) {
-				changed = true
-			}
-		}
+	if out == str {
+		return b
 	}
-	return changed
+	return []byte(out)
 }
 
 func isAuthScheme(s string) bool {

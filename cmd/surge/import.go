@@ -53,8 +53,9 @@ Inputs may be gzip-compressed. Events are timed by request start (log time
 minus request time), re-ordered within a window. Secrets (Authorization,
 Cookie, X-Api-Key, ... and configured headers, query parameters and body
 fields) become placeholders and user and session ids keyed hashes, with the
-key from config scrub.key or SURGE_SCRUB_KEY: a raw secret never reaches the
-output. Bad records are skipped and counted (the first ones, with file:line,
+key from config scrub.key or SURGE_SCRUB_KEY (else this machine's own key,
+made on first use in the user config directory, surge/scrub.key): a raw
+secret never reaches the output, nor a skip reason or the import report. Bad records are skipped and counted (the first ones, with file:line,
 are kept in the file's metadata; see surge inspect); --strict stops at the
 first. PATH ending in .parquet is one file; any other PATH is a directory in
 hive layout (dt=YYYY-MM-DD/hour=HH/part-NNNNN.parquet). Output is written
@@ -74,6 +75,18 @@ atomically: on failure nothing is left at PATH.`,
 			if err != nil {
 				return &exitError{2, err}
 			}
+			if len(o.capture.Scrub.Key) == 0 {
+				// A key given by config or environment always wins; else
+				// the machine's own, made on first use.
+				key, path, created, err := machineScrubKey()
+				if err != nil {
+					return &exitError{2, err}
+				}
+				if created {
+					fmt.Fprintf(cmd.ErrOrStderr(), "surge: no scrub key given: created one at %s (mode 0600), used from now on; to share ids with your team, share one key (see README)\n", path)
+				}
+				o.capture.Scrub.Key = key
+			}
 			return runImport(cmd, o)
 		},
 	}
@@ -90,7 +103,9 @@ atomically: on failure nothing is left at PATH.`,
 	f.StringSlice("scrub-headers", nil, "more header names to scrub")
 	f.StringSlice("scrub-query", nil, "more query parameter names to scrub")
 	f.StringSlice("scrub-fields", nil, "more JSON/form body field names to scrub")
-	cfg.bindAll(cmd, "import", "scrub-headers", "scrub-query", "scrub-fields")
+	f.StringSlice("scrub-users", nil, "more query, body field or header names whose values are user ids (hashed like the user key)")
+	cfg.bindAll(cmd, "import", "scrub-headers", "scrub-query", "scrub-fields", "scrub-users")
+	cfg.bind(cmd, "scrub.users", "scrub-users")
 	cfg.bind(cmd, "scrub.headers", "scrub-headers")
 	cfg.bind(cmd, "scrub.query", "scrub-query")
 	cfg.bind(cmd, "scrub.fields", "scrub-fields")
@@ -138,10 +153,8 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 			Headers: v.GetStringSlice("scrub.headers"),
 			Query:   v.GetStringSlice("scrub.query"),
 			Fields:  v.GetStringSlice("scrub.fields"),
+			Users:   v.GetStringSlice("scrub.users"),
 		},
-	}
-	if len(o.capture.Scrub.Key) == 0 {
-		return nil, capture.ErrNoKey
 	}
 	return o, nil
 }

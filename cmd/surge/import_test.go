@@ -223,8 +223,12 @@ func TestImportHiveDirectory(t *testing.T) {
 	}
 }
 
+// TestImportNeedsScrubKey: with no key and no config directory for a
+// machine key, import refuses.
 func TestImportNeedsScrubKey(t *testing.T) {
 	t.Setenv("SURGE_SCRUB_KEY", "")
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_CONFIG_HOME", "")
 	_, _, err := surge(t, "import", "combined", sample+"match-night-combined.log.gz", "-o", filepath.Join(t.TempDir(), "x.parquet"))
 	if !errors.Is(err, capture.ErrNoKey) {
 		t.Errorf("import without a key: %v; want ErrNoKey", err)
