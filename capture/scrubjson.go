@@ -69,8 +69,8 @@ func (s *Scrubber) scrubJSON(b []byte) []byte {
 			end, escaped := jsonStringEnd(b, i)
 			if top := len(stack) - 1; top >= 0 && stack[top].obj && stack[top].wantKey {
 				stack[top].wantKey = false
-				stack[top].kind = s.names.param(jsonString(b[i:end], escaped))
-			} else if repl, ok := s.jsonValue(kind(), jsonString(b[i:end], escaped), escaped); ok {
+				stack[top].kind = s.names.param(rawJSONString(b[i:end], escaped))
+			} else if repl, ok := s.jsonValue(kind(), rawJSONString(b[i:end], escaped), escaped); ok {
 				splice(i, end, repl)
 			}
 			i = end
@@ -144,7 +144,7 @@ func jsonStringEnd(b []byte, i int) (int, bool) {
 }
 
 // jsonString decodes a valid quoted JSON string.
-func jsonString(q []byte, escaped bool) string {
+func rawJSONString(q []byte, escaped bool) string {
 	if !escaped {
 		return string(q[1 : len(q)-1])
 	}
