@@ -25,7 +25,6 @@ import (
 // shaped, and replayed against a rawRecording server on 127.0.0.1 with every
 // driver.
 
-
 // importCase imports testdata/field-cases/<name>/capture.jsonl into a
 // Parquet file and returns its path.
 func importCase(t *testing.T, name string) string {
