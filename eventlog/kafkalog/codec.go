@@ -1,0 +1,354 @@
+package kafkalog
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/surge-replay/surge/schema"
+)
+
+// Message headers every record surge produces carries (docs/KAFKA.md).
+const (
+	HeaderVersion     = "surge-schema" // schema.Version at write time, "1.0"
+	HeaderContentType = "content-type" // ContentBinary or ContentJSON
+	HeaderKind        = "surge-kind"   // schema.Kind of the value, "exchange"
+	HeaderSource      = "surge-source" // the importer or tap that produced the event
+)
+
+// Content types of a record's value.
+const (
+	// ContentBinary is surge's compact binary encoding of one schema.Exchange
+	// (docs/KAFKA.md, "Binary layout").
+	ContentBinary = "application/vnd.surge.exchange+binary"
+	// ContentJSON is one schema.Exchange as a JSON object (the field names of
+	// its json tags), for third-party consumers such as kcat and jq.
+	ContentJSON = "application/json"
+)
+
+// Format chooses the encoding a Writer produces.
+type Format int
+
+// The encodings.
+const (
+	Binary Format = iota // ContentBinary (the default)
+	JSON                 // ContentJSON
+)
+
+func (f Format) contentType() string {
+	if f == JSON {
+		return ContentJSON
+	}
+	return ContentBinary
+}
+
+// String returns "binary" or "json".
+func (f Format) String() string {
+	if f == JSON {
+		return "json"
+	}
+	return "binary"
+}
+
+// Errors of the decoder. A DecodeError wraps them with where they happened.
+var (
+	ErrTruncated   = errors.New("value ends inside a field")
+	ErrTrailing    = errors.New("bytes after the last field")
+	ErrContentType = errors.New("unknown content type")
+	ErrNoVersion   = errors.New("no " + HeaderVersion + " header: not a surge record")
+)
+
+// flags of the binary layout's flag byte.
+const (
+	flagTruncated = 1 << iota
+	flagStatus
+	flagResponseBytes
+	flagLatency
+	flagsKnown = flagTruncated | flagStatus | flagResponseBytes | flagLatency
+)
+
+// AppendBinary appends the binary encoding of e to dst and returns it.
+//
+// Layout (all integers varint or uvarint as in encoding/binary; a string or
+// byte field is a uvarint length then its bytes): time (varint Unix ns),
+// session, user, seq (varint), method, scheme, host, path, query, header count
+// (uvarint) then name, value per header, body, body_size (varint), flags (one
+// byte: 1 truncated, 2 status, 4 response_bytes, 8 latency_ns), then the
+// present ones of status, response_bytes, latency_ns (varint each), region,
+// device, protocol, source.
+func AppendBinary(dst []byte, e *schema.Exchange) []byte {
+	dst = binary.AppendVarint(dst, e.Time.UnixNano())
+	dst = appendString(dst, e.Session)
+	dst = appendString(dst, e.User)
+	dst = binary.AppendVarint(dst, int64(e.Seq))
+	for _, s := range [...]string{e.Method, e.Scheme, e.Host, e.Path, e.Query} {
+		dst = appendString(dst, s)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.Headers)))
+	for _, h := range e.Headers {
+		dst = appendString(dst, h.Name)
+		dst = appendString(dst, h.Value)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.Body)))
+	dst = append(dst, e.Body...)
+	dst = binary.AppendVarint(dst, e.BodySize)
+	var flags byte
+	if e.BodyTruncated {
+		flags |= flagTruncated
+	}
+	if e.Status != nil {
+		flags |= flagStatus
+	}
+	if e.ResponseBytes != nil {
+		flags |= flagResponseBytes
+	}
+	if e.LatencyNS != nil {
+		flags |= flagLatency
+	}
+	dst = append(dst, flags)
+	if e.Status != nil {
+		dst = binary.AppendVarint(dst, int64(*e.Status))
+	}
+	if e.ResponseBytes != nil {
+		dst = binary.AppendVarint(dst, *e.ResponseBytes)
+	}
+	if e.LatencyNS != nil {
+		dst = binary.AppendVarint(dst, *e.LatencyNS)
+	}
+	for _, s := range [...]string{e.Region, e.Device, e.Protocol, e.Source} {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decoder reads the binary layout. Strings are substrings of one string
+// holding the whole value: one allocation for every string field.
+type decoder struct {
+	s   string
+	pos int
+	err error
+	fld string // the field being read, for errors
+}
+
+func (d *decoder) uvarint(field string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := uvarintString(d.s[d.pos:])
+	if n <= 0 {
+		d.fail(field, ErrTruncated)
+		return 0
+	}
+	d.pos += n
+	return v
+}
+
+func (d *decoder) varint(field string) int64 {
+	u := d.uvarint(field)
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (d *decoder) str(field string) string {
+	n := d.uvarint(field)
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.s)-d.pos) {
+		d.fail(field, ErrTruncated)
+		return ""
+	}
+	s := d.s[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return s
+}
+
+func (d *decoder) fail(field string, err error) {
+	if d.err == nil {
+		d.err, d.fld = err, field
+	}
+}
+
+// uvarintString is binary.Uvarint over a string (no copy).
+func uvarintString(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		b := s[i]
+		if b < 0x80 {
+			if i == binary.MaxVarintLen64-1 && b > 1 {
+				return 0, -1
+			}
+			return x | uint64(b)<<shift, i + 1
+		}
+		x |= uint64(b&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
+}
+
+// DecodeBinary decodes one binary-encoded exchange from value into e,
+// replacing all of e. The strings and the body of e share one copy of value,
+// so value may be reused after the call. An error is a *DecodeError naming
+// the field and byte offset.
+func DecodeBinary(value []byte, e *schema.Exchange) error {
+	d := decoder{s: string(value)}
+	*e = schema.Exchange{}
+	if ns := d.varint("time"); d.err == nil {
+		e.Time = time.Unix(0, ns).UTC()
+	}
+	e.Session = d.str("session")
+	e.User = d.str("user")
+	if seq := d.varint("seq"); seq < math.MinInt32 || seq > math.MaxInt32 {
+		d.fail("seq", fmt.Errorf("seq %d out of int32 range", seq))
+	} else {
+		e.Seq = int32(seq)
+	}
+	e.Method, e.Scheme, e.Host = d.str("method"), d.str("scheme"), d.str("host")
+	e.Path, e.Query = d.str("path"), d.str("query")
+	// Each header takes at least two bytes, which bounds the allocation.
+	if n := d.uvarint("headers"); n > uint64(len(d.s)-d.pos)/2 {
+		d.fail("headers", ErrTruncated)
+	} else if n > 0 {
+		e.Headers = make([]schema.Header, n)
+		for i := range e.Headers {
+			e.Headers[i] = schema.Header{Name: d.str("header name"), Value: d.str("header value")}
+		}
+	}
+	if body := d.str("body"); len(body) > 0 {
+		e.Body = []byte(body)
+	}
+	e.BodySize = d.varint("body_size")
+	d.flags(e)
+	e.Region, e.Device, e.Protocol, e.Source = d.str("region"), d.str("device"), d.str("protocol"), d.str("source")
+	if d.err == nil && d.pos != len(d.s) {
+		d.fail("end", ErrTrailing)
+	}
+	if d.err != nil {
+		return &DecodeError{Field: d.fld, Offset: d.pos, Err: d.err}
+	}
+	return nil
+}
+
+// flags reads the flag byte and the optional response facts.
+func (d *decoder) flags(e *schema.Exchange) {
+	if d.err != nil {
+		return
+	}
+	if d.pos >= len(d.s) {
+		d.fail("flags", ErrTruncated)
+		return
+	}
+	f := d.s[d.pos]
+	d.pos++
+	if f&^flagsKnown != 0 {
+		d.fail("flags", fmt.Errorf("unknown flag bits %#02x", f&^flagsKnown))
+		return
+	}
+	e.BodyTruncated = f&flagTruncated != 0
+	if f&flagStatus != 0 {
+		v := d.varint("status")
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			d.fail("status", fmt.Errorf("status %d out of int32 range", v))
+		}
+		e.Status = schema.Int32(int32(v))
+	}
+	if f&flagResponseBytes != 0 {
+		e.ResponseBytes = schema.Int64(d.varint("response_bytes"))
+	}
+	if f&flagLatency != 0 {
+		e.LatencyNS = schema.Int64(d.varint("latency_ns"))
+	}
+}
+
+// DecodeError is a value that does not decode: which field, at which byte
+// offset of the value, and why. Reader errors add the topic, partition and
+// offset of the record.
+type DecodeError struct {
+	Field  string
+	Offset int
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("field %s at byte %d: %v", e.Field, e.Offset, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// header returns the value of the named header of a record.
+func header(hs []kafka.Header, name string) ([]byte, bool) {
+	for _, h := range hs {
+		if h.Key == name {
+			return h.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Decode decodes a record's value by its headers into e: it checks the
+// schema version (same major as schema.Version, else a *schema.VersionError)
+// and the kind, and dispatches on the content type.
+func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
+	v, ok := header(hs, HeaderVersion)
+	if !ok {
+		return ErrNoVersion
+	}
+	if string(v) != schema.Version { // the common case needs no parse
+		if err := schema.CheckVersion(string(v)); err != nil {
+			return err
+		}
+	}
+	if k, ok := header(hs, HeaderKind); ok && string(k) != string(schema.KindExchange) {
+		return fmt.Errorf("record holds %q events, not %q", k, schema.KindExchange)
+	}
+	ct, _ := header(hs, HeaderContentType)
+	switch string(ct) {
+	case ContentBinary:
+		return DecodeBinary(value, e)
+	case ContentJSON:
+		*e = schema.Exchange{}
+		if err := json.Unmarshal(value, e); err != nil {
+			return fmt.Errorf("json value: %w", err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%w %q (want %s or %s)", ErrContentType, ct, ContentBinary, ContentJSON)
+	}
+}
+
+// Headers returns the headers of a record holding an exchange in format f
+// from source.
+func Headers(f Format, source string) []kafka.Header {
+	hs := []kafka.Header{
+		{Key: HeaderVersion, Value: []byte(schema.Version)},
+		{Key: HeaderContentType, Value: []byte(f.contentType())},
+		{Key: HeaderKind, Value: []byte(schema.KindExchange)},
+	}
+	if source != "" {
+		hs = append(hs, kafka.Header{Key: HeaderSource, Value: []byte(source)})
+	}
+	return hs
+}
+
+// Encode appends the value of e in format f to dst.
+func Encode(dst []byte, f Format, e *schema.Exchange) ([]byte, error) {
+	if f == JSON {
+		b, err := json.Marshal(e)
+		return append(dst, b...), err
+	}
+	return AppendBinary(dst, e), nil
+}
