@@ -159,12 +159,12 @@ func TestFieldCases(t *testing.T) {
 				t.Errorf("document status %d; want 200", fc.events[0].StatusCode())
 			}
 		}},
-		// A form post with only params: the body is rebuilt and its
-		// password scrubbed.
+		// A form post with only params: the body is rebuilt, its password
+		// scrubbed and its username (a user identifier) hashed.
 		{"har", "har-postdata-params-only.har", func(t *testing.T, fc fieldCase) {
 			fc.wantEvents(t, 1, 0)
 			body := string(fc.events[0].Body)
-			if !strings.Contains(body, "username=admin") || strings.Contains(body, "hunter") || !strings.Contains(body, "password=") {
+			if !strings.Contains(body, "username=u_") || strings.Contains(body, "admin") || strings.Contains(body, "hunter") || !strings.Contains(body, "password=") {
 				t.Errorf("body %q; want the form rebuilt with the password scrubbed", body)
 			}
 			if n := fc.rep.Scrubbed.Fields + fc.rep.Scrubbed.Query; n < 1 {
