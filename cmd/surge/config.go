@@ -13,8 +13,9 @@ import (
 // set of keys ("import.strict", "scrub.key"). Precedence: flag, environment,
 // file, default.
 type config struct {
-	file string
-	v    *viper.Viper
+	file  string
+	v     *viper.Viper
+	flags map[string]*pflag.Flag // key → the flag bound to it, for checkValues
 }
 
 func newConfig() *config {
@@ -22,18 +23,17 @@ func newConfig() *config {
 	v.SetEnvPrefix("SURGE")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
 	v.AutomaticEnv()
-	return &config{v: v}
+	return &config{v: v, flags: map[string]*pflag.Flag{}}
 }
 
 func (c *config) load() error {
-	if c.file == "" {
-		return nil
+	if c.file != "" {
+		c.v.SetConfigFile(c.file)
+		if err := c.v.ReadInConfig(); err != nil {
+			return fmt.Errorf("config %s: %w", c.file, err)
+		}
 	}
-	c.v.SetConfigFile(c.file)
-	if err := c.v.ReadInConfig(); err != nil {
-		return fmt.Errorf("config %s: %w", c.file, err)
-	}
-	return nil
+	return c.checkValues()
 }
 
 // bind ties flag name of cmd to key, so the key's value comes from the flag
@@ -46,6 +46,7 @@ func (c *config) bind(cmd *cobra.Command, key, flag string) {
 	if err := c.v.BindPFlag(key, f); err != nil {
 		panic(err)
 	}
+	c.flags[key] = f
 }
 
 // bindAll binds every flag of cmd under section ("import.strict"), except
