@@ -37,7 +37,7 @@ func (c *config) checkValues() error {
 		env := "SURGE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
 		var raw any
 		var source string
-		if s, ok := os.LookupEnv(env); ok {
+		if s := os.Getenv(env); s != "" { // viper, too, takes an empty variable for unset
 			raw, source = s, "environment variable "+env
 		} else if c.file != "" && c.v.InConfig(key) {
 			raw, source = c.v.Get(key), "config "+c.file
