@@ -72,6 +72,18 @@ var canaryInputs = []struct {
 		gorRecord("GET /x?access_token="+cSkipped+" HTTP/9.9", "", "") +
 		"1 bad0 1763754301000000000 0\nprivate_token=" + cBad + "\n" + gorSep,
 		2},
+	// Apache LogFormat with header and cookie fields; a malformed line and a
+	// line cut at EOF.
+	{"apache", []string{"--log-format", `%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{Authorization}i\" \"%{Cookie}i\" \"%{X-Trace}i\"`}, "ap.log", "" +
+		`192.0.2.1 - - [21/Nov/2026:19:45:00 +0000] "GET /files/` + cPath + `?` + canaryQuery + ` HTTP/1.1" 200 5 "https://x.example/?t=` + cJWT + `" "Bearer ` + cHeader + `" "sid=` + cCookie + `" "` + cValue + `"` + "\n" +
+		`junk private_token=` + cBad + "\n" +
+		`192.0.2.3 - - [21/Nov/2026:19:45:02 +0000] "GET /y?token=` + cCut,
+		2},
+	// Caddy JSON: headers (Authorization, Cookie, a key id), query, path; a
+	// malformed line.
+	{"caddy", nil, "c.log", `{"level":"info","ts":1763754300.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"192.0.2.1","proto":"HTTP/1.1","method":"GET","host":"api.example.com","uri":"/files/` + cPath + `?` + canaryQuery + `","headers":{"Authorization":["Bearer ` + cHeader + `"],"Cookie":["sid=` + cCookie + `"],"X-Trace":["` + cValue + `"],"Referer":["https://x/?t=` + cJWT + `"]}},"duration":0.012,"size":5,"status":200}` + "\n" +
+		`{"level":"info","ts":"bad private_token=` + cBad + `","logger":"http.log.access"}` + "\n",
+		1},
 	// surge's JSON lines: every field, a bad record, a line cut at EOF.
 	{"jsonl", nil, "a.jsonl", jsonlRecord() + "\n" +
 		`{"time":"yesterday","path":"/x?access_token=` + cSkipped + `"}` + "\n" +
