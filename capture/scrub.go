@@ -162,14 +162,18 @@ func (s *Scrubber) path(p string) string {
 }
 
 // cookies replaces the value of every cookie in a Cookie header, keeping the
-// names.
+// names, except the preference cookies of DefaultPlainCookies (lang=en),
+// which keep their values unless a value detector finds a secret there.
 func (s *Scrubber) cookies(v, sep string) string {
 	parts := strings.Split(v, ";")
 	for i, p := range parts {
 		name, val, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if ok {
+		switch {
+		case ok && plainCookie(name):
+			parts[i] = name + "=" + s.replaceSecrets(val)
+		case ok:
 			parts[i] = name + "=" + s.replace(val)
-		} else {
+		default:
 			parts[i] = s.replace(strings.TrimSpace(p))
 		}
 	}

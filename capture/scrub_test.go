@@ -21,11 +21,17 @@ func TestScrubExchange(t *testing.T) {
 			schema.Exchange{Headers: []schema.Header{{Name: "Authorization", Value: "Bearer tok123"}, {Name: "Accept", Value: "*/*"}}},
 			schema.Exchange{Headers: []schema.Header{{Name: "Authorization", Value: "Bearer " + ph("tok123")}, {Name: "Accept", Value: "*/*"}}},
 			[]string{"tok123"}},
-		// Each cookie value is replaced, names kept.
+		// Each cookie value is replaced, names kept; preference cookies
+		// (theme, lang) keep their values.
 		{"cookie",
-			schema.Exchange{Headers: []schema.Header{{Name: "cookie", Value: "sid=abc; theme=dark"}}},
-			schema.Exchange{Headers: []schema.Header{{Name: "cookie", Value: "sid=" + ph("abc") + "; theme=" + ph("dark")}}},
+			schema.Exchange{Headers: []schema.Header{{Name: "cookie", Value: "sid=abc; theme=dark; lang=en; x=y"}}},
+			schema.Exchange{Headers: []schema.Header{{Name: "cookie", Value: "sid=" + ph("abc") + "; theme=dark; lang=en; x=" + ph("y")}}},
 			[]string{"abc"}},
+		// A preference cookie holding a secret-shaped value is still scrubbed.
+		{"plain cookie with a key",
+			schema.Exchange{Headers: []schema.Header{{Name: "Cookie", Value: "lang=AKIAABCDEFGHIJKLMNOP"}}},
+			schema.Exchange{Headers: []schema.Header{{Name: "Cookie", Value: "lang=" + ph("AKIAABCDEFGHIJKLMNOP")}}},
+			[]string{"AKIAABCDEFGHIJKLMNOP"}},
 		// Set-Cookie keeps its attributes.
 		{"set-cookie",
 			schema.Exchange{Headers: []schema.Header{{Name: "Set-Cookie", Value: "sid=abc; Path=/; HttpOnly"}}},

@@ -44,6 +44,26 @@ var (
 	}
 )
 
+// DefaultPlainCookies are cookies whose values are preferences, not
+// secrets: they are kept as recorded (unless a value detector finds a
+// secret in one), so a replay sends what the viewer's browser sent. Every
+// other cookie value becomes a placeholder.
+var DefaultPlainCookies = []string{
+	"lang", "language", "locale", "lc", "theme", "tz", "timezone", "currency",
+	"country", "consent", "cookie_consent", "cookieconsent", "dark_mode",
+	"quality", "volume", "autoplay", "subtitles",
+}
+
+// plainCookie reports whether cookie name is one of DefaultPlainCookies.
+func plainCookie(name string) bool {
+	for _, n := range DefaultPlainCookies {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // nameKind is what a name's value is.
 type nameKind uint8
 

@@ -45,6 +45,7 @@ func TestFieldCasePlaceholders(t *testing.T) {
 				t.Fatalf("%d requests arrived; want %d", len(got), 75*3)
 			}
 			tokenOf := map[string]string{} // session cookie -> token
+			langs := 0
 			sidsOf := map[string]map[string]bool{}
 			for _, a := range got {
 				sid, ok := cookie(a, "sid")
@@ -55,6 +56,13 @@ func TestFieldCasePlaceholders(t *testing.T) {
 				if key, _ := a.header("X-Api-Key"); key != "staging-app-key" && strings.Contains(a.target, "sess=") && !strings.Contains(a.target, "anon") {
 					t.Errorf("%s: X-Api-Key %q; want the configured secret", a.target, key)
 				}
+				// A preference cookie is replayed as recorded.
+				if lang, ok := cookie(a, "lang"); ok {
+					langs++
+					if lang != "en" {
+						t.Errorf("%s: lang=%q; want lang=en as recorded", a.target, lang)
+					}
+				}
 				if prev, ok := tokenOf[sid]; ok && prev != auth {
 					t.Errorf("session cookie %s presented two tokens %s and %s", sid, prev, auth)
 				}
@@ -63,6 +71,9 @@ func TestFieldCasePlaceholders(t *testing.T) {
 					sidsOf[auth] = map[string]bool{}
 				}
 				sidsOf[auth][sid] = true
+			}
+			if langs == 0 {
+				t.Error("no request carried the recorded lang cookie")
 			}
 			// 25 recorded sessions x 3 = 75 virtual sessions, each with
 			// its own session cookie.
