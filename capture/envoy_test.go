@@ -19,7 +19,7 @@ func TestEnvoyErrorsAreShort(t *testing.T) {
 
 // TestEnvoyForms: the text and the JSON form of one request decode alike.
 func TestEnvoyForms(t *testing.T) {
-	text := `[2026-11-21T20:00:01.310Z] "GET /a?b=1 HTTP/2" 200 - 0 2451 12 11 "198.51.100.7" "curl/8" "id" "api.example.com" "10.0.1.17:8080"`
+	text := `[2026-11-21T20:00:01.310Z] "GET /a?b=1 HTTP/2" 200 - 0 2451 12 11 "198.51.100.7" "curl/8" "id" "api.example.com" "192.0.2.17:8080"`
 	js := `{"start_time":"2026-11-21T20:00:01.310Z","method":"GET","path":"/a?b=1","protocol":"HTTP/2","response_code":200,"bytes_sent":"2451","duration":12,"x_forwarded_for":"198.51.100.7","user_agent":"curl/8","authority":"api.example.com"}`
 	a := decodeWith(NewEnvoyDecoder)(t, []byte(text), "a.log")
 	b := decodeWith(NewEnvoyDecoder)(t, []byte(js), "a.log")
