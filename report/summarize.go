@@ -86,56 +86,21 @@ func SummarizeRun(paths []string, o SummaryOptions) (*RunSummary, error) {
 	return s, nil
 }
 
-// legacyResult is a schema.Result as written before results carried
-// recorded_status.
-type legacyResult struct {
-	Intended   time.Time  `parquet:"intended,timestamp(nanosecond:utc),delta"`
-	Sent       *time.Time `parquet:"sent,optional,timestamp(nanosecond:utc)"`
-	LatencyNS  int64      `parquet:"latency_ns"`
-	ServiceNS  int64      `parquet:"service_ns"`
-	LatenessNS int64      `parquet:"lateness_ns"`
-	Status     int32      `parquet:"status"`
-	Error      string     `parquet:"error,dict"`
-	Session    string     `parquet:"session"`
-	Clone      int32      `parquet:"clone"`
-	Method     string     `parquet:"method,dict"`
-	Route      string     `parquet:"route,dict"`
-	Region     string     `parquet:"region,dict"`
-}
-
-func (legacyResult) EventKind() schema.Kind  { return schema.KindResult }
-func (r *legacyResult) EventTime() time.Time { return r.Intended }
-
-// openResults opens results files as schema.Results, or without
-// recorded_status for files that lack it. next fills r with the next
-// result (io.EOF at the end).
+// openResults opens results files as schema.Results; files written before
+// a later optional column (recorded_status, the connection facts) read it
+// as zero. next fills r with the next result (io.EOF at the end).
 func openResults(paths []string) (next func(r *schema.Result) error, files []eventlog.FileInfo, closeFn func(), err error) {
 	rd, err := eventlog.Open[schema.Result](paths, eventlog.Range{})
-	if err == nil {
-		return func(r *schema.Result) error {
-			res, err := rd.Next()
-			if err == nil {
-				*r = *res
-			}
-			return err
-		}, rd.Files(), func() { rd.Close() }, nil
-	}
-	if !strings.Contains(err.Error(), "missing column") {
-		return nil, nil, nil, err
-	}
-	old, lerr := eventlog.Open[legacyResult](paths, eventlog.Range{})
-	if lerr != nil {
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	return func(r *schema.Result) error {
-		l, err := old.Next()
+		res, err := rd.Next()
 		if err == nil {
-			*r = schema.Result{Intended: l.Intended, Sent: l.Sent, LatencyNS: l.LatencyNS, ServiceNS: l.ServiceNS,
-				LatenessNS: l.LatenessNS, Status: l.Status, Error: l.Error, Session: l.Session, Clone: l.Clone,
-				Method: l.Method, Route: l.Route, Region: l.Region}
+			*r = *res
 		}
 		return err
-	}, old.Files(), func() { old.Close() }, nil
+	}, rd.Files(), func() { rd.Close() }, nil
 }
 
 // resolveSurge returns the surge of a results file's report (see
