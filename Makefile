@@ -30,9 +30,10 @@ demo: build
 		--results $(OUT)/demo/results.parquet --summary-json $(OUT)/demo/summary.json
 
 ## test: everything — vet, format, unit/integration tests with -race (fuzz
-## seed corpora included), and the DuckDB/pyarrow interop test.
+## seed corpora included), and the DuckDB/pyarrow interop test. Integration
+## tests use a real Kafka broker that scripts/with-kafka.sh starts (and stops).
 test: vet fmt-check interop-deps
-	SURGE_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 ./...
+	SURGE_PYTHON=$(abspath $(PY)) scripts/with-kafka.sh $(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...

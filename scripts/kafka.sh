@@ -166,10 +166,11 @@ start_node() {
 		die "127.0.0.1:$(client_port "$i") is in use by a process this script did not start; set SURGE_KAFKA_PORT"
 	fi
 	# setsid: the broker outlives the shell that started it (make, a test).
+	# 9>&-: it must not inherit (and so hold forever) the script's lock.
 	setsid java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -Djava.awt.headless=true \
 		-Dlog4j.configuration="file:$dir/log4j.properties" \
 		-cp "$libs/*" kafka.Kafka "$dir/server.properties" \
-		</dev/null >"$dir/stdout.log" 2>&1 &
+		</dev/null >"$dir/stdout.log" 2>&1 9>&- &
 	echo $! >"$dir/pid"
 }
 
@@ -269,6 +270,15 @@ while (($#)); do
 	esac
 done
 [[ $brokers =~ ^[1-9]$ ]] || die "--brokers $brokers: want 1 to 9"
+
+# One script at a time per state directory: test packages run in parallel
+# and each may call "up"; the second waits for the first, then finds the
+# broker running.
+if [[ $cmd != status ]]; then
+	mkdir -p "$state"
+	exec 9>"$state/.lock"
+	flock -w 300 9 || die "another kafka.sh holds $state/.lock for 300s"
+fi
 
 case $cmd in
 up) up "$brokers" ;;
