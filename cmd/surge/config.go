@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,7 +16,8 @@ import (
 type config struct {
 	file  string
 	v     *viper.Viper
-	flags map[string]*pflag.Flag // key → the flag bound to it, for checkValues
+	flags map[string]*pflag.Flag    // key → the flag bound to it, for checkValues
+	owner map[string]*cobra.Command // key → the command of that flag
 }
 
 func newConfig() *config {
@@ -23,7 +25,7 @@ func newConfig() *config {
 	v.SetEnvPrefix("SURGE")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
 	v.AutomaticEnv()
-	return &config{v: v, flags: map[string]*pflag.Flag{}}
+	return &config{v: v, flags: map[string]*pflag.Flag{}, owner: map[string]*cobra.Command{}}
 }
 
 func (c *config) load() error {
@@ -33,7 +35,13 @@ func (c *config) load() error {
 			return fmt.Errorf("config %s: %w", c.file, err)
 		}
 	}
-	return c.checkValues()
+	lines := map[string]int{}
+	errs := c.checkKeys(lines)
+	errs = append(errs, c.checkValues(lines)...)
+	if len(errs) > 0 {
+		return &exitError{exitUsage, errors.Join(errs...)}
+	}
+	return nil
 }
 
 // bind ties flag name of cmd to key, so the key's value comes from the flag
@@ -47,6 +55,7 @@ func (c *config) bind(cmd *cobra.Command, key, flag string) {
 		panic(err)
 	}
 	c.flags[key] = f
+	c.owner[key] = cmd
 }
 
 // bindAll binds every flag of cmd under section ("import.strict"), except

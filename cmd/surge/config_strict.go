@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -22,7 +21,7 @@ import (
 // Flags of other types than those below (strings, string lists, types of
 // their own) are taken as they come: their own parsers check them where
 // they are used.
-func (c *config) checkValues() error {
+func (c *config) checkValues(lines map[string]int) []error {
 	keys := make([]string, 0, len(c.flags))
 	for k := range c.flags {
 		keys = append(keys, k)
@@ -34,13 +33,16 @@ func (c *config) checkValues() error {
 		if f.Changed {
 			continue // the flag's own parser has seen it
 		}
-		env := "SURGE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+		env := envName(key)
 		var raw any
 		var source string
 		if s := os.Getenv(env); s != "" { // viper, too, takes an empty variable for unset
 			raw, source = s, "environment variable "+env
 		} else if c.file != "" && c.v.InConfig(key) {
 			raw, source = c.v.Get(key), "config "+c.file
+			if line := lines[key]; line > 0 {
+				source = fmt.Sprintf("config %s:%d", c.file, line)
+			}
 		} else {
 			continue
 		}
@@ -48,10 +50,7 @@ func (c *config) checkValues() error {
 			errs = append(errs, fmt.Errorf("%s (from %s): %w", key, source, err))
 		}
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &exitError{exitUsage, errors.Join(errs...)}
+	return errs
 }
 
 // checkValue parses raw as the value of flag f would be.

@@ -2,8 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -66,8 +69,202 @@ func TestConfigsLoadStrictly(t *testing.T) {
 	for _, f := range files {
 		// inspect of a missing file fails after the config is loaded.
 		_, _, err := surge(t, "inspect", "--config", f, filepath.Join(t.TempDir(), "none.parquet"))
-		if err == nil || strings.Contains(err.Error(), "(from ") {
+		if err == nil || strings.Contains(err.Error(), "(from ") || strings.Contains(err.Error(), "unknown key") {
 			t.Errorf("%s: %v; want only the missing capture's error", f, err)
+		}
+	}
+}
+
+// TestConfigKeysAreChecked: unknown names in the file, the environment or
+// the command line are usage errors with the nearest known name suggested,
+// and a value error in the file names its line.
+func TestConfigKeysAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		env  [2]string
+		args []string
+		want []string
+	}{
+		// A dash where viper wants an underscore: silently ignored before.
+		{name: "dashed key", yaml: "replay:\n  max-rps: 50\n", want: []string{"c.yaml:2", "unknown key replay.max-rps", "did you mean replay.max_rps"}},
+		// A typo in a section name.
+		{name: "section typo", yaml: "replya:\n  ratio: 3\n", want: []string{"c.yaml:1", "unknown key replya", "did you mean replay"}},
+		// A value where a section is expected.
+		{name: "section as value", yaml: "replay: 3\n", want: []string{"c.yaml:1", "replay is a section"}},
+		// An environment variable with a typo.
+		{name: "env typo", env: [2]string{"SURGE_REPLAY_MAX_RSP", "5"}, want: []string{"SURGE_REPLAY_MAX_RSP is not a surge setting", "did you mean SURGE_REPLAY_MAX_RPS"}},
+		// A flag with a typo.
+		{name: "flag typo", args: []string{"--max-rsp", "5"}, want: []string{"unknown flag: --max-rsp", "did you mean --max-rps"}},
+		// A bad value names the file and line.
+		{name: "value line", yaml: "replay:\n  seed: 1\n  ratio: three\n", want: []string{"replay.ratio (from config ", "c.yaml:3)"}},
+		// Keys under a map key are the user's own (checked where read).
+		{name: "map keys pass", yaml: "secrets:\n  my_own_name: x\nreplay:\n  ratioo: 1\n", want: []string{"replay.ratioo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"replay"}, tc.args...)
+			if tc.yaml != "" {
+				path := filepath.Join(t.TempDir(), "c.yaml")
+				if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--config", path)
+			}
+			if tc.env[0] != "" {
+				t.Setenv(tc.env[0], tc.env[1])
+			}
+			_, _, err := surge(t, args...)
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != exitUsage {
+				t.Fatalf("surge %v = %v; want a usage error (exit 2)", args, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q; want it to say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "my_own_name") {
+				t.Errorf("error %q names a key under secrets:", err)
+			}
+		})
+	}
+}
+
+// TestEveryTypedKeyIsStrict: for every config key whose flag is a number, a
+// boolean or a duration, a bad value is refused through each of the flag,
+// the YAML file and the SURGE_* variable, naming the key (or flag) and, for
+// the file, its line.
+func TestEveryTypedKeyIsStrict(t *testing.T) {
+	_, cfg := newRoot()
+	checked := 0
+	for key, f := range cfg.flags {
+		switch typ := f.Value.Type(); {
+		case strings.HasPrefix(typ, "int"), strings.HasPrefix(typ, "uint"), strings.HasPrefix(typ, "float"), typ == "bool", typ == "duration":
+		default:
+			continue
+		}
+		cmd := cfg.owner[key]
+		path := strings.Fields(cmd.CommandPath())[1:]
+		args := path
+		for _, extra := range [][]string{nil, {"a"}, {"a", "b"}, {"a", "b", "c"}} {
+			if cmd.Args == nil || cmd.Args(cmd, extra) == nil {
+				args = append(append([]string{}, path...), extra...)
+				break
+			}
+		}
+		checked++
+		t.Run(key, func(t *testing.T) {
+			usage := func(how string, err error, want ...string) {
+				t.Helper()
+				var ee *exitError
+				if !errors.As(err, &ee) || ee.code != exitUsage {
+					t.Fatalf("%s: %v; want a usage error (exit 2)", how, err)
+				}
+				for _, w := range want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s: error %q; want it to say %q", how, err, w)
+					}
+				}
+			}
+			_, _, err := surge(t, append(append([]string{}, args...), "--"+f.Name+"=x!")...)
+			usage("flag", err, f.Name)
+
+			parts := strings.Split(key, ".")
+			var y strings.Builder
+			for i, p := range parts {
+				y.WriteString(strings.Repeat("  ", i) + p + ":")
+				if i < len(parts)-1 {
+					y.WriteString("\n")
+				}
+			}
+			y.WriteString(" \"x!\"\n")
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(file, []byte(y.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = surge(t, append(append([]string{}, args...), "--config", file)...)
+			usage("yaml", err, key, fmt.Sprintf("c.yaml:%d", len(parts)))
+
+			t.Setenv(envName(key), "x!")
+			_, _, err = surge(t, args...)
+			usage("env", err, key, envName(key))
+		})
+	}
+	if checked < 20 {
+		t.Fatalf("checked %d typed keys; want every one of them (at least 20)", checked)
+	}
+}
+
+// TestEveryReadKeyIsKnown: every key the commands read through viper is a
+// known key, so the strict check never refuses a setting surge uses.
+func TestEveryReadKeyIsKnown(t *testing.T) {
+	_, cfg := newRoot()
+	known := map[string]bool{}
+	for k := range cfg.flags {
+		known[k] = true
+	}
+	for k := range mapKeys {
+		known[k] = true
+	}
+	for _, k := range plainKeys {
+		known[k] = true
+	}
+	files, _ := filepath.Glob("*.go")
+	read := regexp.MustCompile(`\.Get[A-Za-z]*\("([a-z_]+\.[a-z_.]+|[a-z_]+)"\)`)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range read.FindAllStringSubmatch(string(src), -1) {
+			n++
+			if !known[m[1]] {
+				t.Errorf("%s reads key %q, which the strict check does not know: bind a flag to it or add it to plainKeys", f, m[1])
+			}
+		}
+	}
+	if n < 30 {
+		t.Fatalf("found %d key reads; the pattern misses them", n)
+	}
+}
+
+// TestReplayRefusesBadValuesUpFront: values that used to mean something else
+// silently (speed 0 as 1x) or gave two errors for one mistake are one usage
+// error, said plainly, before anything is read or sent.
+func TestReplayRefusesBadValuesUpFront(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+		not  string // a second message that must not appear
+	}{
+		// Speed 0 used to replay at 1x.
+		{[]string{"--speed", "0"}, "--speed 0: want a positive speed", ""},
+		// Zero passes sent nothing and "passed".
+		{[]string{"--loop", "0"}, "--loop 0: want 1 or more passes", ""},
+		// A target without a scheme: say which URL is meant, once.
+		{[]string{"--target", "127.0.0.1:8080"}, "the target needs a scheme: http://127.0.0.1:8080", "target: missing"},
+		// A scheme that is not HTTP.
+		{[]string{"--target", "ftp://127.0.0.1/"}, `scheme "ftp" is not http or https`, ""},
+	} {
+		args := append([]string{"replay", "--from", filepath.Join(t.TempDir(), "none.parquet")}, tc.args...)
+		if !slices.Contains(tc.args, "--target") {
+			args = append(args, "--target", "http://127.0.0.1:1")
+		}
+		_, _, err := surge(t, args...)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != exitUsage {
+			t.Errorf("surge %v = %v; want a usage error (exit 2)", args, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("surge %v: %q; want it to say %q", args, err, tc.want)
+		}
+		if tc.not != "" && strings.Contains(err.Error(), tc.not) {
+			t.Errorf("surge %v: %q also says %q", args, err, tc.not)
 		}
 	}
 }

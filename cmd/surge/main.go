@@ -40,6 +40,12 @@ func main() {
 }
 
 func newRootCommand() *cobra.Command {
+	root, _ := newRoot()
+	return root
+}
+
+// newRoot returns the root command and the config its commands bind to.
+func newRoot() (*cobra.Command, *config) {
 	cfg := newConfig()
 	var cpuprofile, memprofile string
 	root := &cobra.Command{
@@ -65,13 +71,14 @@ that order of precedence.`,
 			writeHeapProfile(memprofile)
 		},
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().StringVar(&cfg.file, "config", "", "YAML config file (see configs/)")
 	root.PersistentFlags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&memprofile, "memprofile", "", "write an allocation profile to this file at the end")
 	root.PersistentFlags().MarkHidden("memprofile")
 	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg))
-	return root
+	return root, cfg
 }
 
 // startProfile starts a CPU profile to path, if path is set (a hidden flag

@@ -159,6 +159,13 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if ratio == 0 {
 		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
 	}
+	// The shaper reads 0 as "not set" (1x); from the user it is a mistake.
+	if o.shape.Speed == 0 {
+		errs = append(errs, errors.New("replay: --speed 0: want a positive speed (1 = as recorded, 10 = ten times faster)"))
+	}
+	if o.shape.Loops < 1 {
+		errs = append(errs, fmt.Errorf("replay: --loop %d: want 1 or more passes over the window", o.shape.Loops))
+	}
 	var gerrs []error
 	o.gate, gerrs = gateOptionsFrom(cfg)
 	errs = append(errs, gerrs...)
@@ -181,14 +188,22 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if rate := v.GetFloat64("replay.abort_error_rate"); rate > 0 {
 		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: v.GetDuration("replay.abort_window")}
 	}
+	badTarget := false // said once: the engine's "target: missing" would repeat it
 	if t := v.GetString("replay.target"); t != "" {
-		u, err := url.Parse(t)
-		if err != nil {
+		badTarget = true
+		if !strings.Contains(t, "://") {
+			errs = append(errs, fmt.Errorf("replay: --target %s: the target needs a scheme: http://%s", t, t))
+		} else if u, err := url.Parse(t); err != nil {
 			errs = append(errs, fmt.Errorf("replay: --target: %w", err))
+		} else {
+			o.engine.Target, badTarget = u, false
 		}
-		o.engine.Target = u
 	}
-	errs = append(errs, o.engine.Validate()...)
+	for _, err := range o.engine.Validate() {
+		if !badTarget || !strings.HasPrefix(err.Error(), "target:") {
+			errs = append(errs, err)
+		}
+	}
 	if path := v.GetString("replay.accounts"); path != "" {
 		accounts, err := replay.LoadAccounts(path)
 		if err != nil {
