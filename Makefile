@@ -11,12 +11,18 @@ SAMPLE := testdata/sample
 DEMO_KEY ?= surge-demo-key
 FUZZTIME ?= 60s
 
-.PHONY: all build demo test test-go interop lint vet fmt-check bench fuzz sample clean
+.PHONY: all build install demo test test-go interop lint vet fmt-check bench fuzz sample clean
 
 all: build
 
+# -buildvcs=auto: surge version names the commit even where GOFLAGS turns
+# VCS stamping off.
 build:
-	$(GO) build -o $(BIN) ./cmd/surge
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/surge
+
+## install: surge into $(go env GOBIN) or ~/go/bin, to run from anywhere.
+install:
+	$(GO) install -buildvcs=auto ./cmd/surge
 
 ## demo: import the bundled match-night sample, inspect it, and replay it at
 ## 3x (30x faster) against the built-in demo platform on 127.0.0.1 (no servers

@@ -113,7 +113,7 @@ func (g *gateOptions) surge(files []string, from, to time.Time, speed float64) (
 		}
 		return &report.Surge{Offset: toRun(at), Capture: at, Source: "detected", Rule: report.SurgeRule()}, nil
 	}
-	at, err := windowBound(g.surgeAt, from)
+	at, err := windowBound(g.surgeAt, from, from)
 	if err != nil {
 		return nil, fmt.Errorf("--surge-at: %w", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,17 +25,18 @@ duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 [{route,count,share}], per_minute, imports.`,
 		Example: `  surge inspect capture.parquet
   surge inspect final/ --json | jq .peak_rpm
-  surge inspect final/ --from 2026-11-21T19:55:00Z --to 2026-11-21T20:00:00Z`,
+  surge inspect final/ --from 2026-11-21T19:55:00Z --to 2026-11-21T20:00:00Z
+  surge inspect final/ --from 19:55 --to +5m`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r eventlog.Range
-			for key, t := range map[string]*time.Time{"inspect.from": &r.From, "inspect.to": &r.To} {
-				if s := cfg.v.GetString(key); s != "" {
-					v, err := time.Parse(time.RFC3339Nano, s)
-					if err != nil {
-						return &exitError{2, fmt.Errorf("inspect: --%s: %w", key[len("inspect."):], err)}
-					}
-					*t = v
+			if from, to := cfg.v.GetString("inspect.from"), cfg.v.GetString("inspect.to"); from != "" || to != "" {
+				first, last, err := captureRange(args)
+				if err != nil {
+					return err
+				}
+				if r.From, r.To, err = resolveWindow(from, to, first, last); err != nil {
+					return &exitError{exitUsage, fmt.Errorf("inspect: %w", err)}
 				}
 			}
 			s, err := report.Summarize(args, r)
@@ -53,8 +53,8 @@ duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 	}
 	f := cmd.Flags()
 	f.Bool("json", false, "print the summary as JSON")
-	f.String("from", "", "only events at or after this time (RFC 3339)")
-	f.String("to", "", "only events before this time (RFC 3339)")
+	f.String("from", "", "only events at or after this time: RFC 3339, a clock time (19:55) or an offset from the capture start (10m)")
+	f.String("to", "", "only events before this time (same forms; +5m: from --from)")
 	cfg.bindAll(cmd, "inspect")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -58,4 +59,23 @@ func inspectJSON(t *testing.T, dir, path string) []byte {
 		t.Fatalf("inspect --json: %v\n%s", err, out)
 	}
 	return []byte(strings.ReplaceAll(out, dir, "OUT"))
+}
+
+// TestVersion: surge version prints the module version, the commit (with
+// +dirty when the build had uncommitted changes) and the Go version.
+func TestVersion(t *testing.T) {
+	var b bytes.Buffer
+	writeVersion(&b, &debug.BuildInfo{
+		GoVersion: "go1.26.8",
+		Main:      debug.Module{Version: "v0.3.0"},
+		Settings:  []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-12-02T18:00:00Z"}, {Key: "vcs.modified", Value: "true"}},
+	})
+	want := "surge v0.3.0\ncommit abc123+dirty (2026-12-02T18:00:00Z)\ngo1.26.8\n"
+	if b.String() != want {
+		t.Errorf("version:\n%s\nwant:\n%s", b.String(), want)
+	}
+	out := mustSurge(t, "version")
+	if !strings.HasPrefix(out, "surge ") || !strings.Contains(out, "go1.") {
+		t.Errorf("surge version = %q", out)
+	}
 }

@@ -233,21 +233,6 @@ func isWindowBound(s string) bool {
 	return err == nil
 }
 
-// windowBound resolves a window bound against the capture's first event.
-func windowBound(s string, first time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("window bound %q is neither a time (RFC 3339) nor an offset (10m, +1h)", s)
-	}
-	return first.Add(d), nil
-}
-
 // openCapture returns an Opener over the capture in rng, for the shaper.
 func openCapture(files []string, rng eventlog.Range) shaper.Opener {
 	return func() (shaper.Source, error) {

@@ -138,45 +138,18 @@ type replayPlan struct {
 
 // planReplay resolves the window against the capture and builds the shaper.
 func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
+	first, last, err := captureRange(o.captures)
+	if err != nil {
+		return nil, replayPlan{}, err
+	}
 	files, err := eventlog.Files(o.captures, eventlog.Range{})
 	if err != nil {
 		return nil, replayPlan{}, err
 	}
-	first, last := time.Time{}, time.Time{}
-	for _, f := range files {
-		info, err := eventlog.Stat(f)
-		if err != nil {
-			return nil, replayPlan{}, err
-		}
-		if info.Kind != schema.KindExchange {
-			return nil, replayPlan{}, fmt.Errorf("%s holds %s events; replay needs a capture of exchanges", f, info.Kind)
-		}
-		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
-			first = info.First
-		}
-		if info.Last.After(last) {
-			last = info.Last
-		}
-	}
-	if first.IsZero() {
-		return nil, replayPlan{}, fmt.Errorf("%s: no events", strings.Join(o.captures, ", "))
-	}
 	cfg := o.shape
-	if cfg.From, err = windowBound(o.window[0], first); err != nil {
-		return nil, replayPlan{}, err
-	}
-	if cfg.To, err = windowBound(o.window[1], first); err != nil {
-		return nil, replayPlan{}, err
-	}
 	// A closed window makes the plan's duration known before the run.
-	if cfg.From.IsZero() {
-		cfg.From = first
-	}
-	if cfg.To.IsZero() {
-		cfg.To = last.Add(time.Nanosecond)
-	}
-	if !cfg.To.After(cfg.From) {
-		return nil, replayPlan{}, fmt.Errorf("window %s to %s is empty", cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
+	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
+		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
 	sh, err := shaper.New(cfg, openCapture(files, eventlog.Range{From: cfg.From, To: cfg.To}))
 	if err != nil {
