@@ -43,15 +43,20 @@ type DatasetWriter[T any, PT event[T]] struct {
 
 // CreateDataset starts a DatasetWriter for dir.
 func CreateDataset[T any, PT event[T]](dir string, cfg WriterConfig) (*DatasetWriter[T, PT], error) {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !cfg.Replace {
 		return nil, fmt.Errorf("eventlog: %s exists and is not empty; remove it or choose another output", dir)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := os.MkdirAll(parent, DirPerm()); err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
 	stage, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
+		return nil, fmt.Errorf("eventlog: %w", err)
+	}
+	// MkdirTemp makes the directory private; the result is an ordinary one.
+	if err := os.Chmod(stage, DirPerm()); err != nil {
+		os.Remove(stage)
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
 	return &DatasetWriter[T, PT]{
@@ -147,15 +152,27 @@ func (d *DatasetWriter[T, PT]) Close() error {
 	}
 	meta, err := json.MarshalIndent(d.cfg.Metadata, "", "  ")
 	if err == nil {
-		err = os.WriteFile(filepath.Join(d.stage, DatasetMeta), append(meta, '\n'), 0o644)
+		err = os.WriteFile(filepath.Join(d.stage, DatasetMeta), append(meta, '\n'), FilePerm())
 	}
+	var old string // the replaced directory, moved aside (cfg.Replace)
 	if err == nil {
 		os.Remove(d.dir) // an empty directory may be there; a non-empty one makes Rename fail
-		err = os.Rename(d.stage, d.dir)
+		if _, serr := os.Stat(d.dir); serr == nil && d.cfg.Replace {
+			old = d.stage + ".old"
+			err = os.Rename(d.dir, old)
+		}
+	}
+	if err == nil {
+		if err = os.Rename(d.stage, d.dir); err != nil && old != "" {
+			os.Rename(old, d.dir) // put the old one back
+		}
 	}
 	if err != nil {
 		d.Abort()
 		return fmt.Errorf("eventlog: close %s: %w", d.dir, err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
 	}
 	d.done = true
 	return nil

@@ -33,6 +33,11 @@ type WriterConfig struct {
 	RowGroupRows int
 	// Metadata is extra key/value metadata written into the file.
 	Metadata map[string]string
+	// Replace lets a DatasetWriter replace a non-empty directory at its
+	// path: the old one is moved aside when the new one is complete and
+	// removed after the new one is in place. A file Writer always replaces
+	// (rename(2) over it).
+	Replace bool
 }
 
 func (c *WriterConfig) rowGroupRows() int {
@@ -103,7 +108,7 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 	if kind == "" {
 		return nil, fmt.Errorf("eventlog: %T is not an event type", zero)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), DirPerm()); err != nil {
 		return nil, fmt.Errorf("eventlog: create %s: %w", path, err)
 	}
 	tmp, err := createTemp(path)
@@ -111,7 +116,7 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 		return nil, err
 	}
 	// CreateTemp makes the file private; the result is an ordinary file.
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Chmod(FilePerm()); err != nil {
 		return nil, err
 	}
 	w := &Writer[T, PT]{path: path, cfg: cfg, kind: kind, tmp: tmp, sorted: true}

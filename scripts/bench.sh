@@ -116,7 +116,7 @@ for i in $(seq "$RUNS"); do
 		logf=$WORK/tput.log
 		[ $kind = 5m ] && logf=$WORK/rss.log
 		SURGE_SCRUB_KEY=bench GOMAXPROCS=1 taskset -c 1 /usr/bin/time -v -o "$RES/import-$kind-$i.time" \
-			"$SURGE" import combined "$logf" -o "$WORK/import.parquet" >"$RES/import-$kind-$i.out" 2>&1
+			"$SURGE" import combined "$logf" --force -o "$WORK/import.parquet" >"$RES/import-$kind-$i.out" 2>&1
 		rm -f "$WORK/import.parquet"
 		log "import $kind run $i: $(tail -1 "$RES/import-$kind-$i.out")"
 	done

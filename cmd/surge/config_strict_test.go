@@ -247,6 +247,10 @@ func TestReplayRefusesBadValuesUpFront(t *testing.T) {
 		{[]string{"--loop", "0"}, "--loop 0: want 1 or more passes", ""},
 		// A target without a scheme: say which URL is meant, once.
 		{[]string{"--target", "127.0.0.1:8080"}, "the target needs a scheme: http://127.0.0.1:8080", "target: missing"},
+		// An output that cannot be written is found before the run.
+		{[]string{"--summary-json", "/proc/version/summary.json"}, "--summary-json /proc/version/summary.json", ""},
+		// An existing output is not replaced without --force.
+		{[]string{"--results", "/proc/version"}, "--results /proc/version: exists; pass --force", ""},
 		// A scheme that is not HTTP.
 		{[]string{"--target", "ftp://127.0.0.1/"}, `scheme "ftp" is not http or https`, ""},
 	} {

@@ -26,6 +26,7 @@ type importOptions struct {
 	format    string
 	files     []string
 	output    string
+	force     bool // replace an existing output
 	logFormat string
 	rowGroup  int
 	capture   capture.Options
@@ -92,6 +93,7 @@ atomically: on failure nothing is left at PATH.`,
 	}
 	f := cmd.Flags()
 	f.StringP("output", "o", "", "output: FILE.parquet, or a directory for hive layout (required)")
+	f.Bool("force", false, "replace an existing output (only once the new one is complete)")
 	f.String("log-format", "", "nginx log_format string for the nginx format, Apache LogFormat for apache (@FILE reads it from a file)")
 	f.String("session-key", "", "where a client's session id is when the source has none: cookie:NAME, header:NAME or query:NAME (default: client address + user agent)")
 	f.Duration("idle-gap", capture.DefaultIdleGap, "idle time that ends a session")
@@ -120,12 +122,16 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 		output:    v.GetString("import.output"),
 		logFormat: v.GetString("import.log_format"),
 		rowGroup:  v.GetInt("import.row_group_rows"),
+		force:     v.GetBool("import.force"),
 	}
 	if !slices.Contains(importFormats, o.format) {
 		return nil, fmt.Errorf("import: unknown format %q (want one of %s)", o.format, strings.Join(importFormats, ", "))
 	}
 	if o.output == "" {
 		return nil, errors.New("import: -o PATH is required")
+	}
+	if err := checkOutputs(o.force, map[string]string{"import: -o": o.output}); err != nil {
+		return nil, err
 	}
 	if o.format == "nginx" && o.logFormat == "" {
 		return nil, errors.New("import: the nginx format needs --log-format (or import.log_format in the config)")
@@ -192,7 +198,7 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 		rep *capture.Report
 		err error
 	)
-	cfg := eventlog.WriterConfig{Source: o.format, RowGroupRows: o.rowGroup}
+	cfg := eventlog.WriterConfig{Source: o.format, RowGroupRows: o.rowGroup, Replace: o.force}
 	if o.format == "views" {
 		rep, err = importViews(cmd, o, cfg, open)
 	} else {

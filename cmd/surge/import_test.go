@@ -153,7 +153,9 @@ func TestImportFailuresLeaveNothing(t *testing.T) {
 		// Nothing good at all is an error, not an empty file.
 		{"all bad", []string{"combined", allBad}, "allbad.parquet", "no events in"},
 		// A failed import does not touch what was at the path.
-		{"existing", []string{"combined", "--strict", bad}, "existing.parquet", "bad.log:2"},
+		{"existing", []string{"combined", "--strict", "--force", bad}, "existing.parquet", "bad.log:2"},
+		// An existing output is not replaced without --force, and nothing is read.
+		{"existing without force", []string{"combined", bad}, "existing.parquet", "exists; pass --force to replace it"},
 		// A missing input.
 		{"missing", []string{"combined", filepath.Join(dir, "nope.log")}, "missing.parquet", "nope.log"},
 		// An unknown format is a usage error.

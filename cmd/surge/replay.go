@@ -102,6 +102,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("summary-json", "", "write the run summary as JSON to this file")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
+	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --junit)")
 	addGateFlags(cmd)
 }
 
@@ -113,6 +114,7 @@ type replayOptions struct {
 	engine      replay.Config
 	results     string
 	summaryJSON string
+	force       bool // replace existing outputs
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
@@ -125,6 +127,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		summaryJSON: v.GetString("replay.summary_json"),
 		progress:    v.GetString("replay.progress"),
 		dryRun:      v.GetBool("replay.dry_run"),
+		force:       v.GetBool("replay.force"),
 	}
 	var errs []error
 	o.captures = v.GetStringSlice("replay.capture")

@@ -21,6 +21,11 @@ import (
 // runReplay plans and runs a replay and prints its report.
 func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	stderr := cmd.ErrOrStderr()
+	// Outputs are checked before anything is sent: a summary that cannot be
+	// written must not cost a run.
+	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--junit": o.gate.junit}); err != nil {
+		return err
+	}
 	sh, plan, err := planReplay(o)
 	if err != nil {
 		return err
@@ -48,7 +53,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
-		if sink, err = eventlog.CreateSink[schema.Result](o.results, eventlog.WriterConfig{Source: "replay", Metadata: info.Metadata()}); err != nil {
+		if sink, err = eventlog.CreateSink[schema.Result](o.results, eventlog.WriterConfig{Source: "replay", Metadata: info.Metadata(), Replace: o.force}); err != nil {
 			return err
 		}
 	}
@@ -180,7 +185,7 @@ func writeAtomic(path string, write func(w io.Writer) error) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Chmod(eventlog.FilePerm()); err != nil {
 		tmp.Close()
 		return err
 	}
