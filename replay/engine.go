@@ -113,6 +113,10 @@ const perUserConns = 6
 
 func (c *Config) shared() bool { return c.Conns == ConnsShared }
 
+// ConnBound is the bound on open connections the engine applies: MaxConns,
+// or its default for the connection model (512 shared, 16384 per user).
+func (c *Config) ConnBound() int { return c.maxConns() }
+
 func (c *Config) maxConns() int {
 	if c.shared() {
 		return positive(c.MaxConns, 512)

@@ -134,3 +134,10 @@ func count(n int64) string {
 	}
 	return s
 }
+
+// Sparkline draws counts as bars (▁ to █, scaled to the largest), averaging
+// neighbours down to at most width cells.
+func Sparkline(counts []int64, width int) string { return sparkline(counts, width) }
+
+// Count formats n with thousands separators (46,497).
+func Count(n int64) string { return count(n) }

@@ -35,6 +35,11 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
 			return err
 		}
+		sched, err := planSchedule(sh)
+		if err != nil {
+			return err
+		}
+		sched.write(stderr, &o.engine)
 		fmt.Fprintln(stderr, "dry run: target allowed; nothing sent")
 		return nil
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
 )
 
 var (
@@ -198,4 +200,33 @@ func shift(t *testing.T, first, d string) string {
 		t.Fatal(err)
 	}
 	return ft.Add(dd).Format(time.RFC3339Nano)
+}
+
+// TestDryRunPlansTheSchedule: the dry run runs the shaper without sending
+// and says how many requests and virtual sessions the window makes: at
+// ratio 1 every event of the window is one request.
+func TestDryRunPlansTheSchedule(t *testing.T) {
+	capture := sampleCapture(t)
+	want := countInWindow(t, capture, "2m")
+	_, errs, err := surge(t, "replay", "--from", capture, "--window-to", "2m", "--target", "http://127.0.0.1:9", "--dry-run")
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, errs)
+	}
+	for _, w := range []string{
+		fmt.Sprintf("requests  %s scheduled, ", report.Count(want)),
+		"rate      peak ", "req/s", "shape     ", "(requests per second, ",
+		"runs for  ", "conns     about ", "dry run: target allowed; nothing sent",
+	} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("dry run output lacks %q:\n%s", w, errs)
+		}
+	}
+	// At ratio 2.5 the same window makes more requests, still without sending.
+	_, errs2, err := surge(t, "replay", "--from", capture, "--window-to", "2m", "--ratio", "2.5", "--target", "http://127.0.0.1:9", "--dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errs2, fmt.Sprintf("requests  %s scheduled, ", report.Count(want))) {
+		t.Errorf("ratio 2.5 planned as many requests as ratio 1:\n%s", errs2)
+	}
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// connWindow is the span over which dry run counts the virtual users that
+// would hold a connection at once: about a keep-alive idle timeout.
+const connWindow = 10 * time.Second
+
+// schedulePlan is what a dry run computes by running the shaper over the
+// whole window without sending: the schedule's size, its intended rate and
+// an estimate of the connections it needs.
+type schedulePlan struct {
+	Requests        int64
+	VirtualSessions int64
+	Duration        time.Duration // offset of the last request (clone spread included)
+	PeakRPS         int64         // most requests intended in one second
+	PeakSecond      time.Duration // offset of that second
+	PerSecond       []int64       // requests intended per second of the run
+	PeakUsers       int64         // most distinct virtual users in any connWindow
+}
+
+// planSchedule drains sh. Memory is bounded by the virtual users of one
+// connWindow, not by the capture.
+func planSchedule(sh *shaper.Shaper) (schedulePlan, error) {
+	var p schedulePlan
+	var sec, win int64 = -1, -1
+	var inSec int64
+	users := map[string]struct{}{}
+	for {
+		r, err := sh.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return p, err
+		}
+		p.Requests++
+		if r.First {
+			p.VirtualSessions++
+		}
+		p.Duration = max(p.Duration, r.At)
+		if s := int64(r.At / time.Second); s != sec {
+			sec, inSec = s, 0
+		}
+		if inSec++; inSec > p.PeakRPS {
+			p.PeakRPS, p.PeakSecond = inSec, time.Duration(sec)*time.Second
+		}
+		for int64(len(p.PerSecond)) <= sec {
+			p.PerSecond = append(p.PerSecond, 0)
+		}
+		p.PerSecond[sec]++
+		if w := int64(r.At / connWindow); w != win {
+			win = w
+			clear(users)
+		}
+		u := r.User
+		if u == "" {
+			u = r.VirtualSession // an anonymous user is its session
+		}
+		users[u] = struct{}{}
+		p.PeakUsers = max(p.PeakUsers, int64(len(users)))
+	}
+	return p, nil
+}
+
+// write prints the plan under the shaper's own lines; conns is the engine's
+// connection model and bound.
+func (p schedulePlan) write(w io.Writer, c *replay.Config) {
+	line := func(name, format string, args ...any) {
+		fmt.Fprintf(w, "%-9s %s\n", name, fmt.Sprintf(format, args...))
+	}
+	line("requests", "%s scheduled, %s virtual %s", report.Count(p.Requests), report.Count(p.VirtualSessions), plural(p.VirtualSessions, "session", "sessions"))
+	secs := p.Duration.Seconds()
+	mean := 0.0
+	if secs > 0 {
+		mean = float64(p.Requests) / secs
+	}
+	meanS := strconv.FormatFloat(mean, 'f', 1, 64)
+	if mean >= 1000 {
+		meanS = report.Count(int64(mean + 0.5))
+	}
+	line("rate", "peak %s req/s (at +%v), mean %s req/s", report.Count(p.PeakRPS), p.PeakSecond, meanS)
+	if len(p.PerSecond) > 1 {
+		// Per second for a short run, per minute for a long one.
+		counts, unit := p.PerSecond, "second"
+		if len(counts) > 600 {
+			counts, unit = nil, "minute"
+			for i, c := range p.PerSecond {
+				if i%60 == 0 {
+					counts = append(counts, 0)
+				}
+				counts[len(counts)-1] += c
+			}
+		}
+		line("shape", "%s (requests per %s, %d %ss)", report.Sparkline(counts, 60), unit, len(counts), unit)
+	}
+	line("runs for", "%v (last request's offset, clone spread included)", p.Duration.Round(time.Millisecond))
+	bound := c.ConnBound()
+	if c.Conns == replay.ConnsShared {
+		line("conns", "one shared pool of up to %s connections", report.Count(int64(bound)))
+		return
+	}
+	est := min(p.PeakUsers, int64(bound))
+	line("conns", "about %s (per user: the most virtual users sending within %v; bound %s)", report.Count(est), connWindow, report.Count(int64(bound)))
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
