@@ -121,6 +121,8 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 		infos, err = summarize(files, r, func(v *viewFacts) {
 			a.add(v.Time, v.Session, v.User, v.Type+" "+v.Content)
 		})
+	case schema.KindResult:
+		err = fmt.Errorf("%s is a replay results file: use surge report %s", files[0], files[0])
 	default:
 		err = fmt.Errorf("report: %s: cannot summarize %q events", files[0], info.Kind)
 	}

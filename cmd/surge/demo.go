@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -46,6 +47,9 @@ the same utilization as the recorded night at its own pace.`,
 			if err != nil {
 				return &exitError{2, err}
 			}
+			if err := demoCaptureMissing(o.captures); err != nil {
+				return err
+			}
 			o.engine.Target, _ = url.Parse(srv.URL())
 			o.gate.lenient = true // a demo gates only on the thresholds asked for
 			err = runReplay(cmd, o, nil)
@@ -69,7 +73,20 @@ the same utilization as the recorded night at its own pace.`,
 		panic(err)
 	}
 	f.MarkHidden("target")
+	cmd.AddCommand(newDemoServeCommand())
 	return cmd
+}
+
+// demoCaptureMissing explains what to run when surge demo's default capture
+// is not there (outside a checkout, or before make demo imported it).
+func demoCaptureMissing(captures []string) error {
+	if len(captures) != 1 || captures[0] != demoCapture {
+		return nil
+	}
+	if _, err := os.Stat(demoCapture); err == nil {
+		return nil
+	}
+	return &exitError{exitUsage, fmt.Errorf("demo: no capture at %s: run make demo in a surge checkout (it imports the bundled sample there), or give --from CAPTURE", demoCapture)}
 }
 
 // scaledCapacity returns the demo platform's capacities for a replay speed.
