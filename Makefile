@@ -37,9 +37,11 @@ demo: build
 
 ## test: everything — vet, format, unit/integration tests with -race (fuzz
 ## seed corpora included), and the DuckDB/pyarrow interop test. Integration
-## tests use a real Kafka broker that scripts/with-kafka.sh starts (and stops).
+## tests use a real Kafka broker that scripts/with-kafka.sh starts (and stops);
+## scripts/newcomer.sh then tries the README's first steps in a fresh clone.
 test: vet fmt-check interop-deps
 	SURGE_PYTHON=$(abspath $(PY)) scripts/with-kafka.sh $(GO) test -race -count=1 ./...
+	scripts/newcomer.sh
 
 vet:
 	$(GO) vet ./...
