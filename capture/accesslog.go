@@ -49,10 +49,17 @@ const (
 // Upgrade: websocket or status 101 is WebSocket. Device is DeviceClass of the
 // User-Agent when the line has one. Session and User are left empty.
 //
+// format is the log_format's string, or the whole directive as pasted from
+// nginx.conf (log_format main '…' '…';).
+//
 // A line that does not match the format is a *RecordError naming the line
 // and the variable; empty lines are skipped. The Decoder is not safe for
 // concurrent use; the strings it puts in a Hit are never modified later.
 func NewNginxDecoder(r io.Reader, name, format string) (Decoder, error) {
+	format, err := nginxFormatString(format)
+	if err != nil {
+		return nil, err
+	}
 	f, err := compileFormat(format)
 	if err != nil {
 		return nil, err

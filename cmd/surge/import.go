@@ -94,7 +94,7 @@ atomically: on failure nothing is left at PATH.`,
 	f := cmd.Flags()
 	f.StringP("output", "o", "", "output: FILE.parquet, or a directory for hive layout (required)")
 	f.Bool("force", false, "replace an existing output (only once the new one is complete)")
-	f.String("log-format", "", "nginx log_format string for the nginx format, Apache LogFormat for apache (@FILE reads it from a file)")
+	f.String("log-format", "", "nginx log_format string (or the whole log_format directive pasted from nginx.conf) for the nginx format, Apache LogFormat for apache (@FILE reads it from a file)")
 	f.String("session-key", "", "where a client's session id is when the source has none: cookie:NAME, header:NAME or query:NAME (default: client address + user agent)")
 	f.Duration("idle-gap", capture.DefaultIdleGap, "idle time that ends a session")
 	f.Duration("reorder-window", capture.DefaultReorderWindow, "how far back a record may start and still be put in order")
