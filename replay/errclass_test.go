@@ -128,3 +128,23 @@ func TestValidateConnections(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSToPlainHTTP: an https:// target whose port speaks plain HTTP is a
+// `tls` error that says so and what to use, not a reset.
+func TestTLSToPlainHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	target, _ := url.Parse(strings.Replace(srv.URL, "http://", "https://", 1))
+	results, _, err := collect(t, Config{Target: target}, sessions(1, 2, time.Millisecond, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results; want 2", len(results))
+	}
+	for _, r := range results {
+		if r.Error != schema.ErrTLS || r.Detail != plainHTTPToTLS {
+			t.Errorf("error %q detail %q; want tls with %q", r.Error, r.Detail, plainHTTPToTLS)
+		}
+	}
+}

@@ -333,7 +333,13 @@ func (d *httpDriver) classify(err error, tr *trace, ctx, qctx context.Context) (
 		if tlsErr == nil {
 			tlsErr = err
 		}
+		if errors.As(tlsErr, &rh) && bytes.HasPrefix(rh.RecordHeader[:], []byte("HTTP/")) {
+			return schema.ErrTLS, plainHTTPToTLS
+		}
 		return schema.ErrTLS, tlsReason(tlsErr)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http's own wording of the same RecordHeaderError.
+		return schema.ErrTLS, plainHTTPToTLS
 	case errors.As(err, &oe) && oe.Op == "dial":
 		return schema.ErrConnect, errDetailNet(oe.Err)
 	case !tr.gotConn.Load() && (errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()):
@@ -348,6 +354,9 @@ func (d *httpDriver) classify(err error, tr *trace, ctx, qctx context.Context) (
 	}
 	return schema.ErrReset, errDetailNet(err)
 }
+
+// plainHTTPToTLS is the detail of a handshake that met a plain HTTP server.
+const plainHTTPToTLS = "the target answered plain HTTP to TLS: use http://"
 
 // tlsReason is the short reason of a TLS handshake error.
 func tlsReason(err error) string {
