@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,12 +21,17 @@ prints events, sessions, users, time range and duration, requests per minute
 (peak and mean, with a per-minute sparkline), status mix, top routes, and the
 problems the import recorded.
 
+PATH kafka://HOST:PORT/TOPIC summarizes a topic from its offsets and the first
+and last event of each partition: events, time range, per-partition offsets
+(JSON: address, topic, events, first, last, duration_s, partitions).
+
 --json prints a stable object (fields are only ever added): paths, files,
 kind, sources, events, sessions, users, exact, first, last (RFC 3339),
 duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 [{route,count,share}], per_minute, imports.`,
 		Example: `  surge inspect capture.parquet
   surge inspect final/ --json | jq .peak_rpm
+  surge inspect kafka://127.0.0.1:9092/captures
   surge inspect final/ --from 2026-11-21T19:55:00Z --to 2026-11-21T20:00:00Z`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,6 +44,22 @@ duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 					}
 					*t = v
 				}
+			}
+			if _, ok, err := kafkaCapture(args); ok {
+				if err != nil {
+					return &exitError{2, fmt.Errorf("inspect: %w", err)}
+				}
+				if !r.From.IsZero() || !r.To.IsZero() {
+					return &exitError{2, errors.New("inspect: --from and --to apply to files; a topic is summarized whole")}
+				}
+				ks, err := summarizeKafka(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if cfg.v.GetBool("inspect.json") {
+					return ks.writeJSON(cmd.OutOrStdout())
+				}
+				return ks.writeText(cmd.OutOrStdout())
 			}
 			s, err := report.Summarize(args, r)
 			if err != nil {

@@ -21,7 +21,7 @@ import (
 // runReplay plans and runs a replay and prints its report.
 func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	stderr := cmd.ErrOrStderr()
-	sh, plan, err := planReplay(o)
+	sh, plan, err := planReplay(cmd.Context(), o)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
-	gate, surge, err := o.gate.newGate(o.captures, plan.Plan)
+	gate, surge, err := o.gate.newGate(cmd.Context(), o.captures, plan.Plan)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
@@ -137,29 +137,10 @@ type replayPlan struct {
 }
 
 // planReplay resolves the window against the capture and builds the shaper.
-func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
-	files, err := eventlog.Files(o.captures, eventlog.Range{})
+func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPlan, error) {
+	first, last, open, err := resolveCapture(ctx, o.captures)
 	if err != nil {
 		return nil, replayPlan{}, err
-	}
-	first, last := time.Time{}, time.Time{}
-	for _, f := range files {
-		info, err := eventlog.Stat(f)
-		if err != nil {
-			return nil, replayPlan{}, err
-		}
-		if info.Kind != schema.KindExchange {
-			return nil, replayPlan{}, fmt.Errorf("%s holds %s events; replay needs a capture of exchanges", f, info.Kind)
-		}
-		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
-			first = info.First
-		}
-		if info.Last.After(last) {
-			last = info.Last
-		}
-	}
-	if first.IsZero() {
-		return nil, replayPlan{}, fmt.Errorf("%s: no events", strings.Join(o.captures, ", "))
 	}
 	cfg := o.shape
 	if cfg.From, err = windowBound(o.window[0], first); err != nil {
@@ -178,7 +159,7 @@ func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
 	if !cfg.To.After(cfg.From) {
 		return nil, replayPlan{}, fmt.Errorf("window %s to %s is empty", cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
 	}
-	sh, err := shaper.New(cfg, openCapture(files, eventlog.Range{From: cfg.From, To: cfg.To}))
+	sh, err := shaper.New(cfg, open(eventlog.Range{From: cfg.From, To: cfg.To}))
 	if err != nil {
 		return nil, replayPlan{}, err
 	}
@@ -187,6 +168,41 @@ func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
 		ratio = float64(c)
 	}
 	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio}, nil
+}
+
+// resolveCapture returns the time range of the captures (files, or one
+// kafka:// topic) and how to open them for a window.
+func resolveCapture(ctx context.Context, captures []string) (first, last time.Time, open func(eventlog.Range) shaper.Opener, err error) {
+	if a, ok, err := kafkaCapture(captures); ok {
+		if err != nil {
+			return first, last, nil, err
+		}
+		first, last, err = kafkaWindow(ctx, a)
+		return first, last, func(r eventlog.Range) shaper.Opener { return openKafkaCapture(ctx, a, r) }, err
+	}
+	files, err := eventlog.Files(captures, eventlog.Range{})
+	if err != nil {
+		return first, last, nil, err
+	}
+	for _, f := range files {
+		info, err := eventlog.Stat(f)
+		if err != nil {
+			return first, last, nil, err
+		}
+		if info.Kind != schema.KindExchange {
+			return first, last, nil, fmt.Errorf("%s holds %s events; replay needs a capture of exchanges", f, info.Kind)
+		}
+		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
+			first = info.First
+		}
+		if info.Last.After(last) {
+			last = info.Last
+		}
+	}
+	if first.IsZero() {
+		return first, last, nil, fmt.Errorf("%s: no events", strings.Join(captures, ", "))
+	}
+	return first, last, func(r eventlog.Range) shaper.Opener { return openCapture(files, r) }, nil
 }
 
 func modeName(m string) string {
