@@ -229,3 +229,47 @@ func TestJSONTopic(t *testing.T) {
 		t.Errorf("Reader on a JSON topic: %d events, %v; want %d", len(got), err, len(evs))
 	}
 }
+
+func TestTail(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	a := kafkatest.Topic(t, brokers, 3, "")
+	evs := events(300)
+	produce(t, a, evs[:200])
+	tests := []struct {
+		name  string
+		cfg   kafkalog.TailConfig
+		later bool // produce evs[200:] once the tail has started
+		want  int  // events to receive, all at or after evs[from]
+		from  int
+	}{
+		{"from the beginning", kafkalog.TailConfig{FromBeginning: true}, false, 200, 0}, // every event already there
+		{"since", kafkalog.TailConfig{Since: evs[150].Time}, false, 50, 150},            // by time, to the nanosecond
+		{"from the end", kafkalog.TailConfig{}, true, 100, 200},                         // only what is produced later
+	}
+	for _, tt := range tests {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		got := map[string]bool{}
+		done := make(chan error, 1)
+		go func() {
+			done <- kafkalog.Tail(ctx, a, tt.cfg, func(r *kafkalog.Record) error {
+				if r.Exchange.Time.Before(evs[tt.from].Time) {
+					return fmt.Errorf("event %s at %s is before the start", r.Exchange.Path, r.Exchange.Time)
+				}
+				got[r.Exchange.Path] = true
+				if len(got) == tt.want {
+					return kafkalog.ErrStop
+				}
+				return nil
+			})
+		}()
+		if tt.later {
+			time.Sleep(time.Second) // the tail has looked its offsets up
+			produce(t, a, evs[200:])
+		}
+		err := <-done
+		cancel()
+		if err != nil || len(got) != tt.want {
+			t.Errorf("%s: Tail = %v after %d events; want %d", tt.name, err, len(got), tt.want)
+		}
+	}
+}

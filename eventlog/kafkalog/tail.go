@@ -21,8 +21,8 @@ const tailMaxWait = 250 * time.Millisecond
 type TailConfig struct {
 	// FromBeginning starts at each partition's first offset.
 	FromBeginning bool
-	// Since, when not zero, starts at each partition's first record whose
-	// timestamp (event time, milliseconds) is at or after it.
+	// Since, when not zero, starts at each partition's first event at or
+	// after it (looked up by record timestamp, then to the nanosecond).
 	Since time.Time
 }
 
@@ -107,6 +107,9 @@ func Tail(ctx context.Context, a Addr, cfg TailConfig, fn func(*Record) error) e
 		rec.Partition, rec.Offset = x.part, x.m.Offset
 		if err := Decode(x.m.Headers, x.m.Value, &rec.Exchange); err != nil {
 			return fmt.Errorf("kafka topic %s partition %d offset %d: decode: %w", a.Topic, x.part, x.m.Offset, err)
+		}
+		if rec.Exchange.Time.Before(cfg.Since) {
+			continue // in Since's millisecond, before it
 		}
 		if err := fn(&rec); err != nil {
 			if errors.Is(err, ErrStop) {
