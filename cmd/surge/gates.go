@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,7 +99,7 @@ func thresholdsFrom(cfg *config, key string) (*gateOptions, []error) {
 // surge resolves the surge time against the capture window: the
 // schedule's zero is from (capture time) and --speed divides capture time.
 // It returns nil when there is none: "none", or nothing detected.
-func (g *gateOptions) surge(files []string, from, to time.Time, speed float64) (*report.Surge, error) {
+func (g *gateOptions) surge(ctx context.Context, files []string, from, to time.Time, speed float64) (*report.Surge, error) {
 	if speed <= 0 {
 		speed = 1
 	}
@@ -107,7 +108,7 @@ func (g *gateOptions) surge(files []string, from, to time.Time, speed float64) (
 	case "none":
 		return nil, nil
 	case "", "auto":
-		at, ok, err := detectSurge(files, from, to)
+		at, ok, err := detectSurge(ctx, files, from, to)
 		if err != nil || !ok {
 			return nil, err
 		}
@@ -135,13 +136,20 @@ func (t *timeOnly) EventTime() time.Time { return t.Time }
 // applies report.DetectSurge. Intended times are capture times shifted and
 // compressed alike (the ratio scales every minute alike), so the rule finds
 // the same minute in either.
-func detectSurge(files []string, from, to time.Time) (time.Time, bool, error) {
+func detectSurge(ctx context.Context, files []string, from, to time.Time) (time.Time, bool, error) {
+	var c report.SurgeCounter
+	if a, ok, err := kafkaCapture(files); ok {
+		if err == nil {
+			err = kafkaTimes(ctx, a, eventlog.Range{From: from, To: to}, c.Add)
+		}
+		at, found := c.Detect()
+		return at, found && err == nil, err
+	}
 	rd, err := eventlog.Open[timeOnly](files, eventlog.Range{From: from, To: to})
 	if err != nil {
 		return time.Time{}, false, err
 	}
 	defer rd.Close()
-	var c report.SurgeCounter
 	for {
 		t, err := rd.Next()
 		if err != nil {
@@ -249,12 +257,15 @@ func closed(ch <-chan struct{}) bool {
 
 // newGate returns the run's Gate: its thresholds and, when there is a surge
 // time, its cohorts.
-func (g *gateOptions) newGate(captures []string, plan shaper.Plan) (*report.Gate, *report.Surge, error) {
-	files, err := eventlog.Files(captures, eventlog.Range{})
-	if err != nil {
-		return nil, nil, err
+func (g *gateOptions) newGate(ctx context.Context, captures []string, plan shaper.Plan) (*report.Gate, *report.Surge, error) {
+	files := captures // a kafka:// capture is read by detectSurge as it is
+	if _, ok, _ := kafkaCapture(captures); !ok {
+		var err error
+		if files, err = eventlog.Files(captures, eventlog.Range{}); err != nil {
+			return nil, nil, err
+		}
 	}
-	surge, err := g.surge(files, plan.From, plan.To, plan.Speed)
+	surge, err := g.surge(ctx, files, plan.From, plan.To, plan.Speed)
 	if err != nil {
 		return nil, nil, err
 	}

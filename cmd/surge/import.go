@@ -18,6 +18,7 @@ import (
 
 	"github.com/surge-replay/surge/capture"
 	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/eventlog/kafkalog"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -60,7 +61,10 @@ secret never reaches the output, nor a skip reason or the import report. Bad rec
 are kept in the file's metadata; see surge inspect); --strict stops at the
 first. PATH ending in .parquet is one file; any other PATH is a directory in
 hive layout (dt=YYYY-MM-DD/hour=HH/part-NNNNN.parquet). Output is written
-atomically: on failure nothing is left at PATH.`,
+atomically: on failure nothing is left at PATH. PATH kafka://HOST:PORT/TOPIC
+produces the events to a topic, keyed by session, created if missing
+(?partitions=N, default 12; ?format=json for JSON values; docs/KAFKA.md);
+records acknowledged before a failure stay in the topic.`,
 		Example: `  export SURGE_SCRUB_KEY=$(cat /run/secrets/surge-scrub-key)
   surge import combined /var/log/nginx/access.log -o capture.parquet
   surge import nginx --log-format '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time' access.log.gz -o final/
@@ -68,6 +72,7 @@ atomically: on failure nothing is left at PATH.`,
   surge import gor requests.gor -o gor.parquet
   surge import views views.csv -o views.parquet
   surge import apache --log-format '%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D' access_log -o final/
+  surge import combined access.log -o kafka://127.0.0.1:9092/captures
   surge import alb 123456789012_elasticloadbalancing_*.log.gz -o alb.parquet
   surge import combined --config configs/capture.yaml edge-*.log.gz -o final/`,
 		Args: cobra.MinimumNArgs(2),
@@ -92,7 +97,7 @@ atomically: on failure nothing is left at PATH.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringP("output", "o", "", "output: FILE.parquet, or a directory for hive layout (required)")
+	f.StringP("output", "o", "", "output: FILE.parquet, a directory for hive layout, or kafka://HOST:PORT/TOPIC (required)")
 	f.Bool("force", false, "replace an existing output (only once the new one is complete)")
 	f.String("log-format", "", "nginx log_format string (or the whole log_format directive pasted from nginx.conf) for the nginx format, Apache LogFormat for apache (@FILE reads it from a file)")
 	f.String("session-key", "", "where a client's session id is when the source has none: cookie:NAME, header:NAME or query:NAME (default: client address + user agent)")
@@ -132,6 +137,14 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 	}
 	if err := checkOutputs(o.force, map[string]string{"import: -o": o.output}); err != nil {
 		return nil, err
+	}
+	if kafkalog.IsAddr(o.output) {
+		if o.format == "views" {
+			return nil, errors.New("import: a kafka:// output holds exchanges; write viewing events to Parquet")
+		}
+		if _, err := kafkalog.ParseAddr(o.output); err != nil {
+			return nil, fmt.Errorf("import: -o: %w", err)
+		}
 	}
 	if o.format == "nginx" && o.logFormat == "" {
 		return nil, errors.New("import: the nginx format needs --log-format (or import.log_format in the config)")
@@ -224,6 +237,11 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 		fmt.Fprintf(w, "  %d records out of request-start order (max %s), %d late past the re-order window\n",
 			rep.Disordered, time.Duration(rep.MaxDisorderMS)*time.Millisecond, rep.Late)
 	}
+	if rep.Late > 0 && kafkalog.IsAddr(o.output) {
+		// A topic cannot be sorted afterwards as a Parquet file is, and a
+		// reader refuses a partition out of time order.
+		fmt.Fprintf(w, "  warning: the %d late records went to the topic out of time order; reading their partitions will fail at them: import again with a larger --reorder-window\n", rep.Late)
+	}
 	if rep.Skipped > 0 {
 		fmt.Fprintf(w, "  %d bad records skipped; first:\n", rep.Skipped)
 		for _, p := range rep.Problems[:min(len(rep.Problems), 5)] {
@@ -253,7 +271,7 @@ func importExchanges(cmd *cobra.Command, o *importOptions, cfg eventlog.WriterCo
 		}
 		inputs = append(inputs, capture.Input{Name: path, Decode: dec})
 	}
-	sink, err := eventlog.CreateSink[schema.Exchange](o.output, cfg)
+	sink, err := createExchangeSink(cmd.Context(), o.output, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,10 @@ prints events, sessions, users, time range and duration, requests per minute
 (peak and mean, with a per-minute sparkline), status mix, top routes, and the
 problems the import recorded.
 
+PATH kafka://HOST:PORT/TOPIC summarizes a topic from its offsets and the first
+and last event of each partition: events, time range, per-partition offsets
+(JSON: address, topic, events, first, last, duration_s, partitions).
+
 --json prints a stable object (fields are only ever added): paths, files,
 kind, sources, events, sessions, users, exact, first, last (RFC 3339),
 duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
@@ -26,10 +31,27 @@ duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 		Example: `  surge inspect capture.parquet
   surge inspect final/ --json | jq .peak_rpm
   surge inspect final/ --from 2026-11-21T19:55:00Z --to 2026-11-21T20:00:00Z
-  surge inspect final/ --from 19:55 --to +5m`,
+  surge inspect final/ --from 19:55 --to +5m
+  surge inspect kafka://127.0.0.1:9092/captures`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r eventlog.Range
+			if _, ok, err := kafkaCapture(args); ok {
+				if err != nil {
+					return &exitError{2, fmt.Errorf("inspect: %w", err)}
+				}
+				if cfg.v.GetString("inspect.from") != "" || cfg.v.GetString("inspect.to") != "" {
+					return &exitError{2, errors.New("inspect: --from and --to apply to files; a topic is summarized whole")}
+				}
+				ks, err := summarizeKafka(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if cfg.v.GetBool("inspect.json") {
+					return ks.writeJSON(cmd.OutOrStdout())
+				}
+				return ks.writeText(cmd.OutOrStdout())
+			}
 			if from, to := cfg.v.GetString("inspect.from"), cfg.v.GetString("inspect.to"); from != "" || to != "" {
 				first, last, err := captureRange(args)
 				if err != nil {

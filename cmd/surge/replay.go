@@ -41,7 +41,9 @@ user, shifted by up to --spread. --speed S compresses time (10 = ten times
 faster). Latency is measured from the intended send time (no coordinated
 omission) and from the actual send; the generator's own lateness is reported.
 
---from names the capture (a .parquet file or a hive directory; repeat for more).
+--from names the capture (a .parquet file or a hive directory; repeat for more),
+or a topic, kafka://HOST:PORT/TOPIC, read alone: each partition is looked up
+by timestamp at the window's start and read to its end offset at the time.
 A --from value that is a time (RFC 3339) or an offset from the capture start
 (10m, +1h30m) sets the start of the replayed window instead; --to sets its end.
 --capture, --window-from and --window-to are unambiguous spellings.
@@ -52,7 +54,8 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 		Example: `  surge replay --from final.parquet --target http://127.0.0.1:8080 --ratio 3 --speed 1
   surge replay --from final/ --from 19:55 --to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
   surge replay --config configs/event-3x.yaml --results results.parquet --summary-json summary.json
-  surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run`,
+  surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run
+  surge replay --from kafka://127.0.0.1:9092/captures --window-from 2026-11-21T19:55:00Z --window-to +20m --target http://127.0.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := replayOptionsFrom(cfg)
@@ -70,7 +73,7 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 
 func addReplayFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringSlice("from", nil, "capture file or directory (repeatable); a time or offset sets the window start")
+	f.StringSlice("from", nil, "capture file, directory (repeatable) or kafka://HOST:PORT/TOPIC; a time or offset sets the window start")
 	f.StringSlice("capture", nil, "capture file or directory (repeatable)")
 	f.String("to", "", "window end: a time (RFC 3339) or an offset from the capture start")
 	f.String("window-from", "", "window start: a time (RFC 3339) or an offset from the capture start")

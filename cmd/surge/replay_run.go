@@ -26,7 +26,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--junit": o.gate.junit}); err != nil {
 		return err
 	}
-	sh, plan, err := planReplay(o)
+	sh, plan, err := planReplay(cmd.Context(), o)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
-	gate, surge, err := o.gate.newGate(o.captures, plan.Plan)
+	gate, surge, err := o.gate.newGate(cmd.Context(), o.captures, plan.Plan)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
@@ -147,12 +147,8 @@ type replayPlan struct {
 }
 
 // planReplay resolves the window against the capture and builds the shaper.
-func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
-	first, last, err := captureRange(o.captures)
-	if err != nil {
-		return nil, replayPlan{}, err
-	}
-	files, err := eventlog.Files(o.captures, eventlog.Range{})
+func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPlan, error) {
+	first, last, open, err := resolveCapture(ctx, o.captures)
 	if err != nil {
 		return nil, replayPlan{}, err
 	}
@@ -161,7 +157,7 @@ func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
 	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
 		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
-	sh, err := shaper.New(cfg, openCapture(files, eventlog.Range{From: cfg.From, To: cfg.To}))
+	sh, err := shaper.New(cfg, open(eventlog.Range{From: cfg.From, To: cfg.To}))
 	if err != nil {
 		return nil, replayPlan{}, err
 	}
@@ -170,6 +166,26 @@ func planReplay(o *replayOptions) (*shaper.Shaper, replayPlan, error) {
 		ratio = float64(c)
 	}
 	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio}, nil
+}
+
+// resolveCapture returns the time range of the captures (files, or one
+// kafka:// topic) and how to open them for a window.
+func resolveCapture(ctx context.Context, captures []string) (first, last time.Time, open func(eventlog.Range) shaper.Opener, err error) {
+	if a, ok, err := kafkaCapture(captures); ok {
+		if err != nil {
+			return first, last, nil, err
+		}
+		first, last, err = kafkaWindow(ctx, a)
+		return first, last, func(r eventlog.Range) shaper.Opener { return openKafkaCapture(ctx, a, r) }, err
+	}
+	if first, last, err = captureRange(captures); err != nil {
+		return first, last, nil, err
+	}
+	files, err := eventlog.Files(captures, eventlog.Range{})
+	if err != nil {
+		return first, last, nil, err
+	}
+	return first, last, func(r eventlog.Range) shaper.Opener { return openCapture(files, r) }, nil
 }
 
 func modeName(m string) string {

@@ -15,7 +15,7 @@ import (
 
 // Message headers every record surge produces carries (docs/KAFKA.md).
 const (
-	HeaderVersion     = "surge-schema" // schema.Version at write time, "1.0"
+	HeaderVersion     = "surge-schema" // schema.Version at write time, "1.1"
 	HeaderContentType = "content-type" // ContentBinary or ContentJSON
 	HeaderKind        = "surge-kind"   // schema.Kind of the value, "exchange"
 	HeaderSource      = "surge-source" // the importer or tap that produced the event
@@ -69,7 +69,8 @@ const (
 	flagStatus
 	flagResponseBytes
 	flagLatency
-	flagsKnown = flagTruncated | flagStatus | flagResponseBytes | flagLatency
+	flagConnection // schema 1.1: connection_ns
+	flagsKnown     = flagTruncated | flagStatus | flagResponseBytes | flagLatency | flagConnection
 )
 
 // AppendBinary appends the binary encoding of e to dst and returns it.
@@ -78,9 +79,9 @@ const (
 // byte field is a uvarint length then its bytes): time (varint Unix ns),
 // session, user, seq (varint), method, scheme, host, path, query, header count
 // (uvarint) then name, value per header, body, body_size (varint), flags (one
-// byte: 1 truncated, 2 status, 4 response_bytes, 8 latency_ns), then the
-// present ones of status, response_bytes, latency_ns (varint each), region,
-// device, protocol, source.
+// byte: 1 truncated, 2 status, 4 response_bytes, 8 latency_ns, 16
+// connection_ns), then the present ones of status, response_bytes,
+// latency_ns, connection_ns (varint each), region, device, protocol, source.
 func AppendBinary(dst []byte, e *schema.Exchange) []byte {
 	dst = binary.AppendVarint(dst, e.Time.UnixNano())
 	dst = appendString(dst, e.Session)
@@ -110,6 +111,9 @@ func AppendBinary(dst []byte, e *schema.Exchange) []byte {
 	if e.LatencyNS != nil {
 		flags |= flagLatency
 	}
+	if e.ConnectionNS != nil {
+		flags |= flagConnection
+	}
 	dst = append(dst, flags)
 	if e.Status != nil {
 		dst = binary.AppendVarint(dst, int64(*e.Status))
@@ -119,6 +123,9 @@ func AppendBinary(dst []byte, e *schema.Exchange) []byte {
 	}
 	if e.LatencyNS != nil {
 		dst = binary.AppendVarint(dst, *e.LatencyNS)
+	}
+	if e.ConnectionNS != nil {
+		dst = binary.AppendVarint(dst, *e.ConnectionNS)
 	}
 	for _, s := range [...]string{e.Region, e.Device, e.Protocol, e.Source} {
 		dst = appendString(dst, s)
@@ -271,6 +278,9 @@ func (d *decoder) flags(e *schema.Exchange) {
 	}
 	if f&flagLatency != 0 {
 		e.LatencyNS = schema.Int64(d.varint("latency_ns"))
+	}
+	if f&flagConnection != 0 {
+		e.ConnectionNS = schema.Int64(d.varint("connection_ns"))
 	}
 }
 

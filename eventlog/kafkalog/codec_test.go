@@ -17,7 +17,7 @@ func sample() schema.Exchange {
 		Seq: 7, Method: "POST", Scheme: "https", Host: "api.example.com", Path: "/v1/play",
 		Query: "id=3&q=%20", Headers: []schema.Header{{Name: "Accept", Value: "*/*"}, {Name: "X-A", Value: ""}},
 		Body: []byte(`{"a":1}`), BodySize: 70000, BodyTruncated: true,
-		Status: schema.Int32(201), ResponseBytes: schema.Int64(512), LatencyNS: schema.Int64(-1),
+		Status: schema.Int32(201), ResponseBytes: schema.Int64(512), LatencyNS: schema.Int64(-1), ConnectionNS: schema.Int64(9e9),
 		Region: "eu-west", Device: "tv", Protocol: schema.ProtoHTTP11, Source: "combined",
 	}
 }

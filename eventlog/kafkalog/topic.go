@@ -99,18 +99,22 @@ func offsets(ctx context.Context, a Addr, parts []int, t time.Time) (start, end 
 		for i, p := range parts {
 			rs[i] = req(p)
 		}
-		res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{a.Topic: rs}})
-		if err != nil {
-			return nil, fmt.Errorf("kafka %s: list offsets: %w", a, err)
-		}
-		m := map[int]kafka.PartitionOffsets{}
-		for _, po := range res.Topics[a.Topic] {
-			if po.Error != nil {
-				return nil, fmt.Errorf("kafka %s: list offsets of partition %d: %w", a, po.Partition, po.Error)
+		// A topic just created may have partitions whose leader is not
+		// ready yet (NotLeaderForPartition, LeaderNotAvailable): those
+		// errors are temporary, and retried for up to requestTimeout.
+		deadline := time.Now().Add(requestTimeout)
+		for {
+			m, err := listOffsets(ctx, c, a, rs)
+			var ke kafka.Error
+			if err == nil || !errors.As(err, &ke) || !ke.Temporary() || time.Now().After(deadline) {
+				return m, err
 			}
-			m[po.Partition] = po
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		return m, nil
 	}
 	last, err := ask(kafka.LastOffsetOf)
 	if err != nil {
@@ -147,4 +151,20 @@ func offsets(ctx context.Context, a Addr, parts []int, t time.Time) (start, end 
 		}
 	}
 	return start, end, nil
+}
+
+// listOffsets sends one ListOffsets request for a's topic.
+func listOffsets(ctx context.Context, c *kafka.Client, a Addr, rs []kafka.OffsetRequest) (map[int]kafka.PartitionOffsets, error) {
+	res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{a.Topic: rs}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka %s: list offsets: %w", a, err)
+	}
+	m := map[int]kafka.PartitionOffsets{}
+	for _, po := range res.Topics[a.Topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("kafka %s: list offsets of partition %d: %w", a, po.Partition, po.Error)
+		}
+		m[po.Partition] = po
+	}
+	return m, nil
 }
