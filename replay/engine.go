@@ -96,6 +96,11 @@ type Config struct {
 	// Started, when set, is called with the run's start time before the
 	// first request (for progress lines).
 	Started func(start time.Time)
+	// Start, when set, is the wall time offset 0 of the schedule stands
+	// for (a fleet's agents share one start); zero means when the run
+	// starts its clock. A Start in the past makes the requests due before
+	// now late, and MaxLateness applies to them as to any.
+	Start time.Time
 
 	// testDriver replaces the network driver in tests.
 	testDriver func(r *run) driver
@@ -268,7 +273,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	first, ok := ready.next()
 	var err error
 	if cfg.GoClock {
-		r.clk = newGoClock()
+		r.clk = newGoClock(cfg.Start)
 	} else {
 		// The pacer's thread spends its time in short clock_nanosleep calls,
 		// holding its processor: Go hands a processor off only from a system
@@ -278,7 +283,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 			runtime.GOMAXPROCS(2)
 			defer runtime.GOMAXPROCS(prev)
 		}
-		if r.clk, err = newPreciseClock(); err != nil {
+		if r.clk, err = newPreciseClock(cfg.Start); err != nil {
 			return nil, err
 		}
 	}
