@@ -30,7 +30,7 @@ type AggregatorState struct {
 	Connect   HistState        `json:"connect"`
 	// Connection counts (Connections, ClientQueue.Waited).
 	Queued, Opened, Reused, TLS, Retried, Written int64
-	First, Last, LastSend                         time.Time `json:",omitzero"`
+	First, Last, LastSend                         time.Time             `json:",omitzero"`
 	Routes                                        map[string]RouteState `json:"routes,omitempty"`
 	// Seconds are the non-empty seconds of the series, by index from Origin.
 	Seconds map[int64]SecondState `json:"seconds,omitempty"`

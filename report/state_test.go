@@ -18,9 +18,15 @@ func TestAggregatorMerge(t *testing.T) {
 		many(300, func(i int) res {
 			return res{at: time.Duration(i) * 10 * time.Millisecond, late: time.Duration(i%7) * time.Millisecond, svc: time.Duration(1+i%50) * time.Millisecond, status: 200, route: []string{"GET /a", "GET /b", "POST /c"}[i%3]}
 		}),
-		many(20, func(i int) res { return res{at: time.Duration(i) * 100 * time.Millisecond, status: 503, svc: 2 * time.Millisecond} }),
-		many(10, func(i int) res { return res{at: time.Duration(i) * 250 * time.Millisecond, err: schema.ErrTimeout, svc: time.Second} }),
-		many(5, func(i int) res { return res{at: time.Duration(i) * 300 * time.Millisecond, err: schema.DroppedDeadline} }),
+		many(20, func(i int) res {
+			return res{at: time.Duration(i) * 100 * time.Millisecond, status: 503, svc: 2 * time.Millisecond}
+		}),
+		many(10, func(i int) res {
+			return res{at: time.Duration(i) * 250 * time.Millisecond, err: schema.ErrTimeout, svc: time.Second}
+		}),
+		many(5, func(i int) res {
+			return res{at: time.Duration(i) * 300 * time.Millisecond, err: schema.DroppedDeadline}
+		}),
 	)
 	want := aggregate(info, results)
 
