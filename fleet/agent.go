@@ -274,7 +274,15 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 			if runCtx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("consumer group: %w", err)
+			// A rebalance under way, a coordinator moving: kafka-go says so
+			// and expects to be asked again.
+			a.logf("run %s: consumer group: %v; joining again", spec.Run, err)
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-runCtx.Done():
+				return nil
+			}
+			continue
 		}
 		gens++
 		parts := gen.Assignments[addr.Topic]

@@ -373,7 +373,12 @@ func TestFleetControl(t *testing.T) {
 	}
 	for _, h := range target.snapshot() {
 		if h.at.After(pauseAt.Add(50*time.Millisecond)) && h.at.Before(resumeAt) {
-			t.Errorf("request %s arrived %v into the pause", h.path, h.at.Sub(pauseAt))
+			t.Errorf("request %s arrived %v into the pause (resume at %v)", h.path, h.at.Sub(pauseAt), resumeAt.Sub(pauseAt))
+			for _, r := range results {
+				if fmt.Sprintf("/s/%s/%d", r.Session, r.Seq) == h.path {
+					t.Logf("  result: clone %d intended %v sent %v", r.Clone, r.Intended.Sub(pauseAt), r.Sent.Sub(pauseAt))
+				}
+			}
 		}
 	}
 	// The fleet's set against the fold: recompute the schedule with the

@@ -115,6 +115,10 @@ func (g *gated) next() (*schema.Exchange, error) {
 	return e.ex, nil
 }
 
+// Paced tells the replay engine that Next blocks until a request is near
+// (replay.Paced): it must not hold requests back in batches.
+func (g *gated) Paced() bool { return true }
+
 // Next is the replay engine's Schedule.
 func (g *gated) Next() (*shaper.Request, error) {
 	r, err := g.sh.Next()
