@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -301,4 +304,56 @@ func (s *RunSpec) Info() report.RunInfo {
 		Target: s.Target, Capture: []string{s.Capture}, Ratio: s.Ratio, Speed: s.speed(),
 		Seed: s.Seed, Mode: mode, Start: s.StartAt, WindowFrom: s.WindowFrom,
 	}
+}
+
+// WriteText writes the merged report as surge replay writes its own, then
+// one line per agent and the warnings.
+func (fr *FleetReport) WriteText(w io.Writer) error {
+	if err := fr.Summary.WriteText(w); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nagents of run %s\n", fr.Run)
+	fmt.Fprintf(&b, "  %-24s %-14s %10s %10s %8s %8s %8s %9s %6s %s\n", "agent", "partitions", "scheduled", "sent", "errors", "p50 ms", "p99 ms", "clock ms", "final", "note")
+	for _, a := range fr.Agents {
+		s := a.Summary
+		var errs int64
+		for _, n := range s.Errors {
+			errs += n
+		}
+		clock := "unknown"
+		if a.ClockKnown {
+			clock = strconv.FormatFloat(a.ClockOffset, 'f', 3, 64)
+		}
+		note := a.Refused
+		if a.Error != "" {
+			note = a.Error
+		}
+		fmt.Fprintf(&b, "  %-24s %-14s %10d %10d %8d %8.2f %8.2f %9s %6v %s\n", a.Agent, partList(a.Partitions), s.Scheduled, s.Sent, errs, s.Latency.P50, s.Latency.P99, clock, a.Final, note)
+	}
+	fmt.Fprintf(&b, "  clock spread %.3f ms between agents\n", fr.ClockSpread)
+	for _, warn := range fr.Warnings {
+		fmt.Fprintf(&b, "WARNING: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the merged report as indented JSON: {run, summary (the
+// surge replay report), agents, clock_spread_ms, warnings, done}.
+func (fr *FleetReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(fr)
+}
+
+func partList(ps []int) string {
+	if len(ps) == 0 {
+		return "-"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
 }

@@ -119,6 +119,23 @@ func (t Topics) reader(topic string) *kafka.Reader {
 // end returns the high watermark of partition 0 of topic: one past its last
 // record.
 func (t Topics) end(ctx context.Context, topic string) (int64, error) {
+	// A topic just created may not have its leader known to every broker
+	// yet: ask again for a while.
+	deadline := time.Now().Add(requestTimeout)
+	for {
+		off, err := t.endOnce(ctx, topic)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return off, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (t Topics) endOnce(ctx context.Context, topic string) (int64, error) {
 	res, err := t.client().ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0)}}})
 	if err != nil {
 		return 0, fmt.Errorf("fleet: list offsets of %s: %w", topic, err)
