@@ -25,7 +25,19 @@ type goClock struct {
 	start time.Time
 }
 
-func newGoClock() *goClock { return &goClock{start: time.Now()} }
+// newGoClock starts the clock at start, or now when start is zero.
+func newGoClock(start time.Time) *goClock { return &goClock{start: startAt(start)} }
+
+// startAt returns start as a reading of the monotonic clock (now plus the
+// wall-clock distance to start), or now when start is zero: a run's offsets
+// then count from the given wall time without drifting with wall-clock steps.
+func startAt(start time.Time) time.Time {
+	now := time.Now()
+	if start.IsZero() {
+		return now
+	}
+	return now.Add(start.Sub(now.Round(0)))
+}
 
 func (c *goClock) now() time.Duration { return time.Since(c.start) }
 

@@ -17,7 +17,7 @@ type preciseClock struct {
 	startMono int64     // CLOCK_MONOTONIC ns at the start
 }
 
-func newPreciseClock() (clock, error) {
+func newPreciseClock(start time.Time) (clock, error) {
 	runtime.LockOSThread()
 	// Best effort: a smaller slack makes the kernel wake us closer to the
 	// deadline; it fails only in odd sandboxes, where the default slack
@@ -25,7 +25,9 @@ func newPreciseClock() (clock, error) {
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 	// Go's monotonic readings are CLOCK_MONOTONIC: start and startMono name
 	// the same instant (to within the ~100 ns between the two reads).
-	c := &preciseClock{start: time.Now(), startMono: monotonic()}
+	now, mono := time.Now(), monotonic()
+	at := startAt(start)
+	c := &preciseClock{start: at, startMono: mono + int64(at.Sub(now))}
 	return c, nil
 }
 

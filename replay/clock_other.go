@@ -2,4 +2,6 @@
 
 package replay
 
-func newPreciseClock() (clock, error) { return newGoClock(), nil }
+import "time"
+
+func newPreciseClock(start time.Time) (clock, error) { return newGoClock(start), nil }

@@ -96,6 +96,11 @@ type Config struct {
 	// Started, when set, is called with the run's start time before the
 	// first request (for progress lines).
 	Started func(start time.Time)
+	// Start, when set, is the wall time offset 0 of the schedule stands
+	// for (a fleet's agents share one start); zero means when the run
+	// starts its clock. A Start in the past makes the requests due before
+	// now late, and MaxLateness applies to them as to any.
+	Start time.Time
 
 	// testDriver replaces the network driver in tests.
 	testDriver func(r *run) driver
@@ -196,6 +201,16 @@ type Schedule interface {
 	Next() (*shaper.Request, error)
 }
 
+// Paced is a Schedule whose Next may block until a request's time is near
+// (a fleet agent's, which reads ahead of the clock by a bounded lookahead,
+// or waits out a pause). Run hands each of its requests to the pacer as
+// soon as Next returns it, instead of in batches that could wait inside a
+// blocked Next past their time.
+type Paced interface {
+	Schedule
+	Paced() bool
+}
+
 // Stats says how a run went, apart from the per-request results.
 type Stats struct {
 	Start     time.Time
@@ -272,7 +287,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	first, ok := ready.next()
 	var err error
 	if cfg.GoClock {
-		r.clk = newGoClock()
+		r.clk = newGoClock(cfg.Start)
 	} else {
 		// The pacer's thread spends its time in short clock_nanosleep calls,
 		// holding its processor: Go hands a processor off only from a system
@@ -282,7 +297,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 			runtime.GOMAXPROCS(2)
 			defer runtime.GOMAXPROCS(prev)
 		}
-		if r.clk, err = newPreciseClock(); err != nil {
+		if r.clk, err = newPreciseClock(cfg.Start); err != nil {
 			return nil, err
 		}
 	}
@@ -389,6 +404,10 @@ func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 	pr := newPreparerFor(r.cfg)
 	r.leases = pr.subst.leases
 	lean := r.cfg.usesLean()
+	paced := false
+	if ps, ok := sched.(Paced); ok {
+		paced = ps.Paced()
+	}
 	go func() {
 		defer close(f.ch)
 		batch := make([]*pending, 0, produceBatch)
@@ -423,7 +442,7 @@ func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 			}
 			p.done = r.complete
 			batch = append(batch, p)
-			if (len(batch) == cap(batch) || len(f.ch) == 0) && !flush() {
+			if (paced || len(batch) == cap(batch) || len(f.ch) == 0) && !flush() {
 				return
 			}
 		}
@@ -456,7 +475,20 @@ func (r *run) pace(first *pending, ready *feed, send func(p *pending, now time.D
 		defer pp.setPacing(false)
 	}
 	var lastPoll time.Duration
-	for p, ok := first, first != nil; ok; p, ok = ready.next() {
+	next := ready.next
+	if pp != nil {
+		next = func() (*pending, bool) {
+			if len(ready.batch) == 0 && len(ready.ch) == 0 {
+				// The producer is behind (a Paced schedule waits for
+				// the clock): the driver's poller reads and writes
+				// while the pacer waits for the next request.
+				pp.setPacing(false)
+				defer pp.setPacing(true)
+			}
+			return ready.next()
+		}
+	}
+	for p, ok := first, first != nil; ok; p, ok = next() {
 		now := r.clk.now()
 		// Sleep only when the request is not due within the clock's
 		// precision; otherwise send everything due now. Long waits are cut

@@ -49,6 +49,9 @@ func (c *config) load() error {
 func (c *config) bind(cmd *cobra.Command, key, flag string) {
 	f := cmd.Flags().Lookup(flag)
 	if f == nil {
+		f = cmd.PersistentFlags().Lookup(flag)
+	}
+	if f == nil {
 		panic("no flag " + flag)
 	}
 	if err := c.v.BindPFlag(key, f); err != nil {

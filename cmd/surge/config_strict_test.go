@@ -144,6 +144,14 @@ func TestEveryTypedKeyIsStrict(t *testing.T) {
 			continue
 		}
 		cmd := cfg.owner[key]
+		if !cmd.Runnable() { // a persistent flag of a parent: run a child
+			for _, c := range cmd.Commands() {
+				if c.Runnable() {
+					cmd = c
+					break
+				}
+			}
+		}
 		path := strings.Fields(cmd.CommandPath())[1:]
 		args := path
 		for _, extra := range [][]string{nil, {"a"}, {"a", "b"}, {"a", "b", "c"}} {

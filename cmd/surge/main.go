@@ -77,7 +77,8 @@ that order of precedence.`,
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&memprofile, "memprofile", "", "write an allocation profile to this file at the end")
 	root.PersistentFlags().MarkHidden("memprofile")
-	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg), newKafkaCommand(cfg), newVersionCommand())
+	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg),
+		newKafkaCommand(cfg), newAgentCommand(cfg), newRunCommand(cfg), newVersionCommand())
 	return root, cfg
 }
 

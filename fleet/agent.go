@@ -1,0 +1,398 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/surge-replay/surge/eventlog/kafkalog"
+	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/schema"
+)
+
+// AgentConfig configures an Agent. Brokers and Group are required; every
+// other zero value works.
+type AgentConfig struct {
+	Topics
+	// Group names the fleet: for run RUN its agents join the consumer
+	// group GROUP.RUN over the run's capture topic.
+	Group string
+	// ID names this agent in reports. Empty means HOSTNAME-PID.
+	ID string
+	// Allow lists the hosts, IPs and CIDR prefixes a run's target may
+	// resolve to (as surge replay's --allow). Empty means loopback only.
+	// A run whose target is not allowed is refused, and the refusal
+	// published on the results topic.
+	Allow []string
+	// Lookahead is how far ahead of the clock the agent shapes. Zero means
+	// DefaultLookahead.
+	Lookahead time.Duration
+	// Log receives one line per thing the agent does. Nil means none.
+	Log io.Writer
+	// OnControl, when set, is called for every control event applied to a
+	// run this agent takes part in, when it is applied (tests measure the
+	// delivery time with it).
+	OnControl func(e Event, applied time.Time)
+	// Results, when set, sees every result this agent collects (tests).
+	Results func(run string, r *schema.Result)
+}
+
+// Agent is one replay agent of a fleet: it follows the control topic and
+// takes part in every run that starts while it runs.
+//
+//	a, err := fleet.NewAgent(fleet.AgentConfig{Topics: fleet.Topics{Brokers: b}, Group: "fleet"})
+//	...
+//	err = a.Run(ctx) // until ctx ends
+type Agent struct {
+	cfg AgentConfig
+	mu  sync.Mutex
+	log io.Writer
+}
+
+// NewAgent checks cfg and returns an Agent.
+func NewAgent(cfg AgentConfig) (*Agent, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("fleet agent: no brokers")
+	}
+	if cfg.Group == "" {
+		return nil, errors.New("fleet agent: no group")
+	}
+	if cfg.ID == "" {
+		h, _ := os.Hostname()
+		cfg.ID = h + "-" + strconv.Itoa(os.Getpid())
+	}
+	if cfg.Lookahead <= 0 {
+		cfg.Lookahead = DefaultLookahead
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	return &Agent{cfg: cfg, log: cfg.Log}, nil
+}
+
+func (a *Agent) logf(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.log, "%s agent %s: %s\n", time.Now().UTC().Format("15:04:05.000"), a.cfg.ID, fmt.Sprintf(format, args...))
+}
+
+// Run follows the control topic from its beginning until ctx ends, taking
+// part in each run whose schedule has not ended yet. It returns ctx's error,
+// or the error that kept it from reading the control topic.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.cfg.Topics.Ensure(ctx); err != nil {
+		return err
+	}
+	recs, _, err := a.cfg.Topics.Watch(ctx)
+	if err != nil {
+		return err
+	}
+	a.logf("following %s (group %s, allow %v)", a.cfg.control(), a.cfg.Group, allowed(a.cfg.Allow))
+	runs := map[string]*liveState{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for rec := range recs {
+		if rec.Err != nil {
+			a.logf("control record %d skipped: %v", rec.Offset, rec.Err)
+			continue
+		}
+		e := rec.Event
+		l := runs[e.Run]
+		if e.Op == OpStart && l == nil {
+			st, err := State{}.Apply(e)
+			if err != nil {
+				a.logf("run %s not started: %v", e.Run, err)
+				continue
+			}
+			l = newLiveState(st)
+			runs[e.Run] = l
+			if end, _ := st.End(); time.Since(end) > 0 {
+				continue // over before we came: its state is kept for later events
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a.run(ctx, l)
+			}()
+			continue
+		}
+		if l == nil {
+			a.logf("control event %s of unknown run %s skipped", e.Op, e.Run)
+			continue
+		}
+		if _, err := l.apply(e); err != nil {
+			a.logf("%v", err)
+			continue
+		}
+		now := time.Now()
+		if a.cfg.OnControl != nil {
+			a.cfg.OnControl(e, now)
+		}
+		a.logf("run %s: %s applied %v after it was issued (takes effect %v from now)", e.Run, e.Op, now.Sub(e.Issued).Round(time.Millisecond), e.At.Sub(now).Round(time.Millisecond))
+	}
+	return ctx.Err()
+}
+
+func allowed(allow []string) []string {
+	if len(allow) == 0 {
+		return []string{"loopback"}
+	}
+	return allow
+}
+
+// run takes part in one run until its schedule has ended (and every
+// generation's requests are done) or ctx ends.
+func (a *Agent) run(ctx context.Context, l *liveState) {
+	st, _ := l.get()
+	spec := st.Spec
+	pub := newPublisher(a.cfg.Topics, spec.Info(), spec.Run, a.cfg.ID)
+	defer pub.close()
+	if err := a.checkTarget(ctx, spec); err != nil {
+		a.logf("run %s refused: %v", spec.Run, err)
+		pub.update(func(r *AgentReport) { r.Refused = err.Error() })
+		if err := pub.publish(ctx, true); err != nil {
+			a.logf("run %s: %v", spec.Run, err)
+		}
+		return
+	}
+	clk, err := measureClock(ctx, a.cfg.Topics, a.cfg.ID, 5)
+	if err != nil {
+		a.logf("run %s: clock: %v", spec.Run, err)
+	}
+	pub.update(func(r *AgentReport) {
+		r.ClockOffsetNS, r.ClockRTTNS, r.ClockKnown = int64(clk.offset), int64(clk.rtt), clk.known
+	})
+	a.logf("run %s: joining; clock offset %v (rtt %v); starts in %v", spec.Run, clk.offset, clk.rtt, time.Until(spec.StartAt).Round(time.Millisecond))
+
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := pub.publish(pubCtx, false); err != nil && pubCtx.Err() == nil {
+					a.logf("run %s: %v", spec.Run, err)
+				}
+			case <-pubCtx.Done():
+				return
+			}
+		}
+	}()
+	err = a.group(ctx, l, pub)
+	stopPub()
+	<-pubDone
+	if err != nil {
+		a.logf("run %s: %v", spec.Run, err)
+		pub.update(func(r *AgentReport) { r.Error = err.Error() })
+	}
+	// The final report goes out even when ctx ended.
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pub.publish(fctx, true); err != nil {
+		a.logf("run %s: final report: %v", spec.Run, err)
+	}
+	a.logf("run %s: done", spec.Run)
+}
+
+// checkTarget applies the agent's own allowlist to the run's target.
+func (a *Agent) checkTarget(ctx context.Context, spec *RunSpec) error {
+	u, err := url.Parse(spec.Target)
+	if err != nil {
+		return fmt.Errorf("target %q: %v", spec.Target, err)
+	}
+	return replay.CheckTarget(ctx, u, a.cfg.Allow)
+}
+
+// settle is how long after a run's last scheduled request an agent stays
+// in the group, so that no member's leaving moves partitions while another
+// still sends.
+const settle = 2 * time.Second
+
+// group is the agent's membership of the run's consumer group: one replay
+// per generation over the partitions it assigns, until the run's end.
+func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
+	st, _ := l.get()
+	spec := st.Spec
+	addr, err := kafkalog.ParseAddr(spec.Capture)
+	if err != nil {
+		return err
+	}
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID: a.cfg.Group + "." + spec.Run, Brokers: addr.Brokers, Topics: []string{addr.Topic},
+		HeartbeatInterval: 300 * time.Millisecond, SessionTimeout: 6 * time.Second,
+		RebalanceTimeout: 5 * time.Second, JoinGroupBackoff: 200 * time.Millisecond,
+		StartOffset: kafka.FirstOffset, Timeout: 5 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer group: %w", err)
+	}
+	defer cg.Close()
+	// runCtx ends when the run is over for every agent: its schedule's end
+	// (moved by pauses, or the stop) plus settle.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			st, changed := l.get()
+			end, ok := st.End()
+			if !ok {
+				end = time.Now().Add(24 * time.Hour) // paused: wait for a change
+			}
+			t := time.NewTimer(time.Until(end.Add(settle)))
+			select {
+			case <-t.C:
+				cancel()
+				return
+			case <-changed:
+			case <-runCtx.Done():
+			}
+			t.Stop()
+			if runCtx.Err() != nil {
+				return
+			}
+		}
+	}()
+	var events atomic.Int64
+	track := newTracker(spec.spread())
+	gens := 0
+	for {
+		gen, err := cg.Next(runCtx)
+		if err != nil {
+			if runCtx.Err() != nil {
+				return nil
+			}
+			// A rebalance under way, a coordinator moving: kafka-go says so
+			// and expects to be asked again.
+			a.logf("run %s: consumer group: %v; joining again", spec.Run, err)
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-runCtx.Done():
+				return nil
+			}
+			continue
+		}
+		gens++
+		parts := gen.Assignments[addr.Topic]
+		ids := make([]int, len(parts))
+		for i, p := range parts {
+			ids[i] = p.ID
+		}
+		sort.Ints(ids)
+		pub.update(func(r *AgentReport) { r.Partitions, r.Generations = ids, gens })
+		a.logf("run %s: generation %d: partitions %v", spec.Run, gen.ID, ids)
+		done := make(chan error, 1)
+		gen.Start(func(gctx context.Context) {
+			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events)
+		})
+		if err := <-done; err != nil {
+			return err
+		}
+	}
+}
+
+// generation replays the generation's partitions until they are read to
+// the window's end and every request is done, or the generation ends
+// (gctx: a rebalance), or the run ends (runCtx); it commits offsets as the
+// results come in, and waits for the generation's end before it returns.
+func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, addr kafkalog.Addr,
+	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64) error {
+	st, _ := l.get()
+	spec := st.Spec
+	sp, err := spans(gctx, addr, parts, spec.WindowFrom, spec.WindowTo)
+	if err != nil {
+		if gctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	commit := func(offs map[int]int64) {
+		if len(offs) == 0 {
+			return
+		}
+		if err := gen.CommitOffsets(map[string]map[int]int64{addr.Topic: offs}); err != nil {
+			a.logf("run %s: commit %v: %v", spec.Run, offs, err)
+		}
+	}
+	readCtx, stopRead := context.WithCancel(gctx)
+	defer stopRead()
+	src := newMerged(readCtx, addr, sp)
+	sched, err := newGated(readCtx, l, spec, a.cfg.Lookahead, src, track, func() {
+		events.Add(1)
+	})
+	if err != nil {
+		return err
+	}
+	eng, err := spec.engine()
+	if err != nil {
+		return err
+	}
+	eng.Allow, eng.Start, eng.Grace = a.cfg.Allow, spec.StartAt, time.Second
+	eng.SessionIdle = 30 * time.Minute
+	stop := make(chan struct{})
+	replayDone := make(chan struct{})
+	go func() {
+		select {
+		case <-gctx.Done():
+			close(stop) // a rebalance: stop sending, commit, leave the generation
+		case <-replayDone:
+		}
+	}()
+	committerDone := make(chan struct{})
+	go func() {
+		defer close(committerDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				st, _ := l.get()
+				commit(track.commits(st))
+				pub.update(func(r *AgentReport) { r.Events = events.Load() })
+			case <-replayDone:
+				return
+			}
+		}
+	}()
+	emit := func(r *schema.Result) {
+		pub.add(r)
+		track.result(r)
+		if a.cfg.Results != nil {
+			a.cfg.Results(spec.Run, r)
+		}
+	}
+	rst, runErr := replay.Run(runCtx, eng, sched, stop, emit)
+	close(replayDone)
+	<-committerDone
+	st, _ = l.get()
+	if gctx.Err() == nil || st.Stopped(time.Now()) {
+		commit(track.finish(sp)) // read to the end, or stopped: nothing left
+	} else {
+		commit(track.commits(st))
+	}
+	pub.update(func(r *AgentReport) { r.Events = events.Load() })
+	if rst != nil {
+		a.logf("run %s: generation %d: scheduled %d, sent %d, dropped %d", spec.Run, gen.ID, rst.Scheduled, rst.Sent, rst.Dropped)
+	}
+	if runErr != nil && !errors.Is(runErr, replay.ErrStopped) {
+		return runErr
+	}
+	// Stay in the generation until it ends (a rebalance) or the run does.
+	select {
+	case <-gctx.Done():
+	case <-runCtx.Done():
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ErrNoRun is returned for a run the control topic has no start of.
+var ErrNoRun = fmt.Errorf("no such run on the control topic")
+
+// State returns run's State as the control topic has it now.
+func (t Topics) State(ctx context.Context, run string) (State, error) {
+	events, err := t.Events(ctx, run)
+	if err != nil {
+		return State{}, err
+	}
+	st, _ := Fold(run, events)
+	if st.Spec == nil {
+		return st, fmt.Errorf("run %s: %w %s", run, ErrNoRun, t.control())
+	}
+	return st, nil
+}
+
+// Report merges the agents' reports of run present now.
+func (t Topics) Report(ctx context.Context, run string) (*FleetReport, State, error) {
+	st, err := t.State(ctx, run)
+	if err != nil {
+		return nil, st, err
+	}
+	reps, err := t.Reports(ctx, run)
+	if err != nil {
+		return nil, st, err
+	}
+	fr, err := Merge(run, st.Spec.Info(), reps)
+	return fr, st, err
+}
+
+// Wait polls until run has ended (its schedule's end, moved by pauses or
+// the stop, has passed) and every agent that took part sent its final
+// report, then returns the merged report. After the end plus patience it
+// returns what it has, with Done false.
+func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*FleetReport, error) {
+	for {
+		fr, st, err := t.Report(ctx, run)
+		if err != nil {
+			return nil, err
+		}
+		end, ok := st.End()
+		if ok && time.Now().After(end) && fr.Done {
+			return fr, nil
+		}
+		if ok && time.Now().After(end.Add(settle+patience)) {
+			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+patience))
+			return fr, nil
+		}
+		select {
+		case <-ctx.Done():
+			return fr, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,359 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/schema"
+)
+
+// AgentReport is one record of the results topic: what one agent did for one
+// run since its previous report (State is a delta: merge them all), plus
+// running totals and its clock offset. Refused is set, and nothing else,
+// when the agent refused the run.
+type AgentReport struct {
+	Run   string    `json:"run"`
+	Agent string    `json:"agent"`
+	Seq   int64     `json:"seq"`
+	Time  time.Time `json:"time"` // the agent's clock when it sent this
+	// Final says the agent is done with the run: no more reports follow.
+	Final   bool   `json:"final,omitempty"`
+	Refused string `json:"refused,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// ClockOffsetNS is the broker's clock minus the agent's (from the
+	// broker's append time of a probe record against the midpoint of its
+	// round trip, the best of several), within ±ClockRTTNS/2 plus 0.5 ms
+	// (record times are in ms). ClockKnown is false when the results topic
+	// does not stamp append times.
+	ClockOffsetNS int64 `json:"clock_offset_ns"`
+	ClockRTTNS    int64 `json:"clock_rtt_ns"`
+	ClockKnown    bool  `json:"clock_known"`
+	Partitions    []int `json:"partitions,omitempty"` // assigned now
+	Events        int64 `json:"events"`               // capture events read so far
+	Generations   int   `json:"generations"`          // consumer-group generations so far
+	// State is the report of the results collected since the previous
+	// report; nil when there were none.
+	State *report.AggregatorState `json:"state,omitempty"`
+}
+
+// clock is an agent's measured offset against the broker.
+type clock struct {
+	offset, rtt time.Duration
+	known       bool
+}
+
+// measureClock produces probes to partition 0 of the results topic and
+// reads the broker's append time from each answer; the probe with the
+// shortest round trip wins.
+func measureClock(ctx context.Context, t Topics, agent string, probes int) (clock, error) {
+	c := t.client()
+	addr := kafka.TCP(t.Brokers...)
+	var best clock
+	for i := 0; i < probes; i++ {
+		t0 := time.Now()
+		res, err := c.Produce(ctx, &kafka.ProduceRequest{
+			Addr: addr, Topic: t.results(), Partition: 0, RequiredAcks: kafka.RequireOne,
+			Records: kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte(agent)), Headers: headers("clock-probe")}),
+		})
+		t1 := time.Now()
+		if err != nil {
+			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), err)
+		}
+		if res.Error != nil {
+			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), res.Error)
+		}
+		if res.LogAppendTime.IsZero() || res.LogAppendTime.Unix() <= 0 {
+			return clock{}, nil // the topic keeps producer times: unknown
+		}
+		rtt := t1.Sub(t0)
+		mid := t0.Add(rtt / 2)
+		// Broker times are whole ms: the middle of that ms.
+		off := res.LogAppendTime.Add(500 * time.Microsecond).Sub(mid)
+		if !best.known || rtt < best.rtt {
+			best = clock{offset: off, rtt: rtt, known: true}
+		}
+	}
+	return best, nil
+}
+
+// publisher collects an agent's results for one run and publishes a delta
+// report once a second. Safe for concurrent use.
+type publisher struct {
+	topics Topics
+	w      *kafka.Writer
+	info   report.RunInfo
+	base   AgentReport // run, agent; totals updated by the agent
+
+	mu  sync.Mutex
+	agg *report.Aggregator
+	n   int64 // results in agg
+}
+
+func newPublisher(t Topics, info report.RunInfo, run, agent string) *publisher {
+	return &publisher{
+		topics: t, w: t.writer(t.results()), info: info,
+		base: AgentReport{Run: run, Agent: agent}, agg: report.NewAggregator(info),
+	}
+}
+
+// add folds a result into the current delta.
+func (p *publisher) add(r *schema.Result) {
+	p.mu.Lock()
+	p.agg.Add(r)
+	p.n++
+	p.mu.Unlock()
+}
+
+// update changes the totals of the next report.
+func (p *publisher) update(f func(*AgentReport)) {
+	p.mu.Lock()
+	f(&p.base)
+	p.mu.Unlock()
+}
+
+// publish sends the delta since the last report (and the totals).
+func (p *publisher) publish(ctx context.Context, final bool) error {
+	p.mu.Lock()
+	rep := p.base
+	p.base.Seq++
+	agg, n := p.agg, p.n
+	p.agg, p.n = report.NewAggregator(p.info), 0
+	p.mu.Unlock()
+	rep.Time, rep.Final = time.Now(), final
+	if n > 0 {
+		st, err := agg.State()
+		if err != nil {
+			return err
+		}
+		rep.State = st
+	}
+	return publishReport(ctx, p.w, rep)
+}
+
+func publishReport(ctx context.Context, w *kafka.Writer, rep AgentReport) error {
+	v, err := json.Marshal(&rep)
+	if err != nil {
+		return err
+	}
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(rep.Run), Value: v, Headers: headers(KindAgentReport)}); err != nil {
+		return fmt.Errorf("fleet: publish report to %s: %w", w.Topic, err)
+	}
+	return nil
+}
+
+func (p *publisher) close() { p.w.Close() }
+
+// AgentSummary is one agent's part of a run.
+type AgentSummary struct {
+	Agent       string             `json:"agent"`
+	Summary     *report.RunSummary `json:"summary"`
+	Final       bool               `json:"final"`
+	Refused     string             `json:"refused,omitempty"`
+	Error       string             `json:"error,omitempty"`
+	Events      int64              `json:"events"`
+	Generations int                `json:"generations"`
+	Partitions  []int              `json:"partitions"`
+	ClockKnown  bool               `json:"clock_known"`
+	ClockOffset float64            `json:"clock_offset_ms"`
+	ClockRTT    float64            `json:"clock_rtt_ms"`
+	Reports     int                `json:"reports"`
+}
+
+// FleetReport is a run's merged report: the same RunSummary as surge
+// replay's, of every agent's results, with each agent's own beside it.
+type FleetReport struct {
+	Run     string             `json:"run"`
+	Summary *report.RunSummary `json:"summary"`
+	Agents  []AgentSummary     `json:"agents"`
+	// ClockSpread is the largest difference between two agents' clock
+	// offsets, in ms; Warnings says when it is over 5 ms, and names
+	// agents that refused the run or failed.
+	ClockSpread float64  `json:"clock_spread_ms"`
+	Warnings    []string `json:"warnings,omitempty"`
+	// Done says every agent that took part sent its final report.
+	Done bool `json:"done"`
+}
+
+// MaxClockSpread is the clock disagreement between agents over which the
+// report warns.
+const MaxClockSpread = 5 * time.Millisecond
+
+// Merge builds the report of run from its agents' reports, for the run
+// described by info.
+func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, error) {
+	all := report.NewAggregator(info)
+	type agentAgg struct {
+		agg  *report.Aggregator
+		last AgentReport
+		n    int
+	}
+	agents := map[string]*agentAgg{}
+	for _, r := range reps {
+		if r.Run != run {
+			continue
+		}
+		a := agents[r.Agent]
+		if a == nil {
+			a = &agentAgg{agg: report.NewAggregator(info)}
+			agents[r.Agent] = a
+		}
+		a.n++
+		if r.Seq >= a.last.Seq || a.n == 1 {
+			state := a.last.State
+			a.last = r
+			a.last.State = state
+		}
+		if r.State == nil {
+			continue
+		}
+		if err := all.Merge(r.State); err != nil {
+			return nil, fmt.Errorf("agent %s report %d: %w", r.Agent, r.Seq, err)
+		}
+		if err := a.agg.Merge(r.State); err != nil {
+			return nil, fmt.Errorf("agent %s report %d: %w", r.Agent, r.Seq, err)
+		}
+	}
+	fr := &FleetReport{Run: run, Summary: all.Summary(), Done: len(agents) > 0}
+	names := make([]string, 0, len(agents))
+	for n := range agents {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var lo, hi time.Duration
+	clocks := 0
+	for _, n := range names {
+		a := agents[n]
+		l := a.last
+		s := AgentSummary{
+			Agent: n, Summary: a.agg.Summary(), Final: l.Final, Refused: l.Refused, Error: l.Error,
+			Events: l.Events, Generations: l.Generations, Partitions: l.Partitions, ClockKnown: l.ClockKnown,
+			ClockOffset: ms(time.Duration(l.ClockOffsetNS)), ClockRTT: ms(time.Duration(l.ClockRTTNS)), Reports: a.n,
+		}
+		fr.Agents = append(fr.Agents, s)
+		if l.Refused != "" {
+			fr.Warnings = append(fr.Warnings, fmt.Sprintf("agent %s refused the run: %s", n, l.Refused))
+			continue
+		}
+		if l.Error != "" {
+			fr.Warnings = append(fr.Warnings, fmt.Sprintf("agent %s failed: %s", n, l.Error))
+		}
+		fr.Done = fr.Done && l.Final
+		if l.ClockKnown {
+			off := time.Duration(l.ClockOffsetNS)
+			if clocks == 0 || off < lo {
+				lo = off
+			}
+			if clocks == 0 || off > hi {
+				hi = off
+			}
+			clocks++
+		}
+	}
+	fr.ClockSpread = ms(hi - lo)
+	if hi-lo > MaxClockSpread {
+		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clocks disagree by %.1f ms (over %v): schedules and latencies across agents are off by as much", fr.ClockSpread, MaxClockSpread))
+	}
+	return fr, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Reports reads every agent report of run present on the results topic now.
+func (t Topics) Reports(ctx context.Context, run string) ([]AgentReport, error) {
+	end, err := t.end(ctx, t.results())
+	if err != nil || end == 0 {
+		return nil, err
+	}
+	r := t.reader(t.results())
+	defer r.Close()
+	var out []AgentReport
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: read %s: %w", t.results(), err)
+		}
+		if string(m.Key) == run {
+			var rep AgentReport
+			if err := decode(m, KindAgentReport, &rep); err == nil {
+				out = append(out, rep)
+			}
+		}
+		if m.Offset >= end-1 {
+			return out, nil
+		}
+	}
+}
+
+// Info returns the RunInfo of a run's report.
+func (s *RunSpec) Info() report.RunInfo {
+	mode := s.Mode
+	if mode == "" {
+		mode = "timeline"
+	}
+	return report.RunInfo{
+		Target: s.Target, Capture: []string{s.Capture}, Ratio: s.Ratio, Speed: s.speed(),
+		Seed: s.Seed, Mode: mode, Start: s.StartAt, WindowFrom: s.WindowFrom,
+	}
+}
+
+// WriteText writes the merged report as surge replay writes its own, then
+// one line per agent and the warnings.
+func (fr *FleetReport) WriteText(w io.Writer) error {
+	if err := fr.Summary.WriteText(w); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nagents of run %s\n", fr.Run)
+	fmt.Fprintf(&b, "  %-24s %-14s %10s %10s %8s %8s %8s %9s %6s %s\n", "agent", "partitions", "scheduled", "sent", "errors", "p50 ms", "p99 ms", "clock ms", "final", "note")
+	for _, a := range fr.Agents {
+		s := a.Summary
+		var errs int64
+		for _, n := range s.Errors {
+			errs += n
+		}
+		clock := "unknown"
+		if a.ClockKnown {
+			clock = strconv.FormatFloat(a.ClockOffset, 'f', 3, 64)
+		}
+		note := a.Refused
+		if a.Error != "" {
+			note = a.Error
+		}
+		fmt.Fprintf(&b, "  %-24s %-14s %10d %10d %8d %8.2f %8.2f %9s %6v %s\n", a.Agent, partList(a.Partitions), s.Scheduled, s.Sent, errs, s.Latency.P50, s.Latency.P99, clock, a.Final, note)
+	}
+	fmt.Fprintf(&b, "  clock spread %.3f ms between agents\n", fr.ClockSpread)
+	for _, warn := range fr.Warnings {
+		fmt.Fprintf(&b, "WARNING: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the merged report as indented JSON: {run, summary (the
+// surge replay report), agents, clock_spread_ms, warnings, done}.
+func (fr *FleetReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(fr)
+}
+
+func partList(ps []int) string {
+	if len(ps) == 0 {
+		return "-"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
+}

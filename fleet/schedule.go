@@ -1,0 +1,242 @@
+package fleet
+
+import (
+	"context"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// DefaultLookahead is how far ahead of its clock an agent reads the capture
+// and shapes it; DefaultLead how far after it is issued a control event takes
+// effect. Lead must exceed Lookahead plus the control topic's delivery time,
+// so every agent learns of a change before it shapes a request it affects.
+const (
+	DefaultLookahead = 100 * time.Millisecond
+	DefaultLead      = 300 * time.Millisecond
+)
+
+// liveState holds a run's State as control events arrive and wakes whoever
+// waits for a change. Safe for concurrent use.
+type liveState struct {
+	mu      sync.Mutex
+	st      State
+	changed chan struct{}
+}
+
+func newLiveState(st State) *liveState {
+	return &liveState{st: st, changed: make(chan struct{})}
+}
+
+// get returns the state and a channel closed at its next change.
+func (l *liveState) get() (State, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st, l.changed
+}
+
+// apply applies e and wakes the waiters.
+func (l *liveState) apply(e Event) (State, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.st.Apply(e)
+	if err != nil {
+		return l.st, err
+	}
+	l.st = n
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return n, nil
+}
+
+// gated is one generation's schedule: the agent's partitions merged in time
+// order, shaped by the run's shaper with the live ratio, each request's
+// offset moved by the run's pauses, and none handed on more than lookahead
+// before its wall time (so a control event that takes effect later is seen
+// first). It ends at the stop, at the window's end, or when ctx ends.
+type gated struct {
+	ctx       context.Context
+	live      *liveState
+	spec      *RunSpec
+	lookahead time.Duration
+	src       *merged
+	sh        *shaper.Shaper
+	track     *tracker
+	events    func() // counts an event read
+	out       shaper.Request
+}
+
+// newGated builds the generation's shaper over src.
+func newGated(ctx context.Context, live *liveState, spec *RunSpec, lookahead time.Duration, src *merged, track *tracker, events func()) (*gated, error) {
+	g := &gated{ctx: ctx, live: live, spec: spec, lookahead: lookahead, src: src, track: track, events: events}
+	cfg := spec.shaperConfig()
+	cfg.Ratio = shaper.RatioFunc(g.ratio)
+	open := func() (shaper.Source, error) { return g.next, nil }
+	var err error
+	if g.sh, err = shaper.New(cfg, open); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// ratio is the live ratio at the wall time of a session's first event. The
+// source has waited until that time is known.
+func (g *gated) ratio(_ *schema.Exchange, at time.Duration) float64 {
+	st, _ := g.live.get()
+	w, _ := st.Wall(at)
+	return st.RatioAt(w)
+}
+
+// offset is the shaper's un-jittered offset of capture time t.
+func (g *gated) offset(t time.Time) time.Duration {
+	return time.Duration(math.Round(float64(t.Sub(g.spec.WindowFrom)) / g.spec.speed()))
+}
+
+// next is the shaper's Source: the next event of the partitions, once its
+// time is near.
+func (g *gated) next() (*schema.Exchange, error) {
+	e, err := g.src.next(g.ctx)
+	if err != nil {
+		if g.ctx.Err() != nil {
+			return nil, io.EOF
+		}
+		return nil, err
+	}
+	at := g.offset(e.ex.Time)
+	if _, ok := g.wait(at); !ok {
+		return nil, io.EOF
+	}
+	g.track.add(e.partition, e.offset, at)
+	g.events()
+	return e.ex, nil
+}
+
+// Paced tells the replay engine that Next blocks until a request is near
+// (replay.Paced): it must not hold requests back in batches.
+func (g *gated) Paced() bool { return true }
+
+// Next is the replay engine's Schedule.
+func (g *gated) Next() (*shaper.Request, error) {
+	r, err := g.sh.Next()
+	if err != nil {
+		return nil, err
+	}
+	w, ok := g.wait(r.At)
+	if !ok {
+		return nil, io.EOF
+	}
+	g.out = *r
+	g.out.At = w.Sub(g.spec.StartAt)
+	return &g.out, nil
+}
+
+// wait blocks until offset d's wall time is known (not in an open pause)
+// and at most lookahead away, and returns it; false when the run stops
+// before d or ctx ends.
+func (g *gated) wait(d time.Duration) (time.Time, bool) {
+	for {
+		st, changed := g.live.get()
+		w, known := st.Wall(d)
+		if known && st.Stopped(w) {
+			return w, false
+		}
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if known {
+			wait := time.Until(w) - g.lookahead
+			if wait <= 0 {
+				return w, true
+			}
+			timer = time.NewTimer(wait)
+			fire = timer.C
+		}
+		select {
+		case <-fire:
+		case <-changed:
+		case <-g.ctx.Done():
+			return w, false
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// tracker keeps, per partition, the events read whose requests may not all
+// have been sent yet, and says which offsets can be committed: an event's
+// clones are due at most spread after it, so once the results reach past
+// that time (in wall time, pauses included) every request of the event has
+// been sent or dropped. Safe for concurrent use.
+type tracker struct {
+	mu     sync.Mutex
+	spread time.Duration
+	fifo   map[int][]pos
+	done   map[int]int64 // next offset to commit, per partition
+	upTo   time.Time     // latest intended time among collected results
+}
+
+type pos struct {
+	offset int64
+	at     time.Duration
+}
+
+func newTracker(spread time.Duration) *tracker {
+	return &tracker{spread: spread, fifo: map[int][]pos{}, done: map[int]int64{}}
+}
+
+func (t *tracker) add(partition int, offset int64, at time.Duration) {
+	t.mu.Lock()
+	t.fifo[partition] = append(t.fifo[partition], pos{offset, at})
+	t.mu.Unlock()
+}
+
+// result notes a collected result.
+func (t *tracker) result(r *schema.Result) {
+	t.mu.Lock()
+	if r.Intended.After(t.upTo) {
+		t.upTo = r.Intended
+	}
+	t.mu.Unlock()
+}
+
+// commits returns the offsets to commit now (partition → next offset),
+// given the run's state; only partitions that moved are in it.
+func (t *tracker) commits(st State) map[int]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[int]int64{}
+	for p, q := range t.fifo {
+		i := 0
+		for ; i < len(q); i++ {
+			w, ok := st.Wall(q[i].at + t.spread)
+			if !ok || w.After(t.upTo) {
+				break
+			}
+		}
+		if i > 0 {
+			t.done[p] = q[i-1].offset + 1
+			out[p] = t.done[p]
+			t.fifo[p] = q[i:]
+		}
+	}
+	return out
+}
+
+// finish marks every partition of spans read to its end.
+func (t *tracker) finish(spans []span) map[int]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[int]int64{}
+	for _, s := range spans {
+		if s.end > t.done[s.partition] {
+			t.done[s.partition] = s.end
+			out[s.partition] = s.end
+		}
+		delete(t.fifo, s.partition)
+	}
+	return out
+}
