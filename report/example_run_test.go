@@ -42,10 +42,11 @@ func ExampleProgress_String() {
 		Elapsed: 42 * time.Second, Total: time.Minute,
 		Scheduled: 12_400, Sent: 12_345, Errors: 37, Rate: 2001,
 		P99: 142 * time.Millisecond, LatenessP99: 300 * time.Microsecond,
+		Recent: report.Recent{Span: 5 * time.Second, IntendedRPS: 2000, SentRPS: 2001, Sent: 10005, Errors: 50, P99: 151 * time.Millisecond},
 	}
 	fmt.Println(p)
 	// Output:
-	// elapsed 0:42/1:00  sent 12,345 (2,001/s)  err 0.3%  p99 142 ms  late p99 0.3 ms
+	// 0:42/1:00  last 5s: intended 2,000/s sent 2,001/s dropped 0 err 0.5% p99 151 ms | total sent 12,345 err 0.3% late p99 0.3 ms
 }
 
 func ExampleRunInfo_Metadata() {

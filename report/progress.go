@@ -4,7 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
+
+// RecentWindow is the span of the live figures of a Progress: the last
+// complete seconds before now, at most this many.
+const RecentWindow = 5 * time.Second
 
 // Progress is a live view of a run, for a progress line. Results come in as
 // requests finish, so the counts trail the requests in flight.
@@ -22,9 +28,22 @@ type Progress struct {
 	// P99 is the p99 latency (from intended time) so far, LatenessP99 the
 	// p99 of the generator's lateness so far.
 	P99, LatenessP99 time.Duration
+	// Recent is the run over the last complete seconds (up to
+	// RecentWindow): what the progress line shows, since totals hide a
+	// change that is happening now.
+	Recent Recent
 }
 
-// Snapshot returns the progress of the run now. It is cheap enough (a few
+// Recent are a Progress's figures over its last complete seconds, by
+// intended time (a request's second is when it was meant to go).
+type Recent struct {
+	Span                  time.Duration // seconds covered, 0 to RecentWindow
+	IntendedRPS, SentRPS  float64       // requests per second
+	Sent, Errors, Dropped int64         // of the requests intended in the span
+	P99                   time.Duration // latency from intended time
+}
+
+// Snapshot returns the progress of the run now. It is cheap enough (tens of
 // microseconds) to call every second.
 func (a *Aggregator) Snapshot() Progress { return a.snapshot(time.Now()) }
 
@@ -41,29 +60,70 @@ func (a *Aggregator) snapshot(now time.Time) Progress {
 	}
 	p.Elapsed = max(now.Sub(a.origin), 0)
 	// The last complete second before now.
-	i := int64(p.Elapsed/time.Second) - 1 - a.lo
-	if i >= 0 && i < int64(len(a.secs)) && a.secs[i] != nil {
+	end := int64(p.Elapsed/time.Second) - a.lo // one past the last complete second
+	if i := end - 1; i >= 0 && i < int64(len(a.secs)) && a.secs[i] != nil {
 		p.Rate = float64(a.secs[i].sentAt)
 	}
+	p.Recent = a.recent(end)
 	return p
 }
 
-// String formats p as one line:
+// recent sums the complete seconds [end-5, end) of the series (indexes into
+// a.secs) and merges their latency histograms.
+func (a *Aggregator) recent(end int64) Recent {
+	var r Recent
+	start := max(end-int64(RecentWindow/time.Second), 0)
+	if end <= start {
+		return r
+	}
+	r.Span = time.Duration(end-start) * time.Second
+	if a.window == nil {
+		a.window = hdr.New(histMin, histMax, secondDigits)
+	}
+	a.window.Reset()
+	var scheduled, sentAt int64
+	var top int64 // µs
+	for i := start; i < end && i < int64(len(a.secs)); i++ {
+		sec := a.secs[i]
+		if sec == nil {
+			continue
+		}
+		scheduled += sec.scheduled
+		sentAt += sec.sentAt
+		r.Sent += sec.sent
+		r.Errors += sec.errs
+		r.Dropped += sec.dropped
+		if sec.lat.h != nil {
+			sec.lat.h.MergeInto(a.window)
+			top = max(top, sec.lat.max)
+		}
+	}
+	secs := r.Span.Seconds()
+	r.IntendedRPS, r.SentRPS = float64(scheduled)/secs, float64(sentAt)/secs
+	if a.window.TotalCount() > 0 {
+		r.P99 = time.Duration(min(a.window.ValueAtQuantile(99), top)) * time.Microsecond
+	}
+	return r
+}
+
+// String formats p as one line: the last seconds' intended and sent rate,
+// drops, error rate and p99, then the run's totals:
 //
-//	elapsed 0:42/1:00  sent 12,345 (2,001/s)  err 0.3%  p99 142 ms  late p99 0.3 ms
-//
-// with "  dropped N" at the end when requests were dropped.
+//	0:42/1:00  last 5s: intended 2,000/s sent 2,001/s dropped 0 err 0.3% p99 142 ms | total sent 12,345 err 0.3% late p99 0.3 ms
 func (p Progress) String() string {
 	var b strings.Builder
-	b.WriteString("elapsed " + clock(p.Elapsed))
+	b.WriteString(clock(p.Elapsed))
 	if p.Total > 0 {
 		b.WriteString("/" + clock(p.Total))
 	}
-	fmt.Fprintf(&b, "  sent %s (%s/s)  err %s  p99 %s ms  late p99 %s ms",
-		count(p.Sent), rate(p.Rate), percent(p.Errors, p.Sent),
-		millis(float64(p.P99)/1e6), millis(float64(p.LatenessP99)/1e6))
+	r := p.Recent
+	fmt.Fprintf(&b, "  last %ds: intended %s/s sent %s/s dropped %s err %s p99 %s ms",
+		int(r.Span/time.Second), rate(r.IntendedRPS), rate(r.SentRPS), count(r.Dropped),
+		percent(r.Errors, r.Sent), millis(float64(r.P99)/1e6))
+	fmt.Fprintf(&b, " | total sent %s err %s late p99 %s ms",
+		count(p.Sent), percent(p.Errors, p.Sent), millis(float64(p.LatenessP99)/1e6))
 	if p.Dropped > 0 {
-		b.WriteString("  dropped " + count(p.Dropped))
+		b.WriteString(" dropped " + count(p.Dropped))
 	}
 	return b.String()
 }

@@ -57,21 +57,53 @@ func TestProgressString(t *testing.T) {
 		p    Progress
 		want string
 	}{
-		// The usual line, with the planned length.
+		// The usual line, with the planned length: the last 5 s, then totals.
 		{Progress{Elapsed: 42 * time.Second, Total: time.Minute, Sent: 12345, Errors: 37, Rate: 2001,
-			P99: 142 * time.Millisecond, LatenessP99: 300 * time.Microsecond},
-			"elapsed 0:42/1:00  sent 12,345 (2,001/s)  err 0.3%  p99 142 ms  late p99 0.3 ms"},
+			P99: 142 * time.Millisecond, LatenessP99: 300 * time.Microsecond,
+			Recent: Recent{Span: 5 * time.Second, IntendedRPS: 2000, SentRPS: 2001, Sent: 10005, Errors: 50, P99: 151 * time.Millisecond}},
+			"0:42/1:00  last 5s: intended 2,000/s sent 2,001/s dropped 0 err 0.5% p99 151 ms | total sent 12,345 err 0.3% late p99 0.3 ms"},
 		// Hours, drops, a slow rate and tiny lateness.
 		{Progress{Elapsed: 3723 * time.Second, Sent: 10, Dropped: 1204, Rate: 2.5,
-			P99: 12340 * time.Microsecond, LatenessP99: 40 * time.Microsecond},
-			"elapsed 1:02:03  sent 10 (2.5/s)  err 0.0%  p99 12.3 ms  late p99 0.04 ms  dropped 1,204"},
+			P99: 12340 * time.Microsecond, LatenessP99: 40 * time.Microsecond,
+			Recent: Recent{Span: 5 * time.Second, IntendedRPS: 240, SentRPS: 2.5, Sent: 12, Dropped: 1188, P99: 12340 * time.Microsecond}},
+			"1:02:03  last 5s: intended 240/s sent 2.5/s dropped 1,188 err 0.0% p99 12.3 ms | total sent 10 err 0.0% late p99 0.04 ms dropped 1,204"},
 		// Before anything was sent.
-		{Progress{}, "elapsed 0:00  sent 0 (0.0/s)  err -  p99 0 ms  late p99 0 ms"},
+		{Progress{}, "0:00  last 0s: intended 0.0/s sent 0.0/s dropped 0 err - p99 0 ms | total sent 0 err - late p99 0 ms"},
 	}
 	for _, tt := range tests {
 		if got := tt.p.String(); got != tt.want {
-			t.Errorf("Progress%+v.String() = %q; want %q", tt.p, got, tt.want)
+			t.Errorf("Progress%+v.String() =\n %q; want\n %q", tt.p, got, tt.want)
 		}
+	}
+}
+
+// TestSnapshotRecent: the live figures cover the last complete seconds
+// only, so a change now shows now, not diluted by the run so far.
+func TestSnapshotRecent(t *testing.T) {
+	ms := time.Millisecond
+	a := NewAggregator(RunInfo{Start: t0})
+	// Seconds 0-9: 10 req/s, 10 ms, no errors. Seconds 10-14: 20 req/s,
+	// half of them 503 at 200 ms.
+	results := concat(
+		many(100, func(i int) res { return res{at: time.Duration(i) * 100 * ms, svc: 10 * ms, status: 200} }),
+		many(100, func(i int) res {
+			return res{at: 10*time.Second + time.Duration(i)*50*ms, svc: 200 * ms, status: []int32{200, 503}[i%2]}
+		}))
+	for _, x := range results {
+		r := x.result()
+		a.Add(&r)
+	}
+	got := a.snapshot(t0.Add(15*time.Second + 300*ms)).Recent
+	if got.Span != 5*time.Second || got.IntendedRPS != 20 || got.Sent != 100 || got.Errors != 50 {
+		t.Errorf("recent %+v; want 5 s at 20/s intended, 100 sent, 50 errors", got)
+	}
+	if got.P99 < 195*ms || got.P99 > 205*ms {
+		t.Errorf("recent p99 %v; want about 200ms (the run's p99 is lower)", got.P99)
+	}
+	// Two seconds in: only the complete seconds count.
+	early := a.snapshot(t0.Add(2*time.Second + 500*ms)).Recent
+	if early.Span != 2*time.Second || early.IntendedRPS != 10 || early.Errors != 0 {
+		t.Errorf("recent after 2.5 s %+v; want 2 s at 10/s, no errors", early)
 	}
 }
 
