@@ -75,7 +75,7 @@ type Aggregator struct {
 	routes map[string]*routeAgg
 	secs   []*second // secs[i] is second lo+i of the series; nil when empty
 	lo     int64
-	spill  second // results outside the series
+	spill  second         // results outside the series
 	window *hdr.Histogram // scratch for Snapshot's last seconds, reused
 }
 

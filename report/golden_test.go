@@ -52,6 +52,7 @@ func goldenRun() (RunInfo, []schema.Result) {
 		Target:  "https://staging.example.test",
 		Capture: []string{"testdata/sample/match-night.parquet"},
 		Ratio:   3, Speed: 1, Seed: 42, Mode: "timeline", Start: t0,
+		WindowFrom: time.Date(2026, 11, 21, 19, 54, 40, 0, time.UTC), // kickoff 20 s in
 	}
 	rng := rand.New(rand.NewPCG(42, 1))
 	var total float64

@@ -90,6 +90,10 @@ type RunSummary struct {
 	Thresholds ThresholdResults `json:"thresholds,omitempty"`
 	// Cohorts splits the run at its surge time, when it has one (Gate).
 	Cohorts *CohortReport `json:"cohorts,omitempty"`
+
+	// TextRoutes is how many routes WriteText lists: 0 means 15, a negative
+	// number all of them. Not part of the JSON.
+	TextRoutes int `json:"-"`
 }
 
 // Percentiles are points of a latency distribution, in milliseconds.

@@ -137,16 +137,35 @@ func (s *RunSummary) writeLatency(b *strings.Builder) {
 	s.writeConns(b, row)
 }
 
+// writeRoutes lists the routes with errors first (most errors first), then
+// the others by volume, up to TextRoutes.
 func (s *RunSummary) writeRoutes(b *strings.Builder) {
 	if len(s.Routes) == 0 {
 		return
 	}
-	n := min(len(s.Routes), textRoutes)
-	fmt.Fprintf(b, "\n  routes (top %d of %d, by volume; latency from intended)\n", n, len(s.Routes))
+	routes := slices.Clone(s.Routes) // by volume, as in the JSON
+	slices.SortStableFunc(routes, func(x, y RouteSummary) int {
+		return cmp.Compare(y.Errors, x.Errors)
+	})
+	n := len(routes)
+	switch {
+	case s.TextRoutes == 0:
+		n = min(n, textRoutes)
+	case s.TextRoutes > 0:
+		n = min(n, s.TextRoutes)
+	}
+	what := fmt.Sprintf("top %d of %d", n, len(routes))
+	if n == len(routes) {
+		what = fmt.Sprintf("all %d", n)
+	}
+	fmt.Fprintf(b, "\n  routes (%s: with errors first, then by volume; latency from intended)\n", what)
 	fmt.Fprintf(b, "  %11s %8s %9s %9s  %s\n", "scheduled", "err", "p50 ms", "p99 ms", "route")
-	for _, r := range s.Routes[:n] {
+	for _, r := range routes[:n] {
 		fmt.Fprintf(b, "  %11s %8s %9s %9s  %s\n", count(r.Scheduled), percent(r.Errors, r.Sent),
 			millis(r.Latency.P50), millis(r.Latency.P99), r.Route)
+	}
+	if n < len(routes) {
+		fmt.Fprintf(b, "  ... %s more (--routes 0 lists every route)\n", count(int64(len(routes)-n)))
 	}
 }
 
@@ -159,18 +178,56 @@ func (s *RunSummary) writeSeries(b *strings.Builder) {
 	}
 	intended := make([]float64, len(s.PerSecond))
 	sent := make([]float64, len(s.PerSecond))
+	errs := make([]float64, len(s.PerSecond))
 	p99 := make([]float64, len(s.PerSecond))
 	for i, sec := range s.PerSecond {
-		intended[i], sent[i], p99[i] = float64(sec.Intended), float64(sec.Sent), sec.P99MS
+		intended[i], sent[i], errs[i], p99[i] = float64(sec.Intended), float64(sec.Sent), float64(sec.Errors), sec.P99MS
 	}
-	intended, sent = cells(intended, mean), cells(sent, mean)
+	intended, sent, errs = cells(intended, mean), cells(sent, mean), cells(errs, mean)
 	p99 = cells(p99, slices.Max[[]float64])
 	peak := max(slices.Max(intended), slices.Max(sent))
 	step := (len(s.PerSecond) + sparkWidth - 1) / sparkWidth
 	fmt.Fprintf(b, "\n  per second (%d s, %d s a cell)\n", len(s.PerSecond), step)
+	if axis := s.captureAxis(len(intended), step); axis != "" {
+		fmt.Fprintf(b, "  capture   %s\n", axis)
+	}
 	fmt.Fprintf(b, "  intended  %s  peak %s/s\n", bars(intended, peak), rate(slices.Max(intended)))
 	fmt.Fprintf(b, "  sent      %s  peak %s/s\n", bars(sent, peak), rate(slices.Max(sent)))
+	fmt.Fprintf(b, "  errors    %s  peak %s/s\n", bars(errs, slices.Max(errs)), rate(slices.Max(errs)))
 	fmt.Fprintf(b, "  p99 ms    %s  peak %s\n", bars(p99, slices.Max(p99)), millis(slices.Max(p99)))
+}
+
+// captureAxis labels the series with the capture's clock (HH:MM, or
+// HH:MM:SS when the run covers less than ten capture minutes): the time of
+// the first cell at the left, then a label every 15 cells while it fits.
+// Second t of the run is capture time WindowFrom + t × speed. Empty when
+// the window start is unknown.
+func (s *RunSummary) captureAxis(ncells, step int) string {
+	if s.WindowFrom.IsZero() || ncells < 2 {
+		return ""
+	}
+	speed := s.Speed
+	if speed <= 0 {
+		speed = 1
+	}
+	t0 := s.PerSecond[0].T
+	at := func(cell int) time.Time {
+		sec := t0 + int64(cell*step)
+		return s.WindowFrom.Add(time.Duration(float64(sec) * speed * float64(time.Second)))
+	}
+	layout := "15:04"
+	if at(ncells-1).Sub(at(0)) < 10*time.Minute {
+		layout = "15:04:05"
+	}
+	row := []rune(strings.Repeat(" ", ncells+len(layout)))
+	for cell := 0; cell < ncells; cell += 15 {
+		label := at(cell).Format(layout)
+		if cell > 0 && cell+len(label) > ncells+len(layout) {
+			break
+		}
+		copy(row[cell:], []rune(label))
+	}
+	return strings.TrimRight(string(row), " ")
 }
 
 // cells folds vals into at most sparkWidth cells of equal length.

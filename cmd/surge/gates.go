@@ -317,3 +317,16 @@ func rawThresholds(path string) (map[string]any, error) {
 	}
 	return doc.Thresholds, nil
 }
+
+// addRoutesFlag adds --routes, how many routes the text report lists.
+func addRoutesFlag(cmd *cobra.Command) {
+	cmd.Flags().Int("routes", 15, "routes the text report lists, those with errors first (0: every route)")
+}
+
+// textRoutes turns --routes into report.RunSummary.TextRoutes.
+func textRoutes(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}

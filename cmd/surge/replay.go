@@ -107,6 +107,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
 	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --junit)")
 	addGateFlags(cmd)
+	addRoutesFlag(cmd)
 }
 
 // replayOptions is everything surge replay needs.
@@ -117,6 +118,7 @@ type replayOptions struct {
 	engine      replay.Config
 	results     string
 	summaryJSON string
+	routes      int  // --routes
 	force       bool // replace existing outputs
 	progress    string
 	dryRun      bool
@@ -131,6 +133,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		progress:    v.GetString("replay.progress"),
 		dryRun:      v.GetBool("replay.dry_run"),
 		force:       v.GetBool("replay.force"),
+		routes:      v.GetInt("replay.routes"),
 	}
 	var errs []error
 	o.captures = v.GetStringSlice("replay.capture")

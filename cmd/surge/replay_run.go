@@ -120,6 +120,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	summary := agg.Summary()
 	settle(summary, gate, runErr, live.abortReason())
+	summary.TextRoutes = textRoutes(o.routes)
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}

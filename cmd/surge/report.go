@@ -36,6 +36,7 @@ recorded); "surge report compare" compares two runs.`,
 			if err != nil {
 				return err
 			}
+			s.TextRoutes = textRoutes(cfg.v.GetInt("report.routes"))
 			if cfg.v.GetBool("report.json") {
 				err = s.WriteJSON(cmd.OutOrStdout())
 			} else {
@@ -54,6 +55,7 @@ recorded); "surge report compare" compares two runs.`,
 		},
 	}
 	cmd.Flags().Bool("json", false, "print the summary as JSON")
+	addRoutesFlag(cmd)
 	cmd.Flags().Bool("gate", false, "exit with the run's exit code (docs/REPORT.md) even without thresholds")
 	addGateFlags(cmd)
 	cmd.AddCommand(newReportCompareCommand(cfg))
