@@ -363,3 +363,24 @@ func BenchmarkAggregatorAdd(b *testing.B) {
 		a.Add(r)
 	}
 }
+
+// TestClosedModeBound: the same lateness keeps up in closed mode (a session
+// runner's timer) and falls behind in timeline mode (the pacer's bound).
+func TestClosedModeBound(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		want bool
+	}{
+		{"timeline", false}, // 8 ms is past the pacer's 5 ms
+		{"closed", true},    // and within the runners' 20 ms
+	} {
+		a := NewAggregator(RunInfo{Start: t0, Mode: tc.mode})
+		for i := range 100 {
+			r := res{at: time.Duration(i) * time.Millisecond, late: 8 * time.Millisecond, svc: time.Millisecond, status: 200}.result()
+			a.Add(&r)
+		}
+		if got := a.Summary().GeneratorKeptUp; got != tc.want {
+			t.Errorf("%s: kept up %v; want %v", tc.mode, got, tc.want)
+		}
+	}
+}

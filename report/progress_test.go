@@ -122,6 +122,11 @@ func TestVerdict(t *testing.T) {
 		// Late without drops.
 		{RunSummary{Scheduled: 10, Sent: 10, Lateness: Lateness{P99: 6.2}},
 			"GENERATOR FELL BEHIND: p99 lateness 6.2 ms — latency figures include generator delay"},
+		// Closed loop: lateness is a session's wake-up after its think time.
+		{RunSummary{RunInfo: RunInfo{Mode: "closed"}, Scheduled: 10, Sent: 10, Lateness: Lateness{P99: 6.2}, GeneratorKeptUp: true},
+			"generator kept up: p99 lateness 6.2 ms (closed loop: how late a session woke after its think time; bound 20ms)"},
+		{RunSummary{RunInfo: RunInfo{Mode: "closed"}, Scheduled: 10, Sent: 10, Lateness: Lateness{P99: 31}},
+			"GENERATOR FELL BEHIND: p99 lateness 31.0 ms after think time (closed-loop bound 20ms) — latency figures include generator delay"},
 		// Nothing sent.
 		{RunSummary{Scheduled: 3, Dropped: 3}, "nothing sent: all 3 requests dropped"},
 		// Nothing at all.

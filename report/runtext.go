@@ -60,10 +60,15 @@ func (s *RunSummary) Verdict() string {
 		return "no results"
 	case s.Sent == 0:
 		return fmt.Sprintf("nothing sent: all %s requests dropped", count(s.Dropped))
+	case s.GeneratorKeptUp && s.Mode == "closed":
+		return fmt.Sprintf("generator kept up: p99 lateness %s ms (closed loop: how late a session woke after its think time; bound %v)", millis(s.Lateness.P99), KeptUpLatenessClosed)
 	case s.GeneratorKeptUp:
 		return fmt.Sprintf("generator kept up: p99 lateness %s ms", millis(s.Lateness.P99))
 	}
 	v := fmt.Sprintf("GENERATOR FELL BEHIND: p99 lateness %s ms", millis(s.Lateness.P99))
+	if s.Mode == "closed" {
+		v += fmt.Sprintf(" after think time (closed-loop bound %v)", KeptUpLatenessClosed)
+	}
 	if n := s.DroppedBy[schema.DroppedDeadline]; n > 0 {
 		v += fmt.Sprintf(", %s requests dropped past the deadline", count(n))
 	}
