@@ -93,6 +93,7 @@ func Import(ctx context.Context, inputs []Input, opts Options, emit func(*schema
 	}
 	err := p.run(ctx, inputs)
 	p.rep.Sessions = p.sess.started
+	p.rep.NoSessionKey = p.sess.noKey
 	p.rep.Scrubbed = Scrubbed{Headers: p.scrub.Headers, Query: p.scrub.Query, Fields: p.scrub.Fields, Users: p.scrub.Users, Values: p.scrub.Values}
 	return p.rep, err
 }

@@ -21,10 +21,14 @@ type Report struct {
 	MaxDisorderMS int64 `json:"max_disorder_ms"`
 	// Late counts records that arrived after the re-order window had passed
 	// their time: they are written, but may be sessionized out of order.
-	Late     int64     `json:"late"`
-	Scrubbed Scrubbed  `json:"scrubbed"`
-	First    time.Time `json:"first,omitzero"`
-	Last     time.Time `json:"last,omitzero"`
+	Late int64 `json:"late"`
+	// NoSessionKey counts records without the configured session key
+	// (Options.Session: the cookie, header or query parameter): they are
+	// sessionized by client address and user agent instead.
+	NoSessionKey int64     `json:"no_session_key"`
+	Scrubbed     Scrubbed  `json:"scrubbed"`
+	First        time.Time `json:"first,omitzero"`
+	Last         time.Time `json:"last,omitzero"`
 	// Problems are the first bad records, in input order.
 	Problems []Problem `json:"problems,omitempty"`
 }

@@ -86,6 +86,7 @@ type sessionizer struct {
 	seed      maphash.Seed
 	lastSweep time.Time
 	started   int64 // sessions started
+	noKey     int64 // records without the configured session key
 }
 
 // liveSession is held by value in the live map: a lookup touches one map
@@ -146,6 +147,9 @@ func (s *sessionizer) rawKey(h *Hit) (kind, a, b string) {
 	}
 	if v, ok := s.key.find(&h.Exchange); ok {
 		return "key", v, ""
+	}
+	if s.key.Kind != "" {
+		s.noKey++
 	}
 	if h.ClientOnly {
 		return "client", h.Client, ""

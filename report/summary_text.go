@@ -13,7 +13,11 @@ import (
 // WriteText writes the summary for people: counts, time range, rate with a
 // per-minute sparkline, status mix, top routes and import problems.
 func (s *Summary) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "%s: %s events from %d file(s), source %s\n", strings.Join(s.Paths, " "), s.Kind, s.Files, strings.Join(s.Sources, ", "))
+	files := "1 file"
+	if s.Files != 1 {
+		files = count(int64(s.Files)) + " files"
+	}
+	fmt.Fprintf(w, "%s: %s events from %s, source %s\n", strings.Join(s.Paths, " "), s.Kind, files, strings.Join(s.Sources, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, "  "+format+"\n", args...) }
 	approx := ""

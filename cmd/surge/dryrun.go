@@ -79,7 +79,7 @@ func (p schedulePlan) write(w io.Writer, c *replay.Config) {
 	line := func(name, format string, args ...any) {
 		fmt.Fprintf(w, "%-9s %s\n", name, fmt.Sprintf(format, args...))
 	}
-	line("requests", "%s scheduled, %s virtual %s", report.Count(p.Requests), report.Count(p.VirtualSessions), plural(p.VirtualSessions, "session", "sessions"))
+	line("requests", "%s scheduled, %s", report.Count(p.Requests), plural(p.VirtualSessions, "virtual session", "virtual sessions"))
 	secs := p.Duration.Seconds()
 	mean := 0.0
 	if secs > 0 {
@@ -114,10 +114,11 @@ func (p schedulePlan) write(w io.Writer, c *replay.Config) {
 	line("conns", "about %s (per user: the most virtual users sending within %v; bound %s)", report.Count(est), connWindow, report.Count(int64(bound)))
 }
 
-// plural picks the singular or plural form for n.
+// plural formats n (thousands separated) with the singular or plural form:
+// "1 record", "2,048 records".
 func plural(n int64, one, many string) string {
 	if n == 1 {
-		return one
+		return "1 " + one
 	}
-	return many
+	return report.Count(n) + " " + many
 }

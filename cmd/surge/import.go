@@ -19,6 +19,7 @@ import (
 	"github.com/surge-replay/surge/capture"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/eventlog/kafkalog"
+	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -224,18 +225,27 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 	w := cmd.ErrOrStderr()
 	sessions := ""
 	if rep.Sessions > 0 {
-		sessions = fmt.Sprintf(" (%d sessions)", rep.Sessions)
+		sessions = " (" + plural(rep.Sessions, "session", "sessions") + ")"
 	}
 	memory := ""
 	if rss := peakRSS(); rss > 0 {
 		memory = fmt.Sprintf(", peak RSS %d MiB", rss>>20)
 	}
-	fmt.Fprintf(w, "imported %d events%s from %d records in %d file(s) in %s (%.0f records/s%s) -> %s\n",
-		rep.Events, sessions, rep.Records, len(rep.Files), elapsed.Round(time.Millisecond),
-		float64(rep.Records)/elapsed.Seconds(), memory, o.output)
+	fmt.Fprintf(w, "imported %s%s from %s in %s in %s (%s records/s%s) -> %s\n",
+		plural(rep.Events, "event", "events"), sessions, plural(rep.Records, "record", "records"),
+		plural(int64(len(rep.Files)), "file", "files"), elapsed.Round(time.Millisecond),
+		report.Count(int64(float64(rep.Records)/elapsed.Seconds())), memory, o.output)
 	if rep.Disordered > 0 || rep.Late > 0 {
-		fmt.Fprintf(w, "  %d records out of request-start order (max %s), %d late past the re-order window\n",
-			rep.Disordered, time.Duration(rep.MaxDisorderMS)*time.Millisecond, rep.Late)
+		fmt.Fprintf(w, "  %s out of request-start order (max %s), put back in order\n",
+			plural(rep.Disordered, "record", "records"), time.Duration(rep.MaxDisorderMS)*time.Millisecond)
+	}
+	if rep.Late > 0 {
+		fmt.Fprintf(w, "  %s later than the re-order window (--reorder-window %s): written, but sessionized after records that followed it\n",
+			plural(rep.Late, "record came", "records came"), o.capture.ReorderWindow)
+	}
+	if rep.NoSessionKey > 0 {
+		fmt.Fprintf(w, "  %s without the session key %s: sessionized by client address and user agent\n",
+			plural(rep.NoSessionKey, "record", "records"), o.capture.Session)
 	}
 	if rep.Late > 0 && kafkalog.IsAddr(o.output) {
 		// A topic cannot be sorted afterwards as a Parquet file is, and a

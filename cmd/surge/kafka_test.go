@@ -54,7 +54,7 @@ func TestKafkaImportReplay(t *testing.T) {
 	parquet := filepath.Join(t.TempDir(), "night.parquet")
 	log := sample + "match-night-combined.log.gz"
 	_, errs, err := surge(t, "import", "combined", log, "-o", topic)
-	if err != nil || !strings.Contains(errs, "imported 46497 events") {
+	if err != nil || !strings.Contains(errs, "imported 46,497 events") {
 		t.Fatalf("import to %s: %v\n%s", topic, err, errs)
 	}
 	mustSurge(t, "import", "combined", log, "-o", parquet)

@@ -47,7 +47,7 @@ func TestImportMillionLinesBoundedMemory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "imported 1000000 events") {
+	if !strings.Contains(string(out), "imported 1,000,000 events") {
 		t.Fatalf("import output:\n%s", out)
 	}
 	// The import reports its own peak RSS (VmHWM): the rusage seen here

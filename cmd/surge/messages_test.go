@@ -58,3 +58,25 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("demo serve output:\n%s", out)
 	}
 }
+
+// TestImportSaysWhatItDid: the import's summary counts records without the
+// session key (and says how they were sessionized), with numbers grouped
+// and singular and plural right.
+func TestImportSaysWhatItDid(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	out := filepath.Join(t.TempDir(), "x.parquet")
+	_, errs, err := surge(t, "import", "nginx", "--log-format", "@"+sample+"match-night.format",
+		"--session-key", "cookie:nope", sample+"match-night.log.gz", "-o", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"imported 46,497 events (", "from 46,497 records in 1 file in ",
+		"46,497 records without the session key cookie:nope: sessionized by client address and user agent",
+		"1 record came later than the re-order window (--reorder-window 30s): written, but sessionized after records that followed it",
+	} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("import output lacks %q:\n%s", w, errs)
+		}
+	}
+}
