@@ -67,12 +67,12 @@ produces the events to a topic, keyed by session, created if missing
 (?partitions=N, default 12; ?format=json for JSON values; docs/KAFKA.md);
 records acknowledged before a failure stay in the topic.`,
 		Example: `  export SURGE_SCRUB_KEY=$(cat /run/secrets/surge-scrub-key)
-  surge import combined /var/log/nginx/access.log -o capture.parquet
+  surge import combined access.log -o capture.parquet
   surge import nginx --log-format '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time' access.log.gz -o final/
   surge import har --session-key cookie:sid session.har -o har.parquet
   surge import gor requests.gor -o gor.parquet
   surge import views views.csv -o views.parquet
-  surge import apache --log-format '%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D' access_log -o final/
+  surge import apache --log-format '%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D' ssl_access_log -o final/
   surge import combined access.log -o kafka://127.0.0.1:9092/captures
   surge import alb 123456789012_elasticloadbalancing_*.log.gz -o alb.parquet
   surge import combined --config configs/capture.yaml edge-*.log.gz -o final/`,

@@ -232,11 +232,16 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	return o, errors.Join(errs...)
 }
 
-// isWindowBound reports whether a --from value is a time or an offset rather
-// than a path.
+// isWindowBound reports whether a --from value is a time, a clock time or
+// an offset rather than a path.
 func isWindowBound(s string) bool {
 	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return true
+	}
+	for _, layout := range clockLayouts {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
 	}
 	_, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
 	return err == nil
