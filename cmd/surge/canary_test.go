@@ -84,6 +84,21 @@ var canaryInputs = []struct {
 	{"caddy", nil, "c.log", `{"level":"info","ts":1763754300.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"192.0.2.1","proto":"HTTP/1.1","method":"GET","host":"api.example.com","uri":"/files/` + cPath + `?` + canaryQuery + `","headers":{"Authorization":["Bearer ` + cHeader + `"],"Cookie":["sid=` + cCookie + `"],"X-Trace":["` + cValue + `"],"Referer":["https://x/?t=` + cJWT + `"]}},"duration":0.012,"size":5,"status":200}` + "\n" +
 		`{"level":"info","ts":"bad private_token=` + cBad + `","logger":"http.log.access"}` + "\n",
 		1},
+	// AWS ALB: path, query, agent (key id); a malformed line.
+	{"alb", nil, "alb.log", `https 2026-11-21T20:00:02.186641Z app/lb/50dc6c495c0c9188 198.51.100.7:40211 10.0.0.1:80 0.086 0.048 0.037 200 200 712 5791 "GET https://api.example.com:443/files/` + cPath + `?` + canaryQuery + ` HTTP/1.1" "agent ` + cValue + `" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/t/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "api.example.com" "-" 1 2026-11-21T20:00:02.015000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-"` + "\n" +
+		`https junk private_token=` + cBad + "\n",
+		1},
+	// CloudFront standard logs: path, query, cookie, referer (JWT), agent;
+	// a malformed row.
+	{"cloudfront", nil, "cf.log", "#Version: 1.0\n" +
+		"#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken\n" +
+		"2026-11-21\t20:00:01\tIAD89-C3\t335\t192.0.2.159\tGET\td111111abcdef8.cloudfront.net\t/files/" + cPath + "\t200\thttps://x.example/?t=" + cJWT + "\tagent%20" + cValue + "\t" + canaryQuery + "\tsid=" + cCookie + "\tMiss\tid1\twww.example.com\thttps\t123\t0.338\n" +
+		"2026-11-21\tjunk\tprivate_token=" + cBad + "\n",
+		1},
+	// Envoy's default format: path, query, agent; a malformed line.
+	{"envoy", nil, "envoy.log", `[2026-11-21T20:00:01.310Z] "GET /files/` + cPath + `?` + canaryQuery + ` HTTP/1.1" 200 - 0 2451 12 11 "198.51.100.7" "agent ` + cValue + `" "5f1a2b3c-9d8e-4f7a-8b6c-1d2e3f4a5b6c" "api.example.com" "192.0.2.17:8080"` + "\n" +
+		`[junk private_token=` + cBad + "\n",
+		1},
 	// surge's JSON lines: every field, a bad record, a line cut at EOF.
 	{"jsonl", nil, "a.jsonl", jsonlRecord() + "\n" +
 		`{"time":"yesterday","path":"/x?access_token=` + cSkipped + `"}` + "\n" +
@@ -144,7 +159,7 @@ func TestCanaries(t *testing.T) {
 				t.Fatalf("surge %v: %v\n%s", args, err, stderr)
 			}
 			noCanary(t, "stderr", stderr)
-			if !strings.Contains(stderr, itoa(tt.places)+" bad records skipped") {
+			if !strings.Contains(stderr, plural(int64(tt.places), "bad record", "bad records")+" skipped") {
 				t.Errorf("stderr %q; want %d bad records skipped (else the test proves nothing)", stderr, tt.places)
 			}
 			raw, err := os.ReadFile(out)

@@ -253,7 +253,7 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 		fmt.Fprintf(w, "  warning: the %d late records went to the topic out of time order; reading their partitions will fail at them: import again with a larger --reorder-window\n", rep.Late)
 	}
 	if rep.Skipped > 0 {
-		fmt.Fprintf(w, "  %d bad records skipped; first:\n", rep.Skipped)
+		fmt.Fprintf(w, "  %s skipped; first:\n", plural(rep.Skipped, "bad record", "bad records"))
 		for _, p := range rep.Problems[:min(len(rep.Problems), 5)] {
 			fmt.Fprintf(w, "    %s\n", problemString(p))
 		}

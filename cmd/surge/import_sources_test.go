@@ -27,7 +27,7 @@ func TestImportSources(t *testing.T) {
 		check   func(t *testing.T, e *schema.Exchange)
 	}{
 		// Apache with a custom LogFormat from a file: %t is the start.
-		{"apache", []string{"apache", "--log-format", "@" + td + "apache/custom.format", td + "apache/custom.log"}, 2, "1 bad records", "/watch/tt0111161",
+		{"apache", []string{"apache", "--log-format", "@" + td + "apache/custom.format", td + "apache/custom.log"}, 2, "1 bad record", "/watch/tt0111161",
 			func(t *testing.T, e *schema.Exchange) {
 				wantEvent(t, e, time.Date(2026, 11, 21, 20, 0, 1, 250e6, time.UTC), "www.example.com", 200, 87*time.Millisecond)
 			}},

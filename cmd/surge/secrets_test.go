@@ -48,7 +48,7 @@ func TestFieldCaseTokens(t *testing.T) {
 			}
 			n := strings.Count(events, "\n")
 			skipped := 0
-			if strings.Contains(stderr, "bad records skipped") {
+			if strings.Contains(stderr, " skipped; first:") {
 				skipped = 1
 			}
 			if (tt.wantEvents >= 0 && n != tt.wantEvents) || (tt.wantSkipped >= 0 && skipped != tt.wantSkipped) || n+skipped != tt.lines {
