@@ -28,7 +28,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	p("sessions\t%s%s", count(s.Sessions), approx)
 	p("users\t%s%s", count(s.Users), approx)
 	if s.Events > 0 {
-		p("time range\t%s .. %s (%s)", s.First.Format(time.RFC3339), s.Last.Format(time.RFC3339), time.Duration(s.DurationS*float64(time.Second)).Round(time.Second))
+		p("time range\t%s .. %s (%s)", s.First.Format(msTime), s.Last.Format(msTime), time.Duration(s.DurationS*float64(time.Second)).Round(time.Millisecond))
 		p("rate\tpeak %s/min at %s, mean %s/min", count(s.PeakRPM), s.PeakMinute.Format("15:04"), count(int64(s.MeanRPM+0.5)))
 		p("per minute\t%s", sparkline(s.PerMinute, 120))
 	}
@@ -145,3 +145,6 @@ func Sparkline(counts []int64, width int) string { return sparkline(counts, widt
 
 // Count formats n with thousands separators (46,497).
 func Count(n int64) string { return count(n) }
+
+// msTime prints a time to the millisecond (RFC 3339).
+const msTime = "2006-01-02T15:04:05.000Z07:00"
