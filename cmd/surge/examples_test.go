@@ -25,7 +25,7 @@ import (
 //     target (flag or config) is a demo platform on a free loopback port;
 //   - an example config's window (for a two-hour final) becomes the
 //     sample's first 10 minutes;
-//   - demo serve listens on a free port for 100 ms;
+//   - demo serve listens on a free port (not 8080) for 100 ms;
 //   - lines that need a Kafka broker (kafka://, --brokers) are left to the
 //     Kafka tests, which run them against the real broker.
 //
@@ -202,15 +202,8 @@ func globArgs(t *testing.T, args []string) []string {
 func adaptExample(args []string, target string) []string {
 	args = slices.Clone(args)
 	if len(args) >= 2 && args[0] == "demo" && args[1] == "serve" {
-		for i, a := range args {
-			if a == "--addr" && i+1 < len(args) {
-				args[i+1] = "127.0.0.1:0"
-			}
-		}
-		if !slices.Contains(args, "--for") {
-			args = append(args, "--for", "100ms")
-		}
-		return args
+		// Flags given twice: the last wins.
+		return append(args, "--addr", "127.0.0.1:0", "--for", "100ms")
 	}
 	if args[0] == "replay" || args[0] == "demo" {
 		for i, a := range args {
