@@ -145,6 +145,7 @@ type decoder struct {
 	pos int
 	err error
 	fld string // the field being read, for errors
+	ar  *arena // where header slices and optional numbers come from; nil allocates each
 }
 
 func (d *decoder) uvarint(field string) uint64 {
@@ -212,7 +213,13 @@ func uvarintString(s string) (uint64, int) {
 // so value may be reused after the call. An error is a *DecodeError naming
 // the field and byte offset.
 func DecodeBinary(value []byte, e *schema.Exchange) error {
-	d := decoder{s: string(value)}
+	return decodeBinary(value, e, nil)
+}
+
+// decodeBinary is DecodeBinary taking the header slice and the optional
+// numbers from ar (nil: allocate each).
+func decodeBinary(value []byte, e *schema.Exchange, ar *arena) error {
+	d := decoder{s: string(value), ar: ar}
 	*e = schema.Exchange{}
 	if ns := d.varint("time"); d.err == nil {
 		e.Time = time.Unix(0, ns).UTC()
@@ -230,7 +237,7 @@ func DecodeBinary(value []byte, e *schema.Exchange) error {
 	if n := d.uvarint("headers"); n > uint64(len(d.s)-d.pos)/2 {
 		d.fail("headers", ErrTruncated)
 	} else if n > 0 {
-		e.Headers = make([]schema.Header, n)
+		e.Headers = d.ar.headers(int(n))
 		for i := range e.Headers {
 			e.Headers[i] = schema.Header{Name: d.str("header name"), Value: d.str("header value")}
 		}
@@ -271,16 +278,16 @@ func (d *decoder) flags(e *schema.Exchange) {
 		if v < math.MinInt32 || v > math.MaxInt32 {
 			d.fail("status", fmt.Errorf("status %d out of int32 range", v))
 		}
-		e.Status = schema.Int32(int32(v))
+		e.Status = d.ar.int32(int32(v))
 	}
 	if f&flagResponseBytes != 0 {
-		e.ResponseBytes = schema.Int64(d.varint("response_bytes"))
+		e.ResponseBytes = d.ar.int64(d.varint("response_bytes"))
 	}
 	if f&flagLatency != 0 {
-		e.LatencyNS = schema.Int64(d.varint("latency_ns"))
+		e.LatencyNS = d.ar.int64(d.varint("latency_ns"))
 	}
 	if f&flagConnection != 0 {
-		e.ConnectionNS = schema.Int64(d.varint("connection_ns"))
+		e.ConnectionNS = d.ar.int64(d.varint("connection_ns"))
 	}
 }
 
@@ -313,6 +320,12 @@ func header(hs []kafka.Header, name string) ([]byte, bool) {
 // schema version (same major as schema.Version, else a *schema.VersionError)
 // and the kind, and dispatches on the content type.
 func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
+	return decode(hs, value, e, nil)
+}
+
+// decode is Decode taking a binary value's header slice and optional
+// numbers from ar (nil: allocate each).
+func decode(hs []kafka.Header, value []byte, e *schema.Exchange, ar *arena) error {
 	v, ok := header(hs, HeaderVersion)
 	if !ok {
 		return ErrNoVersion
@@ -328,7 +341,7 @@ func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
 	ct, _ := header(hs, HeaderContentType)
 	switch string(ct) {
 	case ContentBinary:
-		return DecodeBinary(value, e)
+		return decodeBinary(value, e, ar)
 	case ContentJSON:
 		*e = schema.Exchange{}
 		if err := json.Unmarshal(value, e); err != nil {
