@@ -355,12 +355,23 @@ func decode(hs []kafka.Header, value []byte, e *schema.Exchange, ar *arena) erro
 
 // Headers returns the headers of a record holding an exchange in format f
 // from source.
+//
+// A binary record carries two: surge-schema and content-type. Its content
+// type names the kind (an exchange) and its value holds the source, so
+// surge-kind and surge-source would repeat what the record says, at four
+// allocations per record in every consumer (kafka-go copies each header key
+// and value). A JSON record, read by third-party consumers that see only
+// headers and JSON, carries all four (surge-source when source is not
+// empty). Readers accept either form (docs/KAFKA.md, "Records").
 func Headers(f Format, source string) []kafka.Header {
 	hs := []kafka.Header{
 		{Key: HeaderVersion, Value: []byte(schema.Version)},
 		{Key: HeaderContentType, Value: []byte(f.contentType())},
-		{Key: HeaderKind, Value: []byte(schema.KindExchange)},
 	}
+	if f == Binary {
+		return hs
+	}
+	hs = append(hs, kafka.Header{Key: HeaderKind, Value: []byte(schema.KindExchange)})
 	if source != "" {
 		hs = append(hs, kafka.Header{Key: HeaderSource, Value: []byte(source)})
 	}
