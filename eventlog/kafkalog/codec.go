@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 
@@ -213,13 +214,14 @@ func uvarintString(s string) (uint64, int) {
 // so value may be reused after the call. An error is a *DecodeError naming
 // the field and byte offset.
 func DecodeBinary(value []byte, e *schema.Exchange) error {
-	return decodeBinary(value, e, nil)
+	return decodeBinary(string(value), e, nil)
 }
 
-// decodeBinary is DecodeBinary taking the header slice and the optional
-// numbers from ar (nil: allocate each).
-func decodeBinary(value []byte, e *schema.Exchange, ar *arena) error {
-	d := decoder{s: string(value), ar: ar}
+// decodeBinary is DecodeBinary over the value as a string (its strings are
+// cut from it), taking the header slice and the optional numbers from ar
+// (nil: allocate each).
+func decodeBinary(value string, e *schema.Exchange, ar *arena) error {
+	d := decoder{s: value, ar: ar}
 	*e = schema.Exchange{}
 	if ns := d.varint("time"); d.err == nil {
 		e.Time = time.Unix(0, ns).UTC()
@@ -320,12 +322,15 @@ func header(hs []kafka.Header, name string) ([]byte, bool) {
 // schema version (same major as schema.Version, else a *schema.VersionError)
 // and the kind, and dispatches on the content type.
 func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
-	return decode(hs, value, e, nil)
+	return decode(hs, value, e, nil, false)
 }
 
 // decode is Decode taking a binary value's header slice and optional
-// numbers from ar (nil: allocate each).
-func decode(hs []kafka.Header, value []byte, e *schema.Exchange, ar *arena) error {
+// numbers from ar (nil: allocate each). With own, the caller hands value
+// over: nothing else holds or ever changes it (kafka-go allocates every
+// message's value afresh), so the event's strings are cut from value's own
+// bytes instead of a copy.
+func decode(hs []kafka.Header, value []byte, e *schema.Exchange, ar *arena, own bool) error {
 	v, ok := header(hs, HeaderVersion)
 	if !ok {
 		return ErrNoVersion
@@ -341,7 +346,13 @@ func decode(hs []kafka.Header, value []byte, e *schema.Exchange, ar *arena) erro
 	ct, _ := header(hs, HeaderContentType)
 	switch string(ct) {
 	case ContentBinary:
-		return decodeBinary(value, e, ar)
+		if own && len(value) > 0 {
+			// The value is never written again (own), which is what a
+			// string's bytes need; the body is still copied below, since
+			// a caller may change e.Body.
+			return decodeBinary(unsafe.String(&value[0], len(value)), e, ar)
+		}
+		return decodeBinary(string(value), e, ar)
 	case ContentJSON:
 		*e = schema.Exchange{}
 		if err := json.Unmarshal(value, e); err != nil {

@@ -188,7 +188,7 @@ func (r *Reader) consume(ctx context.Context, p *partition) {
 			next = m.Offset + 1
 			c.events = append(c.events, schema.Exchange{})
 			e := &c.events[len(c.events)-1]
-			if err := decode(m.Headers, m.Value, e, &ar); err != nil {
+			if err := decode(m.Headers, m.Value, e, &ar, true); err != nil {
 				batch.Close()
 				fail(m.Offset, "decode", err)
 				return
