@@ -171,8 +171,11 @@ func (r *Reader) consume(ctx context.Context, p *partition) {
 		if conn == nil {
 			var err error
 			if conn, err = r.dial(ctx, p.id, next); err != nil {
-				fail(next, "connect", err)
-				return
+				if ctx.Err() != nil || !temporary(err) || !sleep(ctx, &pause) {
+					fail(next, "connect", err)
+					return
+				}
+				continue
 			}
 		}
 		// One deadline per fetch, not per message: the fetch's wait plus
@@ -226,18 +229,29 @@ func (r *Reader) consume(ctx context.Context, p *partition) {
 			// (to the leader of the moment) and go on from next.
 			conn.Close()
 			conn = nil
-			select {
-			case <-ctx.Done():
+			if !sleep(ctx, &pause) {
 				fail(next, "read", err)
 				return
-			case <-time.After(pause):
 			}
-			pause = min(2*pause, time.Second)
 		}
 	}
 	if len(c.events) > 0 {
 		send(c)
 	}
+}
+
+// sleep waits *pause, then doubles it up to a second; false when ctx ends
+// first.
+func sleep(ctx context.Context, pause *time.Duration) bool {
+	t := time.NewTimer(*pause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*pause = min(2**pause, time.Second)
+	return true
 }
 
 // readTimeout bounds reading one fetch response off the connection.
