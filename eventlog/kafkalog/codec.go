@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 
@@ -145,6 +146,7 @@ type decoder struct {
 	pos int
 	err error
 	fld string // the field being read, for errors
+	ar  *arena // where header slices and optional numbers come from; nil allocates each
 }
 
 func (d *decoder) uvarint(field string) uint64 {
@@ -212,7 +214,14 @@ func uvarintString(s string) (uint64, int) {
 // so value may be reused after the call. An error is a *DecodeError naming
 // the field and byte offset.
 func DecodeBinary(value []byte, e *schema.Exchange) error {
-	d := decoder{s: string(value)}
+	return decodeBinary(string(value), e, nil)
+}
+
+// decodeBinary is DecodeBinary over the value as a string (its strings are
+// cut from it), taking the header slice and the optional numbers from ar
+// (nil: allocate each).
+func decodeBinary(value string, e *schema.Exchange, ar *arena) error {
+	d := decoder{s: value, ar: ar}
 	*e = schema.Exchange{}
 	if ns := d.varint("time"); d.err == nil {
 		e.Time = time.Unix(0, ns).UTC()
@@ -230,7 +239,7 @@ func DecodeBinary(value []byte, e *schema.Exchange) error {
 	if n := d.uvarint("headers"); n > uint64(len(d.s)-d.pos)/2 {
 		d.fail("headers", ErrTruncated)
 	} else if n > 0 {
-		e.Headers = make([]schema.Header, n)
+		e.Headers = d.ar.headers(int(n))
 		for i := range e.Headers {
 			e.Headers[i] = schema.Header{Name: d.str("header name"), Value: d.str("header value")}
 		}
@@ -271,16 +280,16 @@ func (d *decoder) flags(e *schema.Exchange) {
 		if v < math.MinInt32 || v > math.MaxInt32 {
 			d.fail("status", fmt.Errorf("status %d out of int32 range", v))
 		}
-		e.Status = schema.Int32(int32(v))
+		e.Status = d.ar.int32(int32(v))
 	}
 	if f&flagResponseBytes != 0 {
-		e.ResponseBytes = schema.Int64(d.varint("response_bytes"))
+		e.ResponseBytes = d.ar.int64(d.varint("response_bytes"))
 	}
 	if f&flagLatency != 0 {
-		e.LatencyNS = schema.Int64(d.varint("latency_ns"))
+		e.LatencyNS = d.ar.int64(d.varint("latency_ns"))
 	}
 	if f&flagConnection != 0 {
-		e.ConnectionNS = schema.Int64(d.varint("connection_ns"))
+		e.ConnectionNS = d.ar.int64(d.varint("connection_ns"))
 	}
 }
 
@@ -313,6 +322,15 @@ func header(hs []kafka.Header, name string) ([]byte, bool) {
 // schema version (same major as schema.Version, else a *schema.VersionError)
 // and the kind, and dispatches on the content type.
 func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
+	return decode(hs, value, e, nil, false)
+}
+
+// decode is Decode taking a binary value's header slice and optional
+// numbers from ar (nil: allocate each). With own, the caller hands value
+// over: nothing else holds or ever changes it (kafka-go allocates every
+// message's value afresh), so the event's strings are cut from value's own
+// bytes instead of a copy.
+func decode(hs []kafka.Header, value []byte, e *schema.Exchange, ar *arena, own bool) error {
 	v, ok := header(hs, HeaderVersion)
 	if !ok {
 		return ErrNoVersion
@@ -328,7 +346,13 @@ func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
 	ct, _ := header(hs, HeaderContentType)
 	switch string(ct) {
 	case ContentBinary:
-		return DecodeBinary(value, e)
+		if own && len(value) > 0 {
+			// The value is never written again (own), which is what a
+			// string's bytes need; the body is still copied below, since
+			// a caller may change e.Body.
+			return decodeBinary(unsafe.String(&value[0], len(value)), e, ar)
+		}
+		return decodeBinary(string(value), e, ar)
 	case ContentJSON:
 		*e = schema.Exchange{}
 		if err := json.Unmarshal(value, e); err != nil {
@@ -342,12 +366,23 @@ func Decode(hs []kafka.Header, value []byte, e *schema.Exchange) error {
 
 // Headers returns the headers of a record holding an exchange in format f
 // from source.
+//
+// A binary record carries two: surge-schema and content-type. Its content
+// type names the kind (an exchange) and its value holds the source, so
+// surge-kind and surge-source would repeat what the record says, at four
+// allocations per record in every consumer (kafka-go copies each header key
+// and value). A JSON record, read by third-party consumers that see only
+// headers and JSON, carries all four (surge-source when source is not
+// empty). Readers accept either form (docs/KAFKA.md, "Records").
 func Headers(f Format, source string) []kafka.Header {
 	hs := []kafka.Header{
 		{Key: HeaderVersion, Value: []byte(schema.Version)},
 		{Key: HeaderContentType, Value: []byte(f.contentType())},
-		{Key: HeaderKind, Value: []byte(schema.KindExchange)},
 	}
+	if f == Binary {
+		return hs
+	}
+	hs = append(hs, kafka.Header{Key: HeaderKind, Value: []byte(schema.KindExchange)})
 	if source != "" {
 		hs = append(hs, kafka.Header{Key: HeaderSource, Value: []byte(source)})
 	}

@@ -144,3 +144,44 @@ func BenchmarkEncodeBinary(b *testing.B) {
 		buf = AppendBinary(buf[:0], &e)
 	}
 }
+
+// TestHeadersForms: what each format writes, and that a reader takes both
+// the two-header binary records and those written before with all four.
+func TestHeadersForms(t *testing.T) {
+	e := sample()
+	v, _ := Encode(nil, Binary, &e)
+	legacy := []kafka.Header{ // what a 1.1 producer wrote before the two-header form
+		{Key: HeaderVersion, Value: []byte("1.1")},
+		{Key: HeaderContentType, Value: []byte(ContentBinary)},
+		{Key: HeaderKind, Value: []byte(schema.KindExchange)},
+		{Key: HeaderSource, Value: []byte("combined")},
+	}
+	tests := []struct {
+		name string
+		hs   []kafka.Header
+		keys []string
+	}{
+		{"binary: version and content type only", Headers(Binary, "combined"), []string{HeaderVersion, HeaderContentType}},
+		{"json: kind and source for third parties", Headers(JSON, "combined"), []string{HeaderVersion, HeaderContentType, HeaderKind, HeaderSource}},
+		{"json without source", Headers(JSON, ""), []string{HeaderVersion, HeaderContentType, HeaderKind}},
+		{"binary written with four headers (1.1 before)", legacy, []string{HeaderVersion, HeaderContentType, HeaderKind, HeaderSource}},
+	}
+	for _, tt := range tests {
+		var keys []string
+		for _, h := range tt.hs {
+			keys = append(keys, h.Key)
+		}
+		if !reflect.DeepEqual(keys, tt.keys) {
+			t.Errorf("%s: header keys = %q; want %q", tt.name, keys, tt.keys)
+		}
+		if string(tt.hs[1].Value) != ContentBinary {
+			continue
+		}
+		var got schema.Exchange
+		if err := Decode(tt.hs, v, &got); err != nil {
+			t.Errorf("%s: Decode = %v", tt.name, err)
+		} else if !reflect.DeepEqual(got, e) {
+			t.Errorf("%s: Decode = %+v; want %+v", tt.name, got, e)
+		}
+	}
+}

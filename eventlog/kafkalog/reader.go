@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -123,21 +125,17 @@ func OpenReader(ctx context.Context, a Addr, rng eventlog.Range) (*Reader, error
 
 // consume reads partition p from its start to its end offset (or the
 // window's end) into chunks on p.ch, which it closes.
+//
+// It reads record batches on its own connection to the partition's leader
+// (kafka.Conn.ReadBatchWith: at least fetchMinBytes, at most fetchMaxBytes,
+// waiting at most fetchMaxWait) and decodes them in this goroutine, with no
+// per-message channel between kafka-go and the decoder; the decoder cuts
+// header slices and optional numbers from per-partition blocks (arena).
 func (r *Reader) consume(ctx context.Context, p *partition) {
 	defer close(p.ch)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go r.watch(ctx, cancel, p)
-	kr := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:       r.addr.Brokers,
-		Topic:         r.addr.Topic,
-		Partition:     p.id,
-		MinBytes:      fetchMinBytes,
-		MaxBytes:      fetchMaxBytes,
-		MaxWait:       fetchMaxWait,
-		QueueCapacity: 1000,
-	})
-	defer kr.Close()
 	send := func(c eventChunk) bool {
 		select {
 		case p.ch <- c:
@@ -149,55 +147,146 @@ func (r *Reader) consume(ctx context.Context, p *partition) {
 	where := func(off int64) string {
 		return fmt.Sprintf("kafka topic %s partition %d offset %d", r.addr.Topic, p.id, off)
 	}
-	if err := kr.SetOffset(p.start); err != nil {
-		send(eventChunk{err: fmt.Errorf("%s: seek: %w", where(p.start), err)})
-		return
-	}
 	// Errors go to p.ch whatever the context (a stalled partition's is
 	// cancelled): Next or Close drains the channel until it is closed.
+	fail := func(off int64, what string, err error) {
+		if cause := context.Cause(ctx); errors.Is(cause, errStalled) {
+			err = cause
+		}
+		p.ch <- eventChunk{err: fmt.Errorf("%s: %s: %w", where(off), what, err)}
+	}
 	c := eventChunk{events: make([]schema.Exchange, 0, chunkEvents)}
-	var prev time.Time
+	var (
+		prev  time.Time
+		ar    arena
+		conn  *kafka.Conn
+		pause = 50 * time.Millisecond // before reconnecting after a temporary error
+	)
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
 	for next := p.start; next < p.end; {
-		m, err := kr.FetchMessage(ctx)
-		if err != nil {
-			if cause := context.Cause(ctx); errors.Is(cause, errStalled) {
-				err = cause
+		if conn == nil {
+			var err error
+			if conn, err = r.dial(ctx, p.id, next); err != nil {
+				if ctx.Err() != nil || !temporary(err) || !sleep(ctx, &pause) {
+					fail(next, "connect", err)
+					return
+				}
+				continue
 			}
-			p.ch <- eventChunk{err: fmt.Errorf("%s: read: %w", where(next), err)}
-			return
 		}
-		p.progress.Add(1)
-		next = m.Offset + 1
-		c.events = append(c.events, schema.Exchange{})
-		e := &c.events[len(c.events)-1]
-		if err := Decode(m.Headers, m.Value, e); err != nil {
-			p.ch <- eventChunk{err: fmt.Errorf("%s: decode: %w", where(m.Offset), err)}
-			return
-		}
-		if e.Time.Before(prev) {
-			p.ch <- eventChunk{err: fmt.Errorf("%s: %w: %s after %s", where(m.Offset), ErrDisorder,
-				e.Time.Format(time.RFC3339Nano), prev.Format(time.RFC3339Nano))}
-			return
-		}
-		prev = e.Time
-		if !r.rng.From.IsZero() && e.Time.Before(r.rng.From) {
-			c.events = c.events[:len(c.events)-1] // in From's millisecond, before it
-			continue
-		}
-		if !r.rng.To.IsZero() && !e.Time.Before(r.rng.To) {
-			c.events = c.events[:len(c.events)-1]
-			break // the partition is in order: nothing after this is in the window
-		}
-		if len(c.events) == chunkEvents {
-			if !send(c) {
+		// One deadline per fetch, not per message: the fetch's wait plus
+		// the time to read up to fetchMaxBytes.
+		conn.SetReadDeadline(time.Now().Add(fetchMaxWait + readTimeout))
+		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: fetchMinBytes, MaxBytes: fetchMaxBytes, MaxWait: fetchMaxWait})
+		for next < p.end {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break // io.EOF ends the batch; Close below returns any other error
+			}
+			p.progress.Add(1)
+			next = m.Offset + 1
+			c.events = append(c.events, schema.Exchange{})
+			e := &c.events[len(c.events)-1]
+			if err := decode(m.Headers, m.Value, e, &ar, true); err != nil {
+				batch.Close()
+				fail(m.Offset, "decode", err)
 				return
 			}
-			c = eventChunk{events: make([]schema.Exchange, 0, chunkEvents)}
+			if e.Time.Before(prev) {
+				batch.Close()
+				fail(m.Offset, "read", fmt.Errorf("%w: %s after %s", ErrDisorder,
+					e.Time.Format(time.RFC3339Nano), prev.Format(time.RFC3339Nano)))
+				return
+			}
+			prev = e.Time
+			if !r.rng.From.IsZero() && e.Time.Before(r.rng.From) {
+				c.events = c.events[:len(c.events)-1] // in From's millisecond, before it
+				continue
+			}
+			if !r.rng.To.IsZero() && !e.Time.Before(r.rng.To) {
+				c.events = c.events[:len(c.events)-1]
+				next = p.end // the partition is in order: nothing after this is in the window
+				break
+			}
+			if len(c.events) == chunkEvents {
+				if !send(c) {
+					batch.Close()
+					return
+				}
+				c = eventChunk{events: make([]schema.Exchange, 0, chunkEvents)}
+			}
+		}
+		if err := batch.Close(); err != nil && next < p.end {
+			if ctx.Err() != nil || !temporary(err) {
+				fail(next, "read", err)
+				return
+			}
+			// A broker restarting, a leader moving, a timeout: reconnect
+			// (to the leader of the moment) and go on from next.
+			conn.Close()
+			conn = nil
+			if !sleep(ctx, &pause) {
+				fail(next, "read", err)
+				return
+			}
 		}
 	}
 	if len(c.events) > 0 {
 		send(c)
 	}
+}
+
+// sleep waits *pause, then doubles it up to a second; false when ctx ends
+// first.
+func sleep(ctx context.Context, pause *time.Duration) bool {
+	t := time.NewTimer(*pause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*pause = min(2**pause, time.Second)
+	return true
+}
+
+// readTimeout bounds reading one fetch response off the connection.
+const readTimeout = 10 * time.Second
+
+// dial connects to the leader of partition id (trying each bootstrap broker
+// in turn) and seeks it to offset off.
+func (r *Reader) dial(ctx context.Context, id int, off int64) (*kafka.Conn, error) {
+	var errs []error
+	for _, b := range r.addr.Brokers {
+		conn, err := kafka.DialLeader(ctx, "tcp", b, r.addr.Topic, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := conn.Seek(off, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("seek: %w", err)
+		}
+		return conn, nil
+	}
+	return nil, errors.Join(errs...)
+}
+
+// temporary reports whether a read error is worth a reconnect: a Kafka
+// error the protocol calls temporary, a timeout or a broken connection (a
+// broker restarting). The stall watchdog bounds how long this goes on.
+func temporary(err error) bool {
+	var ke kafka.Error
+	if errors.As(err, &ke) {
+		return ke.Temporary()
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // errStalled is the cause of a partition read that made no progress for

@@ -12,9 +12,9 @@ import (
 	"github.com/surge-replay/surge/schema"
 )
 
-// chunk is how many records a Writer hands kafka-go per synchronous write.
-// With the batch settings below this keeps every partition's record batches
-// large (docs/KAFKA.md: small batches cost the consumer half its speed).
+// chunk is how many records a Writer hands kafka-go per write. With the
+// batch settings below this keeps every partition's record batches large
+// (docs/KAFKA.md: small batches cost the consumer half its speed).
 const chunk = 30000
 
 // WriterConfig configures a Writer. The zero value works.
@@ -32,6 +32,11 @@ type WriterConfig struct {
 // stamped with the event's time, so that a reader can seek by timestamp.
 // Writes wait for every in-sync replica (acks=all).
 //
+// A Writer sends a chunk of records while its caller fills the next one
+// (one write in flight at a time), so encoding and the caller's own work
+// overlap the round trips. An error of a write shows at a later Add (or
+// Write), or at Close; Count counts only acknowledged records.
+//
 // A Writer implements eventlog.Sink[schema.Exchange]. It is not safe for
 // concurrent use.
 //
@@ -45,12 +50,31 @@ type Writer struct {
 	addr    Addr
 	kw      *kafka.Writer
 	headers []kafka.Header
-	msgs    []kafka.Message
-	arena   []byte   // the keys and values of msgs, back to back
-	starts  [][2]int // where each message's key and value start in arena
+	cur     *chunkBuf      // the chunk Add fills
+	spare   *chunkBuf      // the chunk in flight, or free for the next
+	done    chan writeDone // the in-flight write's result; nil when none
 	count   int64
 	err     error
 	closed  bool
+}
+
+// chunkBuf is one chunk of records: the messages and their keys and values.
+type chunkBuf struct {
+	msgs   []kafka.Message
+	arena  []byte   // the keys and values of msgs, back to back
+	starts [][2]int // where each message's key and value start in arena
+}
+
+// reset empties b, keeping its memory.
+func (b *chunkBuf) reset() {
+	clear(b.msgs) // drop the references into the arena
+	b.msgs, b.arena, b.starts = b.msgs[:0], b.arena[:0], b.starts[:0]
+}
+
+// writeDone is the result of one chunk's write.
+type writeDone struct {
+	n   int
+	err error
 }
 
 // NewWriter connects a Writer to addr, creating the topic first when cfg
@@ -77,7 +101,7 @@ func NewWriter(ctx context.Context, addr Addr, cfg WriterConfig) (*Writer, error
 		MaxAttempts:  10,
 		WriteTimeout: 30 * time.Second,
 	}
-	return &Writer{ctx: ctx, addr: addr, kw: kw, headers: Headers(addr.Format, cfg.Source)}, nil
+	return &Writer{ctx: ctx, addr: addr, kw: kw, headers: Headers(addr.Format, cfg.Source), cur: &chunkBuf{}, spare: &chunkBuf{}}, nil
 }
 
 // Write writes events (the Writer copies them into its buffer).
@@ -98,43 +122,65 @@ func (w *Writer) Add(e *schema.Exchange) error {
 	if w.err != nil {
 		return w.err
 	}
-	k0 := len(w.arena)
-	w.arena = append(w.arena, e.Session...)
-	v0 := len(w.arena)
+	b := w.cur
+	k0 := len(b.arena)
+	b.arena = append(b.arena, e.Session...)
+	v0 := len(b.arena)
 	var err error
-	if w.arena, err = Encode(w.arena, w.addr.Format, e); err != nil {
+	if b.arena, err = Encode(b.arena, w.addr.Format, e); err != nil {
 		return w.fail(fmt.Errorf("kafkalog: encode event of session %q: %w", e.Session, err))
 	}
 	// Offsets into the arena, resolved to slices at send time: the arena
 	// may move while it grows.
-	w.starts = append(w.starts, [2]int{k0, v0})
-	w.msgs = append(w.msgs, kafka.Message{Headers: w.headers, Time: e.Time})
-	if len(w.msgs) >= chunk {
+	b.starts = append(b.starts, [2]int{k0, v0})
+	b.msgs = append(b.msgs, kafka.Message{Headers: w.headers, Time: e.Time})
+	if len(b.msgs) >= chunk {
 		return w.flush()
 	}
 	return nil
 }
 
-// flush sends the buffered records and waits for their acknowledgement.
+// flush waits for the write in flight, if any, and starts writing the
+// current chunk; the Writer goes on filling the other one.
 func (w *Writer) flush() error {
-	if len(w.msgs) == 0 {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	b := w.cur
+	if len(b.msgs) == 0 {
 		return nil
 	}
-	for i := range w.msgs {
-		m := &w.msgs[i]
-		k0, v0 := w.starts[i][0], w.starts[i][1]
-		end := len(w.arena)
-		if i+1 < len(w.starts) {
-			end = w.starts[i+1][0]
+	for i := range b.msgs {
+		m := &b.msgs[i]
+		k0, v0 := b.starts[i][0], b.starts[i][1]
+		end := len(b.arena)
+		if i+1 < len(b.starts) {
+			end = b.starts[i+1][0]
 		}
-		m.Key, m.Value = w.arena[k0:v0:v0], w.arena[v0:end:end]
+		m.Key, m.Value = b.arena[k0:v0:v0], b.arena[v0:end:end]
 	}
-	if err := w.kw.WriteMessages(w.ctx, w.msgs...); err != nil {
-		return w.fail(fmt.Errorf("kafkalog: produce to %s: %w", w.addr, err))
-	}
-	w.count += int64(len(w.msgs))
-	w.msgs, w.arena, w.starts = w.msgs[:0], w.arena[:0], w.starts[:0]
+	w.done = make(chan writeDone, 1)
+	go func(done chan<- writeDone) {
+		done <- writeDone{n: len(b.msgs), err: w.kw.WriteMessages(w.ctx, b.msgs...)}
+	}(w.done)
+	w.cur, w.spare = w.spare, b
+	w.cur.reset()
 	return nil
+}
+
+// wait waits for the write in flight, if any, and counts its records or
+// keeps its error.
+func (w *Writer) wait() error {
+	if w.done == nil {
+		return w.err
+	}
+	d := <-w.done
+	w.done = nil
+	if d.err != nil {
+		return w.fail(fmt.Errorf("kafkalog: produce to %s: %w", w.addr, d.err))
+	}
+	w.count += int64(d.n)
+	return w.err
 }
 
 func (w *Writer) fail(err error) error {
@@ -159,6 +205,9 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	err := w.flush()
+	if werr := w.wait(); err == nil {
+		err = werr
+	}
 	w.closed = true
 	if cerr := w.kw.Close(); err == nil && cerr != nil {
 		err = w.fail(fmt.Errorf("kafkalog: close writer of %s: %w", w.addr, cerr))
@@ -173,6 +222,10 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.closed = true
-	w.msgs, w.arena, w.starts = nil, nil, nil
-	w.kw.Close()
+	w.cur, w.spare = nil, nil
+	w.kw.Close() // lets a write in flight finish
+	if w.done != nil {
+		<-w.done
+		w.done = nil
+	}
 }
