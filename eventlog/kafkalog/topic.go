@@ -41,9 +41,10 @@ func Partitions(ctx context.Context, a Addr) ([]int, error) {
 	return nil, fmt.Errorf("kafka %s: topic %s: %w", a, a.Topic, kafka.UnknownTopicOrPartition)
 }
 
-// EnsureTopic creates a's topic with a's partitions and replicas when it does
-// not exist, and waits until its metadata lists every partition. An existing
-// topic is left as it is.
+// EnsureTopic creates a's topic with a's partitions and replicas, and no
+// time retention (retention.ms=-1: records stamped with old event times
+// would otherwise be deleted), when it does not exist, and waits until its
+// metadata lists every partition. An existing topic is left as it is.
 func EnsureTopic(ctx context.Context, a Addr) error {
 	if _, err := Partitions(ctx, a); err == nil {
 		return nil
@@ -52,6 +53,12 @@ func EnsureTopic(ctx context.Context, a Addr) error {
 	}
 	res, err := a.client().CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
 		Topic: a.Topic, NumPartitions: a.partitions(), ReplicationFactor: a.replicas(),
+		// Records carry their event's time, which for an imported capture
+		// is days or months old: under the broker's time retention
+		// (log.retention.hours, 168 by default) such segments are deleted
+		// at the next check. A capture is an immutable log: kept until
+		// the topic is deleted.
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: "-1"}},
 	}}})
 	if err != nil {
 		return fmt.Errorf("kafka %s: create topic: %w", a, err)
