@@ -347,6 +347,7 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 			a.logf("run %s: commit %v: %v", spec.Run, offs, err)
 		}
 	}
+	track.restart()
 	readCtx, stopRead := context.WithCancel(gctx)
 	defer stopRead()
 	src := newMerged(readCtx, addr, sp)

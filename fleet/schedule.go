@@ -269,6 +269,15 @@ func (t *tracker) commits(st State) map[int]int64 {
 	return out
 }
 
+// restart forgets the events and results of an earlier generation: a new
+// one re-reads from the committed offsets, and results of the old one
+// must not let it commit what it has not sent.
+func (t *tracker) restart() {
+	t.mu.Lock()
+	t.fifo, t.upTo = map[int][]pos{}, time.Time{}
+	t.mu.Unlock()
+}
+
 // positions returns the next offset to commit of every partition of spans:
 // the last commit, or where the span starts.
 func (t *tracker) positions(spans []span) map[int]int64 {
