@@ -104,6 +104,10 @@ type publisher struct {
 	mu  sync.Mutex
 	agg *report.Aggregator
 	n   int64 // results in agg
+
+	// pending are reports not yet taken by the brokers, oldest first;
+	// only publish touches it, and publish calls do not overlap.
+	pending []AgentReport
 }
 
 func newPublisher(t Topics, info report.RunInfo, run, agent string) *publisher {
@@ -128,7 +132,9 @@ func (p *publisher) update(f func(*AgentReport)) {
 	p.mu.Unlock()
 }
 
-// publish sends the delta since the last report (and the totals).
+// publish sends the delta since the last report (and the totals). A
+// report the brokers did not take (a broker restarting) is kept and sent
+// first next time, so no delta is lost; Merge reads them in any order.
 func (p *publisher) publish(ctx context.Context, final bool) error {
 	p.mu.Lock()
 	rep := p.base
@@ -144,7 +150,14 @@ func (p *publisher) publish(ctx context.Context, final bool) error {
 		}
 		rep.State = st
 	}
-	return publishReport(ctx, p.w, rep)
+	p.pending = append(p.pending, rep)
+	for len(p.pending) > 0 {
+		if err := publishReport(ctx, p.w, p.pending[0]); err != nil {
+			return fmt.Errorf("%w (%d reports kept to send again)", err, len(p.pending))
+		}
+		p.pending = p.pending[1:]
+	}
+	return nil
 }
 
 func publishReport(ctx context.Context, w *kafka.Writer, rep AgentReport) error {
@@ -218,10 +231,18 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 		n    int
 	}
 	agents := map[string]*agentAgg{}
+	// A report written twice (a retry whose first write did land) counts
+	// once: an agent numbers its reports.
+	type agentSeq struct {
+		agent string
+		seq   int64
+	}
+	seen := map[agentSeq]bool{}
 	for _, r := range reps {
-		if r.Run != run {
+		if r.Run != run || seen[agentSeq{r.Agent, r.Seq}] {
 			continue
 		}
+		seen[agentSeq{r.Agent, r.Seq}] = true
 		a := agents[r.Agent]
 		if a == nil {
 			a = &agentAgg{agg: report.NewAggregator(info)}
