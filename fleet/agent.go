@@ -266,6 +266,7 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 		}
 	}()
 	var events atomic.Int64
+	var counts takeoverCounts
 	track := newTracker(spec.spread())
 	gens := 0
 	for {
@@ -295,7 +296,7 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 		a.logf("run %s: generation %d: partitions %v", spec.Run, gen.ID, ids)
 		done := make(chan error, 1)
 		gen.Start(func(gctx context.Context) {
-			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events)
+			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events, &counts)
 		})
 		if err := <-done; err != nil {
 			return err
@@ -308,7 +309,7 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 // (gctx: a rebalance), or the run ends (runCtx); it commits offsets as the
 // results come in, and waits for the generation's end before it returns.
 func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, addr kafkalog.Addr,
-	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64) error {
+	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts) error {
 	st, _ := l.get()
 	spec := st.Spec
 	sp, err := spans(gctx, addr, parts, spec.WindowFrom, spec.WindowTo)
@@ -318,18 +319,39 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		}
 		return err
 	}
-	commit := func(offs map[int]int64) {
-		if len(offs) == 0 {
-			return
+	group := a.cfg.Group + "." + spec.Run
+	marks, err := fetchMarks(gctx, addr.Brokers, group, addr.Topic, parts)
+	if err != nil {
+		if gctx.Err() != nil {
+			return nil
 		}
-		if err := gen.CommitOffsets(map[string]map[int]int64{addr.Topic: offs}); err != nil {
+		return err
+	}
+	var sched *gated
+	// commit commits every partition's position with its mark: how far
+	// its requests have been sent, never below the mark it resumed from.
+	commit := func() {
+		now := time.Now()
+		offs := track.positions(sp)
+		out := map[int]time.Time{}
+		for p := range offs {
+			m := marks[p]
+			if s := sched.sentThrough(now); s.After(m) {
+				m = s
+			}
+			out[p] = m
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := commitMarks(ctx, addr.Brokers, gen, addr.Topic, a.cfg.ID, offs, out); err != nil {
 			a.logf("run %s: commit %v: %v", spec.Run, offs, err)
 		}
 	}
+	track.restart()
 	readCtx, stopRead := context.WithCancel(gctx)
 	defer stopRead()
 	src := newMerged(readCtx, addr, sp)
-	sched, err := newGated(readCtx, l, spec, a.cfg.Lookahead, src, track, func() {
+	sched, err = newGated(readCtx, l, spec, a.cfg.Lookahead, src, track, marks, counts, func() {
 		events.Add(1)
 	})
 	if err != nil {
@@ -340,6 +362,9 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		return err
 	}
 	eng.Allow, eng.Start, eng.Grace = a.cfg.Allow, spec.StartAt, time.Second
+	if spec.late() == LateSend {
+		eng.MaxLateness = -1
+	}
 	eng.SessionIdle = 30 * time.Minute
 	stop := make(chan struct{})
 	replayDone := make(chan struct{})
@@ -353,14 +378,15 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	committerDone := make(chan struct{})
 	go func() {
 		defer close(committerDone)
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(commitEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
 				st, _ := l.get()
-				commit(track.commits(st))
-				pub.update(func(r *AgentReport) { r.Events = events.Load() })
+				track.commits(st)
+				commit()
+				pub.update(func(r *AgentReport) { r.Events = events.Load(); counts.report(r) })
 			case <-replayDone:
 				return
 			}
@@ -378,11 +404,12 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	<-committerDone
 	st, _ = l.get()
 	if gctx.Err() == nil || st.Stopped(time.Now()) {
-		commit(track.finish(sp)) // read to the end, or stopped: nothing left
+		track.finish(sp) // read to the end, or stopped: nothing left
 	} else {
-		commit(track.commits(st))
+		track.commits(st)
 	}
-	pub.update(func(r *AgentReport) { r.Events = events.Load() })
+	commit()
+	pub.update(func(r *AgentReport) { r.Events = events.Load(); counts.report(r) })
 	if rst != nil {
 		a.logf("run %s: generation %d: scheduled %d, sent %d, dropped %d", spec.Run, gen.ID, rst.Scheduled, rst.Sent, rst.Dropped)
 	}

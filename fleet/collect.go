@@ -33,6 +33,9 @@ func (t Topics) Report(ctx context.Context, run string) (*FleetReport, State, er
 		return nil, st, err
 	}
 	fr, err := Merge(run, st.Spec.Info(), reps)
+	if fr != nil {
+		fr.Late, fr.GraceS = st.Spec.late(), st.Spec.grace().Seconds()
+	}
 	return fr, st, err
 }
 
@@ -50,6 +53,12 @@ func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*
 		if ok && time.Now().After(end) && fr.Done {
 			return fr, nil
 		}
+		if ok && time.Now().After(end.Add(settle)) {
+			if silent := silentAgents(fr, time.Now()); len(silent) > 0 {
+				fr.Warnings = append(fr.Warnings, silent...)
+				return fr, nil
+			}
+		}
 		if ok && time.Now().After(end.Add(settle+patience)) {
 			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+patience))
 			return fr, nil
@@ -60,4 +69,26 @@ func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// silence is how long after its latest report an agent that has not sent
+// its final one is taken for dead (agents report once a second).
+const silence = 3 * time.Second
+
+// silentAgents returns a warning for each agent without a final report
+// that has been silent for silence at now, when every such agent has; nil
+// while one of them may still report.
+func silentAgents(fr *FleetReport, now time.Time) []string {
+	var out []string
+	for _, a := range fr.Agents {
+		if a.Final || a.Refused != "" {
+			continue
+		}
+		if now.Sub(a.LastReport) < silence {
+			return nil
+		}
+		out = append(out, fmt.Sprintf("agent %s sent no report since %s and no final one: it died or lost the brokers; its results after that are missing from this report (its partitions moved to the others)",
+			a.Agent, a.LastReport.UTC().Format(time.RFC3339Nano)))
+	}
+	return out
 }

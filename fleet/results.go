@@ -41,6 +41,13 @@ type AgentReport struct {
 	Partitions    []int `json:"partitions,omitempty"` // assigned now
 	Events        int64 `json:"events"`               // capture events read so far
 	Generations   int   `json:"generations"`          // consumer-group generations so far
+	// Duplicates, LateSent and Skipped are running totals of takeovers
+	// (takeover.go): requests re-sent that an earlier owner of their
+	// partition had sent, requests past their time by more than the grace
+	// sent anyway (late send) or not sent (late skip).
+	Duplicates int64 `json:"duplicates"`
+	LateSent   int64 `json:"late_sent"`
+	Skipped    int64 `json:"skipped"`
 	// State is the report of the results collected since the previous
 	// report; nil when there were none.
 	State *report.AggregatorState `json:"state,omitempty"`
@@ -97,6 +104,10 @@ type publisher struct {
 	mu  sync.Mutex
 	agg *report.Aggregator
 	n   int64 // results in agg
+
+	// pending are reports not yet taken by the brokers, oldest first;
+	// only publish touches it, and publish calls do not overlap.
+	pending []AgentReport
 }
 
 func newPublisher(t Topics, info report.RunInfo, run, agent string) *publisher {
@@ -121,7 +132,9 @@ func (p *publisher) update(f func(*AgentReport)) {
 	p.mu.Unlock()
 }
 
-// publish sends the delta since the last report (and the totals).
+// publish sends the delta since the last report (and the totals). A
+// report the brokers did not take (a broker restarting) is kept and sent
+// first next time, so no delta is lost; Merge reads them in any order.
 func (p *publisher) publish(ctx context.Context, final bool) error {
 	p.mu.Lock()
 	rep := p.base
@@ -137,7 +150,14 @@ func (p *publisher) publish(ctx context.Context, final bool) error {
 		}
 		rep.State = st
 	}
-	return publishReport(ctx, p.w, rep)
+	p.pending = append(p.pending, rep)
+	for len(p.pending) > 0 {
+		if err := publishReport(ctx, p.w, p.pending[0]); err != nil {
+			return fmt.Errorf("%w (%d reports kept to send again)", err, len(p.pending))
+		}
+		p.pending = p.pending[1:]
+	}
+	return nil
 }
 
 func publishReport(ctx context.Context, w *kafka.Writer, rep AgentReport) error {
@@ -163,10 +183,14 @@ type AgentSummary struct {
 	Events      int64              `json:"events"`
 	Generations int                `json:"generations"`
 	Partitions  []int              `json:"partitions"`
+	Duplicates  int64              `json:"duplicates"`
+	LateSent    int64              `json:"late_sent"`
+	Skipped     int64              `json:"skipped"`
 	ClockKnown  bool               `json:"clock_known"`
 	ClockOffset float64            `json:"clock_offset_ms"`
 	ClockRTT    float64            `json:"clock_rtt_ms"`
 	Reports     int                `json:"reports"`
+	LastReport  time.Time          `json:"last_report"` // the agent's clock at its latest report
 }
 
 // FleetReport is a run's merged report: the same RunSummary as surge
@@ -182,6 +206,15 @@ type FleetReport struct {
 	Warnings    []string `json:"warnings,omitempty"`
 	// Done says every agent that took part sent its final report.
 	Done bool `json:"done"`
+	// Duplicates, LateSent and Skipped sum the agents' takeover counts
+	// (AgentReport). Duplicates is a lower bound: a dead agent's sends
+	// after its last commit are not known to the new owner. Late and
+	// GraceS are the run's late policy and grace in seconds.
+	Duplicates int64   `json:"duplicates"`
+	LateSent   int64   `json:"late_sent"`
+	Skipped    int64   `json:"skipped"`
+	Late       string  `json:"late,omitempty"`
+	GraceS     float64 `json:"grace_s,omitempty"`
 }
 
 // MaxClockSpread is the clock disagreement between agents over which the
@@ -198,10 +231,18 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 		n    int
 	}
 	agents := map[string]*agentAgg{}
+	// A report written twice (a retry whose first write did land) counts
+	// once: an agent numbers its reports.
+	type agentSeq struct {
+		agent string
+		seq   int64
+	}
+	seen := map[agentSeq]bool{}
 	for _, r := range reps {
-		if r.Run != run {
+		if r.Run != run || seen[agentSeq{r.Agent, r.Seq}] {
 			continue
 		}
+		seen[agentSeq{r.Agent, r.Seq}] = true
 		a := agents[r.Agent]
 		if a == nil {
 			a = &agentAgg{agg: report.NewAggregator(info)}
@@ -237,9 +278,13 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 		s := AgentSummary{
 			Agent: n, Summary: a.agg.Summary(), Final: l.Final, Refused: l.Refused, Error: l.Error,
 			Events: l.Events, Generations: l.Generations, Partitions: l.Partitions, ClockKnown: l.ClockKnown,
+			Duplicates: l.Duplicates, LateSent: l.LateSent, Skipped: l.Skipped, LastReport: l.Time,
 			ClockOffset: ms(time.Duration(l.ClockOffsetNS)), ClockRTT: ms(time.Duration(l.ClockRTTNS)), Reports: a.n,
 		}
 		fr.Agents = append(fr.Agents, s)
+		fr.Duplicates += l.Duplicates
+		fr.LateSent += l.LateSent
+		fr.Skipped += l.Skipped
 		if l.Refused != "" {
 			fr.Warnings = append(fr.Warnings, fmt.Sprintf("agent %s refused the run: %s", n, l.Refused))
 			continue
@@ -258,6 +303,12 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 			}
 			clocks++
 		}
+	}
+	// Skipped requests were due and never sent: the fleet did not keep the
+	// schedule, as a generator that drops past its deadline does not.
+	if fr.Skipped > 0 && fr.Summary.GeneratorKeptUp {
+		fr.Summary.GeneratorKeptUp = false
+		fr.Summary.Settle()
 	}
 	fr.ClockSpread = ms(hi - lo)
 	if hi-lo > MaxClockSpread {
@@ -314,7 +365,7 @@ func (fr *FleetReport) WriteText(w io.Writer) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nagents of run %s\n", fr.Run)
-	fmt.Fprintf(&b, "  %-24s %-14s %10s %10s %8s %8s %8s %9s %6s %s\n", "agent", "partitions", "scheduled", "sent", "errors", "p50 ms", "p99 ms", "clock ms", "final", "note")
+	fmt.Fprintf(&b, "  %-24s %-14s %10s %10s %8s %8s %8s %9s %6s %6s %6s %6s %s\n", "agent", "partitions", "scheduled", "sent", "errors", "p50 ms", "p99 ms", "clock ms", "dups", "skip", "late", "final", "note")
 	for _, a := range fr.Agents {
 		s := a.Summary
 		var errs int64
@@ -329,9 +380,15 @@ func (fr *FleetReport) WriteText(w io.Writer) error {
 		if a.Error != "" {
 			note = a.Error
 		}
-		fmt.Fprintf(&b, "  %-24s %-14s %10d %10d %8d %8.2f %8.2f %9s %6v %s\n", a.Agent, partList(a.Partitions), s.Scheduled, s.Sent, errs, s.Latency.P50, s.Latency.P99, clock, a.Final, note)
+		fmt.Fprintf(&b, "  %-24s %-14s %10d %10d %8d %8.2f %8.2f %9s %6d %6d %6d %6v %s\n", a.Agent, partList(a.Partitions), s.Scheduled, s.Sent, errs, s.Latency.P50, s.Latency.P99, clock, a.Duplicates, a.Skipped, a.LateSent, a.Final, note)
 	}
 	fmt.Fprintf(&b, "  clock spread %.3f ms between agents\n", fr.ClockSpread)
+	late := fr.Late
+	if late == "" {
+		late = LateSkip
+	}
+	fmt.Fprintf(&b, "  takeovers: %d duplicates (re-sent; at least), %d skipped, %d sent late (past their time by over %gs; --late %s)\n",
+		fr.Duplicates, fr.Skipped, fr.LateSent, fr.GraceS, late)
 	for _, warn := range fr.Warnings {
 		fmt.Fprintf(&b, "WARNING: %s\n", warn)
 	}

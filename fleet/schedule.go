@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/surge-replay/surge/schema"
@@ -68,11 +69,24 @@ type gated struct {
 	track     *tracker
 	events    func() // counts an event read
 	out       shaper.Request
+
+	// Takeovers (takeover.go): where each exchange came from, the marks
+	// the generation resumed from, the late policy and the counts.
+	origins *origins
+	marks   map[int]time.Time
+	grace   time.Duration
+	late    string
+	counts  *takeoverCounts
+	handed  atomic.Int64 // wall time (Unix ns) of the latest request handed on
 }
 
 // newGated builds the generation's shaper over src.
-func newGated(ctx context.Context, live *liveState, spec *RunSpec, lookahead time.Duration, src *merged, track *tracker, events func()) (*gated, error) {
-	g := &gated{ctx: ctx, live: live, spec: spec, lookahead: lookahead, src: src, track: track, events: events}
+// marks are the committed marks of the generation's partitions; counts
+// receives the takeover counts.
+func newGated(ctx context.Context, live *liveState, spec *RunSpec, lookahead time.Duration, src *merged, track *tracker,
+	marks map[int]time.Time, counts *takeoverCounts, events func()) (*gated, error) {
+	g := &gated{ctx: ctx, live: live, spec: spec, lookahead: lookahead, src: src, track: track, events: events,
+		origins: newOrigins(spec.spread()), marks: marks, grace: spec.grace(), late: spec.late(), counts: counts}
 	cfg := spec.shaperConfig()
 	cfg.Ratio = shaper.RatioFunc(g.ratio)
 	open := func() (shaper.Source, error) { return g.next, nil }
@@ -111,6 +125,7 @@ func (g *gated) next() (*schema.Exchange, error) {
 		return nil, io.EOF
 	}
 	g.track.add(e.partition, e.offset, at)
+	g.origins.add(e.ex, e.partition, at)
 	g.events()
 	return e.ex, nil
 }
@@ -119,19 +134,47 @@ func (g *gated) next() (*schema.Exchange, error) {
 // (replay.Paced): it must not hold requests back in batches.
 func (g *gated) Paced() bool { return true }
 
-// Next is the replay engine's Schedule.
+// Next is the replay engine's Schedule. A request past its time by more
+// than the grace is skipped here under LateSkip (and counted), handed on
+// under LateSend (and counted); one an earlier owner of its partition had
+// already sent is counted as a duplicate.
 func (g *gated) Next() (*shaper.Request, error) {
-	r, err := g.sh.Next()
-	if err != nil {
-		return nil, err
+	for {
+		r, err := g.sh.Next()
+		if err != nil {
+			return nil, err
+		}
+		w, ok := g.wait(r.At)
+		if !ok {
+			return nil, io.EOF
+		}
+		p, _ := g.origins.of(r.Exchange, r.At)
+		dup, h := classify(w, time.Now(), g.marks[p], g.grace, g.late)
+		g.counts.count(dup, h)
+		if h == skipped {
+			continue
+		}
+		if n := w.UnixNano(); n > g.handed.Load() {
+			g.handed.Store(n)
+		}
+		g.out = *r
+		g.out.At = w.Sub(g.spec.StartAt)
+		return &g.out, nil
 	}
-	w, ok := g.wait(r.At)
-	if !ok {
-		return nil, io.EOF
+}
+
+// sentThrough is the wall time through which this generation has handed
+// on every request of its partitions: the latest handed on, or now when
+// that is earlier; zero before the first.
+func (g *gated) sentThrough(now time.Time) time.Time {
+	n := g.handed.Load()
+	if n == 0 {
+		return time.Time{}
 	}
-	g.out = *r
-	g.out.At = w.Sub(g.spec.StartAt)
-	return &g.out, nil
+	if h := time.Unix(0, n); h.Before(now) {
+		return h
+	}
+	return now
 }
 
 // wait blocks until offset d's wall time is known (not in an open pause)
@@ -221,6 +264,30 @@ func (t *tracker) commits(st State) map[int]int64 {
 			t.done[p] = q[i-1].offset + 1
 			out[p] = t.done[p]
 			t.fifo[p] = q[i:]
+		}
+	}
+	return out
+}
+
+// restart forgets the events and results of an earlier generation: a new
+// one re-reads from the committed offsets, and results of the old one
+// must not let it commit what it has not sent.
+func (t *tracker) restart() {
+	t.mu.Lock()
+	t.fifo, t.upTo = map[int][]pos{}, time.Time{}
+	t.mu.Unlock()
+}
+
+// positions returns the next offset to commit of every partition of spans:
+// the last commit, or where the span starts.
+func (t *tracker) positions(spans []span) map[int]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[int]int64{}
+	for _, s := range spans {
+		out[s.partition] = s.start
+		if d, ok := t.done[s.partition]; ok && d > s.start {
+			out[s.partition] = d
 		}
 	}
 	return out

@@ -73,6 +73,13 @@ func spans(ctx context.Context, addr kafkalog.Addr, parts []kafka.PartitionAssig
 	if err != nil {
 		return nil, err
 	}
+	// Record times are whole ms and the lookup floors to the ms: look up
+	// the end at the next whole ms, or a window ending 1 ns after the last
+	// event (a window to the capture's end) would leave that event out. The
+	// shaper drops what lies past to.
+	if c := to.Truncate(time.Millisecond); !c.Equal(to) {
+		to = c.Add(time.Millisecond)
+	}
 	end, err := atOrAfter(to)
 	if err != nil {
 		return nil, err

@@ -53,8 +53,8 @@ const (
 // past its time by more than the grace (a new owner of a partition resuming
 // behind the clock, or a saturated agent).
 const (
-	LateSkip = "skip" // drop it, counted as dropped_deadline (the default)
-	LateSend = "send" // send it anyway; the lateness histogram shows it
+	LateSkip = "skip" // do not send it; counted as skipped (the default)
+	LateSend = "send" // send it anyway; counted as sent late
 )
 
 // RunSpec is a run as published to the control topic: what to replay, how,
@@ -173,6 +173,26 @@ func (s *RunSpec) Duration() time.Duration {
 	return time.Duration(float64(s.WindowTo.Sub(s.WindowFrom))/s.speed()) + s.spread()
 }
 
+// DefaultGrace is the lateness beyond which a run's late policy applies
+// when its spec gives none.
+const DefaultGrace = 10 * time.Second
+
+// grace returns the lateness beyond which Late applies.
+func (s *RunSpec) grace() time.Duration {
+	if s.GraceNS <= 0 {
+		return DefaultGrace
+	}
+	return time.Duration(s.GraceNS)
+}
+
+// late returns the late policy with its default.
+func (s *RunSpec) late() string {
+	if s.Late == "" {
+		return LateSkip
+	}
+	return s.Late
+}
+
 // engine returns the replay engine's configuration for s (without the
 // allowlist and the start, which the agent adds).
 func (s *RunSpec) engine() (replay.Config, error) {
@@ -183,7 +203,7 @@ func (s *RunSpec) engine() (replay.Config, error) {
 	c := replay.Config{
 		Target: u, Mode: s.Mode, Driver: s.Driver, Conns: s.Conns, MaxConns: s.MaxConns,
 		Timeout: time.Duration(s.TimeoutNS), MaxRPS: s.MaxRPS, SendTruncated: s.SendTruncated,
-		MaxLateness: time.Duration(s.GraceNS),
+		MaxLateness: s.grace(),
 	}
 	if s.Late == LateSend {
 		c.MaxLateness = -1

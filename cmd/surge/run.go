@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,11 +71,12 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			spec, errs := runSpecFrom(cfg, t.Brokers)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			spec, errs := runSpecFrom(ctx, cfg, t.Brokers)
 			if len(errs) > 0 {
 				return usageError(errs)
 			}
-			ctx := cmd.Context()
 			if err := t.Ensure(ctx); err != nil {
 				return err
 			}
@@ -92,16 +96,23 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			}
 			fr, err := t.Wait(ctx, spec.Run, 30*time.Second)
 			if err != nil {
+				if ctx.Err() != nil && cmd.Context().Err() == nil {
+					return &exitError{exitSignal, fmt.Errorf("run %s: stopped waiting (the run goes on; surge run report %s)", spec.Run, spec.Run)}
+				}
 				return err
 			}
-			return writeFleetReport(cmd, cfg.v.GetBool("run.start.json"), fr)
+			if err := writeFleetReport(cmd, cfg.v.GetBool("run.start.json"), fr); err != nil {
+				return err
+			}
+			// The same exit codes as surge replay, from the merged verdict.
+			return runExit(nil, false, fr.Summary)
 		},
 	}
 	f := cmd.Flags()
 	f.String("run", "", "run id (default run-YYYYMMDD-HHMMSS)")
 	f.String("from", "", "capture topic: TOPIC on --brokers, or kafka://HOST:PORT/TOPIC (required)")
-	f.String("window-from", "", "window start, RFC 3339 (required)")
-	f.String("window-to", "", "window end, RFC 3339 (required)")
+	f.String("window-from", "", "window start: "+windowForms+" (default the capture's start)")
+	f.String("window-to", "", "window end, as --window-from; +DURATION counts from the window start (default the capture's end)")
 	f.Float64("ratio", 1, "virtual sessions per recorded session")
 	f.Float64("speed", 1, "time compression (10 = ten times faster)")
 	f.Uint64("seed", 1, "seed of the shaper's decisions")
@@ -121,8 +132,9 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 	return cmd
 }
 
-// runSpecFrom builds the run spec from the flags, with every problem.
-func runSpecFrom(cfg *config, brokers []string) (*fleet.RunSpec, []error) {
+// runSpecFrom builds the run spec from the flags, with every problem. It
+// reads the capture topic's time range to resolve the window.
+func runSpecFrom(ctx context.Context, cfg *config, brokers []string) (*fleet.RunSpec, []error) {
 	v := cfg.v
 	var errs []error
 	now := time.Now()
@@ -145,19 +157,10 @@ func runSpecFrom(cfg *config, brokers []string) (*fleet.RunSpec, []error) {
 	default:
 		s.Capture = "kafka://" + strings.Join(brokers, ",") + "/" + from
 	}
-	for _, b := range []struct {
-		flag string
-		out  *time.Time
-	}{{"window-from", &s.WindowFrom}, {"window-to", &s.WindowTo}} {
-		raw := v.GetString("run.start." + strings.ReplaceAll(b.flag, "-", "_"))
-		if raw == "" {
-			continue // Validate names it
+	if s.Capture != "" {
+		if err := resolveRunWindow(ctx, s, v.GetString("run.start.window_from"), v.GetString("run.start.window_to")); err != nil {
+			errs = append(errs, err)
 		}
-		t, err := time.Parse(time.RFC3339Nano, raw)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--%s %q: not an RFC 3339 time (2026-06-01T20:00:00Z)", b.flag, raw))
-		}
-		*b.out = t
 	}
 	at := v.GetString("run.start.start_at")
 	if strings.HasPrefix(at, "+") {
@@ -258,4 +261,20 @@ func writeFleetReport(cmd *cobra.Command, asJSON bool, fr *fleet.FleetReport) er
 		return fr.WriteJSON(cmd.OutOrStdout())
 	}
 	return fr.WriteText(cmd.OutOrStdout())
+}
+
+// resolveRunWindow sets s's window from --window-from and --window-to in
+// the forms surge replay takes (resolveWindow), against the time range of
+// s's capture topic.
+func resolveRunWindow(ctx context.Context, s *fleet.RunSpec, from, to string) error {
+	a, err := kafkalog.ParseAddr(s.Capture)
+	if err != nil {
+		return fmt.Errorf("--from %s: %w", s.Capture, err)
+	}
+	first, last, err := kafkaWindow(ctx, a)
+	if err != nil {
+		return fmt.Errorf("--from %s: %w", s.Capture, err)
+	}
+	s.WindowFrom, s.WindowTo, err = resolveWindow(from, to, first, last)
+	return err
 }

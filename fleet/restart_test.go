@@ -1,0 +1,75 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/surge-replay/surge/eventlog/kafkalog/kafkatest"
+)
+
+// TestFleetBrokerRestart restarts the only broker of a private cluster
+// mid-run: the agents resume (commits, results and the consumer group come
+// back), the run completes, and every (session, request) of the schedule
+// reaches the target (acks=all: nothing written was lost).
+func TestFleetBrokerRestart(t *testing.T) {
+	c := kafkatest.Private(t, 1)
+	capture := kafkatest.Topic(t, c.Brokers, 6, "")
+	const span = 10 * time.Second
+	events := synthSpan(150, span)
+	produce(t, capture, events)
+	tp := testTopics(t, c.Brokers)
+	f := startFleet(t, tp, 2)
+	target := countingTarget{newRecorder(t)}
+	spec := newSpec("run-restart", capture, target.URL, 1)
+	spec.WindowTo, spec.Speed = base.Add(span+3*time.Second), 1
+	spec.Late, spec.GraceNS = LateSend, int64(time.Second)
+	spec.StartAt = time.Now().Add(4 * time.Second)
+	start(t, tp, spec)
+
+	time.Sleep(time.Until(spec.StartAt.Add(2 * time.Second)))
+	t0 := time.Now()
+	c.Restart()
+	t.Logf("broker restarted in %v, %v into the schedule", time.Since(t0).Round(time.Millisecond), t0.Sub(spec.StartAt).Round(time.Millisecond))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	fr, err := tp.Wait(ctx, spec.Run, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expected(t, spec, events)
+	got := target.counts()
+	var wantN, missing, dups int
+	for k, n := range want {
+		wantN += n
+		p := fmt.Sprintf("/s/%s/%d", k.session, k.seq)
+		switch {
+		case got[p] < n:
+			missing += n - got[p]
+		case got[p] > n:
+			dups += got[p] - n
+		}
+	}
+	f.mu.Lock()
+	results := len(f.results[spec.Run])
+	f.mu.Unlock()
+	t.Logf("schedule %d; target got %d: missing %d, duplicates %d; agents collected %d results, report scheduled %d; report: duplicates %d, late sent %d, skipped %d, done %v",
+		wantN, len(target.snapshot()), missing, dups, results, fr.Summary.Scheduled, fr.Duplicates, fr.LateSent, fr.Skipped, fr.Done)
+	fmt.Printf("fleet broker restart: schedule %d, missing %d, duplicates %d (%d reported), %d sent late\n", wantN, missing, dups, fr.Duplicates, fr.LateSent)
+	for _, w := range fr.Warnings {
+		t.Logf("warning: %s", w)
+	}
+	if missing > 0 {
+		t.Errorf("%d requests of the schedule never reached the target", missing)
+	}
+	if !fr.Done || len(fr.Agents) != 2 {
+		t.Errorf("report: done %v, %d agents; want every one of 2 final", fr.Done, len(fr.Agents))
+	}
+	// No result lost on the way to the report: a report the broker did not
+	// take is sent again.
+	if fr.Summary.Scheduled != int64(results) {
+		t.Errorf("report scheduled %d; the agents collected %d results", fr.Summary.Scheduled, results)
+	}
+}
