@@ -70,7 +70,7 @@ that order of precedence.`,
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&memprofile, "memprofile", "", "write an allocation profile to this file at the end")
 	root.PersistentFlags().MarkHidden("memprofile")
-	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg))
+	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg), newKafkaCommand(cfg))
 	return root
 }
 
