@@ -90,7 +90,12 @@ func (a *Archiver) consume(run, gctx context.Context, gen *kafka.Generation, p i
 				break
 			}
 			if fetch.ctx.Err() == nil {
+				// kafka-go retries by itself; this only reports it.
 				a.cfg.logf("kafka archive: partition %d: %v (retrying)", p, err)
+				select {
+				case <-time.After(100 * time.Millisecond):
+				case <-fetch.ctx.Done():
+				}
 				continue
 			}
 			// The flush interval is up.

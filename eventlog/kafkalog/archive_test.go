@@ -2,8 +2,10 @@ package kafkalog_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -313,4 +315,59 @@ func TestArchiveBrokerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	kafkatest.CheckArchive(t, dir, 150000)
+}
+
+// TestArchiveInterop has pyarrow and DuckDB read an archive directory (two
+// hour partitions) and one of its files. It needs SURGE_PYTHON, a Python
+// with pyarrow and duckdb; make test sets it up.
+func TestArchiveInterop(t *testing.T) {
+	py := os.Getenv("SURGE_PYTHON")
+	if py == "" {
+		t.Skip("SURGE_PYTHON not set: run make test (it installs pyarrow and duckdb)")
+	}
+	addr := kafkatest.Topic(t, kafkatest.Brokers(t), 2, "")
+	dir := filepath.Join(t.TempDir(), "archive")
+	// 19:59:15 to 20:01:00: hours 19 and 20.
+	const from, n = 165000, 15000
+	kafkatest.Produce(t, addr, from, n)
+	a := startArchiver(t, archiveConfig(addr, dir, "g-"+addr.Topic))
+	waitEvents(t, a, n, time.Minute)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := eventlog.Files([]string{dir}, eventlog.Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := eventlog.Stat(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "../../scripts/interop.py", files[0], dir).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("interop.py: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	var got map[string]struct {
+		Rows       int64             `json:"rows"`
+		Types      map[string]string `json:"types"`
+		Partitions int               `json:"partitions"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("interop.py output: %v\n%s", err, out)
+	}
+	want := map[string]int64{"pyarrow_file": info.Events, "duckdb_file": info.Events, "pyarrow_dir": n, "duckdb_dir": n}
+	for src, rows := range want {
+		if got[src].Rows != rows {
+			t.Errorf("%s: %d rows; want %d", src, got[src].Rows, rows)
+		}
+	}
+	if ty := got["duckdb_dir"].Types["time"]; ty != "TIMESTAMP WITH TIME ZONE" {
+		t.Errorf("duckdb: time is %s; want TIMESTAMP WITH TIME ZONE", ty)
+	}
+	if p := got["duckdb_dir"].Partitions; p != 2 {
+		t.Errorf("duckdb: %d hive partitions; want 2", p)
+	}
 }

@@ -22,7 +22,7 @@ var EventsStart = time.Date(2026, 11, 21, 19, 40, 0, 0, time.UTC)
 const EventsGap = 7 * time.Millisecond
 
 // Event returns test event i: session s<i mod 5000>, seq i/5000, path
-// /e/<i>, so that the path identifies the event.
+// /e/<i> (the path identifies the event), one User-Agent header.
 func Event(i int) schema.Exchange {
 	return schema.Exchange{
 		Time:     EventsStart.Add(time.Duration(i) * EventsGap),
@@ -33,6 +33,7 @@ func Event(i int) schema.Exchange {
 		Scheme:   "http",
 		Host:     "api.example.com",
 		Path:     "/e/" + strconv.Itoa(i),
+		Headers:  []schema.Header{{Name: "User-Agent", Value: "kafkatest/1"}},
 		Status:   schema.Int32(200),
 		Region:   "eu-west",
 		Device:   "tv",
