@@ -190,11 +190,17 @@ func (a *Archiver) Stats() ArchiveStats {
 
 // Run consumes until ctx is cancelled, then writes what each partition has
 // consumed, commits it, leaves the group and returns nil. It returns an
-// error when a file cannot be written, when the directory holds offsets the
-// topic does not have (a recreated topic), or, with Strict, at a record
-// that does not decode. Broker outages are waited out.
+// error when the topic does not exist or the brokers do not answer at the
+// start, when a file cannot be written, when the directory holds offsets
+// the topic does not have (a recreated topic) or has lost a file, or, with
+// Strict, at a record that does not decode. Broker outages after the start
+// are waited out.
 func (a *Archiver) Run(ctx context.Context) error {
 	if err := a.dirs.ensure(a.cfg.Dir); err != nil {
+		return fmt.Errorf("kafka archive: %w", err)
+	}
+	// A group over a topic that does not exist just waits; say so instead.
+	if _, err := Partitions(ctx, Addr{Brokers: a.cfg.Brokers, Topic: a.cfg.Topic}); err != nil {
 		return fmt.Errorf("kafka archive: %w", err)
 	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{

@@ -121,10 +121,10 @@ func TestArchiveStopAndResume(t *testing.T) {
 	}
 	kafkatest.CheckArchive(t, dir, 25000)
 
-	// Events of 19:40..19:43 are in hour 19, metadata names the offsets.
-	files, err := filepath.Glob(filepath.Join(dir, "dt=2026-11-21", "hour=19", "*.parquet"))
+	// The events are in the hour of the first, metadata names the offsets.
+	files, err := filepath.Glob(filepath.Join(dir, eventlog.PartitionPath(kafkatest.EventsStart), "*.parquet"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no files in hour=19: %v", err)
+		t.Fatalf("no files in %s: %v", eventlog.PartitionPath(kafkatest.EventsStart), err)
 	}
 	info, err := eventlog.Stat(files[0])
 	if err != nil {
@@ -188,8 +188,7 @@ func TestArchiveArchivedButNotCommitted(t *testing.T) {
 func TestArchiveIncompleteFlush(t *testing.T) {
 	addr := kafkatest.Topic(t, kafkatest.Brokers(t), 1, "")
 	dir := filepath.Join(t.TempDir(), "archive")
-	// Events 165000..179999 span 19:59:15 to 20:01:00: one flush, two hour
-	// files.
+	// Events 165000..179999 cross an hour: one flush, two hour files.
 	const from, n = 165000, 15000
 	kafkatest.Produce(t, addr, from, n)
 	cfg := archiveConfig(addr, dir, "first-"+addr.Topic)
@@ -327,7 +326,7 @@ func TestArchiveInterop(t *testing.T) {
 	}
 	addr := kafkatest.Topic(t, kafkatest.Brokers(t), 2, "")
 	dir := filepath.Join(t.TempDir(), "archive")
-	// 19:59:15 to 20:01:00: hours 19 and 20.
+	// Events 165000..179999 cross an hour: two hour partitions.
 	const from, n = 165000, 15000
 	kafkatest.Produce(t, addr, from, n)
 	a := startArchiver(t, archiveConfig(addr, dir, "g-"+addr.Topic))
@@ -369,5 +368,47 @@ func TestArchiveInterop(t *testing.T) {
 	}
 	if p := got["duckdb_dir"].Partitions; p != 2 {
 		t.Errorf("duckdb: %d hive partitions; want 2", p)
+	}
+}
+
+// TestArchiveTwoMembers: two archivers in one group share the partitions
+// and one directory; when one stops, the other takes its partitions over
+// from where it stopped. Every event is archived once.
+func TestArchiveTwoMembers(t *testing.T) {
+	addr := kafkatest.Topic(t, kafkatest.Brokers(t), 6, "")
+	dir := filepath.Join(t.TempDir(), "archive")
+	group := "g-" + addr.Topic
+	kafkatest.Produce(t, addr, 0, 30000)
+	cfg := archiveConfig(addr, dir, group)
+	cfg.FlushEvents = 2000
+	a := startArchiver(t, cfg)
+	b := startArchiver(t, cfg)
+	// The second may join after the first archived everything there was;
+	// either way it takes over the first's partitions when that stops.
+	waitEvents(t, a, 1, time.Minute)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.Produce(t, addr, 30000, 20000)
+	kafkatest.WaitCommitted(t, addr, group, 2*time.Minute)
+	if err := b.stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first archiver wrote %d events, second %d", a.Stats().Events, b.Stats().Events)
+	kafkatest.CheckArchive(t, dir, 50000)
+}
+
+// TestArchiveNoTopic: a topic that does not exist is an error naming it,
+// not a silent wait.
+func TestArchiveNoTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	a, err := kafkalog.NewArchiver(kafkalog.ArchiveConfig{Brokers: brokers, Topic: "no-such-topic-kafka-archive", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Run(ctx); err == nil || !strings.Contains(err.Error(), "no-such-topic-kafka-archive") {
+		t.Errorf("Run = %v; want an error naming the topic", err)
 	}
 }

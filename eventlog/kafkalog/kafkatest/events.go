@@ -14,9 +14,15 @@ import (
 	"github.com/surge-replay/surge/schema"
 )
 
-// EventsStart is the time of event 0 of Event; event i is i×EventsGap later,
-// so a million events span about two hours (three hour partitions).
-var EventsStart = time.Date(2026, 11, 21, 19, 40, 0, 0, time.UTC)
+// EventsStart is the time of event 0 of Event: 40 minutes past the hour,
+// between 2h20m and 3h20m ago. Event i is i×EventsGap later, so a million
+// events span about two hours (three hour partitions) and end more than
+// 20 minutes ago; event 171429 is the first of the second hour.
+//
+// Events are recent on purpose: the broker deletes records by their
+// timestamp (the event time) after its retention (24 h in
+// scripts/kafka.sh), and refuses timestamps far in the future.
+var EventsStart = time.Now().UTC().Truncate(time.Hour).Add(-3*time.Hour + 40*time.Minute)
 
 // EventsGap is the time between consecutive events of Event.
 const EventsGap = 7 * time.Millisecond
