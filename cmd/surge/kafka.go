@@ -3,7 +3,7 @@ package main
 import "github.com/spf13/cobra"
 
 // newKafkaCommand is the parent of the commands that work on a Kafka topic
-// directly (tail; docs/KAFKA.md).
+// directly (tail, archive; docs/KAFKA.md).
 func newKafkaCommand(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kafka",
@@ -12,6 +12,6 @@ func newKafkaCommand(cfg *config) *cobra.Command {
 and inspect take kafka://HOST:PORT/TOPIC wherever they take a path.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newKafkaTailCommand(cfg))
+	cmd.AddCommand(newKafkaTailCommand(cfg), newKafkaArchiveCommand(cfg))
 	return cmd
 }
