@@ -187,7 +187,7 @@ func (a *Archiver) add(gen *kafka.Generation, f *flush, m *kafka.Message, ev *sc
 	f.take(m)
 	if h == nil {
 		var err error
-		if h, err = a.openHour(f, hour, m); err != nil {
+		if h, err = a.openHour(f, hour, m, ev.Source); err != nil {
 			return err
 		}
 	}
@@ -199,14 +199,18 @@ func (a *Archiver) add(gen *kafka.Generation, f *flush, m *kafka.Message, ev *sc
 }
 
 // openHour starts the staged file of hour in f.
-func (a *Archiver) openHour(f *flush, hour time.Time, m *kafka.Message) (*hourFile, error) {
+func (a *Archiver) openHour(f *flush, hour time.Time, m *kafka.Message, evSource string) (*hourFile, error) {
 	dir := filepath.Join(a.cfg.Dir, eventlog.PartitionPath(hour))
 	if err := a.dirs.ensure(dir); err != nil {
 		return nil, fmt.Errorf("kafka archive: %w", err)
 	}
+	// The source: the surge-source header (JSON records), else the
+	// event's own (binary records carry it in the value only).
 	source := "kafka"
 	if s, ok := header(m.Headers, HeaderSource); ok && len(s) > 0 {
 		source = string(s)
+	} else if evSource != "" {
+		source = evSource
 	}
 	h := &hourFile{hour: hour, dir: dir, staged: filepath.Join(dir, stagedFileName(a.cfg.Topic, f.partition, f.from, len(f.hours)))}
 	w, err := eventlog.Create[schema.Exchange](h.staged, eventlog.WriterConfig{
