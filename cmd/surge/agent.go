@@ -27,7 +27,7 @@ loopback only by default), and says so on the results topic: whoever can write
 the control topic cannot aim the fleet anywhere else. SIGTERM or Ctrl-C stops
 the agent: its runs send their final reports and leave the group.`,
 		Example: `  surge agent --brokers 127.0.0.1:9092 --group fleet
-  surge agent --brokers k1:9092,k2:9092 --group fleet --allow staging.internal,10.20.0.0/16`,
+  surge agent --brokers k1:9092,k2:9092 --group fleet --allow staging.internal,198.51.100.0/24`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := cfg.v

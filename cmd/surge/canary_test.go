@@ -85,7 +85,7 @@ var canaryInputs = []struct {
 		`{"level":"info","ts":"bad private_token=` + cBad + `","logger":"http.log.access"}` + "\n",
 		1},
 	// AWS ALB: path, query, agent (key id); a malformed line.
-	{"alb", nil, "alb.log", `https 2026-11-21T20:00:02.186641Z app/lb/50dc6c495c0c9188 198.51.100.7:40211 10.0.0.1:80 0.086 0.048 0.037 200 200 712 5791 "GET https://api.example.com:443/files/` + cPath + `?` + canaryQuery + ` HTTP/1.1" "agent ` + cValue + `" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/t/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "api.example.com" "-" 1 2026-11-21T20:00:02.015000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-"` + "\n" +
+	{"alb", nil, "alb.log", `https 2026-11-21T20:00:02.186641Z app/lb/50dc6c495c0c9188 198.51.100.7:40211 192.0.2.10:80 0.086 0.048 0.037 200 200 712 5791 "GET https://api.example.com:443/files/` + cPath + `?` + canaryQuery + ` HTTP/1.1" "agent ` + cValue + `" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/t/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "api.example.com" "-" 1 2026-11-21T20:00:02.015000Z "forward" "-" "-" "192.0.2.10:80" "200" "-" "-"` + "\n" +
 		`https junk private_token=` + cBad + "\n",
 		1},
 	// CloudFront standard logs: path, query, cookie, referer (JWT), agent;
