@@ -36,26 +36,8 @@ func TestConfigValuesAreStrict(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"replay"}
-			if tc.yaml != "" {
-				path := filepath.Join(t.TempDir(), "c.yaml")
-				if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				args = append(args, "--config", path)
-			}
-			if tc.env[0] != "" {
-				t.Setenv(tc.env[0], tc.env[1])
-			}
-			_, _, err := surge(t, args...)
-			var ee *exitError
-			if !errors.As(err, &ee) || ee.code != exitUsage {
-				t.Fatalf("surge %v = %v; want a usage error (exit 2)", args, err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q; want it to say %q", err, w)
-				}
-			}
+			err := surgeWithConfig(t, args, tc.yaml, tc.env)
+			wantUsage(t, args, err, tc.want...)
 		})
 	}
 }
@@ -103,26 +85,8 @@ func TestConfigKeysAreChecked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"replay"}, tc.args...)
-			if tc.yaml != "" {
-				path := filepath.Join(t.TempDir(), "c.yaml")
-				if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				args = append(args, "--config", path)
-			}
-			if tc.env[0] != "" {
-				t.Setenv(tc.env[0], tc.env[1])
-			}
-			_, _, err := surge(t, args...)
-			var ee *exitError
-			if !errors.As(err, &ee) || ee.code != exitUsage {
-				t.Fatalf("surge %v = %v; want a usage error (exit 2)", args, err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q; want it to say %q", err, w)
-				}
-			}
+			err := surgeWithConfig(t, args, tc.yaml, tc.env)
+			wantUsage(t, args, err, tc.want...)
 			if strings.Contains(err.Error(), "my_own_name") {
 				t.Errorf("error %q names a key under secrets:", err)
 			}
@@ -277,6 +241,39 @@ func TestReplayRefusesBadValuesUpFront(t *testing.T) {
 		}
 		if tc.not != "" && strings.Contains(err.Error(), tc.not) {
 			t.Errorf("surge %v: %q also says %q", args, err, tc.not)
+		}
+	}
+}
+
+// surgeWithConfig runs surge with args, a config file of yaml (when not
+// empty) and the environment variable env[0]=env[1] (when named).
+func surgeWithConfig(t *testing.T, args []string, yaml string, env [2]string) error {
+	t.Helper()
+	if yaml != "" {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", path)
+	}
+	if env[0] != "" {
+		t.Setenv(env[0], env[1])
+	}
+	_, _, err := surge(t, args...)
+	return err
+}
+
+// wantUsage fails the test unless err is a usage error (exit 2) saying
+// every one of want.
+func wantUsage(t *testing.T, args []string, err error, want ...string) {
+	t.Helper()
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Fatalf("surge %v = %v; want a usage error (exit 2)", args, err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q; want it to say %q", err, w)
 		}
 	}
 }
