@@ -349,10 +349,14 @@ func GroupOffsets(ctx context.Context, a Addr, group string) (committed, end map
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := a.client().OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{a.Topic: parts}})
-	if err == nil {
-		err = res.Error
-	}
+	var res *kafka.OffsetFetchResponse
+	err = retryTemporary(ctx, func() (err error) {
+		res, err = a.client().OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{a.Topic: parts}})
+		if err == nil {
+			err = res.Error
+		}
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka %s: committed offsets of group %s: %w", a, group, err)
 	}

@@ -24,6 +24,9 @@ import (
 type archiver struct {
 	*kafkalog.Archiver
 	stop func() error
+	// wait waits up to timeout for Run to return by itself (no cancel)
+	// and returns its error; ok is false when it did not return in time.
+	wait func(timeout time.Duration) (err error, ok bool)
 }
 
 func startArchiver(t *testing.T, cfg kafkalog.ArchiveConfig) *archiver {
@@ -42,19 +45,35 @@ func startArchiver(t *testing.T, cfg kafkalog.ArchiveConfig) *archiver {
 	go func() { done <- a.Run(ctx) }()
 	var once sync.Once
 	var runErr error
-	stop := func() error {
+	returned := make(chan struct{})
+	collect := func(timeout time.Duration, why string) {
 		once.Do(func() {
-			cancel()
 			select {
 			case runErr = <-done:
-			case <-time.After(time.Minute):
-				runErr = errors.New("Run did not return a minute after cancel")
+			case <-time.After(timeout):
+				runErr = errors.New("Run did not return " + why)
 			}
+			close(returned)
 		})
+	}
+	stop := func() error {
+		cancel()
+		collect(time.Minute, "a minute after cancel")
+		<-returned
 		return runErr
 	}
+	wait := func(timeout time.Duration) (error, bool) {
+		select {
+		case err := <-done:
+			once.Do(func() { runErr = err; close(returned) })
+		case <-returned:
+		case <-time.After(timeout):
+			return nil, false
+		}
+		return runErr, true
+	}
 	t.Cleanup(func() { stop() })
-	return &archiver{a, stop}
+	return &archiver{a, stop, wait}
 }
 
 // waitEvents waits until a has archived at least n events.
@@ -256,15 +275,25 @@ func TestArchiveBadRecords(t *testing.T) {
 				mu.Unlock()
 			}
 			a := startArchiver(t, cfg)
-			deadline := time.Now().Add(time.Minute)
-			for {
-				committed, _ := groupOffsets(t, addr, cfg.Group)
-				if committed[0] == tt.next || time.Now().After(deadline) {
-					break
+			var err error
+			if tt.strict {
+				// Run ends by itself at the bad record; a cancel before that
+				// would race the error (the commit of offset 100 comes first).
+				var ok bool
+				if err, ok = a.wait(time.Minute); !ok {
+					t.Fatalf("strict Run did not stop at the bad record within a minute (%+v)", a.Stats())
 				}
-				time.Sleep(100 * time.Millisecond)
+			} else {
+				deadline := time.Now().Add(time.Minute)
+				for {
+					committed, _ := groupOffsets(t, addr, cfg.Group)
+					if committed[0] == tt.next || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				err = a.stop()
 			}
-			err := a.stop()
 			var re *kafkalog.RecordError
 			if tt.strict != (err != nil) || tt.strict && (!errors.As(err, &re) || re.Offset != 100 || re.Partition != 0) {
 				t.Errorf("Run = %v; want strict=%t to stop with the record error at offset 100", err, tt.strict)

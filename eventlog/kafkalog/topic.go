@@ -107,21 +107,13 @@ func offsets(ctx context.Context, a Addr, parts []int, t time.Time) (start, end 
 			rs[i] = req(p)
 		}
 		// A topic just created may have partitions whose leader is not
-		// ready yet (NotLeaderForPartition, LeaderNotAvailable): those
-		// errors are temporary, and retried for up to requestTimeout.
-		deadline := time.Now().Add(requestTimeout)
-		for {
-			m, err := listOffsets(ctx, c, a, rs)
-			var ke kafka.Error
-			if err == nil || !errors.As(err, &ke) || !ke.Temporary() || time.Now().After(deadline) {
-				return m, err
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+		// ready yet (NotLeaderForPartition, LeaderNotAvailable).
+		var m map[int]kafka.PartitionOffsets
+		err := retryTemporary(ctx, func() (err error) {
+			m, err = listOffsets(ctx, c, a, rs)
+			return err
+		})
+		return m, err
 	}
 	last, err := ask(kafka.LastOffsetOf)
 	if err != nil {
@@ -174,4 +166,26 @@ func listOffsets(ctx context.Context, c *kafka.Client, a Addr, rs []kafka.Offset
 		m[po.Partition] = po
 	}
 	return m, nil
+}
+
+// retryTemporary calls fn until it returns nil or an error that is not a
+// temporary Kafka error (kafka.Error.Temporary), for up to requestTimeout,
+// 100 ms apart. A broker just started or a topic just created answers with
+// such errors for a while: no leader yet (LeaderNotAvailable,
+// NotLeaderForPartition), no group coordinator yet
+// (GroupCoordinatorNotAvailable, NotCoordinatorForGroup).
+func retryTemporary(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(requestTimeout)
+	for {
+		err := fn()
+		var ke kafka.Error
+		if err == nil || !errors.As(err, &ke) || !ke.Temporary() || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
