@@ -67,8 +67,16 @@ func (fd *field) fits(v string) bool {
 	if v == "-" || v == "" {
 		return true
 	}
-	if fd.maxSpaces >= 0 && strings.Count(v, " ") > fd.maxSpaces {
-		return false
+	switch fd.maxSpaces {
+	case -1:
+	case 0:
+		if strings.IndexByte(v, ' ') >= 0 {
+			return false
+		}
+	default:
+		if strings.Count(v, " ") > fd.maxSpaces {
+			return false
+		}
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -104,7 +112,7 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 		vals.spans = make([]int, 2*len(f.fields))
 	}
 	c := cutter{f: f, rest: rest, spans: vals.spans[:2*len(f.fields)]}
-	if !c.cut(0, 0) {
+	if !c.firstFits() && !c.cut(0, 0) {
 		// No cut gives every value its shape: cut at first occurrences,
 		// as far as that goes, so that the error (here or when a value
 		// is read) names the value that is wrong.
@@ -150,6 +158,29 @@ type cutter struct {
 	steps  int
 }
 
+// firstFits is cut's first try, without recursion (most lines): every
+// value cut at the first occurrence of its literal, and fitting its shape.
+func (c *cutter) firstFits() bool {
+	fields := c.f.fields
+	pos := 0
+	for i := range fields {
+		fd := &fields[i]
+		v := c.rest[pos:]
+		end := len(v)
+		if fd.lit != "" {
+			if end = fd.next(v, fd.skip(v)); end < 0 {
+				return false
+			}
+		}
+		if !fd.fits(v[:end]) {
+			return false
+		}
+		c.spans[2*i], c.spans[2*i+1] = pos, pos+end
+		pos += end + len(fd.lit)
+	}
+	return pos >= len(c.rest) || c.f.trailing
+}
+
 // cut reports whether fields i... match rest[pos:], recording their spans.
 func (c *cutter) cut(i, pos int) bool {
 	fields := c.f.fields
@@ -162,7 +193,7 @@ func (c *cutter) cut(i, pos int) bool {
 		return fd.fits(c.rest[pos:])
 	}
 	key := i*(len(c.rest)+1) + pos
-	if c.failed[key] {
+	if c.failed != nil && c.failed[key] {
 		return false
 	}
 	v := c.rest[pos:]
