@@ -102,6 +102,14 @@ func compileApacheFormat(format string) (*logFormat, error) {
 			if strings.HasPrefix(fd.lit, " ") {
 				fd.spaces = f.clock.parts[n].spaces
 			}
+			switch p := f.clock.parts[n]; p.kind {
+			case partCLF:
+				fd.maxSpaces = p.spaces
+			case partStrftime: // %e pads with a space: any number
+			default:
+				fd.maxSpaces, fd.shape = 0, shapeDecimal // sec, msec, usec, and their fractions
+			}
+			fd.setFree()
 			f.clock.parts[n].name = fd.name
 			n++
 		}

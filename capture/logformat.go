@@ -115,6 +115,11 @@ type field struct {
 	lit    string  // literal after the value; "" only after the last variable
 	spaces int     // spaces the value itself contains before lit may match
 	list   bool    // value may be a list with ", " and " : " separators
+
+	// How split anchors the value (logsplit.go), set by index.
+	shape     shape // what the value looks like when it is not "-"
+	maxSpaces int   // spaces the value may hold; -1 for any number
+	free      bool  // the value may hold lit: later occurrences are tried too
 }
 
 // logFormat is a compiled nginx log_format: a literal prefix, then
@@ -177,19 +182,16 @@ func compileFormat(format string) (*logFormat, error) {
 	return f, nil
 }
 
-// index records which variable supplies each kind, and the spaces inside
-// the values known to hold them when a space follows the value.
+// index records which variable supplies each kind, how each value is
+// anchored (logsplit.go), and the space inside a $time_local when a space
+// follows it.
 func (f *logFormat) index() {
 	for i := range f.fields {
 		fd := &f.fields[i]
 		f.names[fd.kind] = fd.name
-		if fd.lit != "" && fd.lit[0] == ' ' {
-			switch fd.kind {
-			case kTimeLocal:
-				fd.spaces = 1 // "21/Nov/2026:20:00:01 +0000"
-			case kRequest:
-				fd.spaces = 2 // "GET / HTTP/1.1" unquoted
-			}
+		fd.anchor()
+		if fd.kind == kTimeLocal && strings.HasPrefix(fd.lit, " ") {
+			fd.spaces = 1 // "21/Nov/2026:20:00:01 +0000"
 		}
 	}
 }
@@ -256,95 +258,7 @@ type values struct {
 	v       [numKinds]string
 	cookies []schema.Header // $cookie_NAME values, in format order
 	times   []string        // kTimeParts values, in format order
-}
-
-// split cuts line into the format's variable values, storing them in vals
-// and appending header variables to h's headers. On a mismatch it returns a
-// *RecordError without Pos.
-func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
-	if !strings.HasPrefix(line, f.prefix) {
-		return &RecordError{Field: f.fields[0].name, Reason: fmt.Sprintf("line does not start with %q", f.prefix)}
-	}
-	rest := line[len(f.prefix):]
-	for i := range f.fields {
-		fd := &f.fields[i]
-		var v string
-		if fd.lit == "" {
-			v, rest = rest, ""
-		} else {
-			end := fd.end(rest)
-			if end < 0 {
-				col := len(line) - len(rest) + 1
-				return &RecordError{Field: fd.name, Reason: fmt.Sprintf("no %q after the value starting at column %d", fd.lit, col)}
-			}
-			v, rest = rest[:end], rest[end+len(fd.lit):]
-		}
-		if v == "-" || v == "" {
-			continue
-		}
-		switch fd.kind {
-		case kIgnore:
-			continue
-		case kRequestBody:
-			vals.v[kRequestBody] = v // unescaped later, control characters included
-			continue
-		}
-		v = unescapeLogged(v)
-		if fd.header != "" {
-			h.Exchange.Headers = append(h.Exchange.Headers, schema.Header{Name: fd.header, Value: v})
-		}
-		if fd.kind == kCookie {
-			vals.cookies = append(vals.cookies, schema.Header{Name: fd.cookie, Value: v})
-		} else if fd.kind == kTimeParts {
-			vals.times = append(vals.times, v)
-		} else {
-			vals.v[fd.kind] = v
-		}
-	}
-	if rest != "" && !f.trailing {
-		last := &f.fields[len(f.fields)-1]
-		return &RecordError{Field: last.name, Reason: fmt.Sprintf("unexpected text after the last field at column %d: %s", len(line)-len(rest)+1, quoteForError(rest))}
-	}
-	return nil
-}
-
-// end returns where fd's value ends in rest (the index of fd.lit), or -1.
-func (fd *field) end(rest string) int {
-	from := 0
-	if fd.spaces > 0 {
-		// Values with known inner spaces: the literal (which starts with a
-		// space) cannot match before them.
-		for n := 0; n < fd.spaces; n++ {
-			sp := strings.IndexByte(rest[from:], ' ')
-			if sp < 0 {
-				return -1
-			}
-			from += sp + 1
-		}
-	}
-	for from <= len(rest) {
-		var i int
-		if len(fd.lit) == 1 {
-			i = strings.IndexByte(rest[from:], fd.lit[0])
-		} else {
-			i = strings.Index(rest[from:], fd.lit)
-		}
-		if i < 0 {
-			return -1
-		}
-		i += from
-		switch {
-		case fd.lit[0] == '"' && backslashEscaped(rest, i):
-			// Apache writes a quote inside a quoted value as \".
-		case fd.list && (i > 0 && (rest[i-1] == ',' || rest[i-1] == ':') ||
-			strings.HasPrefix(rest[i+len(fd.lit):], ":")):
-			// "0.010, 0.020" and "0.010 : 0.020" are one upstream value.
-		default:
-			return i
-		}
-		from = i + 1
-	}
-	return -1
+	spans   []int           // scratch of split: where each value starts and ends
 }
 
 // backslashEscaped reports whether s[i] is preceded by an odd number of backslashes.

@@ -210,12 +210,14 @@ func quotedEnd(line string, from int) int {
 	return -1
 }
 
-// dropTunnelLatency forgets the latency of a WebSocket exchange after its
-// start has been computed: for an upgraded connection the logged duration
-// is the connection's lifetime, not the time to a response.
+// dropTunnelLatency moves the logged duration of a long-lived connection
+// (a WebSocket exchange, a 101 upgrade, a CONNECT tunnel) from LatencyNS to
+// ConnectionNS after its start has been computed: it is the connection's
+// lifetime, not the time to a response, and is kept in its own field as
+// the access-log importers keep it.
 func dropTunnelLatency(e *schema.Exchange) {
-	if e.Protocol == schema.ProtoWebSocket || e.StatusCode() == 101 {
-		e.LatencyNS = nil
+	if e.LatencyNS != nil && (e.Protocol == schema.ProtoWebSocket || longLived(e)) {
+		e.ConnectionNS, e.LatencyNS = e.LatencyNS, nil
 	}
 }
 

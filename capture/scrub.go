@@ -231,7 +231,13 @@ func (s *Scrubber) query1(q string) string {
 			}
 			repl = s.valueOf(userName, val)
 		default:
-			if repl = s.replaceSecrets(val); repl == val {
+			repl = s.replaceSecrets(val)
+			if clean, ok := s.layer(repl); ok {
+				// A nested, encoded query (a redirect URL) held a
+				// secret: the value stays one encoded value.
+				repl = url.QueryEscape(clean)
+			}
+			if repl == val {
 				continue
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Text scrubs free text that may quote a record (a skip reason, an error
@@ -12,9 +13,91 @@ import (
 // a secret name gets a placeholder (a cookie list each of its values), a user
 // name's value a user hash, and then every detected secret
 // (findSecret) a placeholder. Quoted values may be cut short (an excerpt):
-// what is left of them is replaced all the same.
+// what is left of them is replaced all the same. A secret behind one or
+// two layers of escaping (nginx's \x22 quotes in an excerpt, a redirect
+// URL's percent-encoded query: next=%2Fcb%3Ftoken%3D...) is found in the
+// decoded text; then the decoded text, scrubbed, is what Text returns.
 func (s *Scrubber) Text(t string) string {
-	return s.replaceSecrets(s.textNames(t))
+	t = s.replaceSecrets(s.textNames(t))
+	if clean, ok := s.layer(t); ok {
+		return clean
+	}
+	return t
+}
+
+// layer decodes the escapes of t that can hide a name's delimiter or a
+// value's quotes (escapedDelims) and scrubs the result, up to two layers
+// deep. ok is false when t has no such escape or the decoded text holds
+// nothing more to replace.
+func (s *Scrubber) layer(t string) (clean string, ok bool) {
+	for range 2 {
+		if !escapedDelims(t) {
+			return "", false
+		}
+		dec := decodeLayer(t)
+		if dec == t || !utf8.ValidString(dec) {
+			return "", false
+		}
+		if clean = s.replaceSecrets(s.textNames(dec)); clean != dec {
+			return clean, true
+		}
+		t = dec
+	}
+	return "", false
+}
+
+// escapedDelims reports whether t holds an escaped '=', ':', '"', '&' or
+// '%' (percent-encoded, or as nginx's \xNN or JSON's \u00NN): what can
+// hide a secret's name and value from textNames.
+func escapedDelims(t string) bool {
+	for i := 0; i < len(t); i++ {
+		var hex string
+		switch {
+		case t[i] == '%' && i+2 < len(t):
+			hex = t[i+1 : i+3]
+		case t[i] == '\\' && i+3 < len(t) && t[i+1] == 'x':
+			hex = t[i+2 : i+4]
+		case t[i] == '\\' && i+5 < len(t) && t[i+1] == 'u' && t[i+2] == '0' && t[i+3] == '0':
+			hex = t[i+4 : i+6]
+		default:
+			continue
+		}
+		switch strings.ToUpper(hex) {
+		case "3D", "3A", "22", "26", "25":
+			return true
+		}
+	}
+	return false
+}
+
+// decodeLayer undoes one layer of %XX, \xXX and \u00XX escapes in t,
+// leaving malformed ones as they are.
+func decodeLayer(t string) string {
+	var b strings.Builder
+	b.Grow(len(t))
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		var n int // length of the escape
+		switch {
+		case c == '%':
+			n = 3
+		case c == '\\' && i+1 < len(t) && t[i+1] == 'x':
+			n = 4
+		case c == '\\' && i+3 < len(t) && t[i+1] == 'u' && t[i+2] == '0' && t[i+3] == '0':
+			n = 6
+		}
+		if n > 0 && i+n <= len(t) {
+			hi, ok1 := hexDigit(t[i+n-2])
+			lo, ok2 := hexDigit(t[i+n-1])
+			if ok1 && ok2 {
+				b.WriteByte(hi<<4 | lo)
+				i += n - 1
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 func isNameByte(c byte) bool { return isWordByte(c) || c == '-' || c == '.' }

@@ -41,8 +41,14 @@ type FileInfo struct {
 	RowGroups int
 	First     time.Time // zero for an empty file
 	Last      time.Time
-	Size      int64
-	Metadata  map[string]string // all key/value metadata
+	// RequestsFirst and RequestsLast are First and Last but for the
+	// long-lived connections (schema.Exchange.LongLived) of the file: the
+	// range of its requests, which one WebSocket opened hours earlier does
+	// not stretch. They equal First and Last when there are none, or the
+	// file is older than these keys, or holds only such connections.
+	RequestsFirst, RequestsLast time.Time
+	Size                        int64
+	Metadata                    map[string]string // all key/value metadata
 }
 
 // logFile is an open event file.
@@ -108,12 +114,16 @@ func openFile(path string, f *os.File) (lf *logFile, err error) {
 	}
 	lf.Kind = schema.Kind(lf.Metadata[schema.MetaKind])
 	lf.Source = lf.Metadata[schema.MetaSource]
-	for key, t := range map[string]*time.Time{schema.MetaFirst: &lf.First, schema.MetaLast: &lf.Last} {
+	for key, t := range map[string]*time.Time{schema.MetaFirst: &lf.First, schema.MetaLast: &lf.Last,
+		schema.MetaRequestsFirst: &lf.RequestsFirst, schema.MetaRequestsLast: &lf.RequestsLast} {
 		if v, ok := lf.Metadata[key]; ok {
 			if *t, err = time.Parse(time.RFC3339Nano, v); err != nil {
 				return nil, fmt.Errorf("eventlog: %s: metadata %s: %w", path, key, err)
 			}
 		}
+	}
+	if lf.RequestsFirst.IsZero() || lf.RequestsLast.IsZero() {
+		lf.RequestsFirst, lf.RequestsLast = lf.First, lf.Last
 	}
 	timeName := schema.TimeColumn(lf.Kind)
 	col, ok := pf.Schema().Lookup(timeName)

@@ -88,6 +88,11 @@ type Writer[T any, PT event[T]] struct {
 	prevMax   time.Time // latest event of the row groups before
 	count     int64     // events handed to the encoder
 	first     time.Time
+	// The time range of the events but long-lived connections, when T
+	// may be one (spans): reqs of them, longLived others.
+	spans             bool
+	reqs, longLived   int64
+	reqFirst, reqLast time.Time
 	// sorted is false once a row group starts before the end of an earlier
 	// one: Close must then merge the row groups.
 	sorted bool
@@ -120,6 +125,7 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 		return nil, err
 	}
 	w := &Writer[T, PT]{path: path, cfg: cfg, kind: kind, tmp: tmp, sorted: true}
+	_, w.spans = any((*T)(nil)).(schema.LongLiver)
 	w.pw = newParquetWriter[T](tmp, kind, &w.cfg)
 	return w, nil
 }
@@ -183,6 +189,9 @@ func (w *Writer[T, PT]) Add(e *T) error {
 		return errors.New("eventlog: write after close")
 	}
 	t := PT(e).EventTime()
+	if w.spans {
+		w.span(e, t)
+	}
 	if !w.buffering && w.inGroup+len(w.buf) > 0 && t.Before(w.groupMax) {
 		// Out of order: end this run, sort the next row group in memory.
 		if err := w.endGroup(); err != nil {
@@ -305,12 +314,32 @@ func (w *Writer[T, PT]) Close() error {
 	return nil
 }
 
-// setRange records the event count and time range in pw's metadata.
+// span counts e, at t, in the range of requests or as a long-lived connection.
+func (w *Writer[T, PT]) span(e *T, t time.Time) {
+	if any(e).(schema.LongLiver).LongLived() {
+		w.longLived++
+		return
+	}
+	if w.reqs == 0 || t.Before(w.reqFirst) {
+		w.reqFirst = t
+	}
+	if w.reqs == 0 || t.After(w.reqLast) {
+		w.reqLast = t
+	}
+	w.reqs++
+}
+
+// setRange records the event count and time range in pw's metadata, and
+// the range of requests when long-lived connections would stretch it.
 func (w *Writer[T, PT]) setRange(pw *parquet.GenericWriter[T]) {
 	pw.SetKeyValueMetadata(schema.MetaEvents, strconv.FormatInt(w.count, 10))
 	if w.count > 0 {
 		pw.SetKeyValueMetadata(schema.MetaFirst, w.first.UTC().Format(time.RFC3339Nano))
 		pw.SetKeyValueMetadata(schema.MetaLast, w.prevMax.UTC().Format(time.RFC3339Nano))
+	}
+	if w.longLived > 0 && w.reqs > 0 {
+		pw.SetKeyValueMetadata(schema.MetaRequestsFirst, w.reqFirst.UTC().Format(time.RFC3339Nano))
+		pw.SetKeyValueMetadata(schema.MetaRequestsLast, w.reqLast.UTC().Format(time.RFC3339Nano))
 	}
 }
 

@@ -62,6 +62,15 @@ type Exchange struct {
 // EventTime returns when the request started.
 func (e *Exchange) EventTime() time.Time { return e.Time }
 
+// LongLived reports whether e is a long-lived connection with a known
+// lifetime (ConnectionNS): its start may lie hours before the requests
+// around it, so a capture's time range and a replay's default window are
+// those of the other events.
+func (e *Exchange) LongLived() bool { return e.ConnectionNS != nil }
+
+// LongLiver is an event that may be a long-lived connection (Exchange).
+type LongLiver interface{ LongLived() bool }
+
 // Header returns the first value of the named header (case-insensitive) and
 // whether it was present.
 func (e *Exchange) Header(name string) (string, bool) {

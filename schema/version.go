@@ -23,6 +23,15 @@ const (
 	MetaProblems = "surge.import_report"  // JSON of the import report, when the file came from an import
 )
 
+// MetaRequestsFirst and MetaRequestsLast are MetaFirst and MetaLast of the
+// events but long-lived connections (Exchange.LongLived), written only when
+// a file holds such a connection (else they would equal MetaFirst and
+// MetaLast): the range of its requests, not stretched by one socket.
+const (
+	MetaRequestsFirst = "surge.requests_first"
+	MetaRequestsLast  = "surge.requests_last"
+)
+
 // Kind names which event type a file holds.
 type Kind string
 

@@ -81,7 +81,12 @@ func resolveWindow(from, to string, first, last time.Time) (lo, hi time.Time, er
 func fmtTime(t time.Time) string { return t.Format("2006-01-02T15:04:05.000Z07:00") }
 
 // captureRange returns the time of the first and last event of the capture
-// files or directories, and refuses files that do not hold exchanges.
+// files or directories, and refuses files that do not hold exchanges. Like
+// surge inspect's time range it leaves out the starts of long-lived
+// connections (eventlog.FileInfo.RequestsFirst): a WebSocket opened hours
+// before a ten-second log would otherwise make the default window, and
+// the replay, hours long. Such a connection that began before the window
+// is outside it and not replayed.
 func captureRange(paths []string) (first, last time.Time, err error) {
 	files, err := eventlog.Files(paths, eventlog.Range{})
 	if err != nil {
@@ -95,11 +100,11 @@ func captureRange(paths []string) (first, last time.Time, err error) {
 		if info.Kind != schema.KindExchange {
 			return first, last, fmt.Errorf("%s holds %s events; a capture of exchanges is needed", f, info.Kind)
 		}
-		if info.Events > 0 && (first.IsZero() || info.First.Before(first)) {
-			first = info.First
+		if info.Events > 0 && (first.IsZero() || info.RequestsFirst.Before(first)) {
+			first = info.RequestsFirst
 		}
-		if info.Last.After(last) {
-			last = info.Last
+		if info.RequestsLast.After(last) {
+			last = info.RequestsLast
 		}
 	}
 	if first.IsZero() {

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWindowLeavesOutLongLivedStarts: the nginx 101 field case holds a
+// WebSocket whose start (05:02:56) lies 6.8 hours before the log's ten
+// seconds of requests. The default replay window starts where surge
+// inspect says the capture starts, at the first request, so the replay
+// does not wait hours for nothing.
+func TestWindowLeavesOutLongLivedStarts(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	out := filepath.Join(t.TempDir(), "ws.parquet")
+	base := fieldCases + "nginx-websocket-101-long-request-time"
+	if _, stderr, err := surge(t, "import", "nginx", "--log-format", "@"+base+".format", base+".log", "-o", out); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	first, last, err := captureRange([]string{out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFirst := time.Date(2017, 2, 3, 11, 49, 19, 980e6, time.UTC)
+	wantLast := time.Date(2017, 2, 3, 11, 49, 29, 969e6, time.UTC)
+	if !first.Equal(wantFirst) || !last.Equal(wantLast) {
+		t.Errorf("captureRange = %s .. %s; want %s .. %s (the requests, not the WebSocket's start)", first, last, wantFirst, wantLast)
+	}
+	stdout, _, err := surge(t, "inspect", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "time range  2017-02-03T11:49:19.980Z .. 2017-02-03T11:49:29.969Z"; !strings.Contains(stdout, want) {
+		t.Errorf("inspect output lacks %q:\n%s", want, stdout)
+	}
+	stdout, stderr, err := surge(t, "replay", "--from", out, "--target", "http://127.0.0.1:9", "--dry-run")
+	if err != nil {
+		t.Fatalf("replay --dry-run: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"window    2017-02-03T11:49:19.98Z to ", "duration  9.989000001s"} {
+		if !strings.Contains(stdout+stderr, want) {
+			t.Errorf("replay --dry-run output lacks %q:\n%s%s", want, stdout, stderr)
+		}
+	}
+}
