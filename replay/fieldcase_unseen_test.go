@@ -59,7 +59,7 @@ func TestUnseenIdempotentRetry(t *testing.T) {
 					}
 					w.Write([]byte("ok"))
 				})
-				results, _, err := collect(t, Config{Target: rec.base, Driver: drv}, reusedThen(20, method, "/item", 20*time.Millisecond), nil)
+				results, _, err := collect(t, Config{Target: rec.base, Driver: drv}, reusedThen(20, method, "/item", 100*time.Millisecond), nil)
 				if err != nil {
 					t.Fatal(err)
 				}
