@@ -92,6 +92,16 @@ func Import(ctx context.Context, inputs []Input, opts Options, emit func(*schema
 		p.rep.Files = append(p.rep.Files, in.Name)
 	}
 	err := p.run(ctx, inputs)
+	for _, s := range p.srcs {
+		r := Resolution{File: s.in.Name}
+		if s.res > 0 {
+			r.Resolution, r.NS = time.Duration(s.res).String(), int64(s.res)
+		}
+		p.rep.Resolutions = append(p.rep.Resolutions, r)
+	}
+	if c := coarsest(p.rep.Resolutions); c > 0 {
+		p.rep.TimeResolution = c.String()
+	}
 	p.rep.Sessions = p.sess.started
 	p.rep.NoSessionKey = p.sess.noKey
 	p.rep.Scrubbed = Scrubbed{Headers: p.scrub.Headers, Query: p.scrub.Query, Fields: p.scrub.Fields, Users: p.scrub.Users, Values: p.scrub.Values}
@@ -110,6 +120,7 @@ type pipeline struct {
 	latest  time.Time // latest log time seen
 	maxTime time.Time // latest request start seen
 	emitted time.Time // request start of the last record released
+	srcs    []*source
 }
 
 func (p *pipeline) run(ctx context.Context, inputs []Input) error {
@@ -117,6 +128,7 @@ func (p *pipeline) run(ctx context.Context, inputs []Input) error {
 	for _, in := range inputs {
 		srcs = append(srcs, &source{in: in})
 	}
+	p.srcs = srcs
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -149,6 +161,7 @@ type source struct {
 	in   Input
 	head *Hit
 	done bool
+	res  resolution // of the records read so far
 }
 
 // nextSource fills every source's head and returns the source whose head was
@@ -164,6 +177,7 @@ func (p *pipeline) nextSource(srcs []*source) (*source, error) {
 			switch {
 			case err == nil:
 				s.head = h
+				s.res.add(logTime(h))
 				continue
 			case errors.Is(err, io.EOF):
 				s.done = true
@@ -259,6 +273,9 @@ func (p *pipeline) release(h *Hit) error {
 		return err
 	}
 	p.rep.Events++
+	if e.BodyTruncated {
+		p.rep.Truncated++
+	}
 	p.rep.span(e.Time)
 	return nil
 }

@@ -25,10 +25,19 @@ type Report struct {
 	// NoSessionKey counts records without the configured session key
 	// (Options.Session: the cookie, header or query parameter): they are
 	// sessionized by client address and user agent instead.
-	NoSessionKey int64     `json:"no_session_key"`
-	Scrubbed     Scrubbed  `json:"scrubbed"`
-	First        time.Time `json:"first,omitzero"`
-	Last         time.Time `json:"last,omitzero"`
+	NoSessionKey int64    `json:"no_session_key"`
+	Scrubbed     Scrubbed `json:"scrubbed"`
+	// Truncated counts events whose body was kept in part (over the body
+	// limit): replay skips them (dropped_truncated) unless told to send
+	// them as they are.
+	Truncated int64 `json:"truncated"`
+	// TimeResolution is the coarsest time resolution of the inputs (a Go
+	// duration, "1s"), also stored as schema.MetaResolution; Resolutions is
+	// each input's. Empty when no input had a good record.
+	TimeResolution string       `json:"time_resolution,omitempty"`
+	Resolutions    []Resolution `json:"resolutions,omitempty"`
+	First          time.Time    `json:"first,omitzero"`
+	Last           time.Time    `json:"last,omitzero"`
 	// Problems are the first bad records, in input order.
 	Problems []Problem `json:"problems,omitempty"`
 }

@@ -180,8 +180,9 @@ func TestFieldCaseHeadOfLine(t *testing.T) {
 					}
 				}
 				// The generator's lateness is its own (bounded generously:
-				// the machine is shared), whatever the target's slowness.
-				if s := summarize(results); s.Sent != int64(len(sched.reqs)) || s.Lateness.P99 > 50 || s.Dropped != 0 {
+				// the machine is shared, and -race at a load of 19 on two
+				// cores made it 70 ms), whatever the target's 500 ms.
+				if s := summarize(results); s.Sent != int64(len(sched.reqs)) || s.Lateness.P99 > 150 || s.Dropped != 0 {
 					t.Errorf("sent %d of %d, dropped %d; lateness p99 %v ms", s.Sent, len(sched.reqs), s.Dropped, s.Lateness.P99)
 				}
 			})

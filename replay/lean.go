@@ -94,6 +94,25 @@ type leanDriver struct {
 	pacing          atomic.Bool   // the pacer polls
 	wake            chan struct{} // wakes the poll goroutine when the pacer stops polling
 	pollDone        chan struct{} // closed when the poll goroutine has closed every socket and returned
+
+	// Dials (socket, connect, epoll_ctl: a loopback connect runs the whole
+	// handshake in the caller's system call) are made by the dialer
+	// goroutine, never on the pacer's thread: senders queue them under mu
+	// and wake the dialer only when it is idle, so a burst of new
+	// connections costs the pacer one wake-up, not four system calls each.
+	dials      []dialJob
+	dialsSpare []dialJob
+	dialerBusy bool          // the dialer is awake (or about to be): no wake-up needed
+	dialWake   chan struct{} // wakes the idle dialer
+	dialDone   chan struct{} // closed when the dialer has returned (after a stop, its queue done)
+}
+
+// dialJob is a connection to dial and the request that opened it, queued at
+// (driver clock).
+type dialJob struct {
+	c  *leanConn
+	p  *pending
+	at time.Duration
 }
 
 type leanConn struct {
@@ -143,6 +162,8 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 		events:    make([]unix.EpollEvent, 256),
 		wake:      make(chan struct{}, 1),
 		pollDone:  make(chan struct{}),
+		dialWake:  make(chan struct{}, 1),
+		dialDone:  make(chan struct{}),
 	}
 	if perUser {
 		d.perKey = min(perUserConns, maxConns)
@@ -156,6 +177,7 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 		return nil, fmt.Errorf("lean driver: epoll: %w", err)
 	}
 	go d.poll()
+	go d.dialer()
 	return d, nil
 }
 
@@ -241,8 +263,11 @@ func (d *leanDriver) assign(p *pending) {
 		d.mu.Lock()
 	}
 	c := d.startConn(p)
+	wake := d.queueDial(c, p)
 	d.mu.Unlock()
-	c.connect(p)
+	if wake {
+		d.wakeDialer()
+	}
 }
 
 // pipelineOn returns the least busy ready connection of key with room for
@@ -533,7 +558,9 @@ func (d *leanDriver) isStopped() bool {
 // returns once the poll goroutine has closed every socket.
 func (d *leanDriver) close() {
 	d.failAll(nil)
+	d.wakeDialer()
 	d.setPacing(false)
+	<-d.dialDone
 	<-d.pollDone
 }
 

@@ -82,6 +82,7 @@ func (d *leanDriver) release(c *leanConn) {
 func (d *leanDriver) kick() {
 	d.mu.Lock()
 	late := d.expire()
+	wake := false
 	for !d.stopped && d.open < d.maxConns {
 		i := d.starved()
 		if i < 0 {
@@ -98,11 +99,12 @@ func (d *leanDriver) kick() {
 			}
 		}
 		nc := d.startConn(p)
-		d.mu.Unlock()
-		nc.connect(p)
-		d.mu.Lock()
+		wake = d.queueDial(nc, p) || wake
 	}
 	d.mu.Unlock()
+	if wake {
+		d.wakeDialer()
+	}
 	for _, p := range late {
 		p.done(p)
 	}

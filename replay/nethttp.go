@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/surge-replay/surge/schema"
@@ -181,6 +182,7 @@ type trace struct {
 	tlsErr       atomic.Value // error
 	queue        atomic.Int64
 	wrote        atomic.Bool
+	answered     atomic.Bool // a response byte came
 	sent         atomic.Int64
 	markWritten  func()
 	cancelQueued context.CancelCauseFunc
@@ -215,6 +217,7 @@ func (tr *trace) hooks() *httptrace.ClientTrace {
 			}
 			tr.queue.Add(max(wait, 0))
 		},
+		GotFirstResponseByte: func() { tr.answered.Store(true) },
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
 				tr.wrote.Store(true)
@@ -253,20 +256,23 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		})
 		defer stop.Stop()
 	}
-	// setRecorded sets the URL's request target as recorded.
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, tr.hooks()), p.method, d.base+"/", bytes.NewReader(p.body))
-	if err != nil {
+	tctx := httptrace.WithClientTrace(ctx, tr.hooks())
+	resp, err := d.roundTrip(client, tctx, p)
+	if err != nil && d.resendable(p, tr, err) {
+		// net/http sends a request again on a reused connection that the
+		// target closed only for GET, HEAD, OPTIONS and TRACE (its
+		// Request.isReplayable); PUT and DELETE are idempotent too (RFC
+		// 9110 §9.2.2), and the lean driver sends them once more: so does
+		// this one, to give the same outcome. The second GetConn makes
+		// p.retry below.
+		resp, err = d.roundTrip(client, tctx, p)
+	}
+	if re := (*requestError)(nil); errors.As(err, &re) {
 		p.end = d.now()
-		p.result.Error, p.result.Detail = schema.ErrRequest, err.Error()
+		p.result.Error, p.result.Detail = schema.ErrRequest, re.err.Error()
 		p.done(p)
 		return
 	}
-	if !idempotent(p.method) && len(p.body) > 0 {
-		// Not rewindable: net/http never sends it twice (RFC 9110 §9.2.2).
-		req.GetBody = nil
-	}
-	setRecorded(req, d.host, p)
-	resp, err := client.Do(req)
 	if err == nil {
 		var n int64
 		n, err = io.Copy(io.Discard, resp.Body)
@@ -275,6 +281,43 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		p.result.BytesIn = n
 	}
 	d.finish(p, tr, ctx, qctx, err)
+}
+
+// roundTrip builds p's request (its target as recorded) and sends it once
+// through client. A build error is returned as a *requestError.
+func (d *httpDriver) roundTrip(client *http.Client, ctx context.Context, p *pending) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, p.method, d.base+"/", bytes.NewReader(p.body))
+	if err != nil {
+		return nil, &requestError{err}
+	}
+	if !idempotent(p.method) && len(p.body) > 0 {
+		// Not rewindable: net/http never sends it twice (RFC 9110 §9.2.2).
+		req.GetBody = nil
+	}
+	setRecorded(req, d.host, p)
+	return client.Do(req)
+}
+
+// requestError is a request that could not be built: never sent.
+type requestError struct{ err error }
+
+func (e *requestError) Error() string { return e.err.Error() }
+func (e *requestError) Unwrap() error { return e.err }
+
+// resendable says whether p, which failed with err, may be sent once more
+// as the lean driver would: idempotent, not sent twice yet (net/http did
+// not retry it itself), written on a reused connection that the target
+// closed or reset with nothing of a response read, and no stop or timeout.
+func (d *httpDriver) resendable(p *pending, tr *trace, err error) bool {
+	var re *requestError
+	if errors.As(err, &re) || !idempotent(p.method) || tr.asks.Load() > 1 || !tr.reused.Load() || tr.answered.Load() || d.ctx.Err() != nil {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // finish fills p from what the trace saw and err, and completes it.

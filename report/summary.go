@@ -51,6 +51,15 @@ type Summary struct {
 	TopRoutes []RouteCount `json:"top_routes"`
 	// PerMinute is the event count of every minute from First to Last.
 	PerMinute []int64 `json:"per_minute"`
+	// TruncatedBodies counts exchanges whose body the capture kept in part
+	// (body_truncated): replay does not send them cut as if whole (it skips
+	// them as dropped_truncated unless told to send them as kept).
+	TruncatedBodies int64 `json:"truncated_bodies"`
+	// TimeResolution is the time resolution the capture was written at, as
+	// its import recorded it (schema.MetaResolution; the coarsest of its
+	// files); empty when unknown. Replay spreads the requests sharing an
+	// instant of it over it.
+	TimeResolution string `json:"time_resolution,omitempty"`
 	// Imports are the import reports recorded in the files' metadata (JSON
 	// objects as written by surge import).
 	Imports []json.RawMessage `json:"imports,omitempty"`
@@ -75,7 +84,8 @@ type exchangeFacts struct {
 	Path    string    `parquet:"path"`
 	Status  *int32    `parquet:"status,optional"`
 	// ConnectionNS is absent (nil) in files written before schema 1.1.
-	ConnectionNS *int64 `parquet:"connection_ns,optional"`
+	ConnectionNS  *int64 `parquet:"connection_ns,optional"`
+	BodyTruncated bool   `parquet:"body_truncated"`
 }
 
 func (exchangeFacts) EventKind() schema.Kind  { return schema.KindExchange }
@@ -107,6 +117,7 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 	}
 	a := newAccumulator()
 	var infos []eventlog.FileInfo
+	var truncated int64
 	switch info.Kind {
 	case schema.KindExchange:
 		infos, err = summarize(files, r, func(e *exchangeFacts) {
@@ -116,6 +127,9 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 				a.add(e.Time, e.Session, e.User, RouteGroup(e.Method, e.Path))
 			}
 			a.status(e.Status)
+			if e.BodyTruncated {
+				truncated++
+			}
 		})
 	case schema.KindView:
 		infos, err = summarize(files, r, func(v *viewFacts) {
@@ -131,6 +145,7 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 	}
 	s := a.summary()
 	s.Paths, s.Kind = paths, string(info.Kind)
+	s.TruncatedBodies = truncated
 	if err := s.addFileFacts(paths, infos); err != nil {
 		return nil, err
 	}
@@ -164,8 +179,12 @@ func summarize[T any, PT interface {
 func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error {
 	s.Files = len(infos)
 	sources := map[string]bool{}
+	var res time.Duration
 	for _, info := range infos {
 		sources[info.Source] = true
+		if d, err := time.ParseDuration(info.Metadata[schema.MetaResolution]); err == nil && d > res {
+			res = d
+		}
 		if rep, ok := info.Metadata[schema.MetaProblems]; ok && json.Valid([]byte(rep)) {
 			s.Imports = append(s.Imports, json.RawMessage(rep))
 		}
@@ -182,6 +201,9 @@ func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error 
 		}
 	}
 	s.Sources = slices.Sorted(maps.Keys(sources))
+	if res > 0 {
+		s.TimeResolution = res.String()
+	}
 	return nil
 }
 

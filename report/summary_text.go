@@ -41,6 +41,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 		p("status\t%s", strings.Join(parts, "  "))
 	}
+	if s.TimeResolution != "" {
+		p("time resolution\t%s (replay spreads requests sharing an instant over it)", s.TimeResolution)
+	}
+	if s.TruncatedBodies > 0 {
+		p("truncated bodies\t%s events with a body kept in part (replay skips them as dropped_truncated; --send-truncated sends them as kept)", count(s.TruncatedBodies))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -21,6 +21,13 @@ const (
 	MetaLast     = "surge.last"           // RFC 3339 (nanoseconds) time of the last event
 	MetaEvents   = "surge.events"         // number of events in the file
 	MetaProblems = "surge.import_report"  // JSON of the import report, when the file came from an import
+	// MetaResolution is the time resolution the capture's times were
+	// written at, a Go duration ("1s" for an access log's $time_local,
+	// "1ms" for $msec or HAR), measured at import. Optional: absent in
+	// files written before it (and in results), which means unknown, read
+	// as exact times. Adding a metadata key changes no column, so Version
+	// stays.
+	MetaResolution = "surge.time_resolution"
 )
 
 // MetaRequestsFirst and MetaRequestsLast are MetaFirst and MetaLast of the

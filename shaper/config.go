@@ -45,6 +45,13 @@ type Config struct {
 	// (First again, a new clone decision). Zero means DefaultIdleGap;
 	// negative is invalid.
 	IdleGap time.Duration
+	// Resolution is the capture's time resolution (what the importer
+	// recorded: schema.MetaResolution), e.g. one second for an access log
+	// with $time_local. Events sharing an instant aligned to it are spread
+	// evenly over it, in input order (see spreadInstants), so a second's
+	// requests are not sent as one burst. Zero means the times are exact
+	// (nothing is spread); negative is invalid.
+	Resolution time.Duration
 }
 
 // ConfigError is one problem with one field of a Config.
@@ -85,6 +92,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.IdleGap < 0 {
 		bad("IdleGap", "%v is negative; want a duration, or 0 for %v", c.IdleGap, DefaultIdleGap)
+	}
+	if c.Resolution < 0 {
+		bad("Resolution", "%v is negative; want the capture's time resolution, or 0 for exact times", c.Resolution)
 	}
 	return errs
 }

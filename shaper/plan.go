@@ -20,6 +20,9 @@ type Plan struct {
 	Spread   time.Duration // clone start jitter range; 0 means none
 	IdleGap  time.Duration // how long a recorded session is remembered
 	Duration time.Duration // window length / Speed × Loops; 0 while unknown
+	// Resolution is the capture's time resolution whose shared instants are
+	// spread (Config.Resolution); 0 means none.
+	Resolution time.Duration
 }
 
 // Window returns the window's length, or 0 while a bound is unknown.
@@ -62,6 +65,9 @@ func (p Plan) String() string {
 		line("spread", "none (clones start with their session)")
 	}
 	line("idle gap", "%v", p.IdleGap)
+	if p.Resolution > 0 {
+		line("instants", "spread within %v (the capture's time resolution)", p.Resolution)
+	}
 	if p.From.IsZero() || p.To.IsZero() {
 		line("duration", "unknown until the capture is read (open window)")
 	} else {

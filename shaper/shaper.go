@@ -192,6 +192,8 @@ func (s *Shaper) Plan() Plan {
 		Seed:    s.cfg.Seed,
 		Spread:  s.spread,
 		IdleGap: s.live.gap,
+
+		Resolution: s.cfg.Resolution,
 	}
 	if s.started {
 		p.From = s.start
@@ -352,7 +354,7 @@ func (s *Shaper) openPass() error {
 	if src == nil {
 		return fmt.Errorf("shaper: open capture for pass %d: nil Source", s.loop+1)
 	}
-	s.src = src
+	s.src = spreadInstants(src, s.cfg.Resolution)
 	return nil
 }
 

@@ -366,5 +366,8 @@ func finish[T any](sink eventlog.Sink[T], o *importOptions, rep *capture.Report,
 		return err
 	}
 	sink.SetMetadata(schema.MetaProblems, string(b))
+	if rep.TimeResolution != "" {
+		sink.SetMetadata(schema.MetaResolution, rep.TimeResolution)
+	}
 	return sink.Close()
 }

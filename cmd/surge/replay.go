@@ -100,6 +100,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Duration("abort-window", 10*time.Second, "window of the abort condition")
 	f.Duration("grace", 10*time.Second, "after a stop, how long requests in flight may finish")
 	f.String("accounts", "", "CSV of test accounts (columns account,token) for credential placeholders")
+	f.String("time-resolution", "auto", "spread requests sharing an instant of this resolution evenly over it: auto (the resolution the import recorded), 0 (none: exact times) or a duration (1s)")
 	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
 	f.String("summary-json", "", "write the run summary as JSON to this file")
@@ -113,6 +114,7 @@ func addReplayFlags(cmd *cobra.Command) {
 // replayOptions is everything surge replay needs.
 type replayOptions struct {
 	captures    []string
+	resolution  string    // --time-resolution: "auto", "0" or a duration
 	window      [2]string // from, to as given
 	shape       shaper.Config
 	engine      replay.Config
@@ -224,6 +226,10 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	// shared by every user (an app key); see replay.Config.Secrets.
 	o.engine.Secrets = v.GetStringMapString("secrets")
 	o.engine.SendTruncated = v.GetBool("replay.send_truncated")
+	o.resolution = v.GetString("replay.time_resolution")
+	if _, _, err := parseResolution(o.resolution); err != nil {
+		errs = append(errs, err)
+	}
 	switch o.progress {
 	case "auto", "plain", "none":
 	default:

@@ -154,6 +154,15 @@ func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPl
 		return nil, replayPlan{}, err
 	}
 	cfg := o.shape
+	if cfg.Resolution, err = captureResolution(o.captures, o.resolution); err != nil {
+		return nil, replayPlan{}, err
+	}
+	if cfg.Resolution > 0 {
+		// The last recorded instant stands for the whole of its
+		// resolution: its requests are spread over it, so the capture's
+		// end is one resolution after it.
+		last = last.Add(cfg.Resolution - time.Nanosecond)
+	}
 	// A closed window makes the plan's duration known before the run.
 	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
 		return nil, replayPlan{}, &exitError{exitUsage, err}
