@@ -19,6 +19,7 @@ type session struct {
 	seen   time.Time     // capture time of its last event
 	took   time.Duration // recorded latency of its last event (0: unknown)
 	clones []clone       // one per virtual session; empty when dropped
+	class  string        // the class label (Classifier), "" without
 }
 
 // clone is one virtual session of a recorded session.

@@ -49,6 +49,9 @@ type Request struct {
 	User string
 	// First is true for the first request of the virtual session.
 	First bool
+	// Class is the session's class when the Ratio is a Classifier (per-class
+	// ratios: Classes), else "".
+	Class string
 	// Exchange is the recorded request, shared by the clones: read-only.
 	Exchange *schema.Exchange
 }
@@ -97,29 +100,31 @@ type Stats struct {
 //
 // A Shaper is not safe for concurrent use.
 type Shaper struct {
-	cfg     Config
-	speed   float64
-	loops   int32
-	spread  time.Duration
-	ratio   Ratio
-	open    Opener
-	src     Source
-	loop    int32
-	from    time.Time     // events before are skipped; zero = not yet known
-	end     time.Time     // events at or after are skipped; zero = open
-	start   time.Time     // window start (offset 0); set with started
-	started bool          // start is known
-	length  time.Duration // window length; known at the end of the first pass
-	last    time.Time     // last in-window event of this pass
-	seen    bool          // the pass has had an in-window event
-	seq     uint64        // input order of in-window events
-	mark    time.Duration // un-jittered offset of the latest input event
-	live    *live
-	pending queue
-	out     Request
-	stats   Stats
-	done    bool // every pass is read
-	err     error
+	cfg        Config
+	speed      float64
+	loops      int32
+	spread     time.Duration
+	ratio      Ratio
+	classifier Classifier // ratio, when it names classes
+	classes    *Classes   // ratio, when it is one
+	open       Opener
+	src        Source
+	loop       int32
+	from       time.Time     // events before are skipped; zero = not yet known
+	end        time.Time     // events at or after are skipped; zero = open
+	start      time.Time     // window start (offset 0); set with started
+	started    bool          // start is known
+	length     time.Duration // window length; known at the end of the first pass
+	last       time.Time     // last in-window event of this pass
+	seen       bool          // the pass has had an in-window event
+	seq        uint64        // input order of in-window events
+	mark       time.Duration // un-jittered offset of the latest input event
+	live       *live
+	pending    queue
+	out        Request
+	stats      Stats
+	done       bool // every pass is read
+	err        error
 }
 
 // New returns a Shaper of the capture that open opens, or the errors of
@@ -142,6 +147,8 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 		end:    cfg.To,
 		live:   newLive(cfg.idleGap()),
 	}
+	s.classifier, _ = s.ratio.(Classifier)
+	s.classes, _ = s.ratio.(*Classes)
 	if !cfg.From.IsZero() {
 		s.start, s.started = cfg.From, true
 	}
@@ -270,6 +277,7 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 			VirtualSession: c.virtual,
 			User:           c.user,
 			First:          fresh,
+			Class:          ss.class,
 			Exchange:       e,
 		}, s.seq)
 	}
@@ -281,7 +289,18 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 // decide asks the Ratio how many virtual sessions a session starting with e
 // at offset at becomes, and makes them.
 func (s *Shaper) decide(ss *session, e *schema.Exchange, at time.Duration) error {
-	r := s.ratio.Ratio(e, at)
+	var r float64
+	switch {
+	case s.classes != nil: // one match for both
+		var cl *Class
+		cl, ss.class = s.classes.classOf(e)
+		r = cl.at(e.Time)
+	case s.classifier != nil:
+		r = s.ratio.Ratio(e, at)
+		_, ss.class = s.classifier.Classify(e)
+	default:
+		r = s.ratio.Ratio(e, at)
+	}
 	if err := checkRatio(r); err != nil {
 		return &RatioError{Session: e.Session, At: at, Ratio: r, Err: err}
 	}
