@@ -44,7 +44,7 @@ func (c *Class) at(t time.Time) float64 {
 func (c *Class) String() string {
 	var b strings.Builder
 	b.WriteString(c.label())
-	if c.Name != "" && len(c.Match) > 0 {
+	if c.Name != "" && len(c.Match) > 0 && c.Name != c.Match.String() {
 		b.WriteString(" (" + c.Match.String() + ")")
 	}
 	b.WriteString(": " + num(c.Ratio) + "x")

@@ -253,3 +253,7 @@ func ParseRatioFor(s string) (ClassSpec, error) {
 	}
 	return ClassSpec{Match: conds, Ratio: r}, nil
 }
+
+// Shaped reports whether s shapes beyond a constant ratio: it has classes
+// or curves.
+func (s *Settings) Shaped() bool { return len(s.Ratios) > 0 || len(s.Curves) > 0 }

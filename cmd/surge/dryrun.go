@@ -27,6 +27,15 @@ type schedulePlan struct {
 	PeakSecond      time.Duration // offset of that second
 	PerSecond       []int64       // requests intended per second of the run
 	PeakUsers       int64         // most distinct virtual users in any connWindow
+	// Classes are the per-class request counts per minute (per-class
+	// ratios: shaper.Classes), in the order the classes first appear.
+	Classes []classSeries
+}
+
+// classSeries is one class's requests per minute of the run.
+type classSeries struct {
+	Name      string
+	PerMinute []int64
 }
 
 // planSchedule drains sh. Memory is bounded by the virtual users of one
@@ -36,6 +45,7 @@ func planSchedule(sh *shaper.Shaper) (schedulePlan, error) {
 	var sec, win int64 = -1, -1
 	var inSec int64
 	users := map[string]struct{}{}
+	classes := map[string]int{} // name → index in p.Classes
 	for {
 		r, err := sh.Next()
 		if errors.Is(err, io.EOF) {
@@ -59,6 +69,20 @@ func planSchedule(sh *shaper.Shaper) (schedulePlan, error) {
 			p.PerSecond = append(p.PerSecond, 0)
 		}
 		p.PerSecond[sec]++
+		if r.Class != "" {
+			i, ok := classes[r.Class]
+			if !ok {
+				i = len(p.Classes)
+				classes[r.Class] = i
+				p.Classes = append(p.Classes, classSeries{Name: r.Class})
+			}
+			c := &p.Classes[i]
+			m := int(r.At / time.Minute)
+			for len(c.PerMinute) <= m {
+				c.PerMinute = append(c.PerMinute, 0)
+			}
+			c.PerMinute[m]++
+		}
 		if w := int64(r.At / connWindow); w != win {
 			win = w
 			clear(users)
@@ -103,6 +127,19 @@ func (p schedulePlan) write(w io.Writer, c *replay.Config) {
 			}
 		}
 		line("shape", "%s (requests per %s, %d %ss)", report.Sparkline(counts, 60), unit, len(counts), unit)
+	}
+	if len(p.Classes) > 0 {
+		// Per class, per minute of the run, each scaled to its own peak.
+		minutes := int(p.Duration/time.Minute) + 1
+		for _, c := range p.Classes {
+			counts := append(c.PerMinute, make([]int64, max(0, minutes-len(c.PerMinute)))...)
+			var total, peak int64
+			for _, n := range counts {
+				total += n
+				peak = max(peak, n)
+			}
+			line("class", "%s %s (%s requests, peak %s/min)", report.Sparkline(counts, 60), c.Name, report.Count(total), report.Count(peak))
+		}
 	}
 	line("runs for", "%v (last request's offset, clone spread included)", p.Duration.Round(time.Millisecond))
 	bound := c.ConnBound()

@@ -81,6 +81,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("target", "", "base URL of the target, e.g. http://127.0.0.1:8080")
 	f.StringSlice("allow", nil, "hosts, IPs or CIDRs the target may resolve to (default: loopback only)")
 	f.Float64("ratio", 1, "virtual sessions per recorded session (any float >= 0)")
+	f.StringArray("ratio-for", nil, "a class's ratio, CONDITION[,CONDITION]:RATIO (path=/live/**:10, device=tv:5); repeatable, first match wins (docs/SHAPING.md)")
 	f.Float64("speed", 1, "time compression (10 = ten times faster)")
 	f.Int("loop", 1, "passes over the window, back to back")
 	f.Uint64("seed", 1, "run seed: the same seed gives the same clones and jitter")
@@ -123,6 +124,9 @@ type replayOptions struct {
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
+	// settings are the per-class ratios and curves (--ratio-for, shape: in
+	// the config), compiled once the window start is known (planReplay).
+	settings shaper.Settings
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -165,7 +169,12 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if ratio < 0 {
 		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
 	}
-	if ratio == 0 {
+	var serr error
+	o.settings, serr = shapeSettings(cfg)
+	if serr != nil {
+		errs = append(errs, serr)
+	}
+	if ratio == 0 && !o.settings.Shaped() {
 		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
 	}
 	// The shaper reads 0 as "not set" (1x); from the user it is a mistake.

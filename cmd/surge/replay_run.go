@@ -158,13 +158,16 @@ func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPl
 	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
 		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
+	ratio := ratioOf(cfg.Ratio)
+	if o.settings.Shaped() {
+		// Curve times are capture times resolved against the window start.
+		if cfg.Ratio, err = o.settings.Classes(cfg.From, ratioOf(cfg.Ratio)); err != nil {
+			return nil, replayPlan{}, &exitError{exitUsage, err}
+		}
+	}
 	sh, err := shaper.New(cfg, open(eventlog.Range{From: cfg.From, To: cfg.To}))
 	if err != nil {
 		return nil, replayPlan{}, err
-	}
-	ratio := 1.0
-	if c, ok := cfg.Ratio.(shaper.Constant); ok {
-		ratio = float64(c)
 	}
 	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio}, nil
 }

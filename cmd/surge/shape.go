@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/surge-replay/surge/shaper"
+)
+
+// shapeSettings reads the shaping of a replay: the `shape:` block of the
+// config file (decoded by the shaper, which refuses unknown keys) and the
+// --ratio-for classes, which come first (first match wins). The default
+// class's ratio stays --ratio unless shape.ratio is given.
+func shapeSettings(cfg *config) (shaper.Settings, error) {
+	var s shaper.Settings
+	var errs []error
+	if raw := cfg.v.Get("shape"); raw != nil {
+		data, err := json.Marshal(raw)
+		if err != nil {
+			return s, fmt.Errorf("config %s: shape: %v", cfg.file, err)
+		}
+		if s, err = shaper.DecodeSettings(data); err != nil {
+			errs = append(errs, fmt.Errorf("config %s: %v", cfg.file, err))
+		}
+	}
+	var flags []shaper.ClassSpec
+	for _, rf := range cfg.v.GetStringSlice("replay.ratio_for") {
+		c, err := shaper.ParseRatioFor(rf)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("replay: %v", err))
+			continue
+		}
+		flags = append(flags, c)
+	}
+	s.Ratios = append(flags, s.Ratios...)
+	if s.Shaped() {
+		// Every error before any work: none depends on the window start,
+		// which planReplay resolves the curve times against.
+		if _, err := s.Classes(time.Unix(0, 0).UTC(), 1); err != nil {
+			errs = append(errs, fmt.Errorf("shape: %w", err))
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// ratioOf returns the number of a constant ratio, or 1.
+func ratioOf(r shaper.Ratio) float64 {
+	if c, ok := r.(shaper.Constant); ok {
+		return float64(c)
+	}
+	return 1
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDryRunClasses: --ratio-for and shape: in the config make classes, the
+// flags first; the dry run prints a sparkline per class.
+func TestDryRunClasses(t *testing.T) {
+	capture := sampleCapture(t)
+	conf := filepath.Join(t.TempDir(), "shape.yaml")
+	yaml := `shape:
+  ratios:
+    - name: home
+      match: "path=/api/v1/home"
+      ratio: 1
+      curves: [{step: [{at: "+1m", value: 4}]}]
+  curves: [{spike: {at: "+90s", peak: 3, rise: 10s, fall: 20s}}]
+`
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, err := surge(t, "replay", "--from", capture, "--window-to", "3m", "--target", "http://127.0.0.1:9", "--dry-run",
+		"--ratio", "2", "--ratio-for", "path=/live/**:10", "--ratio-for", "device=tv,method=GET:0.5", "--config", conf)
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, errs)
+	}
+	for _, w := range []string{
+		"ratio     path=/live/**: 10x; device=tv and method=GET: 0.5x; home (path=/api/v1/home): 1x × step(",
+		"default: 2x × spike(3 at ",
+	} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("dry run output lacks %q:\n%s", w, errs)
+		}
+	}
+	lines := regexp.MustCompile(`(?m)^class +\S+ (.+) \([0-9,]+ requests, peak [0-9,]+/min\)$`).FindAllStringSubmatch(errs, -1)
+	seen := map[string]bool{}
+	for _, l := range lines {
+		seen[l[1]] = true
+	}
+	for _, c := range []string{"path=/live/**", "home", "default"} {
+		if !seen[c] {
+			t.Errorf("dry run has no class line for %s:\n%s", c, errs)
+		}
+	}
+}
+
+// TestShapeConfigErrors: a bad shape block or --ratio-for is a usage error
+// that names what is wrong, every problem at once.
+func TestShapeConfigErrors(t *testing.T) {
+	capture := sampleCapture(t)
+	conf := filepath.Join(t.TempDir(), "shape.yaml")
+	yaml := `shape:
+  ratios:
+    - {match: "colour=red", ratio: 2}
+    - {match: "path=/x", ratio: 1, curves: [{ramp: {from: 1, to: 2, over: 1m}, step: [{at: "+1m", value: 2}]}]}
+`
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := surge(t, "replay", "--from", capture, "--target", "http://127.0.0.1:9", "--dry-run", "--ratio-for", "path=/live/**:1", "--ratio-for", "path=/live/**", "--config", conf)
+	if err == nil {
+		t.Fatal("bad shaping: nil error; want a usage error")
+	}
+	for _, w := range []string{`--ratio-for "path=/live/**": want CONDITION:RATIO`, `unknown key "colour"`, "ratios[2].curves[0]: want exactly one of ramp, step, spike, points"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error = %v; want it to say %q", err, w)
+		}
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage {
+		t.Errorf("error = %#v; want exit code %d (usage)", err, exitUsage)
+	}
+	_, _, err = surgeConfigOnly(t, capture, "shape:\n  ratioz: 3\n")
+	if err == nil || !strings.Contains(err.Error(), `unknown field "ratioz"`) {
+		t.Errorf("unknown shape key: %v; want it named", err)
+	}
+}
+
+func surgeConfigOnly(t *testing.T, capture, yaml string) (string, string, error) {
+	conf := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return surge(t, "replay", "--from", capture, "--target", "http://127.0.0.1:9", "--dry-run", "--config", conf)
+}
