@@ -45,6 +45,17 @@ type Config struct {
 	// (First again, a new clone decision). Zero means DefaultIdleGap;
 	// negative is invalid.
 	IdleGap time.Duration
+	// Shape is the shaping beyond a constant ratio: per-class ratios,
+	// curves and exits, compiled at the window start. With classes or
+	// curves, Ratio must be a Constant (or nil): the default class's ratio
+	// unless Shape.Ratio is set. The zero value shapes nothing.
+	Shape Settings
+	// Controls is the run's control log: changes that take effect at
+	// schedule offsets while the Shaper runs. Nil means none.
+	Controls *Controls
+	// Sets are the named sets of recorded sessions exits send users to
+	// (CollectSets); every ExitSpec.To must name one.
+	Sets map[string]SessionSet
 }
 
 // ConfigError is one problem with one field of a Config.
@@ -81,6 +92,25 @@ func (c *Config) Validate() []error {
 	if v, ok := c.Ratio.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
 			bad("Ratio", "%v", err)
+		}
+	}
+	if c.Shape.Shaped() || len(c.Shape.Exits) > 0 {
+		if _, ok := c.Ratio.(Constant); !ok && c.Ratio != nil {
+			bad("Ratio", "%s with Shape: want a Constant (the default class's ratio)", ratioName(c.Ratio))
+		}
+		if _, err := c.Shape.Classes(time.Unix(0, 0).UTC(), 1); err != nil {
+			bad("Shape", "%v", err)
+		}
+	}
+	for i, e := range c.Shape.Exits {
+		if err := e.validate(); err != nil {
+			bad("Shape", "exits[%d]: %v", i, err)
+		}
+		if _, err := When(e.At, time.Unix(0, 0).UTC()); err != nil {
+			bad("Shape", "exits[%d]: %v", i, err)
+		}
+		if e.To != "" && len(c.Sets[e.To]) == 0 {
+			bad("Sets", "exits[%d]: no recorded sessions in set %q", i, e.To)
 		}
 	}
 	if c.IdleGap < 0 {

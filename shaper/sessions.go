@@ -28,6 +28,7 @@ type clone struct {
 	virtual  string        // virtual session id
 	recorded string        // the recorded user that user was made from
 	user     string        // virtual user
+	ended    bool          // an exit ended it: no more requests
 }
 
 func newLive(gap time.Duration) *live {

@@ -31,6 +31,12 @@ type Settings struct {
 	Curves []CurveSpec `json:"curves,omitempty"`
 	// Ratios are the classes, in order: the first match wins.
 	Ratios []ClassSpec `json:"ratios,omitempty"`
+	// Exits end live virtual sessions at capture times (every pass).
+	Exits []ExitSpec `json:"exits,omitempty"`
+	// Sessions are the named sets of recorded sessions exits send users
+	// to; they are collected from the capture before the run (only in a
+	// config, not in a change).
+	Sessions map[string]SetSpec `json:"sessions,omitempty"`
 }
 
 // ClassSpec is one class of Settings.Ratios.

@@ -35,7 +35,8 @@ type Request struct {
 	Think time.Duration
 	// Session is the recorded session key (schema.Exchange.Session).
 	Session string
-	// Clone is 0 for the recorded session itself, 1..n-1 for its clones.
+	// Clone is 0 for the recorded session itself, 1..n-1 for its clones,
+	// -1 for a follow-up session an exit started (ExitSpec.To).
 	Clone int32
 	// Loop is the pass over the window, from 0.
 	Loop int32
@@ -66,6 +67,9 @@ type Stats struct {
 	Requests        int64 // requests returned by Next
 	MaxHeld         int64 // most requests held at once to put jittered clones in order
 	MaxLive         int64 // most recorded sessions remembered at once
+	Exited          int64 // virtual sessions ended by exits
+	FollowUps       int64 // follow-up sessions started by exits (also in VirtualSessions)
+	Controls        int64 // control events applied
 }
 
 // Shaper turns a capture into a replay schedule: Next returns its Requests in
@@ -125,6 +129,17 @@ type Shaper struct {
 	stats      Stats
 	done       bool // every pass is read
 	err        error
+
+	// Control state (apply.go): the settings as of the latest control,
+	// the default class's ratio they build on, the scheduled exits.
+	settings Settings
+	base     float64
+	compiled bool // settings compiled against the window start
+	ctlNext  int  // next control of cfg.Controls to apply
+	exits    []scheduledExit
+	exitNext int
+	stopAt   time.Duration // with stopping: nothing at or after it
+	stopping bool
 }
 
 // New returns a Shaper of the capture that open opens, or the errors of
@@ -149,6 +164,10 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 	}
 	s.classifier, _ = s.ratio.(Classifier)
 	s.classes, _ = s.ratio.(*Classes)
+	s.settings, s.base = cfg.Shape, 1
+	if c, ok := s.ratio.(Constant); ok {
+		s.base = float64(c)
+	}
 	if !cfg.From.IsZero() {
 		s.start, s.started = cfg.From, true
 	}
@@ -167,6 +186,14 @@ func (s *Shaper) Next() (*Request, error) {
 			// Every event still to come has an offset ≥ mark and a later
 			// input order, so nothing can come before this request.
 			s.out = s.pending.pop()
+			if s.out.Exchange == nil {
+				continue // an exit ended its session
+			}
+			if s.stopping && s.out.At >= s.stopAt {
+				s.pending = queue{}
+				s.done, s.src = true, nil
+				return nil, io.EOF
+			}
 			s.stats.Requests++
 			return &s.out, nil
 		}
@@ -244,6 +271,19 @@ func (s *Shaper) step() error {
 	}
 	s.last, s.seen = t, true
 	at := scaled(float64(s.loop)*float64(s.length)+float64(t.Sub(s.start)), s.speed)
+	if !s.compiled {
+		s.compiled = true
+		if err := s.compile(time.Time{}); err != nil {
+			return err
+		}
+	}
+	if err := s.control(at, t); err != nil {
+		return err
+	}
+	if s.stopping && at >= s.stopAt {
+		s.done, s.src = true, nil
+		return nil
+	}
 	s.mark = at
 	return s.shape(e, at)
 }
@@ -265,6 +305,9 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 	ss.took, _ = e.Latency()
 	for k := range ss.clones {
 		c := &ss.clones[k]
+		if c.ended {
+			continue
+		}
 		if c.recorded != e.User {
 			c.recorded, c.user = e.User, s.virtualUser(e.User, int32(k))
 		}
@@ -290,17 +333,7 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 // at offset at becomes, and makes them.
 func (s *Shaper) decide(ss *session, e *schema.Exchange, at time.Duration) error {
 	var r float64
-	switch {
-	case s.classes != nil: // one match for both
-		var cl *Class
-		cl, ss.class = s.classes.classOf(e)
-		r = cl.at(e.Time)
-	case s.classifier != nil:
-		r = s.ratio.Ratio(e, at)
-		_, ss.class = s.classifier.Classify(e)
-	default:
-		r = s.ratio.Ratio(e, at)
-	}
+	r, ss.class = s.decideRatio(e, at)
 	if err := checkRatio(r); err != nil {
 		return &RatioError{Session: e.Session, At: at, Ratio: r, Err: err}
 	}
@@ -353,6 +386,7 @@ func (s *Shaper) endPass() error {
 	s.loop++
 	s.seen = false
 	s.live.reset()
+	s.exitNext = 0
 	if s.loop >= s.loops {
 		s.done, s.src = true, nil
 		return nil
