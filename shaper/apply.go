@@ -86,6 +86,15 @@ func (s *Shaper) apply(ctl Control, t time.Time) error {
 	return nil
 }
 
+// exitNames returns the scheduled exits as the plan prints them.
+func (s *Shaper) exitNames() []string {
+	var out []string
+	for _, e := range s.settings.Exits {
+		out = append(out, e.String())
+	}
+	return out
+}
+
 // offset is the schedule offset of capture time t in the current pass.
 func (s *Shaper) offset(t time.Time) time.Duration {
 	return scaled(float64(s.loop)*float64(s.length)+float64(t.Sub(s.start)), s.speed)

@@ -68,14 +68,16 @@ func (e *ExitSpec) validate() error {
 
 // SetSpec selects a named set of recorded sessions: those whose first
 // request (Seq 0) matches, at most Max of them (0: 100), each cut to its
-// first MaxRequests requests (0: 50).
+// first MaxRequests requests (0: 50) and to the requests within MaxLength
+// of capture time of its first (0: 2m): follow-ups are short sessions.
 //
 //	sessions:
 //	  home: {match: "path=/api/v1/home", max: 200}
 type SetSpec struct {
-	Match       Conds `json:"match"`
-	Max         int   `json:"max,omitempty"`
-	MaxRequests int   `json:"max_requests,omitempty"`
+	Match       Conds    `json:"match"`
+	Max         int      `json:"max,omitempty"`
+	MaxRequests int      `json:"max_requests,omitempty"`
+	MaxLength   Duration `json:"max_length,omitempty"`
 }
 
 // SessionSet is a set of recorded sessions, each its requests in order.
@@ -102,6 +104,7 @@ func CollectSets(specs map[string]SetSpec, src Source) (map[string]SessionSet, e
 		}
 		sp.Max = cmp.Or(sp.Max, 100)
 		sp.MaxRequests = cmp.Or(sp.MaxRequests, 50)
+		sp.MaxLength = cmp.Or(sp.MaxLength, Duration(2*time.Minute))
 		sets[name] = &set{spec: sp, m: m, index: map[string]int{}}
 	}
 	for {
@@ -114,7 +117,7 @@ func CollectSets(specs map[string]SetSpec, src Source) (map[string]SessionSet, e
 		}
 		for _, s := range sets {
 			if i, ok := s.index[e.Session]; ok {
-				if len(s.sess[i]) < s.spec.MaxRequests {
+				if len(s.sess[i]) < s.spec.MaxRequests && e.Time.Sub(s.sess[i][0].Time) <= time.Duration(s.spec.MaxLength) {
 					s.sess[i] = append(s.sess[i], *e)
 				}
 				continue

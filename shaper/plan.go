@@ -20,6 +20,7 @@ type Plan struct {
 	Spread   time.Duration // clone start jitter range; 0 means none
 	IdleGap  time.Duration // how long a recorded session is remembered
 	Duration time.Duration // window length / Speed × Loops; 0 while unknown
+	Exits    []string      // the scheduled exits (ExitSpec.String)
 }
 
 // Window returns the window's length, or 0 while a bound is unknown.
@@ -55,6 +56,9 @@ func (p Plan) String() string {
 		line("loops", "%d", p.Loops)
 	}
 	line("ratio", "%s", p.Ratio)
+	for _, e := range p.Exits {
+		line("exit", "%s", e)
+	}
 	line("seed", "%d", p.Seed)
 	if p.Spread > 0 {
 		line("spread", "%v (clone start jitter)", p.Spread)

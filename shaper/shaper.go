@@ -170,6 +170,11 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 	}
 	if !cfg.From.IsZero() {
 		s.start, s.started = cfg.From, true
+		// Known window start: the plan can show the compiled shaping.
+		s.compiled = true
+		if err := s.compile(time.Time{}); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.openPass(); err != nil {
 		return nil, err
@@ -223,6 +228,7 @@ func (s *Shaper) Plan() Plan {
 		Speed:   s.speed,
 		Loops:   int(s.loops),
 		Ratio:   ratioName(s.ratio),
+		Exits:   s.exitNames(),
 		Seed:    s.cfg.Seed,
 		Spread:  s.spread,
 		IdleGap: s.live.gap,

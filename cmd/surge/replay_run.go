@@ -159,10 +159,18 @@ func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPl
 		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
 	ratio := ratioOf(cfg.Ratio)
-	if o.settings.Shaped() {
-		// Curve times are capture times resolved against the window start.
-		if cfg.Ratio, err = o.settings.Classes(cfg.From, ratioOf(cfg.Ratio)); err != nil {
-			return nil, replayPlan{}, &exitError{exitUsage, err}
+	// Curve and exit times are capture times the shaper resolves against
+	// the window start.
+	cfg.Shape = o.settings
+	if len(o.settings.Sessions) > 0 {
+		// The sets of recorded sessions exits send users to: one pass over
+		// the window before the run.
+		src, err := open(eventlog.Range{From: cfg.From, To: cfg.To})()
+		if err != nil {
+			return nil, replayPlan{}, err
+		}
+		if cfg.Sets, err = shaper.CollectSets(o.settings.Sessions, src); err != nil {
+			return nil, replayPlan{}, &exitError{exitUsage, fmt.Errorf("shape: %w", err)}
 		}
 	}
 	sh, err := shaper.New(cfg, open(eventlog.Range{From: cfg.From, To: cfg.To}))

@@ -38,7 +38,7 @@ func TestDryRunClasses(t *testing.T) {
 			t.Errorf("dry run output lacks %q:\n%s", w, errs)
 		}
 	}
-	lines := regexp.MustCompile(`(?m)^class +\S+ (.+) \([0-9,]+ requests, peak [0-9,]+/min\)$`).FindAllStringSubmatch(errs, -1)
+	lines := regexp.MustCompile(`(?m)^class +\S+ (.+) \([0-9,]+ requests, peak [0-9,]+/(sec|min)\)$`).FindAllStringSubmatch(errs, -1)
 	seen := map[string]bool{}
 	for _, l := range lines {
 		seen[l[1]] = true
