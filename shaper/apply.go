@@ -17,10 +17,27 @@ type scheduledExit struct {
 	spec ExitSpec
 }
 
-// compile makes the ratio and the scheduled exits of s.settings, once the
-// window start is known. from is the capture time reached: exits at or
-// before it are not fired (a change never reaches back).
-func (s *Shaper) compile(from time.Time) error {
+// rewriteGen is the Rewriter in effect for requests due from offset from.
+type rewriteGen struct {
+	from time.Duration
+	rw   *Rewriter // nil: none
+}
+
+// compile makes the ratio, the scheduled exits and the rewriter of
+// s.settings, once the window start is known. from is the capture time
+// reached: exits at or before it are not fired (a change never reaches
+// back); at is the schedule offset the rewriter applies from.
+func (s *Shaper) compile(from time.Time, at time.Duration) error {
+	rw, err := NewRewriter(s.settings.Content, s.settings.Rewrites, s.cfg.Seed)
+	if err != nil {
+		return fmt.Errorf("shaper: %w", err)
+	}
+	if rw.Empty() {
+		rw = nil
+	}
+	if len(s.rewrites) > 0 || rw != nil {
+		s.rewrites = append(s.rewrites, rewriteGen{from: at, rw: rw})
+	}
 	if s.settings.Shaped() {
 		c, err := s.settings.Classes(s.start, s.base)
 		if err != nil {
@@ -77,7 +94,7 @@ func (s *Shaper) apply(ctl Control, t time.Time) error {
 	switch ctl.Op {
 	case OpSet:
 		s.settings = s.settings.Merge(ctl.Set)
-		return s.compile(t)
+		return s.compile(t, ctl.At)
 	case OpExit:
 		s.exit(ctl.Exit, ctl.At)
 	case OpStop:
@@ -112,4 +129,21 @@ func (s *Shaper) decideRatio(e *schema.Exchange, at time.Duration) (float64, str
 		return s.ratio.Ratio(e, at), label
 	}
 	return s.ratio.Ratio(e, at), ""
+}
+
+// rewrite returns r's exchange as the Rewriter in effect at r.At makes it:
+// a new Exchange when there is a Rewriter, the shared recorded one when
+// not. Generations no request can need any more are dropped.
+func (s *Shaper) rewrite(r *Request) {
+	g := s.rewrites
+	for len(g) > 1 && g[1].from <= r.At {
+		g = g[1:] // requests come in At order: an older one never returns
+	}
+	s.rewrites = g
+	if len(g) == 0 || g[0].rw == nil || r.At < g[0].from {
+		return
+	}
+	out := *r.Exchange
+	g[0].rw.Rewrite(&ProxyRequest{In: r.Exchange, Out: &out, Virtual: r.VirtualSession, Class: r.Class})
+	r.Exchange = &out
 }

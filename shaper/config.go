@@ -102,6 +102,9 @@ func (c *Config) Validate() []error {
 			bad("Shape", "%v", err)
 		}
 	}
+	if _, err := NewRewriter(c.Shape.Content, c.Shape.Rewrites, 0); err != nil {
+		bad("Shape", "%v", err)
+	}
 	for i, e := range c.Shape.Exits {
 		if err := e.validate(); err != nil {
 			bad("Shape", "exits[%d]: %v", i, err)

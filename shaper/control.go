@@ -67,6 +67,12 @@ func (c *Control) Validate() error {
 		if _, err := c.Set.Classes(time.Unix(0, 0).UTC(), 1); err != nil {
 			return fmt.Errorf("control set: %w", err)
 		}
+		if _, err := NewRewriter(c.Set.Content, c.Set.Rewrites, 0); err != nil {
+			return fmt.Errorf("control set: %w", err)
+		}
+		if c.Set.Sessions != nil {
+			return fmt.Errorf("control set: sessions are collected before the run; a change cannot add them")
+		}
 		for i, e := range c.Set.Exits {
 			if err := e.validate(); err != nil {
 				return fmt.Errorf("control set: exits[%d]: %w", i, err)
@@ -180,6 +186,12 @@ func (s Settings) Merge(change *Settings) Settings {
 	}
 	if change.Exits != nil {
 		s.Exits = change.Exits
+	}
+	if change.Content != nil {
+		s.Content = change.Content
+	}
+	if change.Rewrites != nil {
+		s.Rewrites = change.Rewrites
 	}
 	return s
 }

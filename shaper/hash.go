@@ -24,6 +24,7 @@ const (
 	domainUser    = 'u' // virtual user id
 	domainExit    = 'x' // whether an exit ends a virtual session
 	domainFollow  = 'f' // the follow-up session after an exit
+	domainContent = 'c' // the content id of a virtual session
 )
 
 const (

@@ -79,7 +79,11 @@ func ParseCond(s string) (Cond, error) {
 			c.prefix = p
 			return c, nil
 		}
-		c.re = regexp.MustCompile(globRegexp(c.value))
+		re, err := regexp.Compile(globRegexp(c.value))
+		if err != nil {
+			return Cond{}, fmt.Errorf("condition %q: %v", s, err)
+		}
+		c.re = re
 	}
 	return c, nil
 }
@@ -88,18 +92,23 @@ func ParseCond(s string) (Cond, error) {
 func globRegexp(g string) string {
 	var b strings.Builder
 	b.WriteByte('^')
-	for i := 0; i < len(g); i++ {
+	for g != "" {
+		i := strings.IndexAny(g, "*?")
+		if i < 0 {
+			b.WriteString(regexp.QuoteMeta(g))
+			break
+		}
+		b.WriteString(regexp.QuoteMeta(g[:i])) // whole runs: multi-byte characters stay whole
 		switch {
 		case strings.HasPrefix(g[i:], "**"):
 			b.WriteString(".*")
 			i++
 		case g[i] == '*':
 			b.WriteString("[^/]*")
-		case g[i] == '?':
-			b.WriteString("[^/]")
 		default:
-			b.WriteString(regexp.QuoteMeta(g[i : i+1]))
+			b.WriteString("[^/]")
 		}
+		g = g[i+1:]
 	}
 	b.WriteByte('$')
 	return b.String()

@@ -37,6 +37,11 @@ type Settings struct {
 	// to; they are collected from the capture before the run (only in a
 	// config, not in a change).
 	Sessions map[string]SetSpec `json:"sessions,omitempty"`
+	// Content maps recorded content ids to ids of a weighted list, per
+	// virtual session; Rewrites edit the requests sent. Both apply to
+	// requests due from the change on.
+	Content  *ContentSpec  `json:"content,omitempty"`
+	Rewrites []RewriteSpec `json:"rewrites,omitempty"`
 }
 
 // ClassSpec is one class of Settings.Ratios.

@@ -140,6 +140,7 @@ type Shaper struct {
 	exitNext int
 	stopAt   time.Duration // with stopping: nothing at or after it
 	stopping bool
+	rewrites []rewriteGen // in offset order; the first is in effect
 }
 
 // New returns a Shaper of the capture that open opens, or the errors of
@@ -172,7 +173,7 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 		s.start, s.started = cfg.From, true
 		// Known window start: the plan can show the compiled shaping.
 		s.compiled = true
-		if err := s.compile(time.Time{}); err != nil {
+		if err := s.compile(time.Time{}, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -199,6 +200,7 @@ func (s *Shaper) Next() (*Request, error) {
 				s.done, s.src = true, nil
 				return nil, io.EOF
 			}
+			s.rewrite(&s.out)
 			s.stats.Requests++
 			return &s.out, nil
 		}
@@ -279,7 +281,7 @@ func (s *Shaper) step() error {
 	at := scaled(float64(s.loop)*float64(s.length)+float64(t.Sub(s.start)), s.speed)
 	if !s.compiled {
 		s.compiled = true
-		if err := s.compile(time.Time{}); err != nil {
+		if err := s.compile(time.Time{}, 0); err != nil {
 			return err
 		}
 	}

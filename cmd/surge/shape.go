@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/surge-replay/surge/shaper"
@@ -35,6 +36,9 @@ func shapeSettings(cfg *config) (shaper.Settings, error) {
 		flags = append(flags, c)
 	}
 	s.Ratios = append(flags, s.Ratios...)
+	if err := loadContentFile(&s); err != nil {
+		errs = append(errs, err)
+	}
 	if s.Shaped() {
 		// Every error before any work: none depends on the window start,
 		// which planReplay resolves the curve times against.
@@ -51,4 +55,25 @@ func ratioOf(r shaper.Ratio) float64 {
 		return float64(c)
 	}
 	return 1
+}
+
+// loadContentFile reads shape.content.file (CSV of id,weight) into the
+// content list's ids, after any given in the config.
+func loadContentFile(s *shaper.Settings) error {
+	if s.Content == nil || s.Content.File == "" {
+		return nil
+	}
+	f, err := os.Open(s.Content.File)
+	if err != nil {
+		return fmt.Errorf("shape: content: %w", err)
+	}
+	defer f.Close()
+	ids, err := shaper.ReadChoices(f)
+	if err != nil {
+		return fmt.Errorf("shape: content: %s: %w", s.Content.File, err)
+	}
+	c := *s.Content
+	c.IDs, c.File = append(append([]shaper.Choice(nil), c.IDs...), ids...), ""
+	s.Content = &c
+	return nil
 }
