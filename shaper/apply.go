@@ -93,7 +93,17 @@ func (s *Shaper) apply(ctl Control, t time.Time) error {
 	s.stats.Controls++
 	switch ctl.Op {
 	case OpSet:
-		s.settings = s.settings.Merge(ctl.Set)
+		if ctl.Replace {
+			sessions := s.settings.Sessions
+			s.settings = *ctl.Set
+			s.settings.Sessions = sessions
+			if s.settings.Ratio == nil {
+				r := s.base
+				s.settings.Ratio = &r
+			}
+		} else {
+			s.settings = s.settings.Merge(ctl.Set)
+		}
 		return s.compile(t, ctl.At)
 	case OpExit:
 		s.exit(ctl.Exit, ctl.At)

@@ -53,6 +53,14 @@ type Config struct {
 	// Controls is the run's control log: changes that take effect at
 	// schedule offsets while the Shaper runs. Nil means none.
 	Controls *Controls
+	// Gate, when set, is called with the schedule offset of each event
+	// before its controls are applied and it is shaped, and may block: a
+	// live run waits there until the offset is within its look-ahead of the
+	// clock, so a control appended meanwhile reaches the event. An error
+	// from Gate ends the schedule (io.EOF ends it without an error). The
+	// Shaper stays a pure function of its input and its Controls: Gate
+	// decides when, never what.
+	Gate func(at time.Duration) error
 	// Sets are the named sets of recorded sessions exits send users to
 	// (CollectSets); every ExitSpec.To must name one.
 	Sets map[string]SessionSet

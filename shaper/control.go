@@ -35,6 +35,10 @@ type Control struct {
 	// Set holds the keys an OpSet changes: a key present replaces the
 	// current value (a list whole), a key absent keeps it.
 	Set *Settings `json:"set,omitempty"`
+	// Replace makes an OpSet replace the settings whole (a reloaded config
+	// file) instead of changing the keys present; the sets of recorded
+	// sessions stay as collected.
+	Replace bool `json:"replace,omitempty"`
 	// Exit is the exit of an OpExit (its At is ignored: the Control's At
 	// is when).
 	Exit *ExitSpec `json:"exit,omitempty"`
@@ -70,7 +74,7 @@ func (c *Control) Validate() error {
 		if _, err := NewRewriter(c.Set.Content, c.Set.Rewrites, 0); err != nil {
 			return fmt.Errorf("control set: %w", err)
 		}
-		if c.Set.Sessions != nil {
+		if c.Set.Sessions != nil && !c.Replace {
 			return fmt.Errorf("control set: sessions are collected before the run; a change cannot add them")
 		}
 		for i, e := range c.Set.Exits {

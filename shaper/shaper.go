@@ -285,6 +285,14 @@ func (s *Shaper) step() error {
 			return err
 		}
 	}
+	if s.cfg.Gate != nil {
+		if err := s.cfg.Gate(at); err == io.EOF {
+			s.done, s.src = true, nil
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
 	if err := s.control(at, t); err != nil {
 		return err
 	}

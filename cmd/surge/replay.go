@@ -106,6 +106,9 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("summary-json", "", "write the run summary as JSON to this file")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
+	f.String("control", "", "serve the HTTP control API (GET/PATCH /v1/run, POST /v1/run/pause|resume|stop|exit) on HOST:PORT; a bare port binds 127.0.0.1")
+	f.String("control-token", "", "token the control API requires (Authorization: Bearer); required for a non-loopback --control")
+	f.Bool("watch", false, "reload the shaping (shape:, replay.ratio) from the --config file whenever it changes, while the run goes on")
 	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --junit)")
 	addGateFlags(cmd)
 	addRoutesFlag(cmd)
@@ -127,6 +130,9 @@ type replayOptions struct {
 	// settings are the per-class ratios and curves (--ratio-for, shape: in
 	// the config), compiled once the window start is known (planReplay).
 	settings shaper.Settings
+	live     liveOptions // live control: API, config watcher (live.go)
+	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
+	nFlagClasses int
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -170,10 +176,13 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
 	}
 	var serr error
-	o.settings, serr = shapeSettings(cfg)
+	o.settings, o.nFlagClasses, serr = shapeSettings(cfg)
 	if serr != nil {
 		errs = append(errs, serr)
 	}
+	o.live = liveOptions{control: v.GetString("replay.control"), token: v.GetString("replay.control_token"),
+		watch: v.GetBool("replay.watch"), file: cfg.file}
+	errs = append(errs, o.live.check()...)
 	if ratio == 0 && !o.settings.Shaped() {
 		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
 	}

@@ -14,13 +14,12 @@ import (
 // config file (decoded by the shaper, which refuses unknown keys) and the
 // --ratio-for classes, which come first (first match wins). The default
 // class's ratio stays --ratio unless shape.ratio is given.
-func shapeSettings(cfg *config) (shaper.Settings, error) {
-	var s shaper.Settings
+func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 	var errs []error
 	if raw := cfg.v.Get("shape"); raw != nil {
 		data, err := json.Marshal(raw)
 		if err != nil {
-			return s, fmt.Errorf("config %s: shape: %v", cfg.file, err)
+			return s, 0, fmt.Errorf("config %s: shape: %v", cfg.file, err)
 		}
 		if s, err = shaper.DecodeSettings(data); err != nil {
 			errs = append(errs, fmt.Errorf("config %s: %v", cfg.file, err))
@@ -36,6 +35,7 @@ func shapeSettings(cfg *config) (shaper.Settings, error) {
 		flags = append(flags, c)
 	}
 	s.Ratios = append(flags, s.Ratios...)
+	nFlags = len(flags)
 	if err := loadContentFile(&s); err != nil {
 		errs = append(errs, err)
 	}
@@ -46,7 +46,7 @@ func shapeSettings(cfg *config) (shaper.Settings, error) {
 			errs = append(errs, fmt.Errorf("shape: %w", err))
 		}
 	}
-	return s, errors.Join(errs...)
+	return s, nFlags, errors.Join(errs...)
 }
 
 // ratioOf returns the number of a constant ratio, or 1.
@@ -76,4 +76,18 @@ func loadContentFile(s *shaper.Settings) error {
 	c.IDs, c.File = append(append([]shaper.Choice(nil), c.IDs...), ids...), ""
 	s.Content = &c
 	return nil
+}
+
+// plan0Ratio returns the run's starting ratio: the default class's.
+func plan0Ratio(o *replayOptions) float64 {
+	if o.settings.Ratio != nil {
+		return *o.settings.Ratio
+	}
+	return ratioOf(o.shape.Ratio)
+}
+
+// flagClasses returns the --ratio-for classes (the first of the settings'
+// classes, see shapeSettings).
+func (o *replayOptions) flagClasses() []shaper.ClassSpec {
+	return o.settings.Ratios[:o.nFlagClasses]
 }
