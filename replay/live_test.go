@@ -96,5 +96,24 @@ func TestLiveGateAndPause(t *testing.T) {
 		if len(ctls) != 3 || ctls[0].At < 2500*time.Millisecond || ctls[0].At > 2600*time.Millisecond+1 {
 			t.Errorf("controls %v; want a set at 2.5s (up to the look-ahead later), a pause, a resume", ctls)
 		}
+		// The recorded control events replayed without a clock give the
+		// same schedule (the pause aside, which only moves wall times).
+		again, _ := shaper.NewControls(ctls...)
+		pure, err := shaper.New(shaper.Config{Spread: -1, Controls: again}, oneASecond(8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			r, err := pure.Next()
+			if err == io.EOF {
+				if i != len(reqs) {
+					t.Errorf("replayed controls: %d requests; want %d", i, len(reqs))
+				}
+				break
+			}
+			if i >= len(reqs) || r.Clone != reqs[i].clones {
+				t.Fatalf("replayed controls: request %d is clone %d; want the live run's", i, r.Clone)
+			}
+		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
 	"github.com/surge-replay/surge/shaper"
 )
@@ -106,4 +107,41 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// writeControls prints a run's control events under its report, one a
+// line at its schedule offset: the changes on the run's timeline.
+func writeControls(w io.Writer, ctls []shaper.Control) {
+	if len(ctls) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n  control events (%d; results metadata %s)\n", len(ctls), MetaControls)
+	for _, c := range ctls {
+		fmt.Fprintf(w, "    %s\n", c)
+	}
+}
+
+// controlsOf returns the control events recorded in the metadata of
+// results files (the first file that has them).
+func controlsOf(paths []string) ([]shaper.Control, error) {
+	files, err := eventlog.Files(paths, eventlog.Range{})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		info, err := eventlog.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		raw, ok := info.Metadata[MetaControls]
+		if !ok {
+			continue
+		}
+		var ctls []shaper.Control
+		if err := json.Unmarshal([]byte(raw), &ctls); err != nil {
+			return nil, fmt.Errorf("%s: metadata %s: %v", f, MetaControls, err)
+		}
+		return ctls, nil
+	}
+	return nil, nil
 }

@@ -198,4 +198,9 @@ func TestLiveRatioChange(t *testing.T) {
 	if want := "[set api 3 set file 2 set file 1]"; fmt.Sprint(got) != want {
 		t.Errorf("control events %v; want %s", got, want)
 	}
+	// And surge report shows them on the run's timeline.
+	rep := mustSurge(t, "report", results)
+	if !strings.Contains(rep, "control events (3; results metadata surge.controls)") || !strings.Contains(rep, `set {"ratio":3} (api)`) {
+		t.Errorf("surge report does not list the control events:\n%s", rep)
+	}
 }

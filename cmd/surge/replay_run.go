@@ -163,6 +163,10 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
+	if controls != nil {
+		ctls, _ := controls.Since(0)
+		writeControls(cmd.OutOrStdout(), ctls)
+	}
 	if st.AccountsLeased > 0 {
 		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
 	}
