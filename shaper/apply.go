@@ -39,7 +39,11 @@ func (s *Shaper) compile(from time.Time, at time.Duration) error {
 		s.rewrites = append(s.rewrites, rewriteGen{from: at, rw: rw})
 	}
 	if s.settings.Shaped() {
-		c, err := s.settings.Classes(s.start, s.base)
+		base := s.base
+		if s.dynamic != nil && s.settings.Ratio == nil {
+			base = 1 // decideRatio multiplies by the dynamic ratio
+		}
+		c, err := s.settings.Classes(s.start, base)
 		if err != nil {
 			return fmt.Errorf("shaper: %w", err)
 		}
@@ -133,6 +137,11 @@ func (s *Shaper) decideRatio(e *schema.Exchange, at time.Duration) (float64, str
 	switch {
 	case s.classes != nil: // one match for both
 		cl, label := s.classes.classOf(e)
+		if cl == &s.classes.Default && s.settings.Ratio == nil && s.dynamic != nil {
+			// The default class's ratio is the configured Ratio (a live
+			// one, as a fleet agent's), times the default curves.
+			return s.dynamic.Ratio(e, at) * cl.at(e.Time), label
+		}
 		return cl.at(e.Time), label
 	case s.classifier != nil:
 		_, label := s.classifier.Classify(e)

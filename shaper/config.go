@@ -46,9 +46,11 @@ type Config struct {
 	// negative is invalid.
 	IdleGap time.Duration
 	// Shape is the shaping beyond a constant ratio: per-class ratios,
-	// curves and exits, compiled at the window start. With classes or
-	// curves, Ratio must be a Constant (or nil): the default class's ratio
-	// unless Shape.Ratio is set. The zero value shapes nothing.
+	// curves and exits, compiled at the window start. Ratio stays the
+	// default class's ratio unless Shape.Ratio is set; with a Ratio that is
+	// not a Constant (a fleet agent's live ratio), the default class's
+	// ratio is its value times the default curves. The zero value shapes
+	// nothing.
 	Shape Settings
 	// Controls is the run's control log: changes that take effect at
 	// schedule offsets while the Shaper runs. Nil means none.
@@ -103,8 +105,8 @@ func (c *Config) Validate() []error {
 		}
 	}
 	if c.Shape.Shaped() || len(c.Shape.Exits) > 0 {
-		if _, ok := c.Ratio.(Constant); !ok && c.Ratio != nil {
-			bad("Ratio", "%s with Shape: want a Constant (the default class's ratio)", ratioName(c.Ratio))
+		if _, ok := c.Ratio.(*Classes); ok {
+			bad("Ratio", "Classes with Shape: give the classes in one of them")
 		}
 		if _, err := c.Shape.Classes(time.Unix(0, 0).UTC(), 1); err != nil {
 			bad("Shape", "%v", err)

@@ -193,3 +193,24 @@ func TestControlsAppend(t *testing.T) {
 		t.Errorf("Len() = %d; want 2 (the bad ones refused)", c.Len())
 	}
 }
+
+// TestDynamicBaseWithClasses: a Ratio that is not a Constant (a fleet
+// agent's live ratio) stays the default class's ratio when a control adds
+// classes, times the default curves.
+func TestDynamicBaseWithClasses(t *testing.T) {
+	events := flat(2, 1000)
+	live := shaper.RatioFunc(func(_ *schema.Exchange, at time.Duration) float64 { return 2 })
+	ctl, _ := shaper.NewControls(shaper.Control{Op: shaper.OpSet, At: time.Minute, Set: &shaper.Settings{
+		Ratios: []shaper.ClassSpec{{Match: shaper.Conds{"path=/vod/**"}, Ratio: 5}},
+		Curves: []shaper.CurveSpec{{Step: []shaper.PointSpec{{At: "+1m", Value: 1.5}}}},
+	}})
+	got, _ := run(t, shaper.Config{Seed: 1, Spread: -1, IdleGap: time.Second, Ratio: live, Controls: ctl}, events)
+	perMin := make([]int, 2)
+	for _, r := range got {
+		perMin[r.At/time.Minute]++
+	}
+	// Minute 0: 2x; minute 1: the default class (all /live) at 2 × 1.5.
+	if perMin[0] != 2000 || perMin[1] != 3000 {
+		t.Errorf("requests per minute %v; want [2000 3000]", perMin)
+	}
+}

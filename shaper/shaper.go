@@ -141,6 +141,7 @@ type Shaper struct {
 	stopAt   time.Duration // with stopping: nothing at or after it
 	stopping bool
 	rewrites []rewriteGen // in offset order; the first is in effect
+	dynamic  Ratio        // Config.Ratio when it is not a Constant (nor Classes)
 }
 
 // New returns a Shaper of the capture that open opens, or the errors of
@@ -168,6 +169,8 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 	s.settings, s.base = cfg.Shape, 1
 	if c, ok := s.ratio.(Constant); ok {
 		s.base = float64(c)
+	} else if s.classes == nil {
+		s.dynamic = s.ratio
 	}
 	if !cfg.From.IsZero() {
 		s.start, s.started = cfg.From, true
