@@ -180,3 +180,21 @@ func TestSettingsErrors(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestClassesContentCondition: a "content=" condition compares the content
+// id the content pattern extracts from the first request.
+func TestClassesContentCondition(t *testing.T) {
+	set := shaper.Settings{
+		Content: &shaper.ContentSpec{Pattern: `^/live/(?P<id>[^/]+)/`, IDs: []shaper.Choice{{ID: "x", Weight: 1}}},
+		Ratios:  []shaper.ClassSpec{{Name: "final", Match: shaper.Conds{"content=final-2025"}, Ratio: 4}},
+	}
+	c, err := set.Classes(base, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/live/final-2025/seg-1.ts": "final", "/live/friendly/seg-1.ts": "default", "/vod/final-2025/": "default"} {
+		if _, got := c.Classify(&schema.Exchange{Path: path}); got != want {
+			t.Errorf("Classify(%s) = %s; want %s", path, got, want)
+		}
+	}
+}

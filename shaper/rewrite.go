@@ -72,7 +72,8 @@ type PrefixSpec struct {
 //	  ids: [{id: derby-20271120, weight: 3}, {id: cup-20271121, weight: 1}]
 //
 // File names a CSV of ids instead (columns id,weight; ReadChoices), read by
-// the command that loads the config: the shaper sees IDs only.
+// the command that loads the config: the shaper sees IDs only. A pattern
+// without ids maps nothing: it only gives "content=" conditions their id.
 type ContentSpec struct {
 	Pattern string   `json:"pattern"`
 	IDs     []Choice `json:"ids,omitempty"`
@@ -120,7 +121,7 @@ func NewRewriter(content *ContentSpec, rewrites []RewriteSpec, seed uint64) (*Re
 			total += ch.Weight
 		}
 		if len(content.IDs) == 0 {
-			errs = append(errs, "content: no ids to map to")
+			rw.content = nil // a pattern only: content= conditions, no mapping
 		}
 		sum := 0.0
 		for _, ch := range content.IDs {

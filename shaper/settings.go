@@ -179,6 +179,14 @@ func (s *Settings) Classes(start time.Time, base float64) (*Classes, error) {
 		c.Default.Ratio = *s.Ratio
 	}
 	c.Default.Curves = compileCurves(s.Curves, start, "curves", &errs)
+	if s.Content != nil {
+		// "content=ID" conditions compare the recorded content id.
+		rule, err := NewContentRule(s.Content.Pattern)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("content: %v", err))
+		}
+		c.Content = rule
+	}
 	for i, cs := range s.Ratios {
 		where := fmt.Sprintf("ratios[%d]", i)
 		m, err := ParseMatch(cs.Match)
