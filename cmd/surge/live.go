@@ -44,6 +44,9 @@ func controlAddr(s string) string {
 
 // checkControl returns the problems of the control options.
 func (l *liveOptions) check() []error {
+	if l.watch && l.file == "" {
+		return []error{fmt.Errorf("replay: --watch: no config file to watch: give --config FILE")}
+	}
 	if l.control == "" {
 		return nil
 	}
