@@ -265,7 +265,11 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		// Not rewindable: net/http never sends it twice (RFC 9110 §9.2.2).
 		req.GetBody = nil
 	}
-	setRecorded(req, d.host, p)
+	host := d.host
+	if p.host != "" {
+		host = p.host // a shaper rewrite's: the connection still goes to the target
+	}
+	setRecorded(req, host, p)
 	resp, err := client.Do(req)
 	if err == nil {
 		var n int64

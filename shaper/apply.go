@@ -164,5 +164,8 @@ func (s *Shaper) rewrite(r *Request) {
 	}
 	out := *r.Exchange
 	g[0].rw.Rewrite(&ProxyRequest{In: r.Exchange, Out: &out, Virtual: r.VirtualSession, Class: r.Class})
+	if out.Host != r.Exchange.Host {
+		r.Host = out.Host
+	}
 	r.Exchange = &out
 }

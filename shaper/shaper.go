@@ -53,6 +53,9 @@ type Request struct {
 	// Class is the session's class when the Ratio is a Classifier (per-class
 	// ratios: Classes), else "".
 	Class string
+	// Host is the Host to send when a rewrite changed the exchange's host
+	// (RewriteSpec.Host); "" means the target's.
+	Host string
 	// Exchange is the recorded request, shared by the clones: read-only.
 	Exchange *schema.Exchange
 }

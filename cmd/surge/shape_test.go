@@ -2,11 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestDryRunClasses: --ratio-for and shape: in the config make classes, the
@@ -88,4 +93,46 @@ func surgeConfigOnly(t *testing.T, capture, yaml string) (string, string, error)
 		t.Fatal(err)
 	}
 	return surge(t, "replay", "--from", capture, "--target", "http://127.0.0.1:9", "--dry-run", "--config", conf)
+}
+
+// hosts records the Host and path of every request.
+type hosts struct {
+	mu  sync.Mutex
+	got map[string]int // "host path" → count
+}
+
+func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	h.got[r.Host+" "+r.URL.Path+"?"+r.URL.RawQuery+" "+r.Header.Get("X-Replay")]++
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestRewritesOnTheWire: a replay with rewrites sends the rewritten host,
+// path, query and headers, with both drivers, to the target's address.
+func TestRewritesOnTheWire(t *testing.T) {
+	capture := flatCapture(t, 20, 2*time.Second) // 40 requests to /live/1
+	conf := filepath.Join(t.TempDir(), "rw.yaml")
+	yaml := `shape:
+  content: {pattern: "^/live/(?P<id>[^/]+)", ids: [{id: derby, weight: 1}]}
+  rewrites:
+    - {host: "staging.example.com:8443", path_prefix: {from: /live/, to: /v2/live/}, set_query: {cdn: "off"}, set_headers: {X-Replay: surge}}
+`
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, driver := range []string{"lean", "http"} {
+		h := &hosts{got: map[string]int{}}
+		srv := httptest.NewServer(h)
+		_, errs, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--driver", driver,
+			"--speed", "4", "--progress", "none")
+		srv.Close()
+		if err != nil && !strings.Contains(err.Error(), "generator fell behind") {
+			t.Fatalf("%s: %v\n%s", driver, err, errs)
+		}
+		want := map[string]int{"staging.example.com:8443 /v2/live/derby?cdn=off surge": 40}
+		if fmt.Sprint(h.got) != fmt.Sprint(want) {
+			t.Errorf("%s driver: the target saw %v; want %v", driver, h.got, want)
+		}
+	}
 }

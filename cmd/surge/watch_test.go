@@ -87,4 +87,3 @@ func TestConfigWatcher(t *testing.T) {
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
