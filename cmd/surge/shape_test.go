@@ -136,3 +136,23 @@ func TestRewritesOnTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestKickoffConfig plans the bundled match night with
+// configs/kickoff-surge.yaml: its classes, curves, exit and session set
+// load, and the dry run shows the live class, the default and the home
+// follow-ups.
+func TestKickoffConfig(t *testing.T) {
+	capture := sampleCapture(t)
+	_, errs, err := surge(t, "demo", "--config", "../../configs/kickoff-surge.yaml", "--from", capture, "--dry-run")
+	if err != nil {
+		t.Fatalf("demo --config configs/kickoff-surge.yaml --dry-run: %v\n%s", err, errs)
+	}
+	for _, w := range []string{
+		"live (path=/live/**): 1x × step(19:55:00Z=10)", "default: 1x × spike(3 at 20:08:00Z",
+		"exit      20% of live at 20:12:00Z to home within 2s", " live (", " default (", " home (",
+	} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("the kickoff plan lacks %q:\n%s", w, errs)
+		}
+	}
+}
