@@ -11,7 +11,7 @@ SAMPLE := testdata/sample
 DEMO_KEY ?= surge-demo-key
 FUZZTIME ?= 60s
 
-.PHONY: all build install demo test test-go interop lint vet fmt-check bench fuzz sample clean
+.PHONY: all build install demo demo-kickoff test test-go interop lint vet fmt-check bench fuzz sample clean
 
 all: build
 
@@ -34,6 +34,16 @@ demo: build
 	$(BIN) inspect $(OUT)/demo/match-night.parquet
 	$(BIN) demo --from $(OUT)/demo/match-night.parquet --ratio 3 --speed 30 \
 		--results $(OUT)/demo/results.parquet --summary-json $(OUT)/demo/summary.json
+
+## demo-kickoff: the match night reshaped as a live event surges
+## (configs/kickoff-surge.yaml, docs/SHAPING.md): live viewing 10x from kickoff,
+## a half-time browsing spike, a key-moment exit to the home page. Imports the
+## sample first when make demo has not.
+demo-kickoff: build
+	@test -f $(OUT)/demo/match-night.parquet || { mkdir -p $(OUT)/demo && SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import nginx --config configs/capture.yaml \
+		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet; }
+	$(BIN) demo --config configs/kickoff-surge.yaml --dry-run
+	$(BIN) demo --config configs/kickoff-surge.yaml --results $(OUT)/demo/kickoff-results.parquet --force
 
 ## test: everything — vet, format, unit/integration tests with -race (fuzz
 ## seed corpora included), and the DuckDB/pyarrow interop test. Integration

@@ -78,6 +78,23 @@ type gated struct {
 	late    string
 	counts  *takeoverCounts
 	handed  atomic.Int64 // wall time (Unix ns) of the latest request handed on
+
+	controls *shaper.Controls // the run's OpShape events, as the shaper reads them
+	synced   int              // how many of the state's Shape are in controls
+}
+
+// syncShape is the shaper's Gate: it appends the control events the run's
+// state has that the shaper's log has not. The source has already waited
+// until the event's time is near (next), so a control that takes effect
+// before it is known.
+func (g *gated) syncShape(time.Duration) error {
+	st, _ := g.live.get()
+	for ; g.synced < len(st.Shape); g.synced++ {
+		if _, err := g.controls.Append(st.Shape[g.synced]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newGated builds the generation's shaper over src.
@@ -89,6 +106,10 @@ func newGated(ctx context.Context, live *liveState, spec *RunSpec, lookahead tim
 		origins: newOrigins(spec.spread()), marks: marks, grace: spec.grace(), late: spec.late(), counts: counts}
 	cfg := spec.shaperConfig()
 	cfg.Ratio = shaper.RatioFunc(g.ratio)
+	// The run's shaper control events (OpShape) reach the shaper through
+	// its Controls, synced from the state before each event is shaped.
+	g.controls, _ = shaper.NewControls()
+	cfg.Controls, cfg.Gate = g.controls, g.syncShape
 	open := func() (shaper.Source, error) { return g.next, nil }
 	var err error
 	if g.sh, err = shaper.New(cfg, open); err != nil {

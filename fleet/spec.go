@@ -47,6 +47,10 @@ const (
 	OpPause  = "pause"
 	OpResume = "resume"
 	OpStop   = "stop"
+	// OpShape carries a shaper control event (Event.Shape: set shaping
+	// keys, or an exit), the same event a local replay's control API and
+	// config watcher make (docs/SHAPING.md).
+	OpShape = "shape"
 )
 
 // Late policies of a RunSpec: what an agent does with a request already
@@ -226,15 +230,17 @@ func checkRunID(id string) error {
 
 // Event is one record of the control topic: a run's start (with its Spec)
 // or a change to it. At is the wall time it takes effect; Issued when it was
-// published. Ratio is set for OpSet.
+// published. Ratio is set for OpSet, Shape for OpShape (its op set or exit;
+// its offset is computed from At by every agent alike, State.Apply).
 type Event struct {
-	Run    string    `json:"run"`
-	Op     string    `json:"op"`
-	Spec   *RunSpec  `json:"spec,omitempty"`
-	Ratio  *float64  `json:"ratio,omitempty"`
-	At     time.Time `json:"at"`
-	Issued time.Time `json:"issued"`
-	By     string    `json:"by,omitempty"`
+	Run    string          `json:"run"`
+	Op     string          `json:"op"`
+	Spec   *RunSpec        `json:"spec,omitempty"`
+	Ratio  *float64        `json:"ratio,omitempty"`
+	Shape  *shaper.Control `json:"shape,omitempty"`
+	At     time.Time       `json:"at"`
+	Issued time.Time       `json:"issued"`
+	By     string          `json:"by,omitempty"`
 }
 
 // ParseSet parses the arguments of `surge run set RUN key=value...` into an

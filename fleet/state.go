@@ -21,8 +21,11 @@ type State struct {
 	Ratios []RatioStep // ratio changes after the start, in effect order
 	Pauses []Pause     // pauses in order; the last one's To is zero while paused
 	Stop   time.Time   // when the run stops; zero while it has not been asked to
-	Last   time.Time   // effective time of the latest event
-	Events int         // events applied
+	// Shape are the shaper control events (OpShape) in effect order, each
+	// at the schedule offset of its At: an agent's shaper folds them in.
+	Shape  []shaper.Control
+	Last   time.Time // effective time of the latest event
+	Events int       // events applied
 }
 
 // RatioStep is a ratio in effect from At on.
@@ -73,6 +76,22 @@ func (s State) Apply(e Event) (State, error) {
 			return s, fmt.Errorf("run %s: set ratio: %v", e.Run, err)
 		}
 		n.Ratios = append(slices.Clip(s.Ratios), RatioStep{At: at, Ratio: *e.Ratio})
+	case OpShape:
+		if e.Shape == nil {
+			return s, fmt.Errorf("run %s: shape with no control event", e.Run)
+		}
+		c := *e.Shape
+		if c.Op != shaper.OpSet && c.Op != shaper.OpExit {
+			return s, fmt.Errorf("run %s: shape op %q: want set or exit (pause, resume and stop are ops of their own)", e.Run, c.Op)
+		}
+		c.At, c.Issued, c.By = s.Offset(at), e.Issued, e.By
+		if err := c.Validate(); err != nil {
+			return s, fmt.Errorf("run %s: %v", e.Run, err)
+		}
+		if n := len(s.Shape); n > 0 && c.At < s.Shape[n-1].At {
+			c.At = s.Shape[n-1].At
+		}
+		n.Shape = append(slices.Clip(s.Shape), c)
 	case OpPause:
 		if s.paused() {
 			return s, fmt.Errorf("run %s: pause while paused", e.Run)
@@ -162,4 +181,21 @@ func (s State) End() (time.Time, bool) {
 		return s.Stop, true
 	}
 	return w, ok
+}
+
+// Offset returns the schedule offset of wall time w: the time since StartAt
+// less the pauses before w; a time inside a pause is the pause's start.
+// Never below 0. It is Wall's inverse.
+func (s State) Offset(w time.Time) time.Duration {
+	var paused time.Duration
+	for _, p := range s.Pauses {
+		if w.Before(p.From) {
+			break
+		}
+		if p.To.IsZero() || w.Before(p.To) {
+			return max(p.From.Sub(s.Spec.StartAt)-paused, 0)
+		}
+		paused += p.To.Sub(p.From)
+	}
+	return max(w.Sub(s.Spec.StartAt)-paused, 0)
 }

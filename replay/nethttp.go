@@ -294,7 +294,11 @@ func (d *httpDriver) roundTrip(client *http.Client, ctx context.Context, p *pend
 		// Not rewindable: net/http never sends it twice (RFC 9110 §9.2.2).
 		req.GetBody = nil
 	}
-	setRecorded(req, d.host, p)
+	host := d.host
+	if p.host != "" {
+		host = p.host // a shaper rewrite's: the connection still goes to the target
+	}
+	setRecorded(req, host, p)
 	return client.Do(req)
 }
 

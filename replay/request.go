@@ -21,6 +21,7 @@ type pending struct {
 	vsess    string        // virtual session, for closed-loop runners
 	method   string
 	target   string // path and query, as sent
+	host     string // Host to send instead of the target's (a shaper rewrite); "" none
 	headers  []schema.Header
 	body     []byte
 	wire     []byte         // the whole HTTP/1.1 request, for the lean driver
@@ -114,7 +115,7 @@ func mergeQuery(recorded, target string) string {
 // its virtual user and Host rewritten to the target.
 func (pr *preparer) prepare(r *shaper.Request) *pending {
 	e := r.Exchange
-	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method, sent: -1, assigned: -1}
+	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method, sent: -1, assigned: -1, host: r.Host}
 	id := identity(r)
 	pr.subst.now = r.At
 	p.target = pr.requestTarget(e.Path, pr.subst.replaceQuery(e.Query, id))
@@ -166,7 +167,11 @@ func (pr *preparer) appendWire(b []byte, p *pending) []byte {
 	b = append(b, ' ')
 	b = append(b, p.target...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, pr.host...)
+	if p.host != "" {
+		b = append(b, p.host...) // a shaper rewrite's: the connection still goes to the target
+	} else {
+		b = append(b, pr.host...)
+	}
 	b = append(b, "\r\n"...)
 	for _, h := range p.headers {
 		b = append(b, h.Name...)

@@ -126,6 +126,14 @@ rm -f "$WORK/tput.log" "$WORK/rss.log"
 log "A2: Parquet scan benchmarks (1M exchanges, one core)"
 taskset -c 1 go test -run '^$' -bench 'Scan' -benchtime 1x -count "$RUNS" -cpu 1 ./eventlog | tee "$RES/scan.txt"
 
+log "A3: shaper throughput, constant ratio vs 20 class rules and 3 curves (docs/SHAPING.md: >= 80%)"
+taskset -c 1 go test -run '^$' -bench '^BenchmarkShaper(Classes)?$' -benchtime 10x -count "$RUNS" -cpu 1 ./shaper | tee "$RES/shaper.txt"
+# Best of the runs: on a shared machine the noise is all upward.
+awk '$1 ~ /^BenchmarkShaper(-[0-9]+)?$/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/request" && (!p || $i < p)) p = $i }
+     $1 ~ /^BenchmarkShaperClasses(-[0-9]+)?$/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/request" && (!c || $i < c)) c = $i }
+     END { if (p && c) printf "shaper: classes+curves at %.0f%% of the constant ratio (best ns/request %.1f vs %.1f; goal >= 80%%)\n", 100 * p / c, c, p }' \
+	"$RES/shaper.txt" | tee -a "$RES/shaper.txt"
+
 # ---- B. replay --------------------------------------------------------------
 
 GOMAXPROCS=1 taskset -c 0 "$TARGET" -port-file "$WORK/port" -max 4000000 2>"$RES/target.log" &

@@ -52,6 +52,27 @@ type Config struct {
 	// requests are not sent as one burst. Zero means the times are exact
 	// (nothing is spread); negative is invalid.
 	Resolution time.Duration
+	// Shape is the shaping beyond a constant ratio: per-class ratios,
+	// curves and exits, compiled at the window start. Ratio stays the
+	// default class's ratio unless Shape.Ratio is set; with a Ratio that is
+	// not a Constant (a fleet agent's live ratio), the default class's
+	// ratio is its value times the default curves. The zero value shapes
+	// nothing.
+	Shape Settings
+	// Controls is the run's control log: changes that take effect at
+	// schedule offsets while the Shaper runs. Nil means none.
+	Controls *Controls
+	// Gate, when set, is called with the schedule offset of each event
+	// before its controls are applied and it is shaped, and may block: a
+	// live run waits there until the offset is within its look-ahead of the
+	// clock, so a control appended meanwhile reaches the event. An error
+	// from Gate ends the schedule (io.EOF ends it without an error). The
+	// Shaper stays a pure function of its input and its Controls: Gate
+	// decides when, never what.
+	Gate func(at time.Duration) error
+	// Sets are the named sets of recorded sessions exits send users to
+	// (CollectSets); every ExitSpec.To must name one.
+	Sets map[string]SessionSet
 }
 
 // ConfigError is one problem with one field of a Config.
@@ -88,6 +109,28 @@ func (c *Config) Validate() []error {
 	if v, ok := c.Ratio.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
 			bad("Ratio", "%v", err)
+		}
+	}
+	if c.Shape.Shaped() || len(c.Shape.Exits) > 0 {
+		if _, ok := c.Ratio.(*Classes); ok {
+			bad("Ratio", "Classes with Shape: give the classes in one of them")
+		}
+		if _, err := c.Shape.Classes(time.Unix(0, 0).UTC(), 1); err != nil {
+			bad("Shape", "%v", err)
+		}
+	}
+	if _, err := NewRewriter(c.Shape.Content, c.Shape.Rewrites, 0); err != nil {
+		bad("Shape", "%v", err)
+	}
+	for i, e := range c.Shape.Exits {
+		if err := e.validate(); err != nil {
+			bad("Shape", "exits[%d]: %v", i, err)
+		}
+		if _, err := When(e.At, time.Unix(0, 0).UTC()); err != nil {
+			bad("Shape", "exits[%d]: %v", i, err)
+		}
+		if e.To != "" && len(c.Sets[e.To]) == 0 {
+			bad("Sets", "exits[%d]: no recorded sessions in set %q", i, e.To)
 		}
 	}
 	if c.IdleGap < 0 {

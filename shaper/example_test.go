@@ -67,5 +67,5 @@ func ExampleNew() {
 	// 1.000614501s s_b clone 1 as s_ba5a5c3977f56be9 user u_de28b72be3a5f06d first=true think=0s /vod/9
 	// 2s           s_a clone 0 as s_a user u_1 first=false think=2s /live/2
 	// 2.139479408s s_a clone 1 as s_ecddffe19c4bd80a user u_51a009edabf32bf1 first=false think=2s /live/2
-	// {Sessions:2 Dropped:0 VirtualSessions:4 Events:3 Skipped:0 Requests:6 MaxHeld:3 MaxLive:2}
+	// {Sessions:2 Dropped:0 VirtualSessions:4 Events:3 Skipped:0 Requests:6 MaxHeld:3 MaxLive:2 Exited:0 FollowUps:0 Controls:0}
 }

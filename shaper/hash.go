@@ -22,6 +22,9 @@ const (
 	domainJitter  = 'j' // start offset of a clone
 	domainSession = 's' // virtual session id
 	domainUser    = 'u' // virtual user id
+	domainExit    = 'x' // whether an exit ends a virtual session
+	domainFollow  = 'f' // the follow-up session after an exit
+	domainContent = 'c' // the content id of a virtual session
 )
 
 const (

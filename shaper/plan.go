@@ -23,6 +23,7 @@ type Plan struct {
 	// Resolution is the capture's time resolution whose shared instants are
 	// spread (Config.Resolution); 0 means none.
 	Resolution time.Duration
+	Exits      []string // the scheduled exits (ExitSpec.String)
 }
 
 // Window returns the window's length, or 0 while a bound is unknown.
@@ -58,6 +59,9 @@ func (p Plan) String() string {
 		line("loops", "%d", p.Loops)
 	}
 	line("ratio", "%s", p.Ratio)
+	for _, e := range p.Exits {
+		line("exit", "%s", e)
+	}
 	line("seed", "%d", p.Seed)
 	if p.Spread > 0 {
 		line("spread", "%v (clone start jitter)", p.Spread)

@@ -60,6 +60,16 @@ func (q *queue) push(r Request, seq uint64) {
 	}
 }
 
+// kill marks the held requests dead that match: pop skips them. Only for
+// exits: it scans every held request.
+func (q *queue) kill(match func(*Request) bool) {
+	for _, k := range q.heap {
+		if r := &q.reqs[k.slot]; r.Exchange != nil && match(r) {
+			r.Exchange = nil
+		}
+	}
+}
+
 // pop removes and returns the least request; q must not be empty.
 func (q *queue) pop() Request {
 	h := q.heap

@@ -19,6 +19,7 @@ type session struct {
 	seen   time.Time     // capture time of its last event
 	took   time.Duration // recorded latency of its last event (0: unknown)
 	clones []clone       // one per virtual session; empty when dropped
+	class  string        // the class label (Classifier), "" without
 }
 
 // clone is one virtual session of a recorded session.
@@ -27,6 +28,7 @@ type clone struct {
 	virtual  string        // virtual session id
 	recorded string        // the recorded user that user was made from
 	user     string        // virtual user
+	ended    bool          // an exit ended it: no more requests
 }
 
 func newLive(gap time.Duration) *live {

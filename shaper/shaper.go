@@ -35,7 +35,8 @@ type Request struct {
 	Think time.Duration
 	// Session is the recorded session key (schema.Exchange.Session).
 	Session string
-	// Clone is 0 for the recorded session itself, 1..n-1 for its clones.
+	// Clone is 0 for the recorded session itself, 1..n-1 for its clones,
+	// -1 for a follow-up session an exit started (ExitSpec.To).
 	Clone int32
 	// Loop is the pass over the window, from 0.
 	Loop int32
@@ -49,6 +50,12 @@ type Request struct {
 	User string
 	// First is true for the first request of the virtual session.
 	First bool
+	// Class is the session's class when the Ratio is a Classifier (per-class
+	// ratios: Classes), else "".
+	Class string
+	// Host is the Host to send when a rewrite changed the exchange's host
+	// (RewriteSpec.Host); "" means the target's.
+	Host string
 	// Exchange is the recorded request, shared by the clones: read-only.
 	Exchange *schema.Exchange
 }
@@ -63,6 +70,9 @@ type Stats struct {
 	Requests        int64 // requests returned by Next
 	MaxHeld         int64 // most requests held at once to put jittered clones in order
 	MaxLive         int64 // most recorded sessions remembered at once
+	Exited          int64 // virtual sessions ended by exits
+	FollowUps       int64 // follow-up sessions started by exits (also in VirtualSessions)
+	Controls        int64 // control events applied
 }
 
 // Shaper turns a capture into a replay schedule: Next returns its Requests in
@@ -97,29 +107,44 @@ type Stats struct {
 //
 // A Shaper is not safe for concurrent use.
 type Shaper struct {
-	cfg     Config
-	speed   float64
-	loops   int32
-	spread  time.Duration
-	ratio   Ratio
-	open    Opener
-	src     Source
-	loop    int32
-	from    time.Time     // events before are skipped; zero = not yet known
-	end     time.Time     // events at or after are skipped; zero = open
-	start   time.Time     // window start (offset 0); set with started
-	started bool          // start is known
-	length  time.Duration // window length; known at the end of the first pass
-	last    time.Time     // last in-window event of this pass
-	seen    bool          // the pass has had an in-window event
-	seq     uint64        // input order of in-window events
-	mark    time.Duration // un-jittered offset of the latest input event
-	live    *live
-	pending queue
-	out     Request
-	stats   Stats
-	done    bool // every pass is read
-	err     error
+	cfg        Config
+	speed      float64
+	loops      int32
+	spread     time.Duration
+	ratio      Ratio
+	classifier Classifier // ratio, when it names classes
+	classes    *Classes   // ratio, when it is one
+	open       Opener
+	src        Source
+	loop       int32
+	from       time.Time     // events before are skipped; zero = not yet known
+	end        time.Time     // events at or after are skipped; zero = open
+	start      time.Time     // window start (offset 0); set with started
+	started    bool          // start is known
+	length     time.Duration // window length; known at the end of the first pass
+	last       time.Time     // last in-window event of this pass
+	seen       bool          // the pass has had an in-window event
+	seq        uint64        // input order of in-window events
+	mark       time.Duration // un-jittered offset of the latest input event
+	live       *live
+	pending    queue
+	out        Request
+	stats      Stats
+	done       bool // every pass is read
+	err        error
+
+	// Control state (apply.go): the settings as of the latest control,
+	// the default class's ratio they build on, the scheduled exits.
+	settings Settings
+	base     float64
+	compiled bool // settings compiled against the window start
+	ctlNext  int  // next control of cfg.Controls to apply
+	exits    []scheduledExit
+	exitNext int
+	stopAt   time.Duration // with stopping: nothing at or after it
+	stopping bool
+	rewrites []rewriteGen // in offset order; the first is in effect
+	dynamic  Ratio        // Config.Ratio when it is not a Constant (nor Classes)
 }
 
 // New returns a Shaper of the capture that open opens, or the errors of
@@ -142,8 +167,21 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 		end:    cfg.To,
 		live:   newLive(cfg.idleGap()),
 	}
+	s.classifier, _ = s.ratio.(Classifier)
+	s.classes, _ = s.ratio.(*Classes)
+	s.settings, s.base = cfg.Shape, 1
+	if c, ok := s.ratio.(Constant); ok {
+		s.base = float64(c)
+	} else if s.classes == nil {
+		s.dynamic = s.ratio
+	}
 	if !cfg.From.IsZero() {
 		s.start, s.started = cfg.From, true
+		// Known window start: the plan can show the compiled shaping.
+		s.compiled = true
+		if err := s.compile(time.Time{}, 0); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.openPass(); err != nil {
 		return nil, err
@@ -160,6 +198,15 @@ func (s *Shaper) Next() (*Request, error) {
 			// Every event still to come has an offset ≥ mark and a later
 			// input order, so nothing can come before this request.
 			s.out = s.pending.pop()
+			if s.out.Exchange == nil {
+				continue // an exit ended its session
+			}
+			if s.stopping && s.out.At >= s.stopAt {
+				s.pending = queue{}
+				s.done, s.src = true, nil
+				return nil, io.EOF
+			}
+			s.rewrite(&s.out)
 			s.stats.Requests++
 			return &s.out, nil
 		}
@@ -189,6 +236,7 @@ func (s *Shaper) Plan() Plan {
 		Speed:   s.speed,
 		Loops:   int(s.loops),
 		Ratio:   ratioName(s.ratio),
+		Exits:   s.exitNames(),
 		Seed:    s.cfg.Seed,
 		Spread:  s.spread,
 		IdleGap: s.live.gap,
@@ -239,6 +287,27 @@ func (s *Shaper) step() error {
 	}
 	s.last, s.seen = t, true
 	at := scaled(float64(s.loop)*float64(s.length)+float64(t.Sub(s.start)), s.speed)
+	if !s.compiled {
+		s.compiled = true
+		if err := s.compile(time.Time{}, 0); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Gate != nil {
+		if err := s.cfg.Gate(at); err == io.EOF {
+			s.done, s.src = true, nil
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := s.control(at, t); err != nil {
+		return err
+	}
+	if s.stopping && at >= s.stopAt {
+		s.done, s.src = true, nil
+		return nil
+	}
 	s.mark = at
 	return s.shape(e, at)
 }
@@ -260,6 +329,9 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 	ss.took, _ = e.Latency()
 	for k := range ss.clones {
 		c := &ss.clones[k]
+		if c.ended {
+			continue
+		}
 		if c.recorded != e.User {
 			c.recorded, c.user = e.User, s.virtualUser(e.User, int32(k))
 		}
@@ -272,6 +344,7 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 			VirtualSession: c.virtual,
 			User:           c.user,
 			First:          fresh,
+			Class:          ss.class,
 			Exchange:       e,
 		}, s.seq)
 	}
@@ -283,7 +356,8 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 // decide asks the Ratio how many virtual sessions a session starting with e
 // at offset at becomes, and makes them.
 func (s *Shaper) decide(ss *session, e *schema.Exchange, at time.Duration) error {
-	r := s.ratio.Ratio(e, at)
+	var r float64
+	r, ss.class = s.decideRatio(e, at)
 	if err := checkRatio(r); err != nil {
 		return &RatioError{Session: e.Session, At: at, Ratio: r, Err: err}
 	}
@@ -336,6 +410,7 @@ func (s *Shaper) endPass() error {
 	s.loop++
 	s.seen = false
 	s.live.reset()
+	s.exitNext = 0
 	if s.loop >= s.loops {
 		s.done, s.src = true, nil
 		return nil

@@ -14,7 +14,7 @@ import (
 // mapKeys are config keys whose value is a map of the user's own names
 // (threshold metrics, secret names): anything below them is accepted here
 // and checked by the code that reads them.
-var mapKeys = map[string]bool{"thresholds": true, "secrets": true}
+var mapKeys = map[string]bool{"thresholds": true, "secrets": true, "shape": true}
 
 // plainKeys are config keys read without a flag of their own (from the file
 // or SURGE_*): secrets like the scrub key stay off the command line.

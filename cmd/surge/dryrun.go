@@ -27,6 +27,15 @@ type schedulePlan struct {
 	PeakSecond      time.Duration // offset of that second
 	PerSecond       []int64       // requests intended per second of the run
 	PeakUsers       int64         // most distinct virtual users in any connWindow
+	// Classes are the per-class request counts per second (per-class
+	// ratios: shaper.Classes), in the order the classes first appear.
+	Classes []classSeries
+}
+
+// classSeries is one class's requests per second of the run.
+type classSeries struct {
+	Name      string
+	PerSecond []int64
 }
 
 // planSchedule drains sh. Memory is bounded by the virtual users of one
@@ -36,6 +45,7 @@ func planSchedule(sh *shaper.Shaper) (schedulePlan, error) {
 	var sec, win int64 = -1, -1
 	var inSec int64
 	users := map[string]struct{}{}
+	classes := map[string]int{} // name → index in p.Classes
 	for {
 		r, err := sh.Next()
 		if errors.Is(err, io.EOF) {
@@ -59,6 +69,19 @@ func planSchedule(sh *shaper.Shaper) (schedulePlan, error) {
 			p.PerSecond = append(p.PerSecond, 0)
 		}
 		p.PerSecond[sec]++
+		if r.Class != "" {
+			i, ok := classes[r.Class]
+			if !ok {
+				i = len(p.Classes)
+				classes[r.Class] = i
+				p.Classes = append(p.Classes, classSeries{Name: r.Class})
+			}
+			c := &p.Classes[i]
+			for int64(len(c.PerSecond)) <= sec {
+				c.PerSecond = append(c.PerSecond, 0)
+			}
+			c.PerSecond[sec]++
+		}
 		if w := int64(r.At / connWindow); w != win {
 			win = w
 			clear(users)
@@ -92,17 +115,19 @@ func (p schedulePlan) write(w io.Writer, c *replay.Config) {
 	line("rate", "peak %s req/s (at +%v), mean %s req/s", report.Count(p.PeakRPS), p.PeakSecond, meanS)
 	if len(p.PerSecond) > 1 {
 		// Per second for a short run, per minute for a long one.
-		counts, unit := p.PerSecond, "second"
-		if len(counts) > 600 {
-			counts, unit = nil, "minute"
-			for i, c := range p.PerSecond {
-				if i%60 == 0 {
-					counts = append(counts, 0)
-				}
-				counts[len(counts)-1] += c
-			}
-		}
+		counts, unit := perUnit(p.PerSecond, len(p.PerSecond))
 		line("shape", "%s (requests per %s, %d %ss)", report.Sparkline(counts, 60), unit, len(counts), unit)
+	}
+	// Per class, in the unit of the run's shape, each scaled to its own
+	// peak: the intended rate of each class over the run.
+	for _, c := range p.Classes {
+		counts, unit := perUnit(c.PerSecond, len(p.PerSecond))
+		var total, peak int64
+		for _, n := range counts {
+			total += n
+			peak = max(peak, n)
+		}
+		line("class", "%s %s (%s requests, peak %s/%s)", report.Sparkline(counts, 60), c.Name, report.Count(total), report.Count(peak), unit[:3])
 	}
 	line("runs for", "%v (last request's offset, clone spread included)", p.Duration.Round(time.Millisecond))
 	bound := c.ConnBound()
@@ -121,4 +146,21 @@ func plural(n int64, one, many string) string {
 		return "1 " + one
 	}
 	return report.Count(n) + " " + many
+}
+
+// perUnit returns per-second counts padded to seconds, as they are for a
+// run of up to 600 seconds, else summed per minute; and the unit's name.
+func perUnit(perSecond []int64, seconds int) ([]int64, string) {
+	counts := append(perSecond[:len(perSecond):len(perSecond)], make([]int64, max(0, seconds-len(perSecond)))...)
+	if seconds <= 600 {
+		return counts, "second"
+	}
+	var out []int64
+	for i, c := range counts {
+		if i%60 == 0 {
+			out = append(out, 0)
+		}
+		out[len(out)-1] += c
+	}
+	return out, "minute"
 }

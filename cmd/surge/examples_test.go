@@ -27,7 +27,8 @@ import (
 //     sample's first 10 minutes;
 //   - demo serve listens on a free port (not 8080) for 100 ms;
 //   - lines that need a Kafka broker (kafka://, --brokers) are left to the
-//     Kafka tests, which run them against the real broker.
+//     Kafka tests, which run them against the real broker; surge ctl lines
+//     need a running replay and are left to TestCtl.
 //
 // A line passes when surge exits 0, or with a gate's code (3 to 6: the run
 // happened and was judged); a usage error (2) or a failure (1) fails it.
@@ -55,6 +56,10 @@ func TestHelpExamplesRun(t *testing.T) {
 			if strings.HasPrefix(c.CommandPath(), "surge kafka") ||
 				slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "kafka://") || a == "--brokers" }) {
 				t.Logf("%s: left to the Kafka tests: %s", c.CommandPath(), line)
+				continue
+			}
+			if c.CommandPath() == "surge ctl" { // needs a running replay: TestCtl
+				t.Logf("%s: left to TestCtl: %s", c.CommandPath(), line)
 				continue
 			}
 			args = adaptExample(args[1:], srv.URL())

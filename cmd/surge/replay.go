@@ -81,6 +81,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("target", "", "base URL of the target, e.g. http://127.0.0.1:8080")
 	f.StringSlice("allow", nil, "hosts, IPs or CIDRs the target may resolve to (default: loopback only)")
 	f.Float64("ratio", 1, "virtual sessions per recorded session (any float >= 0)")
+	f.StringArray("ratio-for", nil, "a class's ratio, CONDITION[,CONDITION]:RATIO (path=/live/**:10, device=tv:5); repeatable, first match wins (docs/SHAPING.md)")
 	f.Float64("speed", 1, "time compression (10 = ten times faster)")
 	f.Int("loop", 1, "passes over the window, back to back")
 	f.Uint64("seed", 1, "run seed: the same seed gives the same clones and jitter")
@@ -106,6 +107,9 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("summary-json", "", "write the run summary as JSON to this file")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
+	f.String("control", "", "serve the HTTP control API (GET/PATCH /v1/run, POST /v1/run/pause|resume|stop|exit) on HOST:PORT; a bare port binds 127.0.0.1")
+	f.String("control-token", "", "token the control API requires (Authorization: Bearer); required for a non-loopback --control")
+	f.Bool("watch", false, "reload the shaping (shape:, replay.ratio) from the --config file whenever it changes, while the run goes on")
 	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --junit)")
 	addGateFlags(cmd)
 	addRoutesFlag(cmd)
@@ -125,6 +129,12 @@ type replayOptions struct {
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
+	// settings are the per-class ratios and curves (--ratio-for, shape: in
+	// the config), compiled once the window start is known (planReplay).
+	settings shaper.Settings
+	live     liveOptions // live control: API, config watcher (live.go)
+	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
+	nFlagClasses int
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -167,7 +177,15 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if ratio < 0 {
 		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
 	}
-	if ratio == 0 {
+	var serr error
+	o.settings, o.nFlagClasses, serr = shapeSettings(cfg)
+	if serr != nil {
+		errs = append(errs, serr)
+	}
+	o.live = liveOptions{control: v.GetString("replay.control"), token: v.GetString("replay.control_token"),
+		watch: v.GetBool("replay.watch"), file: cfg.file}
+	errs = append(errs, o.live.check()...)
+	if ratio == 0 && !o.settings.Shaped() {
 		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
 	}
 	// The shaper reads 0 as "not set" (1x); from the user it is a mistake.

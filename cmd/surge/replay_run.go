@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,13 +21,22 @@ import (
 
 // runReplay plans and runs a replay and prints its report.
 func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
-	stderr := cmd.ErrOrStderr()
+	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
 	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--junit": o.gate.junit}); err != nil {
 		return err
 	}
-	sh, plan, err := planReplay(cmd.Context(), o)
+	var live *replay.Live
+	var controls *shaper.Controls
+	if o.live.on() && !o.dryRun {
+		controls, _ = shaper.NewControls()
+		initial := o.settings
+		r := plan0Ratio(o)
+		initial.Ratio = &r
+		live = replay.NewLive(cmd.Context(), controls, initial, 0)
+	}
+	sh, plan, err := planReplay(cmd.Context(), o, live, controls)
 	if err != nil {
 		return err
 	}
@@ -65,6 +75,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	// The run's start is known once the engine starts its clock: the
 	// report's series and the results file's metadata count from it.
 	o.engine.Started = func(start time.Time) {
+		if live != nil {
+			live.Start(start)
+		}
 		agg.SetStart(start)
 		gate.SetStart(start)
 		startCh <- start
@@ -96,11 +109,34 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if started != nil {
 		started()
 	}
-	live := newLiveGate(gate, stop, done)
-	go live.watch(startCh, liveGateTick, done)
-	st, runErr := replay.Run(ctx, o.engine, sh, live.stop, emit)
+	lg := newLiveGate(gate, stop, done)
+	go lg.watch(startCh, liveGateTick, done)
+	var sched replay.Schedule = sh
+	stopControl := func() {}
+	var watched sync.WaitGroup
+	if live != nil {
+		sched = live
+		if stopControl, err = serveControl(&o.live, live, stderr); err != nil {
+			return err
+		}
+		if o.live.watch && o.live.file != "" {
+			w := &configWatcher{file: o.live.file, live: live, flags: o.flagClasses(), ratio: plan0Ratio(o), log: stderr}
+			w.last = w.initial(o.settings)
+			watched.Add(1)
+			go func() {
+				defer watched.Done()
+				if err := w.run(ctx); err != nil {
+					fmt.Fprintf(stderr, "surge: %v (the config file is not watched)\n", err)
+				}
+			}()
+		}
+	}
+	st, runErr := replay.Run(ctx, o.engine, sched, lg.stop, emit)
 	close(done)
 	<-progressDone
+	stopControl()
+	cancel()
+	watched.Wait()
 
 	if st == nil { // refused before anything was sent
 		if sink != nil {
@@ -110,8 +146,11 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	if sink != nil {
 		if sinkErr == nil {
-			if reason := abortReasonOf(runErr, live.abortReason()); reason != "" {
+			if reason := abortReasonOf(runErr, lg.abortReason()); reason != "" {
 				sink.SetMetadata(report.MetaAbort, reason)
+			}
+			if controls != nil {
+				sink.SetMetadata(MetaControls, controlsJSON(controls))
 			}
 			sinkErr = sink.Close()
 		} else {
@@ -119,10 +158,14 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	summary := agg.Summary()
-	settle(summary, gate, runErr, live.abortReason())
+	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
+	}
+	if controls != nil {
+		ctls, _ := controls.Since(0)
+		writeControls(cmd.OutOrStdout(), ctls)
 	}
 	if st.AccountsLeased > 0 {
 		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
@@ -148,7 +191,9 @@ type replayPlan struct {
 }
 
 // planReplay resolves the window against the capture and builds the shaper.
-func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPlan, error) {
+// With live, the shaper folds controls as it goes and is gated by live's
+// clock (its bounded look-ahead).
+func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, controls *shaper.Controls) (*shaper.Shaper, replayPlan, error) {
 	first, last, open, err := resolveCapture(ctx, o.captures)
 	if err != nil {
 		return nil, replayPlan{}, err
@@ -167,13 +212,30 @@ func planReplay(ctx context.Context, o *replayOptions) (*shaper.Shaper, replayPl
 	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
 		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
+	ratio := ratioOf(cfg.Ratio)
+	// Curve and exit times are capture times the shaper resolves against
+	// the window start.
+	cfg.Shape = o.settings
+	if len(o.settings.Sessions) > 0 {
+		// The sets of recorded sessions exits send users to: one pass over
+		// the window before the run.
+		src, err := open(eventlog.Range{From: cfg.From, To: cfg.To})()
+		if err != nil {
+			return nil, replayPlan{}, err
+		}
+		if cfg.Sets, err = shaper.CollectSets(o.settings.Sessions, src); err != nil {
+			return nil, replayPlan{}, &exitError{exitUsage, fmt.Errorf("shape: %w", err)}
+		}
+	}
+	if live != nil {
+		cfg.Controls, cfg.Gate = controls, live.Gate
+	}
 	sh, err := shaper.New(cfg, open(eventlog.Range{From: cfg.From, To: cfg.To}))
 	if err != nil {
 		return nil, replayPlan{}, err
 	}
-	ratio := 1.0
-	if c, ok := cfg.Ratio.(shaper.Constant); ok {
-		ratio = float64(c)
+	if live != nil {
+		live.Bind(sh)
 	}
 	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio}, nil
 }

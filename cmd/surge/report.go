@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/shaper"
 )
 
 func newReportCommand(cfg *config) *cobra.Command {
@@ -39,8 +40,11 @@ recorded); "surge report compare" compares two runs.`,
 			s.TextRoutes = textRoutes(cfg.v.GetInt("report.routes"))
 			if cfg.v.GetBool("report.json") {
 				err = s.WriteJSON(cmd.OutOrStdout())
-			} else {
-				err = s.WriteText(cmd.OutOrStdout())
+			} else if err = s.WriteText(cmd.OutOrStdout()); err == nil {
+				var ctls []shaper.Control
+				if ctls, err = controlsOf(args); err == nil {
+					writeControls(cmd.OutOrStdout(), ctls)
+				}
 			}
 			if err != nil {
 				return err

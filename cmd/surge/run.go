@@ -34,7 +34,7 @@ agents' results: the same report as surge replay's, plus a per-agent table.`,
 	for _, name := range []string{"brokers", "control-topic", "results-topic", "lead"} {
 		cfg.bind(cmd, "run."+strings.ReplaceAll(name, "-", "_"), name)
 	}
-	cmd.AddCommand(newRunStartCommand(cfg), newRunSetCommand(cfg), newRunReportCommand(cfg))
+	cmd.AddCommand(newRunStartCommand(cfg), newRunSetCommand(cfg), newRunShapeCommand(cfg), newRunReportCommand(cfg))
 	for _, op := range []string{fleet.OpPause, fleet.OpResume, fleet.OpStop} {
 		cmd.AddCommand(newRunOpCommand(cfg, op))
 	}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/surge-replay/surge/shaper"
+)
+
+// TestCtl drives a running replay with surge ctl: get, set, patch, pause
+// (twice: the second is refused), resume, exit, stop; the run ends at the
+// stop, long before its capture does.
+func TestCtl(t *testing.T) {
+	capture := flatCapture(t, 50, 60*time.Second)
+	target := &arrivals{}
+	srv := httptest.NewServer(target)
+	defer srv.Close()
+	addr := freePort(t)
+	done := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		_, _, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--control", addr, "--progress", "none", "--spread=-1ns")
+		done <- err
+	}()
+	ctl := func(args ...string) (string, error) {
+		out, _, err := surge(t, append([]string{"ctl", "--addr", "http://" + addr}, args...)...)
+		return out, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if out, err := ctl("get"); err == nil && strings.Contains(out, `"state": "running"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run never reported running")
+		}
+	}
+	patch := filepath.Join(t.TempDir(), "patch.yaml")
+	os.WriteFile(patch, []byte("ratios:\n  - {name: live, match: \"path=/live/**\", ratio: 2}\n"), 0o644)
+	steps := []struct {
+		args []string
+		want string // in the output, or in the error
+		fail bool
+	}{
+		{[]string{"set", "ratio=3"}, `"ratio": 3`, false},                      // the default ratio
+		{[]string{"patch", patch}, `"name": "live"`, false},                    // a class from a file
+		{[]string{"pause"}, `"op": "pause"`, false},                            // hold
+		{[]string{"pause"}, "run is paused (409 Conflict)", true},              // not twice
+		{[]string{"resume"}, `"op": "resume"`, false},                          // go on
+		{[]string{"exit", "0.5", "--class", "live"}, `"fraction": 0.5`, false}, // half the live sessions
+		{[]string{"set", "ratioz=3"}, "unknown key", true},                     // a usage error, nothing sent
+		{[]string{"stop"}, `"op": "stop"`, false},                              // end
+		{[]string{"resume"}, "no more changes (409 Conflict)", true},           // nothing after a stop
+	}
+	for _, s := range steps {
+		out, err := ctl(s.args...)
+		got := out
+		if err != nil {
+			got = err.Error()
+		}
+		if (err != nil) != s.fail || !strings.Contains(got, s.want) {
+			t.Errorf("surge ctl %s = %q, %v; want %q (error: %v)", strings.Join(s.args, " "), out, err, s.want, s.fail)
+		}
+	}
+	out, err := ctl("get")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		State    string           `json:"state"`
+		Controls []shaper.Control `json:"controls"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, c := range st.Controls {
+		ops = append(ops, c.Op+"/"+c.By)
+	}
+	if st.State != "stopped" || strings.Join(ops, " ") != "set/ctl set/ctl pause/ctl resume/ctl exit/ctl stop/ctl" {
+		t.Errorf("state %s, controls %v; want stopped after set set pause resume exit stop, by ctl", st.State, ops)
+	}
+	select {
+	case err := <-done:
+		if err != nil && !strings.Contains(err.Error(), "generator fell behind") {
+			t.Errorf("replay: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the replay did not end after the stop")
+	}
+	if d := time.Since(started); d > 40*time.Second {
+		t.Errorf("the replay ran %v; want it to end at the stop, before the capture's 60 s", d)
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// TestConfigWatcher edits a watched config the ways editors do: in place,
+// write-to-temp-and-rename-over, remove-and-recreate, and an invalid edit;
+// each valid edit is one control event that replaces the shaping, the
+// invalid one none, and a save that changes nothing none.
+func TestConfigWatcher(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "run.yaml")
+	write := func(path, body string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(conf, "replay:\n  ratio: 1\n")
+	controls, _ := shaper.NewControls()
+	live := replay.NewLive(context.Background(), controls, shaper.Settings{}, 0)
+	log := &syncBuffer{}
+	w := &configWatcher{file: conf, live: live, ratio: 1, log: log,
+		flags: []shaper.ClassSpec{{Match: shaper.Conds{"device=tv"}, Ratio: 5}}}
+	w.last = w.initial(shaper.Settings{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the watch is set up
+	wait := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); controls.Len() < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d control events; want %d\n%s", controls.Len(), n, log)
+			}
+		}
+	}
+	settle := func() { time.Sleep(4 * watchDebounce) }
+
+	write(conf, "replay:\n  ratio: 2\n") // in place
+	wait(1)
+	tmp := filepath.Join(dir, ".run.yaml.swp")
+	write(tmp, "replay:\n  ratio: 3\nshape:\n  ratios: [{name: live, match: \"path=/live/**\", ratio: 10}]\n")
+	if err := os.Rename(tmp, conf); err != nil { // rename over
+		t.Fatal(err)
+	}
+	wait(2)
+	write(conf, "replay:\n  ratio: 3\nshape:\n  ratios: [{name: live, match: \"colour=red\", ratio: 10}]\n") // invalid
+	settle()
+	write(conf, "replay:\n  ratio: 3\nshape:\n  ratios: [{name: live, match: \"path=/live/**\", ratio: 10}]\n") // back: no change
+	settle()
+	os.Remove(conf)
+	settle()
+	write(conf, "replay:\n  ratio: 4\n") // recreated
+	wait(3)
+	settle()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ctls, _ := controls.Since(0)
+	var got []string
+	for _, c := range ctls {
+		s := c.Op + " " + c.By
+		if c.Replace && c.Set.Ratio != nil {
+			s += " ratio=" + formatFloat(*c.Set.Ratio)
+		}
+		s += " classes=" + itoa(len(c.Set.Ratios))
+		got = append(got, s)
+	}
+	if want := "[set file ratio=2 classes=1 set file ratio=3 classes=2 set file ratio=4 classes=1]"; strings.Join(got, " ") != strings.Trim(want, "[]") {
+		t.Errorf("control events %v; want %s", got, want)
+	}
+	if out := log.String(); !strings.Contains(out, `unknown key "colour"`) || !strings.Contains(out, "not applied, the run keeps its shaping") {
+		t.Errorf("the invalid edit was not reported:\n%s", out)
+	}
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
