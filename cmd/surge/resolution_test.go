@@ -133,3 +133,30 @@ func busiest[T any](items []T, d time.Duration, at func(T) time.Time) int {
 	}
 	return best
 }
+
+// TestTruncatedBodiesNamedAtImport: the truncated-body field case (two
+// uploads kept in part) is counted and named when imported, and
+// surge inspect counts and names it too.
+func TestTruncatedBodiesNamedAtImport(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "c.parquet")
+	in := "../../replay/testdata/field-cases/truncated-body/capture.jsonl"
+	_, errs, err := surge(t, "import", "jsonl", in, "-o", out)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errs)
+	}
+	if !strings.Contains(errs, "2 requests with a body kept in part: replay skips them (dropped_truncated) unless --send-truncated") ||
+		!strings.Contains(errs, "65536 of 121791 bytes") {
+		t.Errorf("import does not count and name the truncated body:\n%s", errs)
+	}
+	if js := inspectJSON(t, dir, out); !strings.Contains(string(js), `"truncated_bodies": 2`) {
+		t.Errorf("inspect --json does not count it:\n%s", js)
+	}
+	text := mustSurge(t, "inspect", out)
+	for _, want := range []string{"truncated bodies  2 events with a body kept in part", "import: 2 requests with a body kept in part", "PUT /upload: body kept in part, 1000 of 100000 bytes", "capture.jsonl:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inspect text lacks %q:\n%s", want, text)
+		}
+	}
+}
