@@ -88,7 +88,8 @@ func TestOneSecondLogIsSpreadAtReplay(t *testing.T) {
 		t.Fatalf("spread: scheduled %d, sent %d, dropped %d, target saw %d; want 200 sent, none dropped", s.Scheduled, s.Sent, s.Dropped, len(a))
 	}
 	// ~10 ms gaps: the median gap between arrivals, and no 50 ms holding
-	// more than a fraction of a second's requests (a burst would hold 100).
+	// more than a fraction of a second's requests (a burst holds 100; a
+	// stall of the loaded machine may send a few dozen together).
 	gaps := make([]time.Duration, 0, len(a)-1)
 	for i := 1; i < len(a); i++ {
 		gaps = append(gaps, a[i].at.Sub(a[i-1].at))
@@ -97,7 +98,7 @@ func TestOneSecondLogIsSpreadAtReplay(t *testing.T) {
 	if med := gaps[len(gaps)/2]; med < 5*time.Millisecond || med > 15*time.Millisecond {
 		t.Errorf("median gap between arrivals %v; want ~10ms", med)
 	}
-	if n := busiest(a, 50*time.Millisecond, func(x arrival) time.Time { return x.at }); n > 20 {
+	if n := busiest(a, 50*time.Millisecond, func(x arrival) time.Time { return x.at }); n > 40 {
 		t.Errorf("%d requests arrived within 50ms; want them spread ~10ms apart", n)
 	}
 	// Session order: each client's requests arrive in recorded order.
