@@ -275,6 +275,14 @@ func (p *pipeline) release(h *Hit) error {
 	p.rep.Events++
 	if e.BodyTruncated {
 		p.rep.Truncated++
+		max := p.opts.MaxProblems
+		if max <= 0 {
+			max = DefaultMaxProblems
+		}
+		if len(p.rep.TruncatedAt) < max {
+			p.rep.TruncatedAt = append(p.rep.TruncatedAt, Problem{File: h.Pos.File, Line: h.Pos.Line, Offset: h.Pos.Offset, Field: "body",
+				Reason: fmt.Sprintf("%s %s: body kept in part, %d of %d bytes", e.Method, e.Path, len(e.Body), e.BodySize)})
+		}
 	}
 	p.rep.span(e.Time)
 	return nil

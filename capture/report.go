@@ -31,6 +31,9 @@ type Report struct {
 	// limit): replay skips them (dropped_truncated) unless told to send
 	// them as they are.
 	Truncated int64 `json:"truncated"`
+	// TruncatedAt names the first truncated events' records (Field "body",
+	// Reason giving the bytes kept and recorded), in input order.
+	TruncatedAt []Problem `json:"truncated_at,omitempty"`
 	// TimeResolution is the coarsest time resolution of the inputs (a Go
 	// duration, "1s"), also stored as schema.MetaResolution; Resolutions is
 	// each input's. Empty when no input had a good record.

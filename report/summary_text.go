@@ -74,7 +74,14 @@ type importFacts struct {
 	Disordered    int64  `json:"disordered"`
 	MaxDisorderMS int64  `json:"max_disorder_ms"`
 	Late          int64  `json:"late"`
-	Problems      []struct {
+	Truncated     int64  `json:"truncated"`
+	TruncatedAt   []struct {
+		File   string `json:"file"`
+		Line   int64  `json:"line"`
+		Offset int64  `json:"offset"`
+		Reason string `json:"reason"`
+	} `json:"truncated_at"`
+	Problems []struct {
 		File   string `json:"file"`
 		Line   int64  `json:"line"`
 		Offset int64  `json:"offset"`
@@ -103,6 +110,19 @@ func writeImport(w io.Writer, raw json.RawMessage) {
 	}
 	if n := f.Skipped - int64(len(f.Problems)); n > 0 {
 		fmt.Fprintf(w, "    ... and %s more\n", count(n))
+	}
+	if f.Truncated > 0 {
+		fmt.Fprintf(w, "  import: %s requests with a body kept in part\n", count(f.Truncated))
+		for _, t := range f.TruncatedAt {
+			at := fmt.Sprintf("%s (offset %d)", t.File, t.Offset)
+			if t.Line > 0 {
+				at = fmt.Sprintf("%s:%d (offset %d)", t.File, t.Line, t.Offset)
+			}
+			fmt.Fprintf(w, "    %s: %s\n", at, t.Reason)
+		}
+		if n := f.Truncated - int64(len(f.TruncatedAt)); n > 0 {
+			fmt.Fprintf(w, "    ... and %s more\n", count(n))
+		}
 	}
 }
 

@@ -429,7 +429,7 @@ func (s *Shaper) openPass() error {
 	if src == nil {
 		return fmt.Errorf("shaper: open capture for pass %d: nil Source", s.loop+1)
 	}
-	s.src = spreadInstants(src, s.cfg.Resolution)
+	s.src = spreadInstants(src, s.cfg.Resolution, s.end)
 	return nil
 }
 

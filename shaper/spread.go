@@ -17,19 +17,23 @@ const maxInstant = 1 << 20
 // request of a second at the same instant; replayed as is, a whole second's
 // requests would leave in one burst. An instant t aligned to res (t is a
 // whole multiple of res since the Unix epoch) holding n > 1 events becomes
-// t, t+step, …, t+(n-1)·step with step = span/n, span = res, or less when
-// the next event comes sooner (so the output stays in time order even where
-// inputs of another resolution interleave). Events keep their input order,
-// so a session's requests keep theirs. The result depends only on the input:
-// the same capture gives the same schedule.
+// t, t+step, …, t+(n-1)·step with step = span/n: span is res, or less when
+// the next event or the window's end (end, when not zero) comes sooner, so
+// the output stays in time order where inputs of another resolution
+// interleave, and no request is moved out of the window. Events keep their
+// input order, so a session's requests keep theirs. The result depends
+// only on the input: the same capture gives the same schedule. (With an
+// open window and several loops, the first pass fixes the window's end
+// just after the last event, so later passes spread the last instant over
+// less than res; surge replay always closes the window.)
 //
 // A moved event is a shallow copy with its Time changed: the Source's values
 // are never written to. res ≤ 0 returns src itself.
-func spreadInstants(src Source, res time.Duration) Source {
+func spreadInstants(src Source, res time.Duration, end time.Time) Source {
 	if res <= 0 {
 		return src
 	}
-	sp := &spreader{src: src, res: res}
+	sp := &spreader{src: src, res: res, end: end}
 	return sp.next
 }
 
@@ -38,6 +42,7 @@ func spreadInstants(src Source, res time.Duration) Source {
 type spreader struct {
 	src   Source
 	res   time.Duration
+	end   time.Time          // the window's end; zero: open
 	group []*schema.Exchange // events of one aligned instant, input order
 	ahead *schema.Exchange   // the event after the group (nil: none read)
 	out   []*schema.Exchange // events ready to go, in order
@@ -89,6 +94,11 @@ func (sp *spreader) fill() {
 		sp.group = append(sp.group, n)
 	}
 	span := sp.res
+	if !sp.end.IsZero() {
+		if room := sp.end.Sub(e.Time); room < span {
+			span = max(room, 0)
+		}
+	}
 	if sp.ahead != nil {
 		if gap := sp.ahead.Time.Sub(e.Time); gap > 0 && gap < span {
 			span = gap

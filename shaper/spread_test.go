@@ -67,7 +67,7 @@ func TestResolutionSpreadsSharedInstants(t *testing.T) {
 		path string
 		at   time.Duration
 	}{
-		{"/lone", time.Second},                      // alone: as recorded
+		{"/lone", time.Second},                       // alone: as recorded
 		{"/a", 2*time.Second + 123*time.Millisecond}, // off the grid: as recorded
 		{"/b", 2*time.Second + 123*time.Millisecond},
 		{"/c0", 3 * time.Second}, // spread over the 300 ms before /d
@@ -119,6 +119,25 @@ func TestResolutionKeepsSessionOrderAcrossLoops(t *testing.T) {
 	for i, w := range wantAt {
 		if got[i].At != w {
 			t.Errorf("request %d (%s, loop %d) at %v; want %v", i, got[i].Exchange.Path, got[i].Loop, got[i].At, w)
+		}
+	}
+}
+
+// TestResolutionStaysInTheWindow: an instant just before the window's end is
+// spread only up to it, so none of its requests leaves the window.
+func TestResolutionStaysInTheWindow(t *testing.T) {
+	sec := base.Truncate(time.Second)
+	var events []schema.Exchange
+	for i := range 4 {
+		events = append(events, schema.Exchange{Time: sec, Session: fmt.Sprint("s", i), Method: "GET", Path: fmt.Sprint("/", i)})
+	}
+	got := schedule(t, shaper.Config{Resolution: time.Second, Spread: -1, From: sec, To: sec.Add(400 * time.Millisecond)}, events)
+	if len(got) != 4 {
+		t.Fatalf("schedule has %d requests; want all 4 in the window", len(got))
+	}
+	for i, r := range got {
+		if want := time.Duration(i) * 100 * time.Millisecond; r.At != want {
+			t.Errorf("request %d at %v; want %v", i, r.At, want)
 		}
 	}
 }

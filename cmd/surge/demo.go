@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -50,6 +51,10 @@ the same utilization as the recorded night at its own pace.`,
 			if err := demoCaptureMissing(o.captures); err != nil {
 				return err
 			}
+			if o.engine.MaxConns == demoDefaultConns {
+				// Not set by the user: as many as the descriptors allow.
+				o.engine.MaxConns = demoMaxConns()
+			}
 			o.engine.Target, _ = url.Parse(srv.URL())
 			o.gate.lenient = true // a demo gates only on the thresholds asked for
 			err = runReplay(cmd, o, nil)
@@ -61,7 +66,7 @@ the same utilization as the recorded night at its own pace.`,
 	f := cmd.Flags()
 	// The demo's own defaults; Set on a scalar flag replaces its value, and
 	// Replace on a slice keeps the user's first --from from appending to it.
-	for name, value := range map[string]string{"ratio": "3", "speed": "30", "spread": "2s", "max-lateness": "2s", "max-conns": "4096"} {
+	for name, value := range map[string]string{"ratio": "3", "speed": "30", "spread": "2s", "max-lateness": "2s", "max-conns": strconv.Itoa(demoDefaultConns)} {
 		f.Lookup(name).DefValue = value
 		if err := f.Lookup(name).Value.Set(value); err != nil {
 			panic(err)
@@ -102,6 +107,10 @@ func scaledCapacity(speed float64) map[string]int {
 func printDemoStats(cmd *cobra.Command, st demo.Stats) {
 	fmt.Fprintf(cmd.OutOrStdout(), "\ndemo platform, as the server saw it:\n%s", st)
 }
+
+// demoDefaultConns is the --max-conns surge demo shows as its default; a run
+// that keeps it gets demoMaxConns instead.
+const demoDefaultConns = 4096
 
 // demoHeadroom scales the platform's capacities below the recorded night's
 // pace: a compressed replay has less time to smooth its bursts, and the demo

@@ -243,6 +243,13 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 		fmt.Fprintf(w, "  %s later than the re-order window (--reorder-window %s): written, but sessionized after records that followed it\n",
 			plural(rep.Late, "record came", "records came"), o.capture.ReorderWindow)
 	}
+	if rep.Truncated > 0 {
+		fmt.Fprintf(w, "  %s with a body kept in part: replay skips them (dropped_truncated) unless --send-truncated\n",
+			plural(rep.Truncated, "request", "requests"))
+		for _, pr := range rep.TruncatedAt {
+			fmt.Fprintf(w, "    %s\n", problemString(pr))
+		}
+	}
 	if rep.NoSessionKey > 0 {
 		fmt.Fprintf(w, "  %s without the session key %s: sessionized by client address and user agent\n",
 			plural(rep.NoSessionKey, "record", "records"), o.capture.Session)

@@ -88,7 +88,8 @@ func TestOneSecondLogIsSpreadAtReplay(t *testing.T) {
 		t.Fatalf("spread: scheduled %d, sent %d, dropped %d, target saw %d; want 200 sent, none dropped", s.Scheduled, s.Sent, s.Dropped, len(a))
 	}
 	// ~10 ms gaps: the median gap between arrivals, and no 50 ms holding
-	// more than a fraction of a second's requests (a burst would hold 100).
+	// more than a fraction of a second's requests (a burst holds 100; a
+	// stall of the loaded machine may send a few dozen together).
 	gaps := make([]time.Duration, 0, len(a)-1)
 	for i := 1; i < len(a); i++ {
 		gaps = append(gaps, a[i].at.Sub(a[i-1].at))
@@ -97,7 +98,7 @@ func TestOneSecondLogIsSpreadAtReplay(t *testing.T) {
 	if med := gaps[len(gaps)/2]; med < 5*time.Millisecond || med > 15*time.Millisecond {
 		t.Errorf("median gap between arrivals %v; want ~10ms", med)
 	}
-	if n := busiest(a, 50*time.Millisecond, func(x arrival) time.Time { return x.at }); n > 20 {
+	if n := busiest(a, 50*time.Millisecond, func(x arrival) time.Time { return x.at }); n > 40 {
 		t.Errorf("%d requests arrived within 50ms; want them spread ~10ms apart", n)
 	}
 	// Session order: each client's requests arrive in recorded order.
@@ -132,4 +133,31 @@ func busiest[T any](items []T, d time.Duration, at func(T) time.Time) int {
 		best = max(best, i-j+1)
 	}
 	return best
+}
+
+// TestTruncatedBodiesNamedAtImport: the truncated-body field case (two
+// uploads kept in part) is counted and named when imported, and
+// surge inspect counts and names it too.
+func TestTruncatedBodiesNamedAtImport(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "c.parquet")
+	in := "../../replay/testdata/field-cases/truncated-body/capture.jsonl"
+	_, errs, err := surge(t, "import", "jsonl", in, "-o", out)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errs)
+	}
+	if !strings.Contains(errs, "2 requests with a body kept in part: replay skips them (dropped_truncated) unless --send-truncated") ||
+		!strings.Contains(errs, "65536 of 121791 bytes") {
+		t.Errorf("import does not count and name the truncated body:\n%s", errs)
+	}
+	if js := inspectJSON(t, dir, out); !strings.Contains(string(js), `"truncated_bodies": 2`) {
+		t.Errorf("inspect --json does not count it:\n%s", js)
+	}
+	text := mustSurge(t, "inspect", out)
+	for _, want := range []string{"truncated bodies  2 events with a body kept in part", "import: 2 requests with a body kept in part", "PUT /upload: body kept in part, 1000 of 100000 bytes", "capture.jsonl:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inspect text lacks %q:\n%s", want, text)
+		}
+	}
 }
