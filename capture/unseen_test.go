@@ -1,0 +1,137 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// New inputs of the field cases' kinds of fault, tried on every importer
+// (the field cases themselves are in fieldcases_rows_test.go).
+
+// unseenFormats are the line and file formats with a one-record input each
+// whose path is /a.
+var unseenFormats = []struct {
+	name   string
+	record string // one record, its path /a, ending in a newline
+	header string // text a file of the format starts with (CloudFront)
+	dec    func(r io.Reader, name string) (Decoder, error)
+}{
+	{"combined", `192.0.2.1 - - [21/Nov/2026:20:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "curl/8"` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewCombinedDecoder(r, name), nil }},
+	{"nginx", `192.0.2.1 [21/Nov/2026:20:00:00 +0000] "GET /a HTTP/1.1" 200 0.010 a b c` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) {
+			return NewNginxDecoder(r, name, `$remote_addr [$time_local] "$request" $status $request_time $request_body`)
+		}},
+	{"apache", `192.0.2.1 - - [21/Nov/2026:20:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "curl/8"` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewApacheDecoder(r, name, "combined") }},
+	{"alb", `http 2026-11-21T20:00:01.186641Z app/lb/50dc6c495c0c9188 192.0.2.39:2817 192.0.2.10:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/a HTTP/1.1" "curl/8.4.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/t/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2026-11-21T20:00:01.184000Z "forward" "-" "-" "192.0.2.10:80" "200" "-" "-"` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewALBDecoder(r, name), nil }},
+	{"cloudfront", "2026-11-21\t20:00:01\tIAD89-C3\t335\t192.0.2.159\tGET\td111111abcdef8.cloudfront.net\t/a\t200\t-\tcurl/8\t-\t-\tMiss\tid1\twww.example.com\thttps\t123\t0.338\n",
+		"#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken\n",
+		func(r io.Reader, name string) (Decoder, error) { return NewCloudFrontDecoder(r, name), nil }},
+	{"envoy", `[2026-11-21T20:00:01.310Z] "GET /a HTTP/1.1" 200 - 0 2451 12 11 "-" "curl/8" "5f1a2b3c-9d8e-4f7a-8b6c-1d2e3f4a5b6c" "api.example.com" "192.0.2.17:8080"` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewEnvoyDecoder(r, name), nil }},
+	{"caddy", `{"level":"info","ts":1795291201.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"192.0.2.1","proto":"HTTP/1.1","method":"GET","host":"h","uri":"/a","headers":{}},"duration":0.01,"size":5,"status":200}` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewCaddyDecoder(r, name), nil }},
+	{"jsonl", `{"time":"2026-11-21T20:00:00Z","method":"GET","host":"h","path":"/a"}` + "\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewJSONLDecoder(r, name), nil }},
+	{"gor", "1 a1 1795291200000000000 0\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n\n🐵🙈🙉\n", "",
+		func(r io.Reader, name string) (Decoder, error) { return NewGorDecoder(r, name), nil }},
+	{"har", `{"log":{"entries":[{"startedDateTime":"2026-11-21T20:00:00Z","time":1,"request":{"method":"GET","url":"http://h/a","headers":[]},"response":{"status":200}}]}}`, "",
+		func(r io.Reader, name string) (Decoder, error) { return NewHARDecoder(r, name), nil }},
+}
+
+// decodeAll returns the paths of every hit of data, and the first error
+// that is not a *RecordError.
+func decodeAll(t *testing.T, newDec func(io.Reader, string) (Decoder, error), data []byte) (paths []string, bad int, err error) {
+	t.Helper()
+	dec, err := newDec(bytes.NewReader(data), "in.x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var h Hit
+		err := dec(&h)
+		var re *RecordError
+		switch {
+		case errors.Is(err, io.EOF):
+			return paths, bad, nil
+		case errors.As(err, &re):
+			bad++
+			if bad > 10 {
+				return paths, bad, nil
+			}
+		case err != nil:
+			return paths, bad, err
+		case strings.Contains(h.Client+h.Exchange.Scheme+h.Exchange.Method, "\uFEFF"):
+			t.Errorf("a byte-order mark in a field: client %q scheme %q method %q", h.Client, h.Exchange.Scheme, h.Exchange.Method)
+		default:
+			paths = append(paths, h.Exchange.Path)
+		}
+	}
+}
+
+// TestUnseenEncodings: encodings and marks the field cases did not have, on
+// every importer: a BOM with Windows line ends, two files concatenated (a
+// BOM at the start of a line inside the input), UTF-16 in both byte orders
+// with and without a mark, UTF-32.
+func TestUnseenEncodings(t *testing.T) {
+	const bom = "\xEF\xBB\xBF"
+	for _, f := range unseenFormats {
+		file := f.header + f.record
+		tests := []struct {
+			comment string
+			data    []byte
+			paths   int    // hits with path /a
+			enc     string // the EncodingError's encoding
+		}{
+			// A BOM and CRLF line ends (Notepad, PowerShell's Out-File).
+			{"bom crlf", []byte(bom + crlf(file)), 1, ""},
+			// UTF-16LE with its mark (PowerShell 5's default).
+			{"utf-16le", utf16(file, []byte{0xFF, 0xFE}, false), 0, "UTF-16LE"},
+			// UTF-16BE with its mark.
+			{"utf-16be", utf16(file, []byte{0xFE, 0xFF}, true), 0, "UTF-16BE"},
+			// UTF-16BE without a mark: NULs before ASCII characters.
+			{"utf-16be without bom", utf16(file, nil, true), 0, "UTF-16BE"},
+			// UTF-32LE with its mark.
+			{"utf-32le", append([]byte{0xFF, 0xFE, 0, 0}, utf16(utf16str(file), nil, false)...), 0, "UTF-32LE"},
+		}
+		if f.name != "har" {
+			// Two files concatenated (cat a.log b.log), the second with a BOM.
+			tests = append(tests, struct {
+				comment string
+				data    []byte
+				paths   int
+				enc     string
+			}{"concatenated with a bom", []byte(bom + file + bom + file), 2, ""})
+		}
+		for _, tt := range tests {
+			paths, bad, err := decodeAll(t, f.dec, tt.data)
+			var ee *EncodingError
+			switch {
+			case tt.enc == "" && (err != nil || len(paths) != tt.paths || bad != 0 || (len(paths) > 0 && paths[0] != "/a")):
+				t.Errorf("%s %s: paths %q, %d bad, error %v; want %d of /a", f.name, tt.comment, paths, bad, err, tt.paths)
+			case tt.enc != "" && (!errors.As(err, &ee) || !strings.HasPrefix(ee.Encoding, tt.enc[:6]) || !strings.Contains(err.Error(), "in.x")):
+				t.Errorf("%s %s: error %v (%d hits, %d bad); want an EncodingError naming %s and in.x", f.name, tt.comment, err, len(paths), bad, tt.enc)
+			}
+		}
+	}
+}
+
+// crlf turns s's bare line feeds into CRLF, as unix2dos and git's autocrlf do.
+func crlf(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
+			b.WriteByte('\r')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// utf16str widens every byte of s to two (a second UTF-16 pass makes UTF-32).
+func utf16str(s string) string { return string(utf16(s, nil, false)) }
