@@ -279,6 +279,9 @@ func parseGorRequestRest(msg []byte, ts int64, h *Hit) ([]byte, *RecordError) {
 	}
 	e.Scheme = "http"
 	e.Host, _ = e.Header("Host")
+	if e.Method == "CONNECT" {
+		return nil, badRecord("method", "%s", connectReason(parts[1]))
+	}
 	if err := gorTarget(e, parts[1]); err != nil {
 		return nil, err
 	}

@@ -2,10 +2,14 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/surge-replay/surge/schema"
 )
 
 // New inputs of the field cases' kinds of fault, tried on every importer
@@ -135,3 +139,145 @@ func crlf(s string) string {
 
 // utf16str widens every byte of s to two (a second UTF-16 pass makes UTF-32).
 func utf16str(s string) string { return string(utf16(s, nil, false)) }
+
+// importUnseen imports one input as surge import does.
+func importUnseen(t *testing.T, dec Decoder) ([]schema.Exchange, *Report) {
+	t.Helper()
+	var evs []schema.Exchange
+	rep, err := Import(context.Background(), []Input{{Name: "in.x", Decode: dec}},
+		Options{Scrub: ScrubConfig{Key: key}}, func(e *schema.Exchange) error {
+			evs = append(evs, *e)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs, rep
+}
+
+// TestUnseenTunnels: long-lived connections and tunnels in the forms each
+// source logs them. A 101 upgrade keeps its start and its lifetime in
+// connection_ns (ALB: the upgrade's latency too, its processing times are
+// the handshake's); a CONNECT is skipped by every importer with the same
+// reason.
+func TestUnseenTunnels(t *testing.T) {
+	hour := int64(time.Hour)
+	tests := []struct {
+		comment string
+		format  string
+		in      string
+		start   string // want the event's start; "" when it is skipped
+		conn    int64  // want connection_ns
+		latency bool   // want a latency
+	}{
+		// Apache %D of an hour on a 101: %t is the start already.
+		{"apache 101", `%h %t "%r" %>s %b %D`, `192.0.2.1 [21/Nov/2026:20:00:00 +0000] "GET /ws HTTP/1.1" 101 0 3600000000`, "2026-11-21T20:00:00Z", hour, false},
+		// Envoy's DURATION of an hour on a 101.
+		{"envoy 101", "envoy", `[2026-11-21T20:00:01.310Z] "GET /ws HTTP/1.1" 101 - 0 2451 3600000 - "-" "curl/8" "5f1a2b3c" "example.com" "192.0.2.17:443"`, "2026-11-21T20:00:01.31Z", hour, false},
+		// Caddy's duration of an hour on a 101: ts is the end.
+		{"caddy 101", "caddy", `{"level":"info","ts":1795291200,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"192.0.2.1","proto":"HTTP/1.1","method":"GET","host":"h","uri":"/ws","headers":{"Upgrade":["websocket"]}},"duration":3600,"size":5,"status":101}`, "2026-11-21T19:00:00Z", hour, false},
+		// An ALB wss entry written when the socket closed, an hour later.
+		{"alb wss", "alb", `wss 2026-11-21T20:00:01.184000Z app/lb/50dc6c495c0c9188 192.0.2.39:2817 192.0.2.10:80 0.000 0.002 0.000 101 101 34 366 "GET https://www.example.com:443/ws HTTP/1.1" "curl/8.4.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/t/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2026-11-21T19:00:01.184000Z "forward" "-" "-" "192.0.2.10:80" "101" "-" "-"`, "2026-11-21T19:00:01.184Z", hour, true},
+		// CONNECT in an nginx format with its tunnel's lifetime.
+		{"nginx connect", `$remote_addr [$time_local] "$request" $status $request_time`, `192.0.2.1 [21/Nov/2026:20:00:00 +0000] "CONNECT example.com:443 HTTP/1.1" 200 3600.000`, "", 0, false},
+		// CONNECT in Envoy's default format.
+		{"envoy connect", "envoy", `[2026-11-21T20:00:01.310Z] "CONNECT example.com:443 HTTP/1.1" 200 - 0 2451 3600000 - "-" "curl/8" "5f1a2b3c" "example.com:443" "192.0.2.17:443"`, "", 0, false},
+		// CONNECT in Caddy's JSON (uri is the authority).
+		{"caddy connect", "caddy", `{"level":"info","ts":1795291201.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"192.0.2.1","proto":"HTTP/1.1","method":"CONNECT","host":"example.com:443","uri":"example.com:443","headers":{}},"duration":3600,"size":5,"status":200}`, "", 0, false},
+		// CONNECT in surge's JSON lines.
+		{"jsonl connect", "jsonl", `{"time":"2026-11-21T20:00:00Z","method":"CONNECT","host":"example.com:443","path":"/"}`, "", 0, false},
+		// CONNECT in a GoReplay file.
+		{"gor connect", "gor", "1 a1 1795291200000000000 0\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\n🐵🙈🙉\n", "", 0, false},
+	}
+	for _, tt := range tests {
+		var dec Decoder
+		var err error
+		r := strings.NewReader(tt.in + "\n")
+		switch tt.format {
+		case "envoy":
+			dec = NewEnvoyDecoder(r, "in.x")
+		case "caddy":
+			dec = NewCaddyDecoder(r, "in.x")
+		case "alb":
+			dec = NewALBDecoder(r, "in.x")
+		case "jsonl":
+			dec = NewJSONLDecoder(r, "in.x")
+		case "gor":
+			dec = NewGorDecoder(r, "in.x")
+		default:
+			if strings.HasPrefix(tt.format, "%") {
+				dec, err = NewApacheDecoder(r, "in.x", tt.format)
+			} else {
+				dec, err = NewNginxDecoder(r, "in.x", tt.format)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, rep := importUnseen(t, dec)
+		if tt.start == "" {
+			if len(evs) != 0 || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Reason, "CONNECT (a proxy tunnel to") {
+				t.Errorf("%s: %d events, problems %v; want it skipped as a tunnel", tt.comment, len(evs), rep.Problems)
+			}
+			continue
+		}
+		if len(evs) != 1 {
+			t.Errorf("%s: %d events %v; want 1", tt.comment, len(evs), rep.Problems)
+			continue
+		}
+		e := evs[0]
+		if !e.Time.Equal(utc(t, tt.start)) || e.ConnectionNS == nil || *e.ConnectionNS != tt.conn || (e.LatencyNS != nil) != tt.latency || e.Protocol != schema.ProtoWebSocket {
+			t.Errorf("%s: start %v connection %v latency %v %s; want %s, %v, latency %v, WebSocket", tt.comment, e.Time, ptrTest(e.ConnectionNS), ptrTest(e.LatencyNS), e.Protocol, tt.start, tt.conn, tt.latency)
+		}
+	}
+}
+
+func ptrTest(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return time.Duration(*p)
+}
+
+// TestUnseenStructures: a HAR whose pages' entries interleave in time is one
+// session per page, each in order; a GoReplay payload with three requests
+// glued together gives all three, each body exactly its Content-Length.
+func TestUnseenStructures(t *testing.T) {
+	entry := func(page, at, path string) string {
+		return `{"pageref":"` + page + `","startedDateTime":"2026-11-21T20:00:0` + at + `.000Z","time":5,"request":{"method":"GET","url":"https://h.example/` + path + `","headers":[{"name":"User-Agent","value":"ua-` + page + `"}]},"response":{"status":200}}`
+	}
+	har := `{"log":{"pages":[{"id":"page_1"},{"id":"page_2"}],"entries":[` +
+		entry("page_1", "1", "p1a") + "," + entry("page_2", "2", "p2a") + "," + entry("page_1", "3", "p1b") + "," + entry("page_2", "4", "p2b") + `]}}`
+	evs, rep := importUnseen(t, NewHARDecoder(strings.NewReader(har), "in.har"))
+	if len(evs) != 4 || rep.Sessions != 2 {
+		t.Fatalf("HAR: %d events, %d sessions; want 4 in 2 sessions", len(evs), rep.Sessions)
+	}
+	bySession := map[string][]string{}
+	for _, e := range evs {
+		bySession[e.Session] = append(bySession[e.Session], e.Path)
+	}
+	for _, paths := range bySession {
+		if len(paths) != 2 || paths[0][:3] != paths[1][:3] || paths[0] > paths[1] {
+			t.Errorf("HAR sessions %v; want one per page, in order", bySession)
+			break
+		}
+	}
+
+	glued := "1 a1 1795291200000000000 0\n" +
+		"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc" +
+		"GET /b HTTP/1.1\r\nHost: h\r\n\r\n" +
+		"POST /c HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nxy" +
+		"\n🐵🙈🙉\n" +
+		"2 a1 1795291200012000000 0\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\n🐵🙈🙉\n"
+	evs, rep = importUnseen(t, NewGorDecoder(strings.NewReader(glued), "in.gor"))
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Path+":"+string(e.Body))
+	}
+	if strings.Join(got, " ") != "/a:abc /b: /c:xy" || rep.Skipped != 0 {
+		t.Errorf("gor glued: %q, %d skipped; want /a:abc /b: /c:xy", got, rep.Skipped)
+	}
+	if evs[0].StatusCode() != 200 {
+		t.Errorf("gor glued: the first request's status %d; want its response's 200", evs[0].StatusCode())
+	}
+}
