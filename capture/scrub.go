@@ -231,7 +231,13 @@ func (s *Scrubber) query1(q string) string {
 			}
 			repl = s.valueOf(userName, val)
 		default:
-			repl = s.replaceSecrets(val)
+			if strings.IndexByte(val, '=') >= 0 {
+				// A URL with its own query, unencoded (next=/cb?token=x):
+				// its names count too.
+				repl = s.replaceSecrets(s.textNames(val))
+			} else {
+				repl = s.replaceSecrets(val)
+			}
 			if clean, ok := s.layer(repl); ok {
 				// A nested, encoded query (a redirect URL) held a
 				// secret: the value stays one encoded value.

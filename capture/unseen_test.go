@@ -281,3 +281,41 @@ func TestUnseenStructures(t *testing.T) {
 		t.Errorf("gor glued: the first request's status %d; want its response's 200", evs[0].StatusCode())
 	}
 }
+
+// TestScrubTextLayers: secrets behind escaping or inside a nested URL are
+// found, in excerpts (Text) and in query values (query1).
+func TestScrubTextLayers(t *testing.T) {
+	s := NewScrubber(ScrubConfig{Key: key})
+	tests := []struct {
+		comment, in string
+		query       bool // scrub as a query, not as text
+	}{
+		// nginx's \x22 quotes around a JSON body at depth 4 in an excerpt.
+		{"nginx-escaped json", `$request: not an HTTP version: "POST /x HTTP/9.9" 200 "{\x22a\x22:{\x22b\x22:{\x22c\x22:{\x22password\x22:\x22SECRETd4\x22}}}}"`, false},
+		// JSON's \u0022 quotes.
+		{"json-escaped quotes", `{\u0022password\u0022:\u0022SECRETu\u0022}`, false},
+		// A percent-encoded redirect URL in a Referer.
+		{"encoded redirect", `https://x.example/login?next=%2Fcb%3Ftoken%3DSECRETnext%26a%3D1`, false},
+		// Encoded twice.
+		{"encoded twice", `next=%252Fcb%253Ftoken%253DSECRETdbl`, false},
+		// A percent-encoded redirect URL as a query value.
+		{"encoded redirect in a query", `a=1&next=%2Fcb%3Ftoken%3DSECRETq&b=2`, true},
+		// An unencoded nested URL as a query value (CloudFront decodes).
+		{"nested url in a query", `next=/cb?token=SECRETn&a=1`, true},
+	}
+	for _, tt := range tests {
+		got := s.Text(tt.in)
+		if tt.query {
+			got = s.query1(tt.in)
+		}
+		if strings.Contains(got, "SECRET") || !strings.Contains(got, "secret") {
+			t.Errorf("%s: %q → %q; want the secret replaced by a placeholder", tt.comment, tt.in, got)
+		}
+	}
+	// Text without escapes or secrets is returned as it is.
+	for _, in := range []string{"Mozilla/5.0 (X11) 100%25 sure", "/a%20b?c=d%2Fe"} {
+		if got := s.Text(in); got != in {
+			t.Errorf("Text(%q) = %q; want it unchanged", in, got)
+		}
+	}
+}
