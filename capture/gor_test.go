@@ -293,7 +293,7 @@ func TestGorSeparatorLine(t *testing.T) {
 
 func FuzzGorDecode(f *testing.F) {
 	addSeeds(f, "testdata/gor/*.gor")
-	addSeeds(f, "testdata/field-cases/*.gor")
+	addUnseenSeeds(f, "gor") // the field cases too
 	f.Add([]byte(gorFile(true, "1 a 1 -1\nGET / HTTP/1.1\nHost: h\n\n", "2 a 2 1\nHTTP/1.1 200 OK\n\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, r := range decodeGor(t, data, "fuzz.gor") {

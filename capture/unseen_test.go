@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +319,36 @@ func TestScrubTextLayers(t *testing.T) {
 		if got := s.Text(in); got != in {
 			t.Errorf("Text(%q) = %q; want it unchanged", in, got)
 		}
+	}
+}
+
+// addUnseenSeeds adds to a fuzz target of one input format (a name of
+// unseenFormats) its unseen record in the shapes TestUnseenEncodings tries,
+// and every field case file whatever its format: inputs a user may point
+// any importer at.
+func addUnseenSeeds(f *testing.F, format string) {
+	for _, u := range unseenFormats {
+		if u.name != format {
+			continue
+		}
+		file := u.header + u.record
+		f.Add([]byte(file))
+		f.Add([]byte("\xEF\xBB\xBF" + crlf(file)))
+		f.Add([]byte("\xEF\xBB\xBF" + file + "\xEF\xBB\xBF" + file))
+		f.Add(utf16(file, []byte{0xFE, 0xFF}, true))
+	}
+	files, err := filepath.Glob("testdata/field-cases/*.*")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no field cases (%v)", err)
+	}
+	for _, file := range files {
+		if strings.Contains(file, "very-long") || strings.HasSuffix(file, ".md") {
+			continue
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
 	}
 }
