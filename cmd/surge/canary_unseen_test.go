@@ -151,3 +151,47 @@ func noUnseen(t *testing.T, where, s string) {
 		t.Errorf("a secret in %s: …%s…", where, s[max(0, loc[0]-100):min(len(s), loc[1]+40)])
 	}
 }
+
+// TestViewsCanaries: the viewing-history importers are importers too: a
+// user id is hashed, and a skipped row's secret (in a CSV row and in a JSON
+// line, at depth 4) is not quoted anywhere the import leaves.
+func TestViewsCanaries(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	tests := []struct{ file, body string }{
+		{"v.csv", "user,time,content,type,position_ms,watched_ms,device,region\n" +
+			"CANARYviewer0018,2025-03-14T20:00:00Z,tt0111161,start,0,0,tv,eu-west\n" +
+			"CANARYviewer0018,yesterday token=" + uDeep + ",tt0111161,start,0,0,tv,eu-west\n"},
+		{"v.jsonl", `{"time":"2025-03-14T20:00:00Z","user":"CANARYviewer0018","content":"tt0111161","type":"start"}` + "\n" +
+			`{"time":"yesterday","user":"CANARYviewer0018","content":"tt0111161","type":"start","extra":` + uDeepJS + `}` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			dir := t.TempDir()
+			in := filepath.Join(dir, tt.file)
+			if err := os.WriteFile(in, []byte(tt.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out.parquet")
+			_, stderr, err := surge(t, "import", "views", in, "-o", out)
+			if err != nil {
+				t.Fatalf("import views: %v\n%s", err, stderr)
+			}
+			noUnseen(t, "stderr", stderr)
+			if !strings.Contains(stderr, "1 bad record skipped") {
+				t.Errorf("stderr %q; want 1 bad record skipped", stderr)
+			}
+			raw, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			noUnseen(t, "the Parquet file's bytes", string(raw))
+			for _, args := range [][]string{{"inspect", out}, {"inspect", "--json", out}} {
+				text, _, err := surge(t, args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				noUnseen(t, strings.Join(args[:len(args)-1], " "), text)
+			}
+		})
+	}
+}
