@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,29 @@ func addUnseenSeeds(f *testing.F, format string) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+	}
+}
+
+// TestScrubCleanCache: header values found clean are remembered (bounded)
+// and not scanned again; a value holding a secret is replaced every time.
+func TestScrubCleanCache(t *testing.T) {
+	s := NewScrubber(ScrubConfig{Key: key})
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlMDAx"
+	for range 3 {
+		e := schema.Exchange{Headers: []schema.Header{{Name: "User-Agent", Value: "curl/8"}, {Name: "X-Debug", Value: "ctx " + jwt}}}
+		s.Exchange(&e)
+		if e.Headers[0].Value != "curl/8" || strings.Contains(e.Headers[1].Value, jwt) {
+			t.Fatalf("headers %v; want the agent kept and the JWT replaced", e.Headers)
+		}
+	}
+	if _, ok := s.clean["curl/8"]; !ok || len(s.clean) != 1 {
+		t.Errorf("clean set %v; want only the agent", s.clean)
+	}
+	for i := range cleanLimit + 10 {
+		e := schema.Exchange{Headers: []schema.Header{{Name: "User-Agent", Value: "agent/" + strconv.Itoa(i)}}}
+		s.Exchange(&e)
+	}
+	if len(s.clean) > cleanLimit {
+		t.Errorf("clean set holds %d values; want at most %d", len(s.clean), cleanLimit)
 	}
 }
