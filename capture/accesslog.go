@@ -101,6 +101,7 @@ type accessDecoder struct {
 type responseFacts struct {
 	status       int32
 	bytes, nanos int64
+	conn         int64 // ConnectionNS, when a source logs it apart
 }
 
 // longLived reports whether e is a long-lived connection: a 101 upgrade

@@ -63,7 +63,9 @@ var albFieldNames = [albNumFields]string{
 // ("-" is unknown); ResponseBytes is sent_bytes, which counts the response
 // headers. The request line ("GET https://www.example.com:443/p?q HTTP/1.1")
 // gives Method, Scheme, Host (without the scheme's default port), Path,
-// Query and Protocol; type ws or wss, or status 101, makes it WebSocket.
+// Query and Protocol; type ws or wss, or status 101, makes it WebSocket,
+// whose ConnectionNS is the connection's lifetime (time, when it closed,
+// minus request_creation_time).
 // user_agent is the User-Agent header and Device; client:port gives Client.
 // Region is left empty: the log says where the load balancer is, not the
 // client.
@@ -128,6 +130,13 @@ func (d *albDecoder) parse(line string, h *Hit) *RecordError {
 	}
 	if t := fs[albType]; t == "ws" || t == "wss" || e.StatusCode() == 101 {
 		e.Protocol = schema.ProtoWebSocket
+	}
+	if e.Protocol == schema.ProtoWebSocket && h.LogTime.After(e.Time) {
+		// A WebSocket's entry is written when the connection closes
+		// (its time); the processing times are the upgrade's, a latency.
+		// The connection's lifetime is kept apart.
+		f.conn = int64(h.LogTime.Sub(e.Time))
+		e.ConnectionNS = &f.conn
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func TestALBTimes(t *testing.T) {
 
 func FuzzALBDecode(f *testing.F) {
 	addSeeds(f, "testdata/alb/*.log")
+	addUnseenSeeds(f, "alb")
 	f.Add([]byte(`h2 2026-11-21T20:00:03Z x 1:2 - -1 0.1 0.2 0 - 0 0 "GET * HTTP/2.0" "\" " - - - "" "-" "-" 1 2026-11-21T20:00:03Z`))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, NewALBDecoder, data) })
 }

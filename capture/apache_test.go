@@ -174,6 +174,15 @@ func FuzzApacheFormat(f *testing.F) {
 		}
 		addAccessLogSeeds(f, "testdata/apache/"+name+".log", func(line string) { f.Add(string(format), line) })
 	}
+	// The field cases in combined format, read by Apache's combined.
+	addFieldCaseSeeds(f, func(format, data string) {
+		if format == "" {
+			for line := range strings.Lines(data) {
+				f.Add("combined", line)
+			}
+		}
+	})
+	f.Add(`%h %t %r %>s %b %{User-Agent}i %D`, "192.0.2.1 [21/Nov/2026:20:00:01 +0000] GET /x HTTP/1.1 200 512 Mozilla/5.0 (X11; Linux) 1843")
 	f.Add(`%{usec}t %{usec_frac}t %U%q`, "1795291201000000 123456 /a?b")
 	f.Add(`%400{x}i%!200,304C%{%D %r}t %{c}a %^ti`, "")
 	f.Fuzz(func(t *testing.T, format, data string) {

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"math"
@@ -113,6 +114,9 @@ func (d *caddyDecoder) fill(rec *caddyRecord, h *Hit) *RecordError {
 			return badRecord("request.proto", "not an HTTP version: %s", quoteValue(rq.Proto))
 		}
 		e.Protocol = p
+	}
+	if e.Method == "CONNECT" {
+		return badRecord("request.method", "%s", connectReason(cmp.Or(rq.URI, rq.Host)))
 	}
 	if _, _, ok := splitLoggedTarget(rq.URI, e); !ok {
 		return badRecord("request.uri", "neither a path starting with / nor an absolute URL")

@@ -51,6 +51,7 @@ func TestCaddyTimes(t *testing.T) {
 
 func FuzzCaddyDecode(f *testing.F) {
 	addSeeds(f, "testdata/caddy/*.log")
+	addUnseenSeeds(f, "caddy")
 	f.Add([]byte(`{"ts":1e300,"request":{"method":"GET","uri":"*","tls":null,"headers":{"A":["x\ny"]}},"duration":-1}`))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, NewCaddyDecoder, data) })
 }

@@ -64,6 +64,7 @@ func TestCloudFrontUnescape(t *testing.T) {
 
 func FuzzCloudFrontDecode(f *testing.F) {
 	addSeeds(f, "testdata/cloudfront/*.log")
+	addUnseenSeeds(f, "cloudfront")
 	f.Add([]byte(strings.ReplaceAll("#Fields: timestamp cs-method cs-uri-stem\n1795291210.5 GET /%\n", " ", "\t")))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, NewCloudFrontDecoder, data) })
 }

@@ -218,6 +218,9 @@ func envoyRequestLine(rec *envoyRecord, e *schema.Exchange) *RecordError {
 		}
 		e.Protocol = p
 	}
+	if e.Method == "CONNECT" {
+		return badRecord("method", "%s", connectReason(target))
+	}
 	if _, _, ok := splitLoggedTarget(target, e); !ok {
 		return badRecord("path", "neither a path starting with / nor an absolute URL")
 	}

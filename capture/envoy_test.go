@@ -40,6 +40,7 @@ func TestEnvoyForms(t *testing.T) {
 
 func FuzzEnvoyDecode(f *testing.F) {
 	addSeeds(f, "testdata/envoy/*.log")
+	addUnseenSeeds(f, "envoy")
 	f.Add([]byte(`{"start_time":"2026-11-21T20:00:05Z","method":"GET","path":"*","duration":1.5e3}` + "\n[x] \"\\\" \" 0 a b"))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, NewEnvoyDecoder, data) })
 }

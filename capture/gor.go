@@ -135,7 +135,13 @@ func (d *gorDecoder) handle(payload []byte, pos Position) *RecordError {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return nil
 	}
-	meta, msg, _ := bytes.Cut(trimNULs(payload), []byte("\n")) // NULs: copytruncate
+	meta, msg, _ := bytes.Cut(trimLineStart(payload), []byte("\n")) // NULs: copytruncate
+	if m, ok := bytes.CutSuffix(meta, []byte("\r")); ok {
+		// A file whose line ends became CRLF (unix2dos, git autocrlf):
+		// the meta line and the line end before the separator have a CR
+		// that GoReplay did not write.
+		meta, msg = m, bytes.TrimSuffix(msg, []byte("\r"))
+	}
 	m, rerr := parseGorMeta(string(meta))
 	if rerr != nil {
 		return rerr
@@ -273,6 +279,9 @@ func parseGorRequestRest(msg []byte, ts int64, h *Hit) ([]byte, *RecordError) {
 	}
 	e.Scheme = "http"
 	e.Host, _ = e.Header("Host")
+	if e.Method == "CONNECT" {
+		return nil, badRecord("method", "%s", connectReason(parts[1]))
+	}
 	if err := gorTarget(e, parts[1]); err != nil {
 		return nil, err
 	}

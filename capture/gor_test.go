@@ -94,7 +94,8 @@ func TestParseGorRequest(t *testing.T) {
 		{"HTTP/1.0 without Host", "GET / HTTP/1.0\n\n", "", "host"},
 		{"HTTP/2 preface", "PRI * HTTP/2.0\n\nSM\n\n", "", "proto"},
 		{"a space in the target", "GET /a b HTTP/1.1\nHost: h\n\n", "", "request"},
-		{"an authority-form target", "CONNECT h:443 HTTP/1.1\nHost: h\n\n", "", "target"},
+		{"a CONNECT (a tunnel, as every importer says)", "CONNECT h:443 HTTP/1.1\nHost: h\n\n", "", "method"},
+		{"an authority-form target", "GET h:443 HTTP/1.1\nHost: h\n\n", "", "target"},
 		{"no blank line after the headers", "GET / HTTP/1.1\nHost: h\n", "", "headers"},
 		{"a header line without colon", "GET / HTTP/1.1\nHost: h\nnonsense\n\n", "", "headers[1]"},
 		{"two different Content-Lengths", "POST / HTTP/1.1\nHost: h\nContent-Length: 1\nContent-Length: 2\n\nab", "", "body"},
@@ -292,7 +293,7 @@ func TestGorSeparatorLine(t *testing.T) {
 
 func FuzzGorDecode(f *testing.F) {
 	addSeeds(f, "testdata/gor/*.gor")
-	addSeeds(f, "testdata/field-cases/*.gor")
+	addUnseenSeeds(f, "gor") // the field cases too
 	f.Add([]byte(gorFile(true, "1 a 1 -1\nGET / HTTP/1.1\nHost: h\n\n", "2 a 2 1\nHTTP/1.1 200 OK\n\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, r := range decodeGor(t, data, "fuzz.gor") {

@@ -125,8 +125,13 @@ func TestJSONLRoundTrip(t *testing.T) {
 
 func FuzzJSONLDecode(f *testing.F) {
 	addSeeds(f, "testdata/jsonl/*.jsonl")
+	addUnseenSeeds(f, "jsonl")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, r := range decodeJSONL(t, data, "fuzz.jsonl") {
+		got := decodeJSONL(t, data, "fuzz.jsonl")
+		if wideInput(t, data, got) {
+			return
+		}
+		for _, r := range got {
 			if r.Fatal != "" {
 				t.Errorf("fatal error %s; want none from an in-memory reader", r.Fatal)
 			}

@@ -26,7 +26,7 @@ func newLineReader(r io.Reader, name string) *lineReader {
 }
 
 // next returns the next line without its line ending and without NUL bytes
-// at its start (see trimNULs), and its position. The line is valid until the
+// at its start (see trimLineStart), and its position. The line is valid until the
 // next call. At the end it returns io.EOF; a line over
 // MaxLine returns a *RecordError (and the reader moves past it).
 func (lr *lineReader) next() ([]byte, Position, error) {
@@ -64,6 +64,6 @@ func (lr *lineReader) next() ([]byte, Position, error) {
 			return nil, pos, &RecordError{Pos: pos, Reason: fmt.Sprintf("%v: %d bytes, over the limit of %d KiB; skipped", ErrLineTooLong, lr.off-pos.Offset, MaxLine>>10)}
 		}
 		line := bytes.TrimSuffix(lr.buf, []byte{'\n'})
-		return trimNULs(bytes.TrimSuffix(line, []byte{'\r'})), pos, nil
+		return trimLineStart(bytes.TrimSuffix(line, []byte{'\r'})), pos, nil
 	}
 }

@@ -120,6 +120,8 @@ type field struct {
 	shape     shape // what the value looks like when it is not "-"
 	maxSpaces int   // spaces the value may hold; -1 for any number
 	free      bool  // the value may hold lit: later occurrences are tried too
+	// What firstFits checks of a value cut at the first occurrence of lit.
+	firstCheck, firstSpaced bool
 }
 
 // logFormat is a compiled nginx log_format: a literal prefix, then
@@ -189,10 +191,10 @@ func (f *logFormat) index() {
 	for i := range f.fields {
 		fd := &f.fields[i]
 		f.names[fd.kind] = fd.name
-		fd.anchor()
 		if fd.kind == kTimeLocal && strings.HasPrefix(fd.lit, " ") {
 			fd.spaces = 1 // "21/Nov/2026:20:00:01 +0000"
 		}
+		fd.anchor()
 	}
 }
 

@@ -60,16 +60,27 @@ func (fd *field) anchor() {
 // quoted value's own quotes are escaped).
 func (fd *field) setFree() {
 	fd.free = fd.lit != "" && (fd.list || fd.maxSpaces != 0 && fd.lit[0] != '"')
+	// The first occurrence of a literal starting with a space leaves no
+	// space in the value before it: firstFits need not count them.
+	fd.firstSpaced = fd.lit == "" || fd.lit[0] != ' ' || fd.spaces > 0 || fd.list
+	fd.firstCheck = fd.shape != shapeAny || fd.firstSpaced && fd.maxSpaces >= 0
 }
 
 // fits reports whether v (as logged, escapes not undone) has fd's shape.
 func (fd *field) fits(v string) bool {
+	return fd.fitsSpaced(v, true)
+}
+
+// fitsSpaced is fits, counting v's spaces only when spaced: a value cut at
+// the first occurrence of a literal that starts with a space has none.
+func (fd *field) fitsSpaced(v string, spaced bool) bool {
 	if v == "-" || v == "" {
 		return true
 	}
-	switch fd.maxSpaces {
-	case -1:
-	case 0:
+	switch {
+	case !spaced:
+	case fd.maxSpaces == -1:
+	case fd.maxSpaces == 0:
 		if strings.IndexByte(v, ' ') >= 0 {
 			return false
 		}
@@ -111,18 +122,21 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 	if cap(vals.spans) < 2*len(f.fields) {
 		vals.spans = make([]int, 2*len(f.fields))
 	}
-	c := cutter{f: f, rest: rest, spans: vals.spans[:2*len(f.fields)]}
-	if !c.firstFits() && !c.cut(0, 0) {
-		// No cut gives every value its shape: cut at first occurrences,
-		// as far as that goes, so that the error (here or when a value
-		// is read) names the value that is wrong.
-		if rerr := c.first(len(line) - len(rest)); rerr != nil {
-			return rerr
+	spans := vals.spans[:2*len(f.fields)]
+	if !f.firstFits(rest, spans) {
+		c := cutter{f: f, rest: rest, spans: spans}
+		if !c.cut(0, 0) {
+			// No cut gives every value its shape: cut at first
+			// occurrences, as far as that goes, so that the error (here
+			// or when a value is read) names the value that is wrong.
+			if rerr := c.first(len(line) - len(rest)); rerr != nil {
+				return rerr
+			}
 		}
 	}
 	for i := range f.fields {
 		fd := &f.fields[i]
-		v := rest[c.spans[2*i]:c.spans[2*i+1]]
+		v := rest[spans[2*i]:spans[2*i+1]]
 		if v == "-" || v == "" {
 			continue
 		}
@@ -159,26 +173,27 @@ type cutter struct {
 }
 
 // firstFits is cut's first try, without recursion (most lines): every
-// value cut at the first occurrence of its literal, and fitting its shape.
-func (c *cutter) firstFits() bool {
-	fields := c.f.fields
+// value of rest cut at the first occurrence of its literal, and fitting its
+// shape. It records the values' spans as cut does.
+func (f *logFormat) firstFits(rest string, spans []int) bool {
+	fields := f.fields
 	pos := 0
 	for i := range fields {
 		fd := &fields[i]
-		v := c.rest[pos:]
+		v := rest[pos:]
 		end := len(v)
 		if fd.lit != "" {
 			if end = fd.next(v, fd.skip(v)); end < 0 {
 				return false
 			}
 		}
-		if !fd.fits(v[:end]) {
+		if fd.firstCheck && !fd.fitsSpaced(v[:end], fd.firstSpaced) {
 			return false
 		}
-		c.spans[2*i], c.spans[2*i+1] = pos, pos+end
+		spans[2*i], spans[2*i+1] = pos, pos+end
 		pos += end + len(fd.lit)
 	}
-	return pos >= len(c.rest) || c.f.trailing
+	return pos >= len(rest) || f.trailing
 }
 
 // cut reports whether fields i... match rest[pos:], recording their spans.

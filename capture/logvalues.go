@@ -31,9 +31,16 @@ func splitLoggedRequest(r string) (method, target, proto, reason string) {
 		}
 	}
 	if method == "CONNECT" {
-		return "", "", "", "CONNECT (a proxy tunnel to " + quoteForError(target) + ") is not a request to replay"
+		return "", "", "", connectReason(target)
 	}
 	return method, target, proto, ""
+}
+
+// connectReason is why every importer skips a CONNECT: it opens a tunnel
+// (to target, "host:port"), whose bytes no log holds, so there is no
+// request to replay.
+func connectReason(target string) string {
+	return "CONNECT (a proxy tunnel to " + quoteForError(target) + ") is not a request to replay"
 }
 
 // notHTTPReason says why a logged request line is not HTTP. nginx logs the

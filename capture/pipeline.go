@@ -263,6 +263,11 @@ func (p *pipeline) release(h *Hit) error {
 	if e.Protocol == "" {
 		e.Protocol = schema.ProtoHTTP11
 	}
+	if e.Method == "CONNECT" {
+		// A source that has no reason of its own (JSON lines, HAR).
+		p.rep.Records-- // bad counts it again
+		return p.rep.bad(p.scrub.scrubError(&RecordError{Pos: h.Pos, Field: "method", Reason: connectReason(e.Host)}), p.opts.Strict, p.opts.MaxProblems)
+	}
 	p.sess.assign(h)
 	p.scrub.Exchange(e)
 	if errs := e.Validate(); len(errs) > 0 {

@@ -43,7 +43,8 @@ type ScrubConfig struct {
 type Scrubber struct {
 	mac   hash.Hash
 	names *nameRules
-	cache map[uint64]string // keyed by maphash of namespace and id
+	cache map[uint64]string   // keyed by maphash of namespace and id
+	clean map[string]struct{} // header values Text leaves as they are (user agents repeat)
 	seed  maphash.Seed
 	sum   []byte
 
@@ -56,12 +57,20 @@ type Scrubber struct {
 // cacheLimit bounds the Scrubber's cache; it is cleared when full.
 const cacheLimit = 1 << 16
 
+// cleanLimit bounds the Scrubber's set of clean header values (cleared
+// when full), and maxCleanValue the length of a value it keeps.
+const (
+	cleanLimit    = 4096
+	maxCleanValue = 512
+)
+
 // NewScrubber returns a Scrubber for c.
 func NewScrubber(c ScrubConfig) *Scrubber {
 	return &Scrubber{
 		mac:   hmac.New(sha256.New, c.Key),
 		names: newNameRules(c),
 		cache: map[uint64]string{},
+		clean: map[string]struct{}{},
 		seed:  maphash.MakeSeed(),
 	}
 }
@@ -147,8 +156,19 @@ func (s *Scrubber) header(h *schema.Header) {
 		}
 	default:
 		// A Referer's query, a "Bearer" in a custom header, a token in
-		// a value of its own.
-		h.Value = s.Text(h.Value)
+		// a value of its own. Values found clean before (the same user
+		// agents, over and over) are not scanned again.
+		if _, ok := s.clean[h.Value]; ok {
+			return
+		}
+		v := s.Text(h.Value)
+		if v == h.Value && len(v) <= maxCleanValue {
+			if len(s.clean) >= cleanLimit {
+				clear(s.clean)
+			}
+			s.clean[strings.Clone(v)] = struct{}{} // v may hold a whole line
+		}
+		h.Value = v
 	}
 }
 
@@ -231,7 +251,13 @@ func (s *Scrubber) query1(q string) string {
 			}
 			repl = s.valueOf(userName, val)
 		default:
-			repl = s.replaceSecrets(val)
+			if strings.IndexByte(val, '=') >= 0 {
+				// A URL with its own query, unencoded (next=/cb?token=x):
+				// its names count too.
+				repl = s.replaceSecrets(s.textNames(val))
+			} else {
+				repl = s.replaceSecrets(val)
+			}
 			if clean, ok := s.layer(repl); ok {
 				// A nested, encoded query (a redirect URL) held a
 				// secret: the value stays one encoded value.

@@ -87,4 +87,3 @@ func BenchmarkScrubExcerpt(b *testing.B) {
 		s.Text(excerpt)
 	}
 }
-

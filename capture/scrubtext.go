@@ -50,7 +50,14 @@ func (s *Scrubber) layer(t string) (clean string, ok bool) {
 // '%' (percent-encoded, or as nginx's \xNN or JSON's \u00NN): what can
 // hide a secret's name and value from textNames.
 func escapedDelims(t string) bool {
-	for i := 0; i < len(t); i++ {
+	p, b := strings.IndexByte(t, '%'), strings.IndexByte(t, '\\')
+	if p < 0 && b < 0 {
+		return false // most values: two vectorized scans
+	}
+	if p < 0 || b >= 0 && b < p {
+		p = b
+	}
+	for i := p; i < len(t); i++ {
 		var hex string
 		switch {
 		case t[i] == '%' && i+2 < len(t):

@@ -99,12 +99,14 @@ type failingReader struct{ err error }
 
 func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
 
-// trimNULs cuts the NUL bytes at the start of a line: a copytruncate
-// rotation leaves the truncated file's old length as a run of NULs (a sparse
-// hole) before the first line written after it.
-func trimNULs(line []byte) []byte {
+// trimLineStart cuts the NUL bytes and a UTF-8 byte-order mark at the
+// start of a line: a copytruncate rotation leaves the truncated file's old
+// length as a run of NULs (a sparse hole) before the first line written
+// after it, and files concatenated (cat a.log b.log) leave the second
+// file's mark at the start of a line.
+func trimLineStart(line []byte) []byte {
 	for len(line) > 0 && line[0] == 0 {
 		line = line[1:]
 	}
-	return line
+	return bytes.TrimPrefix(line, utf8BOM)
 }

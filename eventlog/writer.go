@@ -89,7 +89,7 @@ type Writer[T any, PT event[T]] struct {
 	count     int64     // events handed to the encoder
 	first     time.Time
 	// The time range of the events but long-lived connections, when T
-	// may be one (spans): reqs of them, longLived others.
+	// is schema.Exchange (spans): reqs of them, longLived others.
 	spans             bool
 	reqs, longLived   int64
 	reqFirst, reqLast time.Time
@@ -125,7 +125,7 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 		return nil, err
 	}
 	w := &Writer[T, PT]{path: path, cfg: cfg, kind: kind, tmp: tmp, sorted: true}
-	_, w.spans = any((*T)(nil)).(schema.LongLiver)
+	_, w.spans = any((*T)(nil)).(*schema.Exchange)
 	w.pw = newParquetWriter[T](tmp, kind, &w.cfg)
 	return w, nil
 }
@@ -316,7 +316,7 @@ func (w *Writer[T, PT]) Close() error {
 
 // span counts e, at t, in the range of requests or as a long-lived connection.
 func (w *Writer[T, PT]) span(e *T, t time.Time) {
-	if any(e).(schema.LongLiver).LongLived() {
+	if any(e).(*schema.Exchange).LongLived() { // a type-word compare, no itab lookup
 		w.longLived++
 		return
 	}

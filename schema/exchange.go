@@ -68,9 +68,6 @@ func (e *Exchange) EventTime() time.Time { return e.Time }
 // those of the other events.
 func (e *Exchange) LongLived() bool { return e.ConnectionNS != nil }
 
-// LongLiver is an event that may be a long-lived connection (Exchange).
-type LongLiver interface{ LongLived() bool }
-
 // Header returns the first value of the named header (case-insensitive) and
 // whether it was present.
 func (e *Exchange) Header(name string) (string, bool) {

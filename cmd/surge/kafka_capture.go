@@ -56,7 +56,38 @@ func kafkaWindow(ctx context.Context, a kafkalog.Addr) (first, last time.Time, e
 	if info.Events == 0 {
 		return first, last, fmt.Errorf("%s: no events", a)
 	}
-	return info.First, info.Last, nil
+	first, err = firstRequest(ctx, a, info.First)
+	return first, info.Last, err
+}
+
+// maxLongLivedLead bounds the events firstRequest reads.
+const maxLongLivedLead = 10000
+
+// firstRequest returns the time of the topic's first event that is not a
+// long-lived connection (schema.Exchange.LongLived), as captureRange does
+// for files: a WebSocket opened hours before the requests must not start
+// the default window. It reads the topic from its start, at most
+// maxLongLivedLead events; first is the answer when they are all such
+// connections.
+func firstRequest(ctx context.Context, a kafkalog.Addr, first time.Time) (time.Time, error) {
+	r, err := kafkalog.OpenReader(ctx, a, eventlog.Range{})
+	if err != nil {
+		return first, err
+	}
+	defer r.Close()
+	for range maxLongLivedLead {
+		e, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return first, err
+		}
+		if !e.LongLived() {
+			return e.Time, nil
+		}
+	}
+	return first, nil
 }
 
 // openKafkaCapture returns an Opener over the events of a's topic in rng,

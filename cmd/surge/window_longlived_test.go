@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surge-replay/surge/eventlog/kafkalog/kafkatest"
 )
 
 // TestWindowLeavesOutLongLivedStarts: the nginx 101 field case holds a
@@ -43,5 +45,23 @@ func TestWindowLeavesOutLongLivedStarts(t *testing.T) {
 		if !strings.Contains(stdout+stderr, want) {
 			t.Errorf("replay --dry-run output lacks %q:\n%s%s", want, stdout, stderr)
 		}
+	}
+}
+
+// TestKafkaWindowLeavesOutLongLivedStarts: the same for a capture topic.
+func TestKafkaWindowLeavesOutLongLivedStarts(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	topic := kafkatest.Topic(t, brokers, 2, "").String()
+	base := fieldCases + "nginx-websocket-101-long-request-time"
+	if _, stderr, err := surge(t, "import", "nginx", "--log-format", "@"+base+".format", base+".log", "-o", topic); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	stdout, stderr, err := surge(t, "replay", "--from", topic, "--target", "http://127.0.0.1:9", "--dry-run")
+	if err != nil {
+		t.Fatalf("replay --dry-run: %v\n%s", err, stderr)
+	}
+	if want := "window    2017-02-03T11:49:19.98Z to "; !strings.Contains(stdout+stderr, want) {
+		t.Errorf("replay --dry-run output lacks %q:\n%s%s", want, stdout, stderr)
 	}
 }
