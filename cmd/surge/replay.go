@@ -103,9 +103,10 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
 	f.String("summary-json", "", "write the run summary as JSON to this file")
+	f.String("html", "", "write the run's report as one self-contained HTML page to this file (docs/REPORT.md)")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
-	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --junit)")
+	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --html, --junit)")
 	addGateFlags(cmd)
 	addRoutesFlag(cmd)
 }
@@ -118,8 +119,9 @@ type replayOptions struct {
 	engine      replay.Config
 	results     string
 	summaryJSON string
-	routes      int  // --routes
-	force       bool // replace existing outputs
+	html        string // --html: the HTML report (replay_html.go)
+	routes      int    // --routes
+	force       bool   // replace existing outputs
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
@@ -130,6 +132,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	o := &replayOptions{
 		results:     v.GetString("replay.results"),
 		summaryJSON: v.GetString("replay.summary_json"),
+		html:        v.GetString("replay.html"),
 		progress:    v.GetString("replay.progress"),
 		dryRun:      v.GetBool("replay.dry_run"),
 		force:       v.GetBool("replay.force"),

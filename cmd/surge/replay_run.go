@@ -23,7 +23,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	stderr := cmd.ErrOrStderr()
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
-	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--junit": o.gate.junit}); err != nil {
+	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--html": o.html, "--junit": o.gate.junit}); err != nil {
 		return err
 	}
 	sh, plan, err := planReplay(cmd.Context(), o)
@@ -49,6 +49,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
+	tl := o.timeline()
 	gate, surge, err := o.gate.newGate(cmd.Context(), o.captures, plan.Plan)
 	if err != nil {
 		return &exitError{exitUsage, err}
@@ -66,6 +67,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	// report's series and the results file's metadata count from it.
 	o.engine.Started = func(start time.Time) {
 		agg.SetStart(start)
+		tl.SetStart(start)
 		gate.SetStart(start)
 		startCh <- start
 		if sink != nil {
@@ -77,6 +79,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	emit := func(r *schema.Result) {
 		agg.Add(r)
+		tl.Add(r)
 		gate.Add(r)
 		if sink != nil && sinkErr == nil {
 			sinkErr = sink.Add(r)
@@ -133,6 +136,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	if err := writeJUnit(o.gate.junit, summary); err != nil {
+		return err
+	}
+	if err := o.writeHTML(stderr, summary, tl); err != nil {
 		return err
 	}
 	if sinkErr != nil {
