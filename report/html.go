@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -158,10 +157,12 @@ func (r *HTMLReport) charts() []*chart {
 	return charts
 }
 
-// finite returns v, or 0 when it is NaN or infinite (for JSON).
-func finite(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0
+// ChartSVGs returns each chart of the report as SVG, by its id: what the
+// live view replaces in the page each second.
+func (r *HTMLReport) ChartSVGs() map[string]string {
+	out := map[string]string{}
+	for _, c := range r.charts() {
+		out[c.ID] = string(c.SVG())
 	}
-	return v
+	return out
 }

@@ -104,6 +104,9 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
 	f.String("summary-json", "", "write the run summary as JSON to this file")
 	f.String("html", "", "write the run's report as one self-contained HTML page to this file (docs/REPORT.md)")
+	f.String("web", "", "serve the live view and Prometheus /metrics on this host:port, e.g. 127.0.0.1:5665 (beyond loopback needs --web-token)")
+	f.String("web-token", "", "token the --web listener requires (Authorization: Bearer, or ?token=); required beyond loopback")
+	f.Duration("web-linger", 0, "after the run, keep serving the final report and metrics on --web this long (Ctrl-C ends it)")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
 	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --html, --junit)")
@@ -120,8 +123,11 @@ type replayOptions struct {
 	results     string
 	summaryJSON string
 	html        string // --html: the HTML report (replay_html.go)
-	routes      int    // --routes
-	force       bool   // replace existing outputs
+	web         string // --web: live view and metrics listener (replay_web.go)
+	webToken    string
+	webLinger   time.Duration
+	routes      int  // --routes
+	force       bool // replace existing outputs
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
@@ -133,6 +139,9 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		results:     v.GetString("replay.results"),
 		summaryJSON: v.GetString("replay.summary_json"),
 		html:        v.GetString("replay.html"),
+		web:         v.GetString("replay.web"),
+		webToken:    v.GetString("replay.web_token"),
+		webLinger:   v.GetDuration("replay.web_linger"),
 		progress:    v.GetString("replay.progress"),
 		dryRun:      v.GetBool("replay.dry_run"),
 		force:       v.GetBool("replay.force"),

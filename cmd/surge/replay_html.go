@@ -11,7 +11,7 @@ import (
 // timeline returns the per-second series the HTML report draws, or nil
 // (which takes no results) when no HTML report is asked for.
 func (o *replayOptions) timeline() *report.Timeline {
-	if o.html == "" {
+	if o.html == "" && o.web == "" {
 		return nil
 	}
 	return report.NewTimeline(time.Time{})

@@ -56,6 +56,11 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	info.WindowFrom, info.Surge = plan.From, surge.Info()
 	startCh := make(chan time.Time, 1)
+	web, err := o.startWeb(stderr, agg, tl, plan.ratio, o.engine.SessionIdle, plan.Duration)
+	if err != nil {
+		return err
+	}
+	defer web.close()
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
@@ -68,6 +73,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	o.engine.Started = func(start time.Time) {
 		agg.SetStart(start)
 		tl.SetStart(start)
+		web.started(start)
 		gate.SetStart(start)
 		startCh <- start
 		if sink != nil {
@@ -80,6 +86,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	emit := func(r *schema.Result) {
 		agg.Add(r)
 		tl.Add(r)
+		web.observe(r)
 		gate.Add(r)
 		if sink != nil && sinkErr == nil {
 			sinkErr = sink.Add(r)
@@ -101,6 +108,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	live := newLiveGate(gate, stop, done)
 	go live.watch(startCh, liveGateTick, done)
+	web.attach(live, done)
 	st, runErr := replay.Run(ctx, o.engine, sh, live.stop, emit)
 	close(done)
 	<-progressDone
@@ -141,6 +149,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := o.writeHTML(stderr, summary, tl); err != nil {
 		return err
 	}
+	web.finish(cmd.Context(), summary)
 	if sinkErr != nil {
 		return fmt.Errorf("results %s: %w", o.results, sinkErr)
 	}
