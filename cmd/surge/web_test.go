@@ -219,3 +219,14 @@ func firstEvent(t *testing.T, url string) string {
 	t.Fatalf("events: no data (%v)", sc.Err())
 	return ""
 }
+
+// stopRun posts the live view's stop control.
+func stopRun(t *testing.T, base string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"control/stop", nil)
+	req.Header.Set("X-Surge-Control", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+}

@@ -55,7 +55,7 @@ func (b *Browser) args(extra ...string) []string {
 		"--enable-logging=stderr", "--v=0",
 	}
 	if b.Offline {
-		args = append(args, "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+		args = append(args, "--proxy-server=127.0.0.1:9", // loopback bypasses the proxy implicitly
 			"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1")
 	}
 	return append(args, extra...)

@@ -26,7 +26,9 @@ func TestServerGuards(t *testing.T) {
 	}
 	stopped := 0
 	s := &Server{Addr: "127.0.0.1:0", Token: "s3cret", Metrics: NewMetrics(0), Stop: func() { stopped++ },
-		Page: func() *report.HTMLReport { return &report.HTMLReport{Summary: report.NewAggregator(report.RunInfo{}).Summary()} }}
+		Page: func() *report.HTMLReport {
+			return &report.HTMLReport{Summary: report.NewAggregator(report.RunInfo{}).Summary()}
+		}}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
