@@ -31,6 +31,37 @@ type chart struct {
 	// X0, X1 is the time axis, shared by every chart of a report so they
 	// line up.
 	X0, X1 float64
+	// XLabel formats an x tick; nil means a time (m:ss) with time steps.
+	XLabel func(float64) string
+}
+
+// Line is one series of a LineChart.
+type Line struct {
+	Name string
+	X, Y []float64
+}
+
+// LineChart renders an SVG line chart of any x axis (not time): what the
+// capacity search draws, ratio against p99 and errors. Markers are drawn
+// as on the report's time charts.
+func LineChart(id, title, unit string, lines []Line, markers []Marker, xlabel func(float64) string) template.HTML {
+	c := &chart{ID: id, Title: title, Unit: unit, Markers: markers, XLabel: xlabel}
+	first := true
+	for i, l := range lines {
+		c.Lines = append(c.Lines, chartLine{Name: l.Name, Color: palette[i%len(palette)], X: l.X, Y: l.Y})
+		for _, x := range l.X {
+			if first || x < c.X0 {
+				c.X0 = x
+			}
+			if first || x > c.X1 {
+				c.X1 = x
+			}
+			first = false
+		}
+	}
+	pad := (c.X1 - c.X0) * 0.03
+	c.X0, c.X1 = c.X0-pad, c.X1+pad
+	return c.SVG()
 }
 
 // The SVG's geometry, in user units (the SVG scales to the page's width).
@@ -94,11 +125,14 @@ func (c *chart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%s" y2="%s" stroke="%s"/>`, padL, svgW-padR, f1(y), f1(y), gridColor)
 		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end">%s</text>`, padL-6, f1(y+4), tickLabel(v, step))
 	}
-	xstep := niceTime((x1 - x0) / 8)
+	xstep, xlabel := niceTime((x1-x0)/8), clockLabel
+	if c.XLabel != nil {
+		xstep, xlabel = niceStep((x1-x0)/8), c.XLabel
+	}
 	for v := math.Ceil(x0/xstep) * xstep; v <= x1; v += xstep {
 		x := px(v)
 		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%d" y2="%d" stroke="%s"/>`, f1(x), f1(x), padT+plotH, padT+plotH+4, axisColor)
-		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`, f1(x), svgH-8, clockLabel(v))
+		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`, f1(x), svgH-8, xlabel(v))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s"/>`, padL, svgW-padR, padT+plotH, padT+plotH, axisColor)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" transform="rotate(-90 %d %d)" text-anchor="middle">%s</text></g>`,
