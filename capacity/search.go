@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/schema"
 )
 
 // Run replays the capture once at a ratio and returns its report. The
@@ -25,8 +27,9 @@ type Run func(ctx context.Context, ratio float64) (*report.RunSummary, error)
 // The step's verdict is its last pass's: it holds when every SLO holds.
 // After the first step that breaks, the search bisects between the last
 // ratio that held (0 when none did) and the first that broke until they are
-// Resolution apart. A pass whose generator fell behind (lateness p99 over 5
-// ms or requests dropped for lateness) stops the search at once.
+// Resolution apart. A pass whose generator fell behind (lateness p99 over
+// MaxLateness, 5 ms by default, or requests dropped for lateness) stops the
+// search at once.
 type Search struct {
 	SLOs []SLO
 	Run  Run
@@ -40,6 +43,10 @@ type Search struct {
 	// settled (default 0.1).
 	MinPasses, MaxPasses int
 	SettleTolerance      float64
+	// MaxLateness is the generator's lateness p99 above which a pass counts
+	// as generator-bound. Zero means the report's rule (GeneratorKeptUp:
+	// 5 ms, 20 ms closed). Requests dropped for lateness always count.
+	MaxLateness time.Duration
 	// Projected is the ratio the owner plans for (0: none): the knee is
 	// also given as a share of it.
 	Projected float64
@@ -196,7 +203,7 @@ func (s *Search) step(ctx context.Context, r float64, phase string) (*Step, erro
 		st.Passes++
 		last = sum
 		st.P99ByPass = append(st.P99ByPass, sum.Latency.P99)
-		if sum.Sent > 0 && !sum.GeneratorKeptUp {
+		if s.behind(sum) {
 			break // the generator's limit: nothing more to learn here
 		}
 		if n := len(st.P99ByPass); n >= minP {
@@ -213,7 +220,7 @@ func (s *Search) step(ctx context.Context, r float64, phase string) (*Step, erro
 	st.Scheduled, st.Sent, st.AchievedRPS = last.Scheduled, last.Sent, last.AchievedRPS
 	st.P99MS, st.LatenessP99 = last.Latency.P99, last.Lateness.P99
 	st.ErrorRate = errorRate(last.Sent, last.Sent-last.OK)
-	st.GeneratorBad = last.Sent > 0 && !last.GeneratorKeptUp
+	st.GeneratorBad = s.behind(last)
 	st.Holds = !st.GeneratorBad
 	for _, o := range s.SLOs {
 		if ok, why := o.Check(last); !ok {
@@ -222,6 +229,17 @@ func (s *Search) step(ctx context.Context, r float64, phase string) (*Step, erro
 		}
 	}
 	return st, nil
+}
+
+// behind reports whether the generator fell behind in a pass.
+func (s *Search) behind(sum *report.RunSummary) bool {
+	if sum.Sent == 0 {
+		return false
+	}
+	if s.MaxLateness <= 0 {
+		return !sum.GeneratorKeptUp
+	}
+	return sum.DroppedBy[schema.DroppedDeadline] > 0 || sum.Lateness.P99 > float64(s.MaxLateness)/float64(time.Millisecond)
 }
 
 func (s *Search) rule() string {

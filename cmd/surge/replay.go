@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/surge-replay/surge/capacity"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
 	"github.com/surge-replay/surge/report"
@@ -106,6 +107,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.String("html", "", "write the run's report as one self-contained HTML page to this file (docs/REPORT.md)")
 	f.String("web", "", "serve the live view and Prometheus /metrics on this host:port, e.g. 127.0.0.1:5665 (beyond loopback needs --web-token)")
 	f.String("web-token", "", "token the --web listener requires (Authorization: Bearer, or ?token=); required beyond loopback")
+	addSearchFlags(cmd)
 	f.Duration("web-linger", 0, "after the run, keep serving the final report and metrics on --web this long (Ctrl-C ends it)")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
@@ -126,8 +128,9 @@ type replayOptions struct {
 	web         string // --web: live view and metrics listener (replay_web.go)
 	webToken    string
 	webLinger   time.Duration
-	routes      int  // --routes
-	force       bool // replace existing outputs
+	search      *capacity.Search // --search-capacity (replay_search.go)
+	routes      int              // --routes
+	force       bool             // replace existing outputs
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
@@ -241,6 +244,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	default:
 		errs = append(errs, fmt.Errorf("replay: --progress %q is not auto, plain or none", o.progress))
 	}
+	o.search, errs = searchFrom(v, errs)
 	return o, errors.Join(errs...)
 }
 

@@ -20,6 +20,9 @@ import (
 
 // runReplay plans and runs a replay and prints its report.
 func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
+	if o.search != nil {
+		return runSearch(cmd, o)
+	}
 	stderr := cmd.ErrOrStderr()
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
