@@ -127,3 +127,27 @@ func equalNaN(a, b []float64) bool {
 	}
 	return true
 }
+
+// TestHTMLFromSummaryOnly: a fleet's merged report has no Timeline; the
+// page draws what the per-second summary holds and says what it cannot.
+func TestHTMLFromSummaryOnly(t *testing.T) {
+	info, results := goldenRun()
+	a := NewAggregator(info)
+	for i := range results {
+		a.Add(&results[i])
+	}
+	var b bytes.Buffer
+	if err := (&HTMLReport{Summary: a.Summary(), Title: "surge run r1"}).WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, `<svg class="chart"`); n != 7 {
+		t.Errorf("charts = %d; want 7", n)
+	}
+	if !strings.Contains(page, "not in this report&#39;s source") || !strings.Contains(page, "surge run r1") {
+		t.Errorf("no note on the charts a summary cannot draw, or no title")
+	}
+	if n := len(regexp.MustCompile(`class="line"[^>]* d="M[0-9]`).FindAllString(page, -1)); n < 5 {
+		t.Errorf("drawn lines = %d; want the rate, latency, lateness and error lines", n)
+	}
+}
