@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,9 @@ type HTMLReport struct {
 	// Live makes the page the live view's: it connects to /events (server-
 	// sent events) and redraws itself each second.
 	Live bool
+	// Running says the run is not over: the summary is the figures so far,
+	// shown without a verdict.
+	Running bool
 }
 
 // htmlData is the template's view of an HTMLReport.
@@ -155,6 +159,14 @@ func (r *HTMLReport) charts() []*chart {
 		charts[3].Lines = []chartLine{{Name: "errors", Color: palette[1], X: s.T, Y: make([]float64, len(s.T))}}
 	}
 	return charts
+}
+
+// SummaryHTML returns the page's summary block (verdict, thresholds,
+// headline figures): what the live view replaces each second.
+func (r *HTMLReport) SummaryHTML() (string, error) {
+	var b strings.Builder
+	err := htmlPage.ExecuteTemplate(&b, "summary", htmlData{HTMLReport: r, S: r.Summary})
+	return b.String(), err
 }
 
 // ChartSVGs returns each chart of the report as SVG, by its id: what the

@@ -44,7 +44,7 @@ func (o *replayOptions) startWeb(stderr io.Writer, agg *report.Aggregator, tl *r
 		final := w.final
 		w.mu.Unlock()
 		if final == nil {
-			final = agg.Summary()
+			return &report.HTMLReport{Summary: agg.Summary(), Series: tl.Series(), Running: true}
 		}
 		return &report.HTMLReport{Summary: final, Series: tl.Series()}
 	}}

@@ -214,14 +214,16 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 // Update is one event of the live view: each chart's SVG by id, and the
 // run's state.
 type Update struct {
-	Charts map[string]string `json:"charts"`
-	State  string            `json:"state"`
+	Charts  map[string]string `json:"charts"`
+	Summary string            `json:"summary,omitempty"` // the verdict, thresholds and headline figures (HTML)
+	State   string            `json:"state"`
 }
 
 func (s *Server) update() ([]byte, error) {
 	u := Update{State: s.getState()}
 	if rep := s.report(); rep != nil && rep.Summary != nil {
 		u.Charts = rep.ChartSVGs()
+		u.Summary, _ = rep.SummaryHTML()
 	}
 	return json.Marshal(u)
 }
