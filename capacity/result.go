@@ -82,7 +82,7 @@ var page = template.Must(template.New("capacity").Funcs(template.FuncMap{"pct100
 <style>body{font:14px/1.4 system-ui,sans-serif;max-width:1100px;margin:0 auto;padding:12px 20px;color:#222}
 h1{font-size:20px}.answer{font-size:17px;font-weight:600;margin:10px 0}svg.chart{width:100%;height:230px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #eee;padding:3px 8px;text-align:right}
-th:first-child,td:first-child,td:last-child{text-align:left}.note{color:#666;font-size:12px}</style></head>
+th:first-child,td:first-child,th:last-child,td:last-child{text-align:left}.note{color:#666;font-size:12px}</style></head>
 <body><h1>surge capacity search</h1><div>SLOs: {{range $i, $s := .R.SLOs}}{{if $i}}, {{end}}<b>{{$s}}</b>{{end}}</div>
 <p class="answer" id="answer">{{.R.Sentence}}</p>
 <h3>p99 from the intended time by ratio</h3>{{.P99}}

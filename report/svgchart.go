@@ -142,13 +142,21 @@ func (c *chart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<path class="line" data-name="%s" fill="none" stroke="%s" stroke-width="1.4" vector-effect="non-scaling-stroke" d="%s"><title>%s</title></path>`,
 			template.HTMLEscapeString(l.Name), l.Color, pathData(xs, ys, px, py), template.HTMLEscapeString(l.Name))
 	}
+	row := 0 // labels of markers close together go on alternate rows
+	lastX := math.Inf(-1)
 	for _, m := range c.Markers {
 		if m.T < x0 || m.T > x1 {
 			continue
 		}
+		if px(m.T)-lastX < 120 {
+			row = 1 - row
+		} else {
+			row = 0
+		}
+		lastX = px(m.T)
 		x := f1(px(m.T))
 		fmt.Fprintf(&b, `<g class="marker"><line x1="%s" x2="%s" y1="%d" y2="%d" stroke="%s" stroke-dasharray="4 3"/><text x="%s" y="%d" font-size="%d" fill="%s" dx="3">%s</text></g>`,
-			x, x, padT, padT+plotH, markerColor, x, padT+10, chartFont, markerColor, template.HTMLEscapeString(m.Label))
+			x, x, padT, padT+plotH, markerColor, x, padT+10+row*(chartFont+3), chartFont, markerColor, template.HTMLEscapeString(m.Label))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
