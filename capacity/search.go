@@ -242,6 +242,9 @@ func (s *Search) behind(sum *report.RunSummary) bool {
 	return sum.DroppedBy[schema.DroppedDeadline] > 0 || sum.Lateness.P99 > float64(s.MaxLateness)/float64(time.Millisecond)
 }
 
+// Rule is the search's rule in words, with its settings.
+func (s *Search) Rule() string { return s.rule() }
+
 func (s *Search) rule() string {
 	minP, maxP := s.MinPasses, s.MaxPasses
 	if minP <= 0 {

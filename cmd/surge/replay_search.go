@@ -69,8 +69,14 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 	if err := checkOutputs(o.force, map[string]string{"--summary-json": o.summaryJSON, "--html": o.html}); err != nil {
 		return err
 	}
-	if o.results != "" || o.web != "" || o.dryRun {
-		return &exitError{exitUsage, errors.New("replay: --search-capacity writes no --results, serves no --web and has no --dry-run (each step is a run of its own)")}
+	if o.results != "" || o.web != "" {
+		return &exitError{exitUsage, errors.New("replay: --search-capacity writes no --results and serves no --web (each pass is a run of its own)")}
+	}
+	if o.dryRun { // the plan of one pass, and the search's rule
+		fmt.Fprintf(stderr, "capacity search: %d SLOs; rule: %s\n", len(o.search.SLOs), o.search.Rule())
+		pass := *o
+		pass.search = nil
+		return runReplay(cmd, &pass, nil)
 	}
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
