@@ -70,12 +70,12 @@ func TestCapacitySearchFindsTheDemoKnee(t *testing.T) {
 		"--search-max-lateness", "250ms", // a loaded CI machine; the SLO is 500 ms
 		"--summary-json", out)
 	t.Logf("search took %s\n%s", time.Since(start).Round(time.Second), stderr)
-	if err != nil {
+	b, rerr := os.ReadFile(out)
+	if err != nil && (rerr != nil || !strings.Contains(string(b), `"generator_bound": true`)) {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
+	if rerr != nil {
+		t.Fatal(rerr)
 	}
 	var res struct {
 		Answer         string
@@ -88,7 +88,9 @@ func TestCapacitySearchFindsTheDemoKnee(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.GeneratorBound {
-		t.Skipf("the generator fell behind on this machine: %s", res.Answer)
+		// The search did what it must (stopped, said so, exit 5), but
+		// the knee was not measured: say so loudly.
+		t.Skipf("SKIPPED, KNEE NOT CHECKED: the generator fell behind on this (loaded) machine: %s", res.Answer)
 	}
 	if math.Abs(res.Knee-knee) > step || res.FirstBreach <= res.Knee {
 		t.Errorf("knee %gx, first breach %gx; want within %gx of the configured %gx\n%s", res.Knee, res.FirstBreach, step, knee, b)
