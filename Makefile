@@ -11,7 +11,7 @@ SAMPLE := testdata/sample
 DEMO_KEY ?= surge-demo-key
 FUZZTIME ?= 60s
 
-.PHONY: all build install demo demo-kickoff test test-go interop lint vet fmt-check bench fuzz sample clean
+.PHONY: all build install demo demo-kickoff test test-go interop lint vet fmt-check bench fuzz sample clean browser-deps
 
 all: build
 
@@ -26,14 +26,16 @@ install:
 
 ## demo: import the bundled match-night sample, inspect it, and replay it at
 ## 3x (30x faster) against the built-in demo platform on 127.0.0.1 (no servers
-## to install; about a minute).
+## to install; about a minute). Ends by writing out/demo/report.html.
 demo: build
 	@rm -rf $(OUT)/demo && mkdir -p $(OUT)/demo
 	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import nginx --config configs/capture.yaml \
 		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet
 	$(BIN) inspect $(OUT)/demo/match-night.parquet
 	$(BIN) demo --from $(OUT)/demo/match-night.parquet --ratio 3 --speed 30 \
-		--results $(OUT)/demo/results.parquet --summary-json $(OUT)/demo/summary.json
+		--results $(OUT)/demo/results.parquet --summary-json $(OUT)/demo/summary.json \
+		--html $(OUT)/demo/report.html
+	@echo "HTML report (opens offline): $(abspath $(OUT)/demo/report.html)"
 
 ## demo-kickoff: the match night reshaped as a live event surges
 ## (configs/kickoff-surge.yaml, docs/SHAPING.md): live viewing 10x from kickoff,
@@ -49,7 +51,7 @@ demo-kickoff: build
 ## seed corpora included), and the DuckDB/pyarrow interop test. Integration
 ## tests use a real Kafka broker that scripts/with-kafka.sh starts (and stops);
 ## scripts/newcomer.sh then tries the README's first steps in a fresh clone.
-test: vet fmt-check interop-deps
+test: vet fmt-check interop-deps browser-deps
 	SURGE_PYTHON=$(abspath $(PY)) scripts/with-kafka.sh $(GO) test -race -count=1 -timeout 25m ./...
 	scripts/newcomer.sh
 
@@ -69,6 +71,11 @@ interop-deps: $(VENV)/.ok
 $(VENV)/.ok: scripts/requirements.txt
 	scripts/install-python.sh $(VENV) scripts/requirements.txt
 	@touch $@
+
+## browser-deps: Debian's chromium for the HTML report's headless browser
+## test (idempotent; the test skips, loudly, only where it cannot install).
+browser-deps:
+	scripts/install-chromium.sh
 
 ## bench: benchmarks recorded in docs/BENCHMARKS.md.
 bench: build

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/surge-replay/surge/capacity"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
 	"github.com/surge-replay/surge/report"
@@ -105,12 +106,17 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
 	f.String("summary-json", "", "write the run summary as JSON to this file")
+	f.String("html", "", "write the run's report as one self-contained HTML page to this file (docs/REPORT.md)")
+	f.String("web", "", "serve the live view and Prometheus /metrics on this host:port, e.g. 127.0.0.1:5665 (beyond loopback needs --web-token)")
+	f.String("web-token", "", "token the --web listener requires (Authorization: Bearer, or ?token=); required beyond loopback")
+	addSearchFlags(cmd)
+	f.Duration("web-linger", 0, "after the run, keep serving the final report and metrics on --web this long (Ctrl-C ends it)")
 	f.String("progress", "auto", "live progress: auto (a line that updates on a terminal, periodic lines otherwise), plain, none")
 	f.Bool("dry-run", false, "print the plan and exit without sending anything")
 	f.String("control", "", "serve the HTTP control API (GET/PATCH /v1/run, POST /v1/run/pause|resume|stop|exit) on HOST:PORT; a bare port binds 127.0.0.1")
 	f.String("control-token", "", "token the control API requires (Authorization: Bearer); required for a non-loopback --control")
 	f.Bool("watch", false, "reload the shaping (shape:, replay.ratio) from the --config file whenever it changes, while the run goes on")
-	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --junit)")
+	f.Bool("force", false, "replace existing outputs (--results, --summary-json, --html, --junit)")
 	addGateFlags(cmd)
 	addRoutesFlag(cmd)
 }
@@ -124,8 +130,13 @@ type replayOptions struct {
 	engine      replay.Config
 	results     string
 	summaryJSON string
-	routes      int  // --routes
-	force       bool // replace existing outputs
+	html        string // --html: the HTML report (replay_html.go)
+	web         string // --web: live view and metrics listener (replay_web.go)
+	webToken    string
+	webLinger   time.Duration
+	search      *capacity.Search // --search-capacity (replay_search.go)
+	routes      int              // --routes
+	force       bool             // replace existing outputs
 	progress    string
 	dryRun      bool
 	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
@@ -142,6 +153,10 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	o := &replayOptions{
 		results:     v.GetString("replay.results"),
 		summaryJSON: v.GetString("replay.summary_json"),
+		html:        v.GetString("replay.html"),
+		web:         v.GetString("replay.web"),
+		webToken:    v.GetString("replay.web_token"),
+		webLinger:   v.GetDuration("replay.web_linger"),
 		progress:    v.GetString("replay.progress"),
 		dryRun:      v.GetBool("replay.dry_run"),
 		force:       v.GetBool("replay.force"),
@@ -253,6 +268,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	default:
 		errs = append(errs, fmt.Errorf("replay: --progress %q is not auto, plain or none", o.progress))
 	}
+	o.search, errs = searchFrom(v, errs)
 	return o, errors.Join(errs...)
 }
 

@@ -21,10 +21,13 @@ import (
 
 // runReplay plans and runs a replay and prints its report.
 func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
+	if o.search != nil {
+		return runSearch(cmd, o)
+	}
 	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
-	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--junit": o.gate.junit}); err != nil {
+	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--html": o.html, "--junit": o.gate.junit}); err != nil {
 		return err
 	}
 	var live *replay.Live
@@ -59,12 +62,18 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 	}
 	agg := report.NewAggregator(info)
+	tl := o.timeline()
 	gate, surge, err := o.gate.newGate(cmd.Context(), o.captures, plan.Plan)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
 	info.WindowFrom, info.Surge = plan.From, surge.Info()
 	startCh := make(chan time.Time, 1)
+	web, err := o.startWeb(stderr, agg, tl, plan.ratio, o.engine.SessionIdle, plan.Duration)
+	if err != nil {
+		return err
+	}
+	defer web.close()
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
@@ -79,6 +88,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 			live.Start(start)
 		}
 		agg.SetStart(start)
+		tl.SetStart(start)
+		web.started(start)
 		gate.SetStart(start)
 		startCh <- start
 		if sink != nil {
@@ -90,6 +101,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	emit := func(r *schema.Result) {
 		agg.Add(r)
+		tl.Add(r)
+		web.observe(r)
 		gate.Add(r)
 		if sink != nil && sinkErr == nil {
 			sinkErr = sink.Add(r)
@@ -111,6 +124,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	lg := newLiveGate(gate, stop, done)
 	go lg.watch(startCh, liveGateTick, done)
+	web.attach(lg, done)
 	var sched replay.Schedule = sh
 	stopControl := func() {}
 	var watched sync.WaitGroup
@@ -178,6 +192,10 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := writeJUnit(o.gate.junit, summary); err != nil {
 		return err
 	}
+	if err := o.writeHTML(stderr, summary, tl); err != nil {
+		return err
+	}
+	web.finish(cmd.Context(), summary)
 	if sinkErr != nil {
 		return fmt.Errorf("results %s: %w", o.results, sinkErr)
 	}

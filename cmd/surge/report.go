@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/surge-replay/surge/report"
@@ -26,7 +28,8 @@ recorded); "surge report compare" compares two runs.`,
 		Example: `  surge report results.parquet
   surge report results.parquet --json | jq '.latency_ms.p99'
   surge report results.parquet --threshold 'latency_ms{route:/api/search}:p(99)<500' --junit junit.xml
-  surge report results.parquet --surge-at 12m`,
+  surge report results.parquet --surge-at 12m
+  surge report results.parquet --html report.html`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, errs := reportGateFrom(cfg)
@@ -49,6 +52,16 @@ recorded); "surge report compare" compares two runs.`,
 			if err != nil {
 				return err
 			}
+			if html := cfg.v.GetString("report.html"); html != "" {
+				tl, err := report.TimelineOfResults(args, s.Start)
+				if err != nil {
+					return err
+				}
+				if err := writeHTMLReport(html, &report.HTMLReport{Summary: s, Series: tl.Series()}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "html report: %s\n", html)
+			}
 			if err := writeJUnit(o.junit, s); err != nil {
 				return err
 			}
@@ -59,6 +72,7 @@ recorded); "surge report compare" compares two runs.`,
 		},
 	}
 	cmd.Flags().Bool("json", false, "print the summary as JSON")
+	cmd.Flags().String("html", "", "also write the report as one self-contained HTML page to this file")
 	addRoutesFlag(cmd)
 	cmd.Flags().Bool("gate", false, "exit with the run's exit code (docs/REPORT.md) even without thresholds")
 	addGateFlags(cmd)

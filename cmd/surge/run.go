@@ -14,6 +14,7 @@ import (
 
 	"github.com/surge-replay/surge/eventlog/kafkalog"
 	"github.com/surge-replay/surge/fleet"
+	"github.com/surge-replay/surge/report"
 )
 
 func newRunCommand(cfg *config) *cobra.Command {
@@ -248,10 +249,19 @@ func newRunReportCommand(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if html := cfg.v.GetString("run.report.html"); html != "" {
+				// A fleet's merged report keeps the per-second summary only:
+				// the page says which charts it cannot draw.
+				if err := writeHTMLReport(html, &report.HTMLReport{Summary: fr.Summary, Title: "surge run " + args[0]}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "html report: %s\n", html)
+			}
 			return writeFleetReport(cmd, cfg.v.GetBool("run.report.json"), fr)
 		},
 	}
 	cmd.Flags().Bool("json", false, "print the report as JSON")
+	cmd.Flags().String("html", "", "also write the merged report as one self-contained HTML page to this file")
 	cfg.bindAll(cmd, "run.report")
 	return cmd
 }
