@@ -122,83 +122,75 @@ type replayOptions struct {
 	force       bool // replace existing outputs
 	progress    string
 	dryRun      bool
-	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
+	gate        *gateOptions      // thresholds, JUnit, surge time (gates.go)
+	outputs     map[string]string // the outputs above by how the user named them (--results, or replay.results from the file), for checkOutputs
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
-	v := cfg.v
 	o := &replayOptions{
-		results:     v.GetString("replay.results"),
-		summaryJSON: v.GetString("replay.summary_json"),
-		progress:    v.GetString("replay.progress"),
-		dryRun:      v.GetBool("replay.dry_run"),
-		force:       v.GetBool("replay.force"),
-		routes:      v.GetInt("replay.routes"),
+		results:     cfg.s.Replay.Results,
+		summaryJSON: cfg.s.Replay.SummaryJSON,
+		progress:    cfg.s.Replay.Progress,
+		dryRun:      cfg.s.Replay.DryRun,
+		force:       cfg.s.Replay.Force,
+		routes:      cfg.s.Replay.Routes,
 	}
 	var errs []error
-	o.captures = v.GetStringSlice("replay.capture")
-	for _, f := range v.GetStringSlice("replay.from") {
+	o.captures = cfg.s.Replay.Capture
+	for _, f := range cfg.s.Replay.From {
 		if isWindowBound(f) {
 			o.window[0] = f
 		} else {
 			o.captures = append(o.captures, f)
 		}
 	}
-	if w := v.GetString("replay.window_from"); w != "" {
+	if w := cfg.s.Replay.WindowFrom; w != "" {
 		o.window[0] = w
 	}
-	o.window[1] = v.GetString("replay.to")
-	if w := v.GetString("replay.window_to"); w != "" {
+	o.window[1] = cfg.s.Replay.To
+	if w := cfg.s.Replay.WindowTo; w != "" {
 		o.window[1] = w
 	}
 	if len(o.captures) == 0 {
 		errs = append(errs, errors.New("replay: no capture: give --from PATH"))
 	}
-	ratio := v.GetFloat64("replay.ratio")
+	// Ratio, speed, loop, progress, mode, driver and conns were checked
+	// when the config was decoded (settings.Validate).
+	ratio := cfg.s.Replay.Ratio
 	o.shape = shaper.Config{
-		Speed:  v.GetFloat64("replay.speed"),
-		Loops:  v.GetInt("replay.loop"),
+		Speed:  cfg.s.Replay.Speed,
+		Loops:  cfg.s.Replay.Loop,
 		Ratio:  shaper.Constant(ratio),
-		Seed:   v.GetUint64("replay.seed"),
-		Spread: v.GetDuration("replay.spread"),
-	}
-	if ratio < 0 {
-		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
-	}
-	if ratio == 0 {
-		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
-	}
-	// The shaper reads 0 as "not set" (1x); from the user it is a mistake.
-	if o.shape.Speed == 0 {
-		errs = append(errs, errors.New("replay: --speed 0: want a positive speed (1 = as recorded, 10 = ten times faster)"))
-	}
-	if o.shape.Loops < 1 {
-		errs = append(errs, fmt.Errorf("replay: --loop %d: want 1 or more passes over the window", o.shape.Loops))
+		Seed:   cfg.s.Replay.Seed,
+		Spread: cfg.s.Replay.Spread,
 	}
 	var gerrs []error
 	o.gate, gerrs = gateOptionsFrom(cfg)
 	errs = append(errs, gerrs...)
+	o.outputs = map[string]string{
+		cfg.label("replay.results"): o.results, cfg.label("replay.summary_json"): o.summaryJSON, cfg.label("replay.junit"): o.gate.junit,
+	}
 	errs = append(errs, o.shape.Validate()...)
 	o.engine = replay.Config{
-		Allow:       v.GetStringSlice("targets.allow"),
-		Mode:        v.GetString("replay.mode"),
-		Driver:      v.GetString("replay.driver"),
-		HTTP2:       v.GetBool("replay.http2"),
-		Insecure:    v.GetBool("replay.insecure"),
-		MaxConns:    v.GetInt("replay.max_conns"),
-		PerUser:     v.GetBool("replay.per_user"),
-		Conns:       v.GetString("replay.conns"),
-		Pipeline:    v.GetInt("replay.pipeline"),
-		Timeout:     v.GetDuration("replay.timeout"),
-		MaxRPS:      v.GetFloat64("replay.max_rps"),
-		MaxLateness: v.GetDuration("replay.max_lateness"),
-		Grace:       v.GetDuration("replay.grace"),
+		Allow:       cfg.s.Targets.Allow,
+		Mode:        cfg.s.Replay.Mode,
+		Driver:      cfg.s.Replay.Driver,
+		HTTP2:       cfg.s.Replay.HTTP2,
+		Insecure:    cfg.s.Replay.Insecure,
+		MaxConns:    cfg.s.Replay.MaxConns,
+		PerUser:     cfg.s.Replay.PerUser,
+		Conns:       cfg.s.Replay.Conns,
+		Pipeline:    cfg.s.Replay.Pipeline,
+		Timeout:     cfg.s.Replay.Timeout,
+		MaxRPS:      cfg.s.Replay.MaxRPS,
+		MaxLateness: cfg.s.Replay.MaxLateness,
+		Grace:       cfg.s.Replay.Grace,
 	}
-	if rate := v.GetFloat64("replay.abort_error_rate"); rate > 0 {
-		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: v.GetDuration("replay.abort_window")}
+	if rate := cfg.s.Replay.AbortErrorRate; rate > 0 {
+		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: cfg.s.Replay.AbortWindow}
 	}
 	badTarget := false // said once: the engine's "target: missing" would repeat it
-	if t := v.GetString("replay.target"); t != "" {
+	if t := cfg.s.Replay.Target; t != "" {
 		badTarget = true
 		if !strings.Contains(t, "://") {
 			errs = append(errs, fmt.Errorf("replay: --target %s: the target needs a scheme: http://%s", t, t))
@@ -213,22 +205,17 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 			errs = append(errs, err)
 		}
 	}
-	if path := v.GetString("replay.accounts"); path != "" {
+	if path := cfg.s.Replay.Accounts; path != "" {
 		accounts, err := replay.LoadAccounts(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("replay: --accounts: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", cfg.label("replay.accounts"), err))
 		}
 		o.engine.Accounts = accounts
 	}
 	// secrets: placeholder or header/parameter name -> value, for secrets
 	// shared by every user (an app key); see replay.Config.Secrets.
-	o.engine.Secrets = v.GetStringMapString("secrets")
-	o.engine.SendTruncated = v.GetBool("replay.send_truncated")
-	switch o.progress {
-	case "auto", "plain", "none":
-	default:
-		errs = append(errs, fmt.Errorf("replay: --progress %q is not auto, plain or none", o.progress))
-	}
+	o.engine.Secrets = cfg.s.Secrets
+	o.engine.SendTruncated = cfg.s.Replay.SendTruncated
 	return o, errors.Join(errs...)
 }
 

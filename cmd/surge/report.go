@@ -36,8 +36,8 @@ recorded); "surge report compare" compares two runs.`,
 			if err != nil {
 				return err
 			}
-			s.TextRoutes = textRoutes(cfg.v.GetInt("report.routes"))
-			if cfg.v.GetBool("report.json") {
+			s.TextRoutes = textRoutes(cfg.s.Report.Routes)
+			if cfg.s.Report.JSON {
 				err = s.WriteJSON(cmd.OutOrStdout())
 			} else {
 				err = s.WriteText(cmd.OutOrStdout())
@@ -48,7 +48,7 @@ recorded); "surge report compare" compares two runs.`,
 			if err := writeJUnit(o.junit, s); err != nil {
 				return err
 			}
-			if len(o.thresholds) == 0 && !cfg.v.GetBool("report.gate") {
+			if len(o.thresholds) == 0 && !cfg.s.Report.Gate {
 				return nil
 			}
 			return runExit(nil, false, s)
