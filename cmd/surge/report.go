@@ -32,6 +32,11 @@ recorded); "surge report compare" compares two runs.`,
 			if len(errs) > 0 {
 				return usageError(errs)
 			}
+			// The JUnit file is checked (and its directory made) before the
+			// results are read. It is written each time: --force is implied.
+			if err := checkOutputs(true, map[string]string{cfg.label("report.junit"): o.junit}); err != nil {
+				return err
+			}
 			s, err := report.SummarizeRun(args, report.SummaryOptions{Thresholds: o.thresholds, SurgeAt: o.surgeAt})
 			if err != nil {
 				return err
