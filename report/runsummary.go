@@ -68,10 +68,10 @@ func keptUpBound(mode string) time.Duration {
 // Percentiles are within 0.1% (per_second ones within 1%) plus 1 µs.
 type RunSummary struct {
 	RunInfo
-	Scheduled int64            `json:"scheduled"`
-	Sent      int64            `json:"sent"`
-	Completed int64            `json:"completed"`
-	OK        int64            `json:"ok"`
+	Scheduled int64 `json:"scheduled"`
+	Sent      int64 `json:"sent"`
+	Completed int64 `json:"completed"`
+	OK        int64 `json:"ok"`
 	// Errors counts the sent requests that failed, of every class: the
 	// same shape (one integer) as routes[].errors, per_second[].errors and
 	// cohorts[].errors. ErrorsBy splits it by class, as DroppedBy does
