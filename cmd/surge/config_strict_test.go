@@ -147,6 +147,10 @@ func TestReplayRefusesBadValuesUpFront(t *testing.T) {
 		{[]string{"--summary-json", "/proc/version/summary.json"}, "--summary-json /proc/version/summary.json", ""},
 		// An existing output is not replaced without --force.
 		{[]string{"--results", "/proc/version"}, "--results /proc/version: exists; pass --force", ""},
+		// --from names captures; a time there is the window's start, said so.
+		{[]string{"--from", "19:55"}, "--from 19:55 is a time, not a capture: the window's start is --window-from 19:55", ""},
+		// --http2 would be ignored by the lean driver.
+		{[]string{"--http2", "--driver", "lean"}, "HTTP/2 needs the http driver", ""},
 		// A scheme that is not HTTP.
 		{[]string{"--target", "ftp://127.0.0.1/"}, `scheme "ftp" is not http or https`, ""},
 	} {

@@ -44,15 +44,17 @@ omission) and from the actual send; the generator's own lateness is reported.
 --from names the capture (a .parquet file or a hive directory; repeat for more),
 or a topic, kafka://HOST:PORT/TOPIC, read alone: each partition is looked up
 by timestamp at the window's start and read to its end offset at the time.
-A --from value that is a time (RFC 3339) or an offset from the capture start
-(10m, +1h30m) sets the start of the replayed window instead; --to sets its end.
---capture, --window-from and --window-to are unambiguous spellings.
+The window replayed is --window-from to --window-to (--to is the same as
+--window-to): each a time (RFC 3339), a clock time on the capture's first day
+(19:55) or an offset from the capture start (10m); --window-to +20m counts
+from the window's start. A window outside the capture is an error that
+prints the capture's time range.
 
 Only targets on the allowlist are contacted: loopback by default; add hosts,
 IPs or CIDRs with --allow or targets.allow in the config. Ctrl-C stops
 gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 		Example: `  surge replay --from final.parquet --target http://127.0.0.1:8080 --ratio 3 --speed 1
-  surge replay --from final/ --from 19:55 --to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
+  surge replay --from final/ --window-from 19:55 --window-to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
   surge replay --config configs/event-3x.yaml --results results.parquet --summary-json summary.json
   surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run
   surge replay --from kafka://127.0.0.1:9092/captures --window-from 2026-11-21T19:55:00Z --window-to +20m --target http://127.0.0.1:8080`,
@@ -73,11 +75,11 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 
 func addReplayFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringSlice("from", nil, "capture file, directory (repeatable) or kafka://HOST:PORT/TOPIC; a time or offset sets the window start")
+	f.StringSlice("from", nil, "capture file, directory (repeatable) or kafka://HOST:PORT/TOPIC")
 	f.StringSlice("capture", nil, "capture file or directory (repeatable)")
-	f.String("to", "", "window end: a time (RFC 3339) or an offset from the capture start")
-	f.String("window-from", "", "window start: a time (RFC 3339) or an offset from the capture start")
-	f.String("window-to", "", "window end (same as --to)")
+	f.String("to", "", "window end (same as --window-to)")
+	f.String("window-from", "", "window start: a time (RFC 3339), a clock time on the capture's first day (19:55) or an offset from the capture start (10m)")
+	f.String("window-to", "", "window end, the same forms; +20m counts from the window start (default: the capture's end)")
 	f.String("target", "", "base URL of the target, e.g. http://127.0.0.1:8080")
 	f.StringSlice("allow", nil, "hosts, IPs or CIDRs the target may resolve to (default: loopback only)")
 	f.Float64("ratio", 1, "virtual sessions per recorded session (any float >= 0)")
@@ -138,11 +140,13 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	var errs []error
 	o.captures = cfg.s.Replay.Capture
 	for _, f := range cfg.s.Replay.From {
-		if isWindowBound(f) {
-			o.window[0] = f
-		} else {
-			o.captures = append(o.captures, f)
+		// --from names captures only: a time there used to start the
+		// window, and a path that looks like one ("10m") is still a path.
+		if _, err := os.Stat(f); err != nil && isWindowBound(f) {
+			errs = append(errs, fmt.Errorf("%s %s is a time, not a capture: the window's start is --window-from %s (replay.window_from)", cfg.label("replay.from"), f, f))
+			continue
 		}
+		o.captures = append(o.captures, f)
 	}
 	if w := cfg.s.Replay.WindowFrom; w != "" {
 		o.window[0] = w
@@ -220,7 +224,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 }
 
 // isWindowBound reports whether a --from value is a time, a clock time or
-// an offset rather than a path.
+// an offset: a window bound given where a capture belongs.
 func isWindowBound(s string) bool {
 	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return true

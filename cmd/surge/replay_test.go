@@ -145,7 +145,7 @@ func TestReplayRefusals(t *testing.T) {
 		// Every configuration problem at once.
 		{"validate", []string{"--target", "ftp://127.0.0.1", "--mode", "burst", "--ratio", "-1"}, "mode"},
 		// A window outside the capture.
-		{"window", []string{"--target", "http://127.0.0.1:9", "--from", "+2h"}, "outside the capture: the capture runs from"},
+		{"window", []string{"--target", "http://127.0.0.1:9", "--window-from", "+2h"}, "outside the capture: the capture runs from"},
 		// Not a capture.
 		{"missing", []string{"--target", "http://127.0.0.1:9", "--from", filepath.Join(t.TempDir(), "none.parquet")}, "none.parquet"},
 	}
