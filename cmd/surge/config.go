@@ -43,7 +43,7 @@ func (c *config) load() error {
 	if c.file != "" {
 		c.v.SetConfigFile(c.file)
 		if err := c.v.ReadInConfig(); err != nil {
-			return fmt.Errorf("config %s: %w", c.file, err)
+			return &exitError{exitUsage, fmt.Errorf("config %s: %w", c.file, err)}
 		}
 	}
 	c.lines = map[string]int{}

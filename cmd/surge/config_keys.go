@@ -46,7 +46,20 @@ func (c *config) checkEnv() []error {
 	sort.Strings(unknown)
 	var errs []error
 	for _, name := range unknown {
-		errs = append(errs, fmt.Errorf("environment variable %s is not a surge setting%s", name, didYouMean(name, names)))
+		hint := didYouMean(name, names)
+		if hint == "" {
+			// SURGE_RATIO: the variable names the section too.
+			var ends []string
+			for _, n := range names {
+				if strings.HasSuffix(n, "_"+strings.TrimPrefix(name, "SURGE_")) {
+					ends = append(ends, n)
+				}
+			}
+			if len(ends) > 0 {
+				hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(ends, " or "))
+			}
+		}
+		errs = append(errs, fmt.Errorf("environment variable %s is not a surge setting%s", name, hint))
 	}
 	return errs
 }
@@ -99,7 +112,8 @@ func (c *config) indexFile() []error {
 			switch {
 			case leaf[path]: // a map key (thresholds:) holds the user's own names
 			case section[path] && vn.Kind != yaml.MappingNode:
-				errs = append(errs, fmt.Errorf("config %s:%d: %s is a section: it holds settings (like %s), not a value", c.file, kn.Line, path, firstUnder(keys, path)))
+				example := strings.TrimPrefix(firstUnder(keys, path), path+".")
+				errs = append(errs, fmt.Errorf("config %s:%d: %s is a section, not a value (found %q): write its settings under it, one \"key: value\" a line, indented (like \"  %s: ...\")", c.file, kn.Line, path, vn.Value, example))
 			default:
 				walk(vn, path)
 			}

@@ -73,6 +73,12 @@ func TestConfigKeysAreChecked(t *testing.T) {
 		{name: "section typo", yaml: "replya:\n  ratio: 3\n", want: []string{"c.yaml:1", "unknown key replya", "did you mean replay"}},
 		// A value where a section is expected.
 		{name: "section as value", yaml: "replay: 3\n", want: []string{"c.yaml:1", "replay is a section"}},
+		// A missing colon makes the section a string.
+		{name: "key without colon", yaml: "replay:\n  ratio 3\n", want: []string{"c.yaml:1", "replay is a section, not a value (found \"ratio 3\")", "key: value"}},
+		// A variable without its section.
+		{name: "env without section", env: [2]string{"SURGE_RATIO", "3"}, want: []string{"SURGE_RATIO is not a surge setting", "did you mean SURGE_REPLAY_RATIO or SURGE_RUN_START_RATIO"}},
+		// A config file that is not there.
+		{name: "missing file", args: []string{"--config", "/nonexistent/c.yaml"}, want: []string{"config /nonexistent/c.yaml"}},
 		// An environment variable with a typo.
 		{name: "env typo", env: [2]string{"SURGE_REPLAY_MAX_RSP", "5"}, want: []string{"SURGE_REPLAY_MAX_RSP is not a surge setting", "did you mean SURGE_REPLAY_MAX_RPS"}},
 		// A flag with a typo.
