@@ -52,7 +52,8 @@ type summaryFacts struct {
 	Completed   int64            `json:"completed"`
 	OK          int64            `json:"ok"`
 	Dropped     int64            `json:"dropped"`
-	Errors      map[string]int64 `json:"errors"`
+	Errors      int64            `json:"errors"`
+	ErrorsBy    map[string]int64 `json:"errors_by"`
 	Ratio       float64          `json:"ratio"`
 	Speed       float64          `json:"speed"`
 	Seed        uint64           `json:"seed"`
@@ -71,6 +72,14 @@ func readSummary(t *testing.T, b []byte) summaryFacts {
 	var s summaryFacts
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("summary JSON: %v\n%s", err, b)
+	}
+	// errors is one integer at every level; errors_by splits it.
+	var byClass int64
+	for _, n := range s.ErrorsBy {
+		byClass += n
+	}
+	if s.Errors != byClass || s.Sent != s.OK+s.Errors {
+		t.Errorf("summary: errors %d, errors_by %v (sum %d), sent %d, ok %d; want errors = sum(errors_by), sent = ok + errors", s.Errors, s.ErrorsBy, byClass, s.Sent, s.OK)
 	}
 	return s
 }
