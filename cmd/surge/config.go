@@ -48,10 +48,12 @@ func (c *config) load() error {
 	}
 	c.lines = map[string]int{}
 	errs := c.checkEnv()
+	var shape []error
 	if c.file != "" {
-		errs = append(errs, c.indexFile()...)
+		shape = c.indexFile()
+		errs = append(errs, shape...)
 	}
-	if len(errs) == 0 { // a file of the wrong shape decodes to nonsense
+	if len(shape) == 0 { // a file of the wrong shape decodes to nonsense
 		var derrs []error
 		c.s, derrs = c.decode()
 		errs = append(errs, derrs...)

@@ -32,6 +32,10 @@ func TestConfigValuesAreStrict(t *testing.T) {
 		{name: "list for a number", yaml: "replay:\n  speed: [1, 2]\n", want: []string{"replay.speed", "a list"}},
 		// Every bad value is reported, not only the first.
 		{name: "two bad values", yaml: "replay:\n  ratio: x\n  speed: y\n", want: []string{"replay.ratio", "replay.speed"}},
+		// An unknown variable does not hide a bad value in the file.
+		{name: "variable and value", yaml: "replay:\n  ratio: x\n", env: [2]string{"SURGE_REPLAY_MAX_RSP", "5"}, want: []string{"SURGE_REPLAY_MAX_RSP", "replay.ratio"}},
+		// Every value that parses but means nothing is reported at once.
+		{name: "all semantic errors", yaml: "replay:\n  speed: 0\n  loop: 0\n  max_rps: -1\n", want: []string{"replay.speed", "replay.loop", "replay.max_rps", "c.yaml:2", "c.yaml:3", "c.yaml:4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"replay"}
