@@ -241,10 +241,12 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 	}
 	defer cg.Close()
 	// runCtx ends when the run is over for every agent: its schedule's end
-	// (moved by pauses, or the stop) plus settle.
+	// (moved by pauses, or the stop) plus settle, once the group has
+	// handled every partition (see awaitFinished).
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
+		defer cancel()
 		for {
 			st, changed := l.get()
 			end, ok := st.End()
@@ -254,7 +256,9 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 			t := time.NewTimer(time.Until(end.Add(settle)))
 			select {
 			case <-t.C:
-				cancel()
+				if !st.Stopped(time.Now()) {
+					a.awaitFinished(runCtx, l, addr, spec, pub)
+				}
 				return
 			case <-changed:
 			case <-runCtx.Done():
@@ -304,6 +308,50 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 	}
 }
 
+// awaitFinished waits, past the schedule's end, until the run's group has
+// committed every partition through the window's end: a broker or agent
+// down past the end leaves partitions that a member replays (late) once it
+// owns them again, and leaving the group before that would lose them. It
+// gives up after overrun and puts what was left in the agent's report; a
+// stop ends the wait.
+func (a *Agent) awaitFinished(ctx context.Context, l *liveState, addr kafkalog.Addr, spec *RunSpec, pub *publisher) {
+	group := a.cfg.Group + "." + spec.Run
+	deadline := time.Now().Add(overrun)
+	for logged := false; ; {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		left, parts, err := unfinished(qctx, addr, group, spec.WindowFrom, spec.WindowTo)
+		cancel()
+		if err == nil && left == 0 {
+			return
+		}
+		if st, _ := l.get(); st.Stopped(time.Now()) {
+			return // stopped while waiting: what is left is the stop's
+		}
+		if time.Now().After(deadline) {
+			msg := fmt.Sprintf("gave up %v after the schedule's end: partitions %v unfinished, %d records never replayed", overrun, parts, left)
+			if err != nil {
+				msg = fmt.Sprintf("gave up %v after the schedule's end: cannot tell what is unfinished: %v", overrun, err)
+			}
+			a.logf("run %s: %s", spec.Run, msg)
+			pub.update(func(r *AgentReport) { r.Error = msg })
+			return
+		}
+		if !logged {
+			if err != nil {
+				a.logf("run %s: schedule ended; waiting for the brokers to tell what is unfinished: %v", spec.Run, err)
+			} else {
+				a.logf("run %s: schedule ended with partitions %v unfinished (%d records): staying until they are replayed", spec.Run, parts, left)
+			}
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 // generation replays the generation's partitions until they are read to
 // the window's end and every request is done, or the generation ends
 // (gctx: a rebalance), or the run ends (runCtx); it commits offsets as the
@@ -330,7 +378,7 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	var sched *gated
 	// commit commits every partition's position with its mark: how far
 	// its requests have been sent, never below the mark it resumed from.
-	commit := func() {
+	commit := func() error {
 		now := time.Now()
 		offs := track.positions(sp)
 		out := map[int]time.Time{}
@@ -343,9 +391,11 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := commitMarks(ctx, addr.Brokers, gen, addr.Topic, a.cfg.ID, offs, out); err != nil {
+		err := commitMarks(ctx, addr.Brokers, gen, addr.Topic, a.cfg.ID, offs, out)
+		if err != nil {
 			a.logf("run %s: commit %v: %v", spec.Run, offs, err)
 		}
+		return err
 	}
 	track.restart()
 	readCtx, stopRead := context.WithCancel(gctx)
@@ -408,7 +458,7 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	} else {
 		track.commits(st)
 	}
-	commit()
+	err = commit()
 	pub.update(func(r *AgentReport) { r.Events = events.Load(); counts.report(r) })
 	if rst != nil {
 		a.logf("run %s: generation %d: scheduled %d, sent %d, dropped %d", spec.Run, gen.ID, rst.Scheduled, rst.Sent, rst.Dropped)
@@ -416,10 +466,19 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	if runErr != nil && !errors.Is(runErr, replay.ErrStopped) {
 		return runErr
 	}
-	// Stay in the generation until it ends (a rebalance) or the run does.
-	select {
-	case <-gctx.Done():
-	case <-runCtx.Done():
+	// Stay in the generation until it ends (a rebalance) or the run does,
+	// committing again until the brokers take the commit: the run ends
+	// only when every partition is committed through the window's end.
+	for committed := err == nil; ; {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-runCtx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+			if !committed {
+				committed = commit() == nil
+			}
+		}
 	}
-	return nil
 }

@@ -94,7 +94,7 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			if !cfg.s.Run.Start.Wait {
 				return nil
 			}
-			fr, err := t.Wait(ctx, spec.Run, 30*time.Second)
+			fr, err := t.Wait(ctx, spec.Run, fleet.Overrun+30*time.Second)
 			if err != nil {
 				if ctx.Err() != nil && cmd.Context().Err() == nil {
 					return &exitError{exitSignal, fmt.Errorf("run %s: stopped waiting (the run goes on; surge run report %s)", spec.Run, spec.Run)}
