@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func (s *settings) validateStrings() []error {
 		}
 	}
 	if _, err := capture.ParseSessionKey(s.Import.SessionKey); err != nil {
-		bad("import.session_key", "%q: %v", s.Import.SessionKey, err)
+		bad("import.session_key", "%s", valueMsg(s.Import.SessionKey, err, "session key"))
 	}
 	for key, v := range map[string]struct {
 		s      string
@@ -60,14 +61,14 @@ func (s *settings) validateStrings() []error {
 	} {
 		if v.s != "" {
 			if _, err := report.ParsePercent(v.s, v.points); err != nil {
-				bad(key, "%q: %v", v.s, err)
+				bad(key, "%s", valueMsg(v.s, err, ""))
 			}
 		}
 	}
 	for key, list := range map[string][]string{"replay.threshold": s.Replay.Threshold, "report.threshold": s.Report.Threshold} {
 		for _, th := range list {
 			if _, err := report.ParseThresholdFlag(th); err != nil {
-				bad(key, "%q: %v", th, err)
+				bad(key, "%s", valueMsg(th, err, "threshold"))
 			}
 		}
 	}
@@ -98,6 +99,20 @@ func (s *settings) validateStrings() []error {
 	// Maps above are walked in random order: say the keys in order.
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].(*keyError).Key < errs[j].(*keyError).Key })
 	return errs
+}
+
+// valueMsg says err about value v once: a library's error that repeats
+// the value after its own noun ("threshold \"x\": …") loses the repeat,
+// since the key's error shows the value.
+func valueMsg(v string, err error, noun string) string {
+	msg := err.Error()
+	if noun != "" {
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("%s %q: ", noun, v))
+	}
+	if strings.HasPrefix(msg, strconv.Quote(v)) {
+		return msg
+	}
+	return fmt.Sprintf("%q: %s", v, msg)
 }
 
 // checkTarget says what is wrong with a target URL, or "".
