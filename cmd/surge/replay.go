@@ -193,22 +193,12 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if rate := cfg.s.Replay.AbortErrorRate; rate > 0 {
 		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: cfg.s.Replay.AbortWindow}
 	}
-	badTarget := false // said once: the engine's "target: missing" would repeat it
 	if t := cfg.s.Replay.Target; t != "" {
-		badTarget = true
-		if !strings.Contains(t, "://") {
-			errs = append(errs, fmt.Errorf("replay: --target %s: the target needs a scheme: http://%s", t, t))
-		} else if u, err := url.Parse(t); err != nil {
-			errs = append(errs, fmt.Errorf("replay: --target: %w", err))
-		} else {
-			o.engine.Target, badTarget = u, false
-		}
+		// Its form (scheme, host) was checked when the config was decoded
+		// (checkTarget), so the error names where it came from.
+		o.engine.Target, _ = url.Parse(t)
 	}
-	for _, err := range o.engine.Validate() {
-		if !badTarget || !strings.HasPrefix(err.Error(), "target:") {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, o.engine.Validate()...)
 	if path := cfg.s.Replay.Accounts; path != "" {
 		accounts, err := replay.LoadAccounts(path)
 		if err != nil {
