@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,6 +33,9 @@ does for a replay that fast.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if speed <= 0 {
 				return &exitError{exitUsage, fmt.Errorf("demo serve: --speed %g: want a positive speed", speed)}
+			}
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return &exitError{exitUsage, fmt.Errorf("demo serve: --addr %q: want HOST:PORT on loopback (127.0.0.1:8080; port 0 picks a free one)", addr)}
 			}
 			srv, err := demo.Start(demo.Config{Addr: addr, Capacity: scaledCapacity(speed), AcceptEmptyLogin: true})
 			if errors.Is(err, demo.ErrNotLoopback) {

@@ -24,15 +24,13 @@ func usageArgs(c *cobra.Command) {
 		var err error
 		switch {
 		case len(args) > 0 && parentOnly:
-			var names []string
-			for _, sub := range cmd.Commands() {
-				if sub.IsAvailableCommand() {
-					names = append(names, sub.Name())
-				}
-			}
-			err = fmt.Errorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), didYouMean(args[0], names))
+			err = fmt.Errorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), didYouMean(args[0], subcommands(cmd)))
 		case inner != nil:
 			err = inner(cmd, args)
+			if err != nil && len(args) > 0 && cmd.HasSubCommands() {
+				// "surge demo servx": the subcommand was meant.
+				err = fmt.Errorf("%w%s", err, didYouMean(args[0], subcommands(cmd)))
+			}
 		}
 		if err != nil {
 			if cmd.HasParent() {
@@ -49,4 +47,15 @@ func usageArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		usageArgs(sub)
 	}
+}
+
+// subcommands returns the names of c's available subcommands.
+func subcommands(c *cobra.Command) []string {
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return names
 }
