@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/surge-replay/surge/report"
@@ -28,6 +32,12 @@ recorded); "surge report compare" compares two runs.`,
   surge report results.parquet --surge-at 12m`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// "surge report compar a b": a subcommand misspelt reads as files.
+			if _, err := os.Stat(args[0]); err != nil {
+				if hint := didYouMean(args[0], subcommands(cmd)); hint != "" {
+					return &exitError{exitUsage, fmt.Errorf("report: no results file %s%s", args[0], strings.Replace(hint, "mean ", "mean surge report ", 1))}
+				}
+			}
 			o, errs := reportGateFrom(cfg)
 			if len(errs) > 0 {
 				return usageError(errs)

@@ -48,6 +48,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 			t.Errorf("surge %v = %v; want a usage error", args, err)
 		}
 	}
+	// A subcommand misspelt where files are taken.
+	if _, _, err := surge(t, "report", "compar", "a", "b"); !isUsage(err) || !strings.Contains(err.Error(), "did you mean surge report compare") {
+		t.Errorf("surge report compar a b = %v; want a usage error suggesting surge report compare", err)
+	}
 	if checked < 8 {
 		t.Errorf("checked %d commands; want every parent and every command that needs arguments", checked)
 	}
