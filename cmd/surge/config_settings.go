@@ -26,6 +26,7 @@ type settings struct {
 	Kafka      kafkaSettings     `mapstructure:"kafka"`
 	Agent      agentSettings     `mapstructure:"agent"`
 	Run        runSettings       `mapstructure:"run"`
+	Demo       demoSettings      `mapstructure:"demo"`       // surge demo's own keys are replay.*
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
 }
@@ -184,6 +185,16 @@ type runStartSettings struct {
 	JSON       bool          `mapstructure:"json"`
 }
 
+type demoSettings struct {
+	Serve demoServeSettings `mapstructure:"serve"`
+}
+
+type demoServeSettings struct {
+	Addr  string        `mapstructure:"addr"`
+	Speed float64       `mapstructure:"speed"`
+	For   time.Duration `mapstructure:"for"`
+}
+
 type runReportSettings struct {
 	JSON bool `mapstructure:"json"`
 }
@@ -336,6 +347,10 @@ func (s *settings) Validate() []error {
 	oneOf("run.start.mode", st.Mode, "", "timeline", "closed")
 	oneOf("run.start.driver", st.Driver, "", "auto", "lean", "http")
 	oneOf("run.start.conns", st.Conns, "", "per-user", "shared")
+	if finite("demo.serve.speed", s.Demo.Serve.Speed) && s.Demo.Serve.Speed <= 0 {
+		bad("demo.serve.speed", "%g: want a positive speed (1 = as recorded)", s.Demo.Serve.Speed)
+	}
+	nonNegDur("demo.serve.for", s.Demo.Serve.For)
 	return append(errs, s.validateStrings()...)
 }
 

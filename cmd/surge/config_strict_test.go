@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestConfigValuesAreStrict: a value from the config file or the environment
@@ -214,4 +217,38 @@ func wantUsage(t *testing.T, args []string, err error, want ...string) {
 			t.Errorf("error %q; want it to say %q", err, w)
 		}
 	}
+}
+
+// TestEveryFlagIsAKey: every flag of every command is a config key too (so
+// also a YAML key and a SURGE_* variable), except --config itself and the
+// hidden profiling flags; surge demo's flags are replay's keys, bound when
+// it runs.
+func TestEveryFlagIsAKey(t *testing.T) {
+	root, cfg := newRoot()
+	bound := map[*pflag.Flag]bool{}
+	for _, f := range cfg.flags {
+		bound[f] = true
+	}
+	replayKeys := map[string]bool{}
+	for k, f := range cfg.flags {
+		if strings.HasPrefix(k, "replay.") || k == "targets.allow" {
+			replayKeys[f.Name] = true
+		}
+	}
+	notKeys := map[string]bool{"config": true, "cpuprofile": true, "memprofile": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			switch {
+			case bound[f], notKeys[f.Name]:
+			case c.Name() == "demo" && replayKeys[f.Name]:
+			default:
+				t.Errorf("%s --%s is bound to no config key: bind it (cfg.bindAll) and give settings a field", c.CommandPath(), f.Name)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }

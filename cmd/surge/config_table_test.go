@@ -52,6 +52,7 @@ var stringBad = map[string][]badValue{
 	"run.start.window_from":           {{"noon", "not a time"}},
 	"run.start.window_to":             {{"noon", "not a time"}},
 	"secrets":                         {{"app-key", "a map"}},
+	"demo.serve.addr":                 {{"x", "want HOST:PORT on loopback"}},
 	"thresholds":                      {{"p99<500", "a map"}},
 }
 
@@ -102,6 +103,8 @@ var semanticBad = map[string][]badValue{
 	"run.start.ratio":         {{"-1", "above 0"}},
 	"import.max_problems":     {{"-1", "0 or more"}},
 	"kafka.tail.count":        {{"-3", "0 (follow)"}},
+	"demo.serve.speed":        {{"0", "want a positive speed"}},
+	"demo.serve.for":          {{"-1s", "0 or more"}},
 }
 
 // typedBad derives a bad value from a key's Go type, or reports none.

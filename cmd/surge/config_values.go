@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"sort"
 	"strconv"
@@ -94,6 +95,11 @@ func (s *settings) validateStrings() []error {
 	if t := s.Run.Start.Target; t != "" {
 		if err := checkTarget(t); err != "" {
 			bad("run.start.target", "%s", err)
+		}
+	}
+	if a := s.Demo.Serve.Addr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("demo.serve.addr", "%q: want HOST:PORT on loopback (127.0.0.1:8080; port 0 picks a free one)", a)
 		}
 	}
 	// Maps above are walked in random order: say the keys in order.

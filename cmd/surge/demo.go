@@ -77,7 +77,7 @@ the same utilization as the recorded night at its own pace.`,
 		panic(err)
 	}
 	f.MarkHidden("target")
-	cmd.AddCommand(newDemoServeCommand())
+	cmd.AddCommand(newDemoServeCommand(cfg))
 	return cmd
 }
 
