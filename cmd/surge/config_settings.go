@@ -105,6 +105,7 @@ type reportSettings struct {
 	JSON      bool        `mapstructure:"json"`
 	Routes    int         `mapstructure:"routes"`
 	Gate      bool        `mapstructure:"gate"`
+	Force     bool        `mapstructure:"force"`
 	Threshold stringArray `mapstructure:"threshold"`
 	JUnit     string      `mapstructure:"junit"`
 	SurgeAt   string      `mapstructure:"surge_at"`

@@ -65,6 +65,15 @@ func TestOutputPermissions(t *testing.T) {
 			t.Errorf("output %s: %v", p, err)
 		}
 	}
+	// An existing output is replaced only with --force, for report's JUnit
+	// file as for every other.
+	junit := filepath.Join(out, "report", "junit.xml")
+	if _, _, err := surge(t, "report", results, "--junit", junit, "--threshold", "dropped:count>=0"); !isUsage(err) || !strings.Contains(err.Error(), "exists; pass --force") {
+		t.Errorf("report over an existing --junit = %v; want a usage error asking for --force", err)
+	}
+	if _, _, err := surge(t, "report", results, "--junit", junit, "--threshold", "dropped:count>=0", "--force"); err != nil && isUsage(err) {
+		t.Errorf("report --force over an existing --junit = %v", err)
+	}
 	if n < 10 {
 		t.Errorf("checked %d paths; want every output (at least 10)", n)
 	}

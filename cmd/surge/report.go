@@ -43,8 +43,9 @@ recorded); "surge report compare" compares two runs.`,
 				return usageError(errs)
 			}
 			// The JUnit file is checked (and its directory made) before the
-			// results are read. It is written each time: --force is implied.
-			if err := checkOutputs(true, map[string]string{cfg.label("report.junit"): o.junit}); err != nil {
+			// results are read; an existing one is replaced only with --force,
+			// as every output.
+			if err := checkOutputs(cfg.s.Report.Force, map[string]string{cfg.label("report.junit"): o.junit}); err != nil {
 				return err
 			}
 			s, err := report.SummarizeRun(args, report.SummaryOptions{Thresholds: o.thresholds, SurgeAt: o.surgeAt})
@@ -71,6 +72,7 @@ recorded); "surge report compare" compares two runs.`,
 	}
 	cmd.Flags().Bool("json", false, "print the summary as JSON")
 	addRoutesFlag(cmd)
+	cmd.Flags().Bool("force", false, "replace an existing --junit file")
 	cmd.Flags().Bool("gate", false, "exit with the run's exit code (docs/REPORT.md) even without thresholds")
 	addGateFlags(cmd)
 	cmd.AddCommand(newReportCompareCommand(cfg))
