@@ -120,19 +120,24 @@ func Create[T any, PT event[T]](path string, cfg WriterConfig) (*Writer[T, PT], 
 	if err != nil {
 		return nil, err
 	}
-	// CreateTemp makes the file private; the result is an ordinary file.
-	if err := tmp.Chmod(FilePerm()); err != nil {
-		return nil, err
-	}
 	w := &Writer[T, PT]{path: path, cfg: cfg, kind: kind, tmp: tmp, sorted: true}
 	_, w.spans = any((*T)(nil)).(*schema.Exchange)
 	w.pw = newParquetWriter[T](tmp, kind, &w.cfg)
 	return w, nil
 }
 
+// createTemp creates the temporary file that becomes path, with path's
+// final permission (FilePerm): CreateTemp makes it private, and the merge
+// of out-of-order row groups (sort.go) writes a second one that was left
+// 0600.
 func createTemp(path string) (*os.File, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		return nil, fmt.Errorf("eventlog: create %s: %w", path, err)
+	}
+	if err := tmp.Chmod(FilePerm()); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return nil, fmt.Errorf("eventlog: create %s: %w", path, err)
 	}
 	return tmp, nil

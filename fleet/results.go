@@ -368,10 +368,7 @@ func (fr *FleetReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  %-24s %-14s %10s %10s %8s %8s %8s %9s %6s %6s %6s %6s %s\n", "agent", "partitions", "scheduled", "sent", "errors", "p50 ms", "p99 ms", "clock ms", "dups", "skip", "late", "final", "note")
 	for _, a := range fr.Agents {
 		s := a.Summary
-		var errs int64
-		for _, n := range s.Errors {
-			errs += n
-		}
+		errs := s.Errors
 		clock := "unknown"
 		if a.ClockKnown {
 			clock = strconv.FormatFloat(a.ClockOffset, 'f', 3, 64)

@@ -307,8 +307,8 @@ func TestFieldCasePostRetry(t *testing.T) {
 					t.Errorf("%s reached the target %d times; want at most twice", q, n)
 				}
 			}
-			if s := summarize(results); s.Errors[schema.ErrReset] != int64(20+freshResets) {
-				t.Errorf("errors %v; want reset %d", s.Errors, 20+freshResets)
+			if s := summarize(results); s.ErrorsBy[schema.ErrReset] != int64(20+freshResets) {
+				t.Errorf("errors %v; want reset %d", s.ErrorsBy, 20+freshResets)
 			}
 		})
 	}
@@ -330,8 +330,8 @@ func TestConnectionCloseTarget(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := summarize(results)
-			if n := len(rec.arrivals()); s.OK != 400 || n != 400 || len(s.Errors) != 0 {
-				t.Errorf("ok %d, errors %v, %d at the target; want 400 ok, no errors, 400 at the target", s.OK, s.Errors, n)
+			if n := len(rec.arrivals()); s.OK != 400 || n != 400 || s.Errors != 0 {
+				t.Errorf("ok %d, errors %v, %d at the target; want 400 ok, no errors, 400 at the target", s.OK, s.ErrorsBy, n)
 			}
 		})
 	}
@@ -352,8 +352,8 @@ func TestFullAcceptQueue(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := summarize(results)
-			if s.Scheduled != 200 || s.Dropped != 0 || s.Errors[schema.ErrConnect]+s.Errors[schema.ErrTimeout] != 200 {
-				t.Errorf("scheduled %d dropped %v errors %v; want 200 connect or timeout errors", s.Scheduled, s.DroppedBy, s.Errors)
+			if s.Scheduled != 200 || s.Dropped != 0 || s.ErrorsBy[schema.ErrConnect]+s.ErrorsBy[schema.ErrTimeout] != 200 {
+				t.Errorf("scheduled %d dropped %v errors %v; want 200 connect or timeout errors", s.Scheduled, s.DroppedBy, s.ErrorsBy)
 			}
 			// The pacer never waited on a dial: its lateness stays its own
 			// (bounded generously: the machine is shared; the fault was

@@ -131,8 +131,8 @@ func TestUnseenCloseEveryOther(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := summarize(results)
-			if n := len(rec.arrivals()); s.OK != 400 || n != 400 || len(s.Errors) != 0 || s.Connections.Retried != 0 {
-				t.Errorf("ok %d, errors %v, retries %d, %d at the target; want 400 ok, no errors or retries, 400 at the target", s.OK, s.Errors, s.Connections.Retried, n)
+			if n := len(rec.arrivals()); s.OK != 400 || n != 400 || s.Errors != 0 || s.Connections.Retried != 0 {
+				t.Errorf("ok %d, errors %v, retries %d, %d at the target; want 400 ok, no errors or retries, 400 at the target", s.OK, s.ErrorsBy, s.Connections.Retried, n)
 			}
 		})
 	}

@@ -158,8 +158,15 @@ func checkSummary(t *testing.T, tt aggCase, s *RunSummary) {
 		t.Errorf("%s: Summary() scheduled, sent, completed, ok = %d, %d, %d, %d; want %d, %d, %d, %d", tt.name,
 			s.Scheduled, s.Sent, s.Completed, s.OK, tt.scheduled, tt.sent, tt.completed, tt.okN)
 	}
-	if !maps.Equal(s.Errors, tt.errors) || !maps.Equal(s.DroppedBy, tt.droppedBy) {
-		t.Errorf("%s: Summary() errors, dropped_by = %v, %v; want %v, %v", tt.name, s.Errors, s.DroppedBy, tt.errors, tt.droppedBy)
+	if !maps.Equal(s.ErrorsBy, tt.errors) || !maps.Equal(s.DroppedBy, tt.droppedBy) {
+		t.Errorf("%s: Summary() errors_by, dropped_by = %v, %v; want %v, %v", tt.name, s.ErrorsBy, s.DroppedBy, tt.errors, tt.droppedBy)
+	}
+	var errs int64
+	for _, n := range tt.errors {
+		errs += n
+	}
+	if s.Errors != errs {
+		t.Errorf("%s: Summary() errors = %d; want %d, the sum of errors_by", tt.name, s.Errors, errs)
 	}
 	var dropped int64
 	for _, n := range tt.droppedBy {
@@ -335,8 +342,8 @@ func TestAggregatorBounds(t *testing.T) {
 		t.Errorf("Summary() has %d routes, first %+v, %+v; want %d, first GET /r0, then other with 10",
 			len(s.Routes), s.Routes[0], s.Routes[1], maxRunRoutes+1)
 	}
-	if len(s.Errors) != maxClasses+1 || s.Errors[OtherClass] != 10 {
-		t.Errorf("Summary().Errors has %d classes, other %d; want %d, 10", len(s.Errors), s.Errors[OtherClass], maxClasses+1)
+	if len(s.ErrorsBy) != maxClasses+1 || s.ErrorsBy[OtherClass] != 10 {
+		t.Errorf("Summary().ErrorsBy has %d classes, other %d; want %d, 10", len(s.ErrorsBy), s.ErrorsBy[OtherClass], maxClasses+1)
 	}
 }
 

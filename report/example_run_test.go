@@ -28,11 +28,11 @@ func ExampleAggregator() {
 		agg.Add(&r)
 	}
 	s := agg.Summary()
-	fmt.Printf("sent %d, ok %d, errors %v\n", s.Sent, s.OK, s.Errors)
+	fmt.Printf("sent %d, ok %d, errors %d %v\n", s.Sent, s.OK, s.Errors, s.ErrorsBy)
 	fmt.Printf("intended %.0f/s, achieved %.0f/s, p99 %.1f ms\n", s.IntendedRPS, s.AchievedRPS, s.Latency.P99)
 	fmt.Println(s.Verdict())
 	// Output:
-	// sent 1000, ok 990, errors map[http_5xx:10]
+	// sent 1000, ok 990, errors 10 map[http_5xx:10]
 	// intended 100/s, achieved 100/s, p99 20.2 ms
 	// generator kept up: p99 lateness 0.2 ms
 }

@@ -78,8 +78,8 @@ func (r *HTMLReport) WriteHTML(w io.Writer) error {
 	if d.Title == "" {
 		d.Title = "surge report"
 	}
-	for _, k := range slices.Sorted(maps.Keys(r.Summary.Errors)) {
-		d.Errors = append(d.Errors, classCount{k, r.Summary.Errors[k]})
+	for _, k := range slices.Sorted(maps.Keys(r.Summary.ErrorsBy)) {
+		d.Errors = append(d.Errors, classCount{k, r.Summary.ErrorsBy[k]})
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Summary.DroppedBy)) {
 		d.Errors = append(d.Errors, classCount{k, r.Summary.DroppedBy[k]})

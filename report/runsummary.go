@@ -68,11 +68,16 @@ func keptUpBound(mode string) time.Duration {
 // Percentiles are within 0.1% (per_second ones within 1%) plus 1 µs.
 type RunSummary struct {
 	RunInfo
-	Scheduled int64            `json:"scheduled"`
-	Sent      int64            `json:"sent"`
-	Completed int64            `json:"completed"`
-	OK        int64            `json:"ok"`
-	Errors    map[string]int64 `json:"errors"`
+	Scheduled int64 `json:"scheduled"`
+	Sent      int64 `json:"sent"`
+	Completed int64 `json:"completed"`
+	OK        int64 `json:"ok"`
+	// Errors counts the sent requests that failed, of every class: the
+	// same shape (one integer) as routes[].errors, per_second[].errors and
+	// cohorts[].errors. ErrorsBy splits it by class, as DroppedBy does
+	// Dropped. (Before, "errors" at this level was the map by class.)
+	Errors    int64            `json:"errors"`
+	ErrorsBy  map[string]int64 `json:"errors_by"`
 	Dropped   int64            `json:"dropped"`
 	DroppedBy map[string]int64 `json:"dropped_by"`
 
@@ -187,7 +192,7 @@ func (a *Aggregator) Summary() *RunSummary {
 	s := &RunSummary{
 		RunInfo:   a.info,
 		Scheduled: a.scheduled, Sent: a.sent, Completed: a.completed, OK: a.ok,
-		Errors: maps.Clone(a.errors), Dropped: a.dropped, DroppedBy: maps.Clone(a.droppedBy),
+		Errors: sum(a.errors), ErrorsBy: maps.Clone(a.errors), Dropped: a.dropped, DroppedBy: maps.Clone(a.droppedBy),
 		Latency: percentiles(a.lat.h, a.lat.max), Service: percentiles(a.svc.h, a.svc.max),
 		Lateness: Lateness{
 			P50: quantileMS(a.late.h, 50, a.late.max), P99: quantileMS(a.late.h, 99, a.late.max),
@@ -272,4 +277,13 @@ func (s *sparse) quantiler() quantiler {
 		return nil
 	}
 	return s.h
+}
+
+// sum adds up a count by class.
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

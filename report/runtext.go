@@ -101,8 +101,8 @@ func (s *RunSummary) writeCounts(b *strings.Builder) {
 		achieved = fmt.Sprintf(" (%.1f%%)", 100*s.AchievedRPS/s.IntendedRPS)
 	}
 	fmt.Fprintf(b, "  rate      intended %s/s  achieved %s/s%s\n", rate(s.IntendedRPS), rate(s.AchievedRPS), achieved)
-	if len(s.Errors) > 0 {
-		fmt.Fprintf(b, "  errors    %s\n", classes(s.Errors, s.Sent))
+	if len(s.ErrorsBy) > 0 {
+		fmt.Fprintf(b, "  errors    %s\n", classes(s.ErrorsBy, s.Sent))
 	}
 	if len(s.DroppedBy) > 0 {
 		fmt.Fprintf(b, "  dropped   %s\n", classes(s.DroppedBy, s.Scheduled))

@@ -34,7 +34,7 @@ func TestTimelineAgreesWithTheAggregator(t *testing.T) {
 			byClass[c] += v
 		}
 	}
-	for c, n := range s.Errors {
+	for c, n := range s.ErrorsBy {
 		if byClass[c] != float64(n) {
 			t.Errorf("errors of %s = %v; want %d", c, byClass[c], n)
 		}

@@ -57,7 +57,7 @@ func (s *RunSummary) Unreachable() bool {
 		return false
 	}
 	var n int64
-	for class, c := range s.Errors {
+	for class, c := range s.ErrorsBy {
 		if class != schema.ErrConnect && class != ClassTLS {
 			return false
 		}

@@ -30,10 +30,9 @@ the agent: its runs send their final reports and leave the group.`,
   surge agent --brokers k1:9092,k2:9092 --group fleet --allow staging.internal,198.51.100.0/24`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := cfg.v
 			ac := fleet.AgentConfig{
-				Topics: fleet.Topics{Brokers: v.GetStringSlice("agent.brokers"), Control: v.GetString("agent.control_topic"), Results: v.GetString("agent.results_topic")},
-				Group:  v.GetString("agent.group"), ID: v.GetString("agent.id"), Allow: v.GetStringSlice("agent.allow"),
+				Topics: fleet.Topics{Brokers: cfg.s.Agent.Brokers, Control: cfg.s.Agent.ControlTopic, Results: cfg.s.Agent.ResultsTopic},
+				Group:  cfg.s.Agent.Group, ID: cfg.s.Agent.ID, Allow: cfg.s.Agent.Allow,
 				Log: cmd.ErrOrStderr(),
 			}
 			a, err := fleet.NewAgent(ac)

@@ -13,10 +13,15 @@ import (
 // config binds flags, a YAML file and SURGE_* environment variables to one
 // set of keys ("import.strict", "scrub.key"). Precedence: flag, environment,
 // file, default.
+//
+// load decodes them all into s, the typed settings the commands read
+// (config_settings.go), through one strict decoder (config_decode.go).
 type config struct {
 	file  string
 	v     *viper.Viper
-	flags map[string]*pflag.Flag    // key → the flag bound to it, for checkValues
+	s     *settings                 // decoded by load
+	lines map[string]int            // key → its line in the file, for errors
+	flags map[string]*pflag.Flag    // key → the flag bound to it
 	owner map[string]*cobra.Command // key → the command of that flag
 }
 
@@ -25,6 +30,12 @@ func newConfig() *config {
 	v.SetEnvPrefix("SURGE")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
 	v.AutomaticEnv()
+	// Every key has its variable, flag or not (scrub.key has none).
+	for _, key := range settingKeys() {
+		if err := v.BindEnv(key); err != nil {
+			panic(err)
+		}
+	}
 	return &config{v: v, flags: map[string]*pflag.Flag{}, owner: map[string]*cobra.Command{}}
 }
 
@@ -32,12 +43,21 @@ func (c *config) load() error {
 	if c.file != "" {
 		c.v.SetConfigFile(c.file)
 		if err := c.v.ReadInConfig(); err != nil {
-			return fmt.Errorf("config %s: %w", c.file, err)
+			return &exitError{exitUsage, fmt.Errorf("config %s: %w", c.file, err)}
 		}
 	}
-	lines := map[string]int{}
-	errs := c.checkKeys(lines)
-	errs = append(errs, c.checkValues(lines)...)
+	c.lines = map[string]int{}
+	errs := c.checkEnv()
+	var shape []error
+	if c.file != "" {
+		shape = c.indexFile()
+		errs = append(errs, shape...)
+	}
+	if len(shape) == 0 { // a file of the wrong shape decodes to nonsense
+		var derrs []error
+		c.s, derrs = c.decode()
+		errs = append(errs, derrs...)
+	}
 	if len(errs) > 0 {
 		return &exitError{exitUsage, errors.Join(errs...)}
 	}
@@ -64,7 +84,12 @@ func (c *config) bind(cmd *cobra.Command, key, flag string) {
 // bindAll binds every flag of cmd under section ("import.strict"), except
 // those in skip.
 func (c *config) bindAll(cmd *cobra.Command, section string, skip ...string) {
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+	// The command's own flags: at run time Flags() holds the inherited
+	// ones too (--config, --help).
+	cmd.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" {
+			return
+		}
 		for _, s := range skip {
 			if s == f.Name {
 				return

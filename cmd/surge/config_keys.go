@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -10,15 +12,6 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
-
-// mapKeys are config keys whose value is a map of the user's own names
-// (threshold metrics, secret names): anything below them is accepted here
-// and checked by the code that reads them.
-var mapKeys = map[string]bool{"thresholds": true, "secrets": true, "shape": true}
-
-// plainKeys are config keys read without a flag of their own (from the file
-// or SURGE_*): secrets like the scrub key stay off the command line.
-var plainKeys = []string{"scrub.key", "scrub.headers", "scrub.query", "scrub.fields", "scrub.users", "report.surge_at", "report.junit"}
 
 // toolEnv are SURGE_* variables read by the project's scripts and tests
 // (scripts/kafka.sh, make test), not configuration keys of the binary.
@@ -34,54 +27,48 @@ func envName(key string) string {
 	return "SURGE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
 }
 
-// checkKeys refuses unknown keys in the config file (naming file:line) and
-// unknown SURGE_* variables, each with the nearest known name as a
-// suggestion. lines receives the line of every known key in the file, for
-// the value errors of checkValues.
-func (c *config) checkKeys(lines map[string]int) []error {
-	known := make([]string, 0, len(c.flags)+len(mapKeys))
-	for k := range c.flags {
-		known = append(known, k)
-	}
-	for k := range mapKeys {
-		known = append(known, k)
-	}
-	for _, k := range plainKeys {
-		if _, ok := c.flags[k]; !ok {
-			known = append(known, k)
-		}
-	}
-	sort.Strings(known)
-	var errs []error
-	if c.file != "" {
-		errs = append(errs, c.checkFileKeys(known, lines)...)
-	}
-	envs := map[string]string{}
-	names := make([]string, 0, len(known))
-	for _, k := range known {
-		envs[envName(k)] = k
+// checkEnv refuses unknown SURGE_* variables, each with the nearest
+// setting's variable as a suggestion.
+func (c *config) checkEnv() []error {
+	envs := map[string]bool{}
+	var names []string
+	for _, k := range settingKeys() {
+		envs[envName(k)] = true
 		names = append(names, envName(k))
 	}
 	var unknown []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "SURGE_") || toolEnv[name] {
-			continue
-		}
-		if _, ok := envs[name]; !ok {
+		if strings.HasPrefix(name, "SURGE_") && !toolEnv[name] && !envs[name] {
 			unknown = append(unknown, name)
 		}
 	}
 	sort.Strings(unknown)
+	var errs []error
 	for _, name := range unknown {
-		errs = append(errs, fmt.Errorf("environment variable %s is not a surge setting%s", name, didYouMean(name, names)))
+		hint := didYouMean(name, names)
+		if hint == "" {
+			// SURGE_RATIO: the variable names the section too.
+			var ends []string
+			for _, n := range names {
+				if strings.HasSuffix(n, "_"+strings.TrimPrefix(name, "SURGE_")) {
+					ends = append(ends, n)
+				}
+			}
+			if len(ends) > 0 {
+				hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(ends, " or "))
+			}
+		}
+		errs = append(errs, fmt.Errorf("environment variable %s is not a surge setting%s", name, hint))
 	}
 	return errs
 }
 
-// checkFileKeys walks the YAML file's mappings: a key is known when it is a
-// config key, a section of one ("replay"), or lies under a map key.
-func (c *config) checkFileKeys(known []string, lines map[string]int) []error {
+// indexFile records the line of every key in the YAML file (c.lines), for
+// the errors of decode, and refuses a file of the wrong shape: not a
+// mapping, or a value where a section of settings belongs. Unknown keys
+// are decode's (mapstructure's ErrorUnused).
+func (c *config) indexFile() []error {
 	data, err := os.ReadFile(c.file)
 	if err != nil {
 		return []error{fmt.Errorf("config %s: %w", c.file, err)}
@@ -93,25 +80,15 @@ func (c *config) checkFileKeys(known []string, lines map[string]int) []error {
 	if len(doc.Content) == 0 {
 		return nil // an empty file
 	}
+	keys := settingKeys()
 	leaf := map[string]bool{}
-	section := map[string]bool{}
-	siblings := map[string][]string{} // parent → its keys and sections
-	add := func(path string) {
-		parent := ""
-		if i := strings.LastIndexByte(path, '.'); i >= 0 {
-			parent = path[:i]
-		}
-		siblings[parent] = append(siblings[parent], path)
-	}
-	for _, k := range known {
+	for _, k := range keys {
 		leaf[k] = true
-		add(k)
-		parts := strings.Split(k, ".")
-		for i := 1; i < len(parts); i++ {
-			if s := strings.Join(parts[:i], "."); !section[s] {
-				section[s] = true
-				add(s)
-			}
+	}
+	section := map[string]bool{}
+	for _, p := range c.knownPaths() {
+		if !leaf[p] {
+			section[p] = true
 		}
 	}
 	var errs []error
@@ -129,17 +106,16 @@ func (c *config) checkFileKeys(known []string, lines map[string]int) []error {
 			if prefix != "" {
 				path = prefix + "." + path
 			}
+			if _, seen := c.lines[path]; !seen {
+				c.lines[path] = kn.Line
+			}
 			switch {
-			case mapKeys[path]:
-				lines[path] = kn.Line
-			case leaf[path]:
-				lines[path] = kn.Line
-			case section[path] && vn.Kind == yaml.MappingNode:
-				walk(vn, path)
-			case section[path]:
-				errs = append(errs, fmt.Errorf("config %s:%d: %s is a section: it holds settings (like %s), not a value", c.file, kn.Line, path, firstUnder(known, path)))
+			case leaf[path]: // a map key (thresholds:) holds the user's own names
+			case section[path] && vn.Kind != yaml.MappingNode:
+				example := strings.TrimPrefix(firstUnder(keys, path), path+".")
+				errs = append(errs, fmt.Errorf("config %s:%d: %s is a section, not a value (found %q): write its settings under it, one \"key: value\" a line, indented (like \"  %s: ...\")", c.file, kn.Line, path, vn.Value, example))
 			default:
-				errs = append(errs, fmt.Errorf("config %s:%d: unknown key %s%s", c.file, kn.Line, path, didYouMean(path, siblings[prefix])))
+				walk(vn, path)
 			}
 		}
 	}
@@ -196,6 +172,15 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// badFlagValue matches pflag's error for a value its parser refused.
+var badFlagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-[a-zA-Z], )?--([a-z0-9-]+)" flag: `)
+
+// flagTypes are the Go types of pflag's value types, for accepted.
+var flagTypes = map[string]reflect.Type{
+	"int": reflect.TypeOf(0), "int64": reflect.TypeOf(int64(0)), "uint64": reflect.TypeOf(uint64(0)),
+	"float64": reflect.TypeOf(0.0), "bool": reflect.TypeOf(false), "duration": durationType,
+}
+
 // flagError makes cobra's flag errors usage errors (exit 2) and adds a
 // suggestion to an unknown flag: "unknown flag: --max-rsp (did you mean
 // --max-rps?)".
@@ -206,6 +191,15 @@ func flagError(cmd *cobra.Command, err error) error {
 		cmd.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
 		if s := didYouMean(name, names); s != "" {
 			msg += strings.Replace(s, "mean ", "mean --", 1)
+		}
+	}
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		// pflag's "invalid argument "50/s" for "--max-rps" flag:
+		// strconv.ParseFloat: …" said as the file and the environment say it.
+		if f := cmd.Flags().Lookup(m[2]); f != nil {
+			if t, ok := flagTypes[f.Value.Type()]; ok {
+				msg = fmt.Sprintf("--%s %s", m[2], (&valueError{value: m[1], want: accepted(t)}).Error())
+			}
 		}
 	}
 	return &exitError{exitUsage, fmt.Errorf("%s\nrun '%s --help' for usage", msg, cmd.CommandPath())}

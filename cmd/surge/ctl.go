@@ -38,8 +38,7 @@ and applies to sessions that start from then on, within 100 ms of schedule time.
   surge ctl exit 0.2 --class live --to home --within 30s`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := cfg.v
-			c := &ctlClient{addr: strings.TrimSuffix(v.GetString("ctl.addr"), "/"), token: v.GetString("ctl.token"), out: cmd.OutOrStdout()}
+			c := &ctlClient{addr: strings.TrimSuffix(cfg.s.Ctl.Addr, "/"), token: cfg.s.Ctl.Token, out: cmd.OutOrStdout()}
 			switch args[0] {
 			case "get":
 				return c.call(http.MethodGet, "/v1/run", nil)
@@ -68,7 +67,7 @@ and applies to sessions that start from then on, within 100 ms of schedule time.
 				if err != nil {
 					return &exitError{exitUsage, fmt.Errorf("ctl exit: fraction %q is not a number", args[1])}
 				}
-				e := shaper.ExitSpec{Fraction: f, Class: v.GetString("ctl.class"), To: v.GetString("ctl.to"), Within: shaper.Duration(v.GetDuration("ctl.within"))}
+				e := shaper.ExitSpec{Fraction: f, Class: cfg.s.Ctl.Class, To: cfg.s.Ctl.To, Within: shaper.Duration(cfg.s.Ctl.Within)}
 				body, _ := json.Marshal(e)
 				return c.call(http.MethodPost, "/v1/run/exit", body)
 			}

@@ -34,16 +34,20 @@ the same utilization as the recorded night at its own pace.`,
   surge demo --ratio 3 --speed 30 --results out/demo/results.parquet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg.bindAll(cmd, "replay")
-			speed, _ := cmd.Flags().GetFloat64("speed")
-			srv, err := demo.Start(demo.Config{Capacity: scaledCapacity(speed), AcceptEmptyLogin: true})
+			// The replay keys come from demo's own flags: bind and decode
+			// again (the root decoded them bound to replay's), before the
+			// platform starts.
+			cfg.bindAll(cmd, "replay", "allow")
+			cfg.bind(cmd, "targets.allow", "allow")
+			if err := cfg.load(); err != nil {
+				return err
+			}
+			srv, err := demo.Start(demo.Config{Capacity: scaledCapacity(cfg.s.Replay.Speed), AcceptEmptyLogin: true})
 			if err != nil {
 				return err
 			}
 			defer srv.Close()
-			if err := cmd.Flags().Set("target", srv.URL()); err != nil {
-				return err
-			}
+			cfg.s.Replay.Target = srv.URL()
 			o, err := replayOptionsFrom(cfg)
 			if err != nil {
 				return &exitError{2, err}
@@ -78,7 +82,7 @@ the same utilization as the recorded night at its own pace.`,
 		panic(err)
 	}
 	f.MarkHidden("target")
-	cmd.AddCommand(newDemoServeCommand())
+	cmd.AddCommand(newDemoServeCommand(cfg))
 	return cmd
 }
 

@@ -13,10 +13,7 @@ import (
 	"github.com/surge-replay/surge/demo"
 )
 
-func newDemoServeCommand() *cobra.Command {
-	var addr string
-	var speed float64
-	var lifetime time.Duration
+func newDemoServeCommand(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8080]",
 		Short: "Run the demo platform alone, to try surge or other load tools against it",
@@ -30,9 +27,10 @@ does for a replay that fast.`,
   surge demo serve --for 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if speed <= 0 {
-				return &exitError{exitUsage, fmt.Errorf("demo serve: --speed %g: want a positive speed", speed)}
-			}
+			// --speed, --for and the form of --addr were checked with the
+			// config (settings.Validate).
+			o := cfg.s.Demo.Serve
+			addr, speed, lifetime := o.Addr, o.Speed, o.For
 			srv, err := demo.Start(demo.Config{Addr: addr, Capacity: scaledCapacity(speed), AcceptEmptyLogin: true})
 			if errors.Is(err, demo.ErrNotLoopback) {
 				return &exitError{exitUsage, fmt.Errorf("demo serve: --addr %s: %w", addr, err)}
@@ -59,8 +57,9 @@ does for a replay that fast.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", "127.0.0.1:8080", "loopback address to listen on (127.0.0.0/8, ::1, localhost; port 0 picks a free one)")
-	f.Float64Var(&speed, "speed", 1, "scale the capacities for a replay this much faster than recorded")
-	f.DurationVar(&lifetime, "for", 0, "stop after this long (0: when interrupted)")
+	f.String("addr", "127.0.0.1:8080", "loopback address to listen on (127.0.0.0/8, ::1, localhost; port 0 picks a free one)")
+	f.Float64("speed", 1, "scale the capacities for a replay this much faster than recorded")
+	f.Duration("for", 0, "stop after this long (0: when interrupted)")
+	cfg.bindAll(cmd, "demo.serve")
 	return cmd
 }

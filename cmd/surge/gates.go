@@ -57,19 +57,17 @@ func addGateFlags(cmd *cobra.Command) {
 // thresholds map and every --threshold, the surge time from --surge-at or
 // report.surge_at.
 func gateOptionsFrom(cfg *config) (*gateOptions, []error) {
-	v := cfg.v
-	g, errs := thresholdsFrom(cfg, "replay.threshold")
-	g.junit, g.surgeAt = v.GetString("replay.junit"), v.GetString("replay.surge_at")
+	g, errs := thresholdsFrom(cfg, cfg.s.Replay.Threshold)
+	g.junit, g.surgeAt = cfg.s.Replay.JUnit, cfg.s.Replay.SurgeAt
 	if g.surgeAt == "" {
-		g.surgeAt = v.GetString("report.surge_at")
+		g.surgeAt = cfg.s.Report.SurgeAt
 	}
 	return g, errs
 }
 
 // thresholdsFrom reads the config's thresholds map and the --threshold
-// flags bound to key.
-func thresholdsFrom(cfg *config, key string) (*gateOptions, []error) {
-	v := cfg.v
+// flags (or their key's list).
+func thresholdsFrom(cfg *config, flags []string) (*gateOptions, []error) {
 	g := &gateOptions{}
 	var errs []error
 	if m, err := rawThresholds(cfg.file); err != nil {
@@ -78,14 +76,12 @@ func thresholdsFrom(cfg *config, key string) (*gateOptions, []error) {
 		ths, terrs := report.ParseThresholdMap(m)
 		g.thresholds = append(g.thresholds, ths...)
 		errs = append(errs, terrs...)
-	} else if m := v.GetStringMap("thresholds"); len(m) > 0 {
+	} else if m := cfg.s.Thresholds; len(m) > 0 {
 		ths, terrs := report.ParseThresholdMap(m)
 		g.thresholds = append(g.thresholds, ths...)
 		errs = append(errs, terrs...)
-	} else if raw := v.Get("thresholds"); raw != nil {
-		errs = append(errs, fmt.Errorf("thresholds: want a map from metric to expressions, got %T", raw))
 	}
-	for _, s := range v.GetStringSlice(key) {
+	for _, s := range flags {
 		t, err := report.ParseThresholdFlag(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--threshold: %w", err))
@@ -287,9 +283,8 @@ func abortReasonOf(runErr error, gateReason string) string {
 // reportGateFrom reads the gate options of surge report: the config's
 // thresholds, --threshold, --junit and --surge-at (report.surge_at).
 func reportGateFrom(cfg *config) (*gateOptions, []error) {
-	v := cfg.v
-	g, errs := thresholdsFrom(cfg, "report.threshold")
-	g.junit, g.surgeAt = v.GetString("report.junit"), v.GetString("report.surge_at")
+	g, errs := thresholdsFrom(cfg, cfg.s.Report.Threshold)
+	g.junit, g.surgeAt = cfg.s.Report.JUnit, cfg.s.Report.SurgeAt
 	return g, errs
 }
 

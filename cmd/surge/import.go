@@ -121,14 +121,13 @@ records acknowledged before a failure stay in the topic.`,
 }
 
 func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
-	v := cfg.v
 	o := &importOptions{
 		format:    args[0],
 		files:     args[1:],
-		output:    v.GetString("import.output"),
-		logFormat: v.GetString("import.log_format"),
-		rowGroup:  v.GetInt("import.row_group_rows"),
-		force:     v.GetBool("import.force"),
+		output:    cfg.s.Import.Output,
+		logFormat: cfg.s.Import.LogFormat,
+		rowGroup:  cfg.s.Import.RowGroupRows,
+		force:     cfg.s.Import.Force,
 	}
 	if !slices.Contains(importFormats, o.format) {
 		return nil, fmt.Errorf("import: unknown format %q (want one of %s)", o.format, strings.Join(importFormats, ", "))
@@ -136,7 +135,7 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 	if o.output == "" {
 		return nil, errors.New("import: -o PATH is required")
 	}
-	if err := checkOutputs(o.force, map[string]string{"import: -o": o.output}); err != nil {
+	if err := checkOutputs(o.force, map[string]string{cfg.label("import.output"): o.output}); err != nil {
 		return nil, err
 	}
 	if kafkalog.IsAddr(o.output) {
@@ -157,23 +156,23 @@ func importOptionsFrom(cfg *config, args []string) (*importOptions, error) {
 		}
 		o.logFormat = strings.TrimSpace(string(b))
 	}
-	key, err := capture.ParseSessionKey(v.GetString("import.session_key"))
+	key, err := capture.ParseSessionKey(cfg.s.Import.SessionKey)
 	if err != nil {
 		return nil, fmt.Errorf("import: --session-key: %w", err)
 	}
 	o.capture = capture.Options{
 		Session:       key,
-		IdleGap:       v.GetDuration("import.idle_gap"),
-		ReorderWindow: v.GetDuration("import.reorder_window"),
-		Strict:        v.GetBool("import.strict"),
-		MaxProblems:   v.GetInt("import.max_problems"),
-		Host:          v.GetString("import.host"),
+		IdleGap:       cfg.s.Import.IdleGap,
+		ReorderWindow: cfg.s.Import.ReorderWindow,
+		Strict:        cfg.s.Import.Strict,
+		MaxProblems:   cfg.s.Import.MaxProblems,
+		Host:          cfg.s.Import.Host,
 		Scrub: capture.ScrubConfig{
-			Key:     []byte(v.GetString("scrub.key")),
-			Headers: v.GetStringSlice("scrub.headers"),
-			Query:   v.GetStringSlice("scrub.query"),
-			Fields:  v.GetStringSlice("scrub.fields"),
-			Users:   v.GetStringSlice("scrub.users"),
+			Key:     []byte(cfg.s.Scrub.Key),
+			Headers: cfg.s.Scrub.Headers,
+			Query:   cfg.s.Scrub.Query,
+			Fields:  cfg.s.Scrub.Fields,
+			Users:   cfg.s.Scrub.Users,
 		},
 	}
 	return o, nil

@@ -40,19 +40,19 @@ duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 				if err != nil {
 					return &exitError{2, fmt.Errorf("inspect: %w", err)}
 				}
-				if cfg.v.GetString("inspect.from") != "" || cfg.v.GetString("inspect.to") != "" {
+				if cfg.s.Inspect.From != "" || cfg.s.Inspect.To != "" {
 					return &exitError{2, errors.New("inspect: --from and --to apply to files; a topic is summarized whole")}
 				}
 				ks, err := summarizeKafka(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				if cfg.v.GetBool("inspect.json") {
+				if cfg.s.Inspect.JSON {
 					return ks.writeJSON(cmd.OutOrStdout())
 				}
 				return ks.writeText(cmd.OutOrStdout())
 			}
-			if from, to := cfg.v.GetString("inspect.from"), cfg.v.GetString("inspect.to"); from != "" || to != "" {
+			if from, to := cfg.s.Inspect.From, cfg.s.Inspect.To; from != "" || to != "" {
 				first, last, err := captureRange(args)
 				if err != nil {
 					return err
@@ -65,7 +65,7 @@ duration_s, peak_rpm, peak_minute, mean_rpm, status, top_routes
 			if err != nil {
 				return err
 			}
-			if cfg.v.GetBool("inspect.json") {
+			if cfg.s.Inspect.JSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(s)

@@ -62,18 +62,17 @@ records before it) and exits 1. docs/ARCHIVE.md has the details.`,
 
 // kafkaArchiveConfig reads the options, reporting every missing one.
 func kafkaArchiveConfig(cfg *config) (kafkalog.ArchiveConfig, error) {
-	v := cfg.v
 	c := kafkalog.ArchiveConfig{
-		Topic:         v.GetString("kafka.archive.topic"),
-		Dir:           v.GetString("kafka.archive.out"),
-		Group:         v.GetString("kafka.archive.group"),
-		FlushInterval: v.GetDuration("kafka.archive.flush_interval"),
-		FlushEvents:   v.GetInt("kafka.archive.flush_events"),
-		FlushBytes:    v.GetInt64("kafka.archive.flush_bytes"),
-		RowGroupRows:  v.GetInt("kafka.archive.row_group_rows"),
-		Strict:        v.GetBool("kafka.archive.strict"),
+		Topic:         cfg.s.Kafka.Archive.Topic,
+		Dir:           cfg.s.Kafka.Archive.Out,
+		Group:         cfg.s.Kafka.Archive.Group,
+		FlushInterval: cfg.s.Kafka.Archive.FlushInterval,
+		FlushEvents:   cfg.s.Kafka.Archive.FlushEvents,
+		FlushBytes:    cfg.s.Kafka.Archive.FlushBytes,
+		RowGroupRows:  cfg.s.Kafka.Archive.RowGroupRows,
+		Strict:        cfg.s.Kafka.Archive.Strict,
 	}
-	for _, b := range v.GetStringSlice("kafka.archive.brokers") {
+	for _, b := range cfg.s.Kafka.Archive.Brokers {
 		if b = strings.TrimSpace(b); b != "" {
 			c.Brokers = append(c.Brokers, b)
 		}

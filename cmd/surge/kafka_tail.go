@@ -60,19 +60,18 @@ Ctrl-C. TOPIC may also be a whole kafka://HOST:PORT/TOPIC address.
 }
 
 func tailOptionsFrom(cfg *config, topic string, now time.Time) (*tailOptions, error) {
-	v := cfg.v
-	o := &tailOptions{count: v.GetInt("kafka.tail.count"), format: v.GetString("kafka.tail.format")}
+	o := &tailOptions{count: cfg.s.Kafka.Tail.Count, format: cfg.s.Kafka.Tail.Format}
 	s := topic
 	if !kafkalog.IsAddr(topic) {
-		s = kafkalog.Scheme + "://" + v.GetString("kafka.tail.brokers") + "/" + topic
+		s = kafkalog.Scheme + "://" + cfg.s.Kafka.Tail.Brokers + "/" + topic
 	}
 	var errs []error
 	var err error
 	if o.addr, err = kafkalog.ParseAddr(s); err != nil {
 		errs = append(errs, fmt.Errorf("kafka tail: %w", err))
 	}
-	o.start.FromBeginning = v.GetBool("kafka.tail.from_beginning")
-	if since := v.GetString("kafka.tail.since"); since != "" {
+	o.start.FromBeginning = cfg.s.Kafka.Tail.FromBeginning
+	if since := cfg.s.Kafka.Tail.Since; since != "" {
 		if o.start.FromBeginning {
 			errs = append(errs, errors.New("kafka tail: --from-beginning and --since exclude each other"))
 		}

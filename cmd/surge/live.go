@@ -43,19 +43,19 @@ func controlAddr(s string) string {
 }
 
 // checkControl returns the problems of the control options.
-func (l *liveOptions) check() []error {
+func (l *liveOptions) check(label func(key string) string) []error {
 	if l.watch && l.file == "" {
-		return []error{fmt.Errorf("replay: --watch: no config file to watch: give --config FILE")}
+		return []error{fmt.Errorf("%s: no config file to watch: give --config FILE", label("replay.watch"))}
 	}
 	if l.control == "" {
 		return nil
 	}
 	addr := controlAddr(l.control)
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return []error{fmt.Errorf("replay: --control %q: want HOST:PORT or a port (%v)", l.control, err)}
+		return []error{fmt.Errorf("%s %q: want HOST:PORT or a port (%v)", label("replay.control"), l.control, err)}
 	}
 	if !replay.IsLoopbackAddr(addr) && l.token == "" {
-		return []error{fmt.Errorf("replay: --control %s is not loopback: give --control-token (or SURGE_REPLAY_CONTROL_TOKEN) so that only holders of the token can change the run", l.control)}
+		return []error{fmt.Errorf("%s %s is not loopback: give --control-token (or SURGE_REPLAY_CONTROL_TOKEN) so that only holders of the token can change the run", label("replay.control"), l.control)}
 	}
 	return nil
 }

@@ -33,6 +33,8 @@ func TestPlainMessages(t *testing.T) {
 		{name: "demo without capture", dir: empty, args: []string{"demo"}, want: "run make demo in a surge checkout", usage: true},
 		// The demo platform listens on loopback only.
 		{name: "demo serve not loopback", args: []string{"demo", "serve", "--addr", "0.0.0.0:8080"}, want: "not loopback", usage: true},
+		// An address without a port.
+		{name: "demo serve no port", args: []string{"demo", "serve", "--addr", "x"}, want: "want HOST:PORT on loopback", usage: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.dir != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -45,15 +46,17 @@ omission) and from the actual send; the generator's own lateness is reported.
 --from names the capture (a .parquet file or a hive directory; repeat for more),
 or a topic, kafka://HOST:PORT/TOPIC, read alone: each partition is looked up
 by timestamp at the window's start and read to its end offset at the time.
-A --from value that is a time (RFC 3339) or an offset from the capture start
-(10m, +1h30m) sets the start of the replayed window instead; --to sets its end.
---capture, --window-from and --window-to are unambiguous spellings.
+The window replayed is --window-from to --window-to (--to is the same as
+--window-to): each a time (RFC 3339), a clock time on the capture's first day
+(19:55) or an offset from the capture start (10m); --window-to +20m counts
+from the window's start. A window outside the capture is an error that
+prints the capture's time range.
 
 Only targets on the allowlist are contacted: loopback by default; add hosts,
 IPs or CIDRs with --allow or targets.allow in the config. Ctrl-C stops
 gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 		Example: `  surge replay --from final.parquet --target http://127.0.0.1:8080 --ratio 3 --speed 1
-  surge replay --from final/ --from 19:55 --to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
+  surge replay --from final/ --window-from 19:55 --window-to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
   surge replay --config configs/event-3x.yaml --results results.parquet --summary-json summary.json
   surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run
   surge replay --from kafka://127.0.0.1:9092/captures --window-from 2026-11-21T19:55:00Z --window-to +20m --target http://127.0.0.1:8080`,
@@ -74,11 +77,11 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
 
 func addReplayFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringSlice("from", nil, "capture file, directory (repeatable) or kafka://HOST:PORT/TOPIC; a time or offset sets the window start")
+	f.StringSlice("from", nil, "capture file, directory (repeatable) or kafka://HOST:PORT/TOPIC")
 	f.StringSlice("capture", nil, "capture file or directory (repeatable)")
-	f.String("to", "", "window end: a time (RFC 3339) or an offset from the capture start")
-	f.String("window-from", "", "window start: a time (RFC 3339) or an offset from the capture start")
-	f.String("window-to", "", "window end (same as --to)")
+	f.String("to", "", "window end (same as --window-to)")
+	f.String("window-from", "", "window start: a time (RFC 3339), a clock time on the capture's first day (19:55) or an offset from the capture start (10m)")
+	f.String("window-to", "", "window end, the same forms; +20m counts from the window start (default: the capture's end)")
 	f.String("target", "", "base URL of the target, e.g. http://127.0.0.1:8080")
 	f.StringSlice("allow", nil, "hosts, IPs or CIDRs the target may resolve to (default: loopback only)")
 	f.Float64("ratio", 1, "virtual sessions per recorded session (any float >= 0)")
@@ -139,7 +142,8 @@ type replayOptions struct {
 	force       bool             // replace existing outputs
 	progress    string
 	dryRun      bool
-	gate        *gateOptions // thresholds, JUnit, surge time (gates.go)
+	gate        *gateOptions      // thresholds, JUnit, surge time (gates.go)
+	outputs     map[string]string // the outputs above by how the user named them (--results, or replay.results from the file), for checkOutputs
 	// settings are the per-class ratios and curves (--ratio-for, shape: in
 	// the config), compiled once the window start is known (planReplay).
 	settings shaper.Settings
@@ -149,131 +153,118 @@ type replayOptions struct {
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
-	v := cfg.v
 	o := &replayOptions{
-		results:     v.GetString("replay.results"),
-		summaryJSON: v.GetString("replay.summary_json"),
-		html:        v.GetString("replay.html"),
-		web:         v.GetString("replay.web"),
-		webToken:    v.GetString("replay.web_token"),
-		webLinger:   v.GetDuration("replay.web_linger"),
-		progress:    v.GetString("replay.progress"),
-		dryRun:      v.GetBool("replay.dry_run"),
-		force:       v.GetBool("replay.force"),
-		routes:      v.GetInt("replay.routes"),
+		results:     cfg.s.Replay.Results,
+		summaryJSON: cfg.s.Replay.SummaryJSON,
+		progress:    cfg.s.Replay.Progress,
+		dryRun:      cfg.s.Replay.DryRun,
+		force:       cfg.s.Replay.Force,
+		routes:      cfg.s.Replay.Routes,
+		html:        cfg.s.Replay.HTML,
+		web:         cfg.s.Replay.Web,
+		webToken:    cfg.s.Replay.WebToken,
+		webLinger:   cfg.s.Replay.WebLinger,
 	}
 	var errs []error
-	o.captures = v.GetStringSlice("replay.capture")
-	for _, f := range v.GetStringSlice("replay.from") {
-		if isWindowBound(f) {
-			o.window[0] = f
-		} else {
-			o.captures = append(o.captures, f)
+	o.captures = cfg.s.Replay.Capture
+	for _, f := range cfg.s.Replay.From {
+		// --from names captures only: a time there used to start the
+		// window, and a path that looks like one ("10m") is still a path.
+		if _, err := os.Stat(f); err != nil && isWindowBound(f) {
+			errs = append(errs, fmt.Errorf("%s %s is a time, not a capture: the window's start is --window-from %s (replay.window_from)", cfg.label("replay.from"), f, f))
+			continue
 		}
+		o.captures = append(o.captures, f)
 	}
-	if w := v.GetString("replay.window_from"); w != "" {
+	if w := cfg.s.Replay.WindowFrom; w != "" {
 		o.window[0] = w
 	}
-	o.window[1] = v.GetString("replay.to")
-	if w := v.GetString("replay.window_to"); w != "" {
+	o.window[1] = cfg.s.Replay.To
+	if w := cfg.s.Replay.WindowTo; w != "" {
 		o.window[1] = w
 	}
 	if len(o.captures) == 0 {
 		errs = append(errs, errors.New("replay: no capture: give --from PATH"))
 	}
-	ratio := v.GetFloat64("replay.ratio")
+	// Ratio, speed, loop, progress, mode, driver and conns were checked
+	// when the config was decoded (settings.Validate).
+	ratio := cfg.s.Replay.Ratio
 	o.shape = shaper.Config{
-		Speed:  v.GetFloat64("replay.speed"),
-		Loops:  v.GetInt("replay.loop"),
+		Speed:  cfg.s.Replay.Speed,
+		Loops:  cfg.s.Replay.Loop,
 		Ratio:  shaper.Constant(ratio),
-		Seed:   v.GetUint64("replay.seed"),
-		Spread: v.GetDuration("replay.spread"),
-	}
-	if ratio < 0 {
-		errs = append(errs, fmt.Errorf("replay: --ratio %g is negative", ratio))
+		Seed:   cfg.s.Replay.Seed,
+		Spread: cfg.s.Replay.Spread,
 	}
 	var serr error
 	o.settings, o.nFlagClasses, serr = shapeSettings(cfg)
 	if serr != nil {
 		errs = append(errs, serr)
 	}
-	o.live = liveOptions{control: v.GetString("replay.control"), token: v.GetString("replay.control_token"),
-		watch: v.GetBool("replay.watch"), file: cfg.file}
-	errs = append(errs, o.live.check()...)
+	o.live = liveOptions{control: cfg.s.Replay.Control, token: cfg.s.Replay.ControlToken,
+		watch: cfg.s.Replay.Watch, file: cfg.file}
+	errs = append(errs, o.live.check(cfg.label)...)
 	if ratio == 0 && !o.settings.Shaped() {
 		errs = append(errs, errors.New("replay: --ratio 0 schedules nothing: give a ratio above 0"))
-	}
-	// The shaper reads 0 as "not set" (1x); from the user it is a mistake.
-	if o.shape.Speed == 0 {
-		errs = append(errs, errors.New("replay: --speed 0: want a positive speed (1 = as recorded, 10 = ten times faster)"))
-	}
-	if o.shape.Loops < 1 {
-		errs = append(errs, fmt.Errorf("replay: --loop %d: want 1 or more passes over the window", o.shape.Loops))
 	}
 	var gerrs []error
 	o.gate, gerrs = gateOptionsFrom(cfg)
 	errs = append(errs, gerrs...)
+	o.outputs = map[string]string{
+		cfg.label("replay.results"): o.results, cfg.label("replay.summary_json"): o.summaryJSON, cfg.label("replay.junit"): o.gate.junit,
+		cfg.label("replay.html"): o.html,
+	}
 	errs = append(errs, o.shape.Validate()...)
 	o.engine = replay.Config{
-		Allow:       v.GetStringSlice("targets.allow"),
-		Mode:        v.GetString("replay.mode"),
-		Driver:      v.GetString("replay.driver"),
-		HTTP2:       v.GetBool("replay.http2"),
-		Insecure:    v.GetBool("replay.insecure"),
-		MaxConns:    v.GetInt("replay.max_conns"),
-		PerUser:     v.GetBool("replay.per_user"),
-		Conns:       v.GetString("replay.conns"),
-		Pipeline:    v.GetInt("replay.pipeline"),
-		Timeout:     v.GetDuration("replay.timeout"),
-		MaxRPS:      v.GetFloat64("replay.max_rps"),
-		MaxLateness: v.GetDuration("replay.max_lateness"),
-		Grace:       v.GetDuration("replay.grace"),
+		Allow:       cfg.s.Targets.Allow,
+		Mode:        cfg.s.Replay.Mode,
+		Driver:      cfg.s.Replay.Driver,
+		HTTP2:       cfg.s.Replay.HTTP2,
+		Insecure:    cfg.s.Replay.Insecure,
+		MaxConns:    cfg.s.Replay.MaxConns,
+		PerUser:     cfg.s.Replay.PerUser,
+		Conns:       cfg.s.Replay.Conns,
+		Pipeline:    cfg.s.Replay.Pipeline,
+		Timeout:     cfg.s.Replay.Timeout,
+		MaxRPS:      cfg.s.Replay.MaxRPS,
+		MaxLateness: cfg.s.Replay.MaxLateness,
+		Grace:       cfg.s.Replay.Grace,
 	}
-	if rate := v.GetFloat64("replay.abort_error_rate"); rate > 0 {
-		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: v.GetDuration("replay.abort_window")}
+	if rate := cfg.s.Replay.AbortErrorRate; rate > 0 {
+		o.engine.Abort = &replay.AbortRule{Rate: rate, Window: cfg.s.Replay.AbortWindow}
 	}
-	badTarget := false // said once: the engine's "target: missing" would repeat it
-	if t := v.GetString("replay.target"); t != "" {
-		badTarget = true
-		if !strings.Contains(t, "://") {
-			errs = append(errs, fmt.Errorf("replay: --target %s: the target needs a scheme: http://%s", t, t))
-		} else if u, err := url.Parse(t); err != nil {
-			errs = append(errs, fmt.Errorf("replay: --target: %w", err))
-		} else {
-			o.engine.Target, badTarget = u, false
-		}
+	if t := cfg.s.Replay.Target; t != "" {
+		// Its form (scheme, host) was checked when the config was decoded
+		// (checkTarget), so the error names where it came from.
+		o.engine.Target, _ = url.Parse(t)
 	}
-	for _, err := range o.engine.Validate() {
-		if !badTarget || !strings.HasPrefix(err.Error(), "target:") {
-			errs = append(errs, err)
-		}
-	}
-	if path := v.GetString("replay.accounts"); path != "" {
+	errs = append(errs, o.engine.Validate()...)
+	if path := cfg.s.Replay.Accounts; path != "" {
 		accounts, err := replay.LoadAccounts(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("replay: --accounts: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", cfg.label("replay.accounts"), err))
 		}
 		o.engine.Accounts = accounts
 	}
 	// secrets: placeholder or header/parameter name -> value, for secrets
 	// shared by every user (an app key); see replay.Config.Secrets.
-	o.engine.Secrets = v.GetStringMapString("secrets")
-	o.engine.SendTruncated = v.GetBool("replay.send_truncated")
-	o.resolution = v.GetString("replay.time_resolution")
+	o.engine.Secrets = cfg.s.Secrets
+	o.engine.SendTruncated = cfg.s.Replay.SendTruncated
+	o.resolution = cfg.s.Replay.TimeResolution
 	if _, _, err := parseResolution(o.resolution); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("%s %w", cfg.label("replay.time_resolution"), err))
 	}
-	switch o.progress {
-	case "auto", "plain", "none":
-	default:
-		errs = append(errs, fmt.Errorf("replay: --progress %q is not auto, plain or none", o.progress))
+	if o.web != "" {
+		if _, _, err := net.SplitHostPort(o.web); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want HOST:PORT, e.g. 127.0.0.1:5665 (%v)", cfg.label("replay.web"), o.web, err))
+		}
 	}
-	o.search, errs = searchFrom(v, errs)
+	o.search, errs = searchFrom(cfg, errs)
 	return o, errors.Join(errs...)
 }
 
 // isWindowBound reports whether a --from value is a time, a clock time or
-// an offset rather than a path.
+// an offset: a window bound given where a capture belongs.
 func isWindowBound(s string) bool {
 	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return true

@@ -27,7 +27,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
-	if err := checkOutputs(o.force, map[string]string{"--results": o.results, "--summary-json": o.summaryJSON, "--html": o.html, "--junit": o.gate.junit}); err != nil {
+	if err := checkOutputs(o.force, o.outputs); err != nil {
 		return err
 	}
 	var live *replay.Live
@@ -43,7 +43,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), plan)
+	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode, %s\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), o.engine.Protocol(), plan)
 	if o.dryRun {
 		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
 			return err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/surge-replay/surge/capacity"
 	"github.com/surge-replay/surge/replay"
@@ -29,30 +28,31 @@ func addSearchFlags(cmd *cobra.Command) {
 }
 
 // searchFrom reads the capacity search's options; nil when none is asked.
-func searchFrom(v *viper.Viper, errs []error) (*capacity.Search, []error) {
-	slos := v.GetStringSlice("replay.slo")
-	if !v.GetBool("replay.search_capacity") {
+func searchFrom(cfg *config, errs []error) (*capacity.Search, []error) {
+	r := &cfg.s.Replay
+	var slos []capacity.SLO
+	for _, t := range r.SLO {
+		o, err := capacity.ParseSLO(t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cfg.label("replay.slo"), err))
+			continue
+		}
+		slos = append(slos, o)
+	}
+	if !r.SearchCapacity {
 		if len(slos) > 0 {
-			errs = append(errs, errors.New("replay: --slo without --search-capacity: SLOs are the search's objectives (thresholds are --threshold)"))
+			errs = append(errs, fmt.Errorf("%s without --search-capacity: SLOs are the search's objectives (thresholds are --threshold)", cfg.label("replay.slo")))
 		}
 		return nil, errs
 	}
 	s := &capacity.Search{
-		From: v.GetFloat64("replay.search_from"), Step: v.GetFloat64("replay.search_step"),
-		Max: v.GetFloat64("replay.search_max"), Resolution: v.GetFloat64("replay.search_resolution"),
-		MinPasses: v.GetInt("replay.search_passes"), Projected: v.GetFloat64("replay.projected"),
-		MaxLateness: v.GetDuration("replay.search_max_lateness"),
+		From: r.SearchFrom, Step: r.SearchStep,
+		Max: r.SearchMax, Resolution: r.SearchResolution,
+		MinPasses: r.SearchPasses, Projected: r.Projected,
+		MaxLateness: r.SearchMaxLateness, SLOs: slos,
 	}
-	if len(slos) == 0 {
+	if len(r.SLO) == 0 {
 		errs = append(errs, errors.New("replay: --search-capacity needs at least one --slo, e.g. --slo 'p(99)<500ms' --slo 'errors<1%'"))
-	}
-	for _, t := range slos {
-		o, err := capacity.ParseSLO(t)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("replay: --slo: %w", err))
-			continue
-		}
-		s.SLOs = append(s.SLOs, o)
 	}
 	if s.From <= 0 || s.Step <= 0 || s.Max < s.From || s.Resolution < 0 || s.MinPasses < 1 || s.Projected < 0 {
 		errs = append(errs, fmt.Errorf("replay: capacity search: want --search-from > 0, --search-step > 0, --search-max >= --search-from, --search-resolution >= 0, --search-passes >= 1, --projected >= 0 (got %g, %g, %g, %g, %d, %g)",

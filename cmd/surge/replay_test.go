@@ -52,7 +52,8 @@ type summaryFacts struct {
 	Completed   int64            `json:"completed"`
 	OK          int64            `json:"ok"`
 	Dropped     int64            `json:"dropped"`
-	Errors      map[string]int64 `json:"errors"`
+	Errors      int64            `json:"errors"`
+	ErrorsBy    map[string]int64 `json:"errors_by"`
 	Ratio       float64          `json:"ratio"`
 	Speed       float64          `json:"speed"`
 	Seed        uint64           `json:"seed"`
@@ -71,6 +72,14 @@ func readSummary(t *testing.T, b []byte) summaryFacts {
 	var s summaryFacts
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("summary JSON: %v\n%s", err, b)
+	}
+	// errors is one integer at every level; errors_by splits it.
+	var byClass int64
+	for _, n := range s.ErrorsBy {
+		byClass += n
+	}
+	if s.Errors != byClass || s.Sent != s.OK+s.Errors {
+		t.Errorf("summary: errors %d, errors_by %v (sum %d), sent %d, ok %d; want errors = sum(errors_by), sent = ok + errors", s.Errors, s.ErrorsBy, byClass, s.Sent, s.OK)
 	}
 	return s
 }
@@ -145,7 +154,7 @@ func TestReplayRefusals(t *testing.T) {
 		// Every configuration problem at once.
 		{"validate", []string{"--target", "ftp://127.0.0.1", "--mode", "burst", "--ratio", "-1"}, "mode"},
 		// A window outside the capture.
-		{"window", []string{"--target", "http://127.0.0.1:9", "--from", "+2h"}, "outside the capture: the capture runs from"},
+		{"window", []string{"--target", "http://127.0.0.1:9", "--window-from", "+2h"}, "outside the capture: the capture runs from"},
 		// Not a capture.
 		{"missing", []string{"--target", "http://127.0.0.1:9", "--from", filepath.Join(t.TempDir(), "none.parquet")}, "none.parquet"},
 	}

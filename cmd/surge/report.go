@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,16 +34,28 @@ recorded); "surge report compare" compares two runs.`,
   surge report results.parquet --html report.html`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// "surge report compar a b": a subcommand misspelt reads as files.
+			if _, err := os.Stat(args[0]); err != nil {
+				if hint := didYouMean(args[0], subcommands(cmd)); hint != "" {
+					return &exitError{exitUsage, fmt.Errorf("report: no results file %s%s", args[0], strings.Replace(hint, "mean ", "mean surge report ", 1))}
+				}
+			}
 			o, errs := reportGateFrom(cfg)
 			if len(errs) > 0 {
 				return usageError(errs)
+			}
+			// The JUnit file is checked (and its directory made) before the
+			// results are read; an existing one is replaced only with --force,
+			// as every output.
+			if err := checkOutputs(cfg.s.Report.Force, map[string]string{cfg.label("report.junit"): o.junit, cfg.label("report.html"): cfg.s.Report.HTML}); err != nil {
+				return err
 			}
 			s, err := report.SummarizeRun(args, report.SummaryOptions{Thresholds: o.thresholds, SurgeAt: o.surgeAt})
 			if err != nil {
 				return err
 			}
-			s.TextRoutes = textRoutes(cfg.v.GetInt("report.routes"))
-			if cfg.v.GetBool("report.json") {
+			s.TextRoutes = textRoutes(cfg.s.Report.Routes)
+			if cfg.s.Report.JSON {
 				err = s.WriteJSON(cmd.OutOrStdout())
 			} else if err = s.WriteText(cmd.OutOrStdout()); err == nil {
 				var ctls []shaper.Control
@@ -52,7 +66,7 @@ recorded); "surge report compare" compares two runs.`,
 			if err != nil {
 				return err
 			}
-			if html := cfg.v.GetString("report.html"); html != "" {
+			if html := cfg.s.Report.HTML; html != "" {
 				tl, err := report.TimelineOfResults(args, s.Start)
 				if err != nil {
 					return err
@@ -65,7 +79,7 @@ recorded); "surge report compare" compares two runs.`,
 			if err := writeJUnit(o.junit, s); err != nil {
 				return err
 			}
-			if len(o.thresholds) == 0 && !cfg.v.GetBool("report.gate") {
+			if len(o.thresholds) == 0 && !cfg.s.Report.Gate {
 				return nil
 			}
 			return runExit(nil, false, s)
@@ -74,6 +88,7 @@ recorded); "surge report compare" compares two runs.`,
 	cmd.Flags().Bool("json", false, "print the summary as JSON")
 	cmd.Flags().String("html", "", "also write the report as one self-contained HTML page to this file")
 	addRoutesFlag(cmd)
+	cmd.Flags().Bool("force", false, "replace an existing --junit or --html file")
 	cmd.Flags().Bool("gate", false, "exit with the run's exit code (docs/REPORT.md) even without thresholds")
 	addGateFlags(cmd)
 	cmd.AddCommand(newReportCompareCommand(cfg))

@@ -47,7 +47,7 @@ points: 0.5pp), or compare.* in the config. Routes with fewer than
 			if err != nil {
 				return err
 			}
-			if cfg.v.GetBool("compare.json") {
+			if cfg.s.Compare.JSON {
 				err = writeJSON(cmd.OutOrStdout(), rep)
 			} else {
 				err = rep.WriteText(cmd.OutOrStdout())
@@ -75,25 +75,25 @@ points: 0.5pp), or compare.* in the config. Routes with fewer than
 
 // compareOptionsFrom reads the compare options (compare.* keys).
 func compareOptionsFrom(cfg *config) (report.CompareOptions, []error) {
-	v := cfg.v
-	o := report.CompareOptions{MinRequests: v.GetInt("compare.min_requests"), Resamples: v.GetInt("compare.resamples"), Seed: v.GetUint64("compare.seed")}
+	o := report.CompareOptions{MinRequests: cfg.s.Compare.MinRequests, Resamples: cfg.s.Compare.Resamples, Seed: cfg.s.Compare.Seed}
 	var errs []error
 	for _, b := range []struct {
 		key    string
+		s      string
 		dst    *float64
 		points bool
 	}{
-		{"compare.max_p50_increase", &o.MaxP50Increase, false},
-		{"compare.max_p99_increase", &o.MaxP99Increase, false},
-		{"compare.max_error_rate_increase", &o.MaxErrorRateIncrease, true},
+		{"compare.max_p50_increase", cfg.s.Compare.MaxP50Increase, &o.MaxP50Increase, false},
+		{"compare.max_p99_increase", cfg.s.Compare.MaxP99Increase, &o.MaxP99Increase, false},
+		{"compare.max_error_rate_increase", cfg.s.Compare.MaxErrorRateIncrease, &o.MaxErrorRateIncrease, true},
 	} {
-		s := v.GetString(b.key)
+		s := b.s
 		if s == "" {
 			continue
 		}
 		x, err := report.ParsePercent(s, b.points)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", b.key, err))
+			errs = append(errs, cfg.keyErr(b.key, fmt.Sprintf("%q: %v", s, err)))
 			continue
 		}
 		*b.dst = x

@@ -19,7 +19,7 @@ func parseResolution(s string) (d time.Duration, auto bool, err error) {
 	}
 	d, err = time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, false, fmt.Errorf("replay: --time-resolution %q: want auto, 0 or a positive duration (1s)", s)
+		return 0, false, fmt.Errorf("%q: want auto, 0 or a positive duration (1s)", s)
 	}
 	return d, false, nil
 }

@@ -43,7 +43,7 @@ agents' results: the same report as surge replay's, plus a per-agent table.`,
 }
 
 func runTopics(cfg *config) (fleet.Topics, error) {
-	t := fleet.Topics{Brokers: cfg.v.GetStringSlice("run.brokers"), Control: cfg.v.GetString("run.control_topic"), Results: cfg.v.GetString("run.results_topic")}
+	t := fleet.Topics{Brokers: cfg.s.Run.Brokers, Control: cfg.s.Run.ControlTopic, Results: cfg.s.Run.ResultsTopic}
 	if len(t.Brokers) == 0 {
 		return t, &exitError{exitUsage, errors.New("--brokers: required (HOST:PORT[,...])")}
 	}
@@ -53,7 +53,7 @@ func runTopics(cfg *config) (fleet.Topics, error) {
 // controlEvent stamps e: issued now, in effect --lead later.
 func controlEvent(cfg *config, e fleet.Event) fleet.Event {
 	now := time.Now()
-	e.Issued, e.At = now, now.Add(cfg.v.GetDuration("run.lead"))
+	e.Issued, e.At = now, now.Add(cfg.s.Run.Lead)
 	if h, err := os.Hostname(); err == nil {
 		e.By = h
 	}
@@ -82,7 +82,7 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 				return err
 			}
 			if _, err := t.State(ctx, spec.Run); err == nil {
-				return &exitError{exitUsage, fmt.Errorf("run %s: already started on %s; pick another --run", spec.Run, cfg.v.GetString("run.control_topic"))}
+				return &exitError{exitUsage, fmt.Errorf("run %s: already started on %s; pick another --run", spec.Run, cfg.s.Run.ControlTopic)}
 			}
 			e := controlEvent(cfg, fleet.Event{Run: spec.Run, Op: fleet.OpStart, Spec: spec})
 			if err := t.Publish(ctx, e); err != nil {
@@ -92,7 +92,7 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 				spec.Run, spec.Capture, spec.WindowFrom.Format(time.RFC3339), spec.WindowTo.Format(time.RFC3339), spec.Ratio, spec.Speed, spec.Seed,
 				spec.StartAt.Format(time.RFC3339Nano), time.Until(spec.StartAt).Round(time.Millisecond), spec.Target)
 			fmt.Fprintln(cmd.OutOrStdout(), spec.Run)
-			if !cfg.v.GetBool("run.start.wait") {
+			if !cfg.s.Run.Start.Wait {
 				return nil
 			}
 			fr, err := t.Wait(ctx, spec.Run, fleet.Overrun+30*time.Second)
@@ -102,7 +102,7 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 				}
 				return err
 			}
-			if err := writeFleetReport(cmd, cfg.v.GetBool("run.start.json"), fr); err != nil {
+			if err := writeFleetReport(cmd, cfg.s.Run.Start.JSON, fr); err != nil {
 				return err
 			}
 			// The same exit codes as surge replay, from the merged verdict.
@@ -136,20 +136,19 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 // runSpecFrom builds the run spec from the flags, with every problem. It
 // reads the capture topic's time range to resolve the window.
 func runSpecFrom(ctx context.Context, cfg *config, brokers []string) (*fleet.RunSpec, []error) {
-	v := cfg.v
 	var errs []error
 	now := time.Now()
 	s := &fleet.RunSpec{
-		Run: v.GetString("run.start.run"), Ratio: v.GetFloat64("run.start.ratio"), Speed: v.GetFloat64("run.start.speed"),
-		Seed: v.GetUint64("run.start.seed"), SpreadNS: int64(v.GetDuration("run.start.spread")), Target: v.GetString("run.start.target"),
-		Mode: v.GetString("run.start.mode"), Driver: v.GetString("run.start.driver"), Conns: v.GetString("run.start.conns"),
-		TimeoutNS: int64(v.GetDuration("run.start.timeout")), MaxRPS: v.GetFloat64("run.start.max_rps"),
-		Late: v.GetString("run.start.late"), GraceNS: int64(v.GetDuration("run.start.grace")),
+		Run: cfg.s.Run.Start.Run, Ratio: cfg.s.Run.Start.Ratio, Speed: cfg.s.Run.Start.Speed,
+		Seed: cfg.s.Run.Start.Seed, SpreadNS: int64(cfg.s.Run.Start.Spread), Target: cfg.s.Run.Start.Target,
+		Mode: cfg.s.Run.Start.Mode, Driver: cfg.s.Run.Start.Driver, Conns: cfg.s.Run.Start.Conns,
+		TimeoutNS: int64(cfg.s.Run.Start.Timeout), MaxRPS: cfg.s.Run.Start.MaxRPS,
+		Late: cfg.s.Run.Start.Late, GraceNS: int64(cfg.s.Run.Start.Grace),
 	}
 	if s.Run == "" {
 		s.Run = "run-" + now.UTC().Format("20060102-150405")
 	}
-	from := v.GetString("run.start.from")
+	from := cfg.s.Run.Start.From
 	switch {
 	case from == "":
 		errs = append(errs, errors.New("--from: required (the capture topic)"))
@@ -159,11 +158,11 @@ func runSpecFrom(ctx context.Context, cfg *config, brokers []string) (*fleet.Run
 		s.Capture = "kafka://" + strings.Join(brokers, ",") + "/" + from
 	}
 	if s.Capture != "" {
-		if err := resolveRunWindow(ctx, s, v.GetString("run.start.window_from"), v.GetString("run.start.window_to")); err != nil {
+		if err := resolveRunWindow(ctx, s, cfg.s.Run.Start.WindowFrom, cfg.s.Run.Start.WindowTo); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	at := v.GetString("run.start.start_at")
+	at := cfg.s.Run.Start.StartAt
 	if strings.HasPrefix(at, "+") {
 		d, err := time.ParseDuration(at[1:])
 		if err != nil || d < 0 {
@@ -249,7 +248,7 @@ func newRunReportCommand(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if html := cfg.v.GetString("run.report.html"); html != "" {
+			if html := cfg.s.Run.Report.HTML; html != "" {
 				// A fleet's merged report keeps the per-second summary only:
 				// the page says which charts it cannot draw.
 				if err := writeHTMLReport(html, &report.HTMLReport{Summary: fr.Summary, Title: "surge run " + args[0]}); err != nil {
@@ -257,7 +256,7 @@ func newRunReportCommand(cfg *config) *cobra.Command {
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "html report: %s\n", html)
 			}
-			return writeFleetReport(cmd, cfg.v.GetBool("run.report.json"), fr)
+			return writeFleetReport(cmd, cfg.s.Run.Report.JSON, fr)
 		},
 	}
 	cmd.Flags().Bool("json", false, "print the report as JSON")

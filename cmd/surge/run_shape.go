@@ -42,7 +42,7 @@ sessions: agents collect no session sets.`,
 					return &exitError{exitUsage, fmt.Errorf("run shape exit: fraction %q is not a number", args[2])}
 				}
 				run = args[1]
-				ctl = shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: f, Class: cfg.v.GetString("run.shape.class")}}
+				ctl = shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: f, Class: cfg.s.Run.Shape.Class}}
 			} else {
 				if len(args) != 2 {
 					return &exitError{exitUsage, fmt.Errorf("run shape: want RUN FILE")}

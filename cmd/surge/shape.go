@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/surge-replay/surge/shaper"
@@ -16,7 +17,7 @@ import (
 // class's ratio stays --ratio unless shape.ratio is given.
 func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 	var errs []error
-	if raw := cfg.v.Get("shape"); raw != nil {
+	if raw := cfg.s.Shape; raw != nil {
 		data, err := json.Marshal(raw)
 		if err != nil {
 			return s, 0, fmt.Errorf("config %s: shape: %v", cfg.file, err)
@@ -26,10 +27,10 @@ func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 		}
 	}
 	var flags []shaper.ClassSpec
-	for _, rf := range cfg.v.GetStringSlice("replay.ratio_for") {
+	for _, rf := range cfg.s.Replay.RatioFor {
 		c, err := shaper.ParseRatioFor(rf)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("replay: %v", err))
+			errs = append(errs, fmt.Errorf("%s %s", cfg.label("replay.ratio_for"), strings.TrimPrefix(err.Error(), "--ratio-for ")))
 			continue
 		}
 		flags = append(flags, c)

@@ -156,7 +156,7 @@ func TestWebMetricsDuringRun(t *testing.T) {
 		}
 	}
 	var errs float64
-	for class, n := range s.Errors {
+	for class, n := range s.ErrorsBy {
 		errs += float64(n)
 		if got := sum(final, "surge_request_errors_total", `class="`+class+`"`); got != float64(n) {
 			t.Errorf("errors of class %s = %g; want %d", class, got, n)

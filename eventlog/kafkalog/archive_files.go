@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/surge-replay/surge/eventlog"
 )
 
 // Archive file names. A flush of one partition's offsets FROM..TO (inclusive)
@@ -162,7 +164,7 @@ func (d *durableDirs) ensure(dir string) error {
 			break
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, eventlog.DirPerm()); err != nil {
 		return err
 	}
 	for _, p := range created {

@@ -235,7 +235,7 @@ type surgeSummary struct {
 	Sent        float64            `json:"sent"`
 	Dropped     float64            `json:"dropped"`
 	DroppedBy   map[string]float64 `json:"dropped_by"`
-	Errors      map[string]float64 `json:"errors"`
+	Errors      float64            `json:"errors"` // every class (errors_by splits it)
 	AchievedRPS float64            `json:"achieved_rps"`
 	IntendedRPS float64            `json:"intended_rps"`
 	DurationS   float64            `json:"duration_s"`
@@ -294,9 +294,7 @@ func readRun(dir, tool string, rate, i int) (run, error) {
 	}
 	r.Sent, r.Achieved, r.LatenessP99 = s.Sent, s.AchievedRPS, s.Lateness.P99
 	r.Failed = s.Dropped
-	for _, n := range s.Errors {
-		r.Failed += n
-	}
+	r.Failed += s.Errors
 	return r, nil
 }
 
