@@ -155,7 +155,7 @@ func allowed(allow []string) []string {
 func (a *Agent) run(ctx context.Context, l *liveState) {
 	st, _ := l.get()
 	spec := st.Spec
-	pub := newPublisher(a.cfg.Topics, spec.Info(), spec.Run, a.cfg.ID)
+	pub := newPublisher(a.cfg.Topics, spec, a.cfg.ID)
 	defer pub.close()
 	if err := a.checkTarget(ctx, spec); err != nil {
 		a.logf("run %s refused: %v", spec.Run, err)

@@ -51,6 +51,10 @@ type AgentReport struct {
 	// State is the report of the results collected since the previous
 	// report; nil when there were none.
 	State *report.AggregatorState `json:"state,omitempty"`
+	// Gate is the delta of the agent's Gate for the run's thresholds
+	// (RunSpec.Thresholds), in the same reports as State; nil when the
+	// run has none or no results came (1.1).
+	Gate *report.GateState `json:"gate,omitempty"`
 }
 
 // clock is an agent's measured offset against the broker.
@@ -101,26 +105,42 @@ type publisher struct {
 	info   report.RunInfo
 	base   AgentReport // run, agent; totals updated by the agent
 
-	mu  sync.Mutex
-	agg *report.Aggregator
-	n   int64 // results in agg
+	mu   sync.Mutex
+	agg  *report.Aggregator
+	gate *report.Gate // nil without thresholds
+	n    int64        // results in agg
+
+	// newGate makes the next delta's Gate; nil without thresholds.
+	newGate func() *report.Gate
 
 	// pending are reports not yet taken by the brokers, oldest first;
 	// only publish touches it, and publish calls do not overlap.
 	pending []AgentReport
 }
 
-func newPublisher(t Topics, info report.RunInfo, run, agent string) *publisher {
-	return &publisher{
-		topics: t, w: t.writer(t.results()), info: info,
-		base: AgentReport{Run: run, Agent: agent}, agg: report.NewAggregator(info),
+func newPublisher(t Topics, spec *RunSpec, agent string) *publisher {
+	p := &publisher{
+		topics: t, w: t.writer(t.results()), info: spec.Info(),
+		base: AgentReport{Run: spec.Run, Agent: agent}, agg: report.NewAggregator(spec.Info()),
+		newGate: func() *report.Gate { return nil },
 	}
+	if g, err := spec.newGate(); err == nil && g != nil {
+		// The spec was validated by surge run start, and again here: a
+		// threshold that does not parse leaves the run without a gate,
+		// and the merged report says its thresholds have no data.
+		p.newGate = func() *report.Gate { g, _ := spec.newGate(); return g }
+		p.gate = g
+	}
+	return p
 }
 
 // add folds a result into the current delta.
 func (p *publisher) add(r *schema.Result) {
 	p.mu.Lock()
 	p.agg.Add(r)
+	if p.gate != nil {
+		p.gate.Add(r)
+	}
 	p.n++
 	p.mu.Unlock()
 }
@@ -139,8 +159,8 @@ func (p *publisher) publish(ctx context.Context, final bool) error {
 	p.mu.Lock()
 	rep := p.base
 	p.base.Seq++
-	agg, n := p.agg, p.n
-	p.agg, p.n = report.NewAggregator(p.info), 0
+	agg, gate, n := p.agg, p.gate, p.n
+	p.agg, p.gate, p.n = report.NewAggregator(p.info), p.newGate(), 0
 	p.mu.Unlock()
 	rep.Time, rep.Final = time.Now(), final
 	if n > 0 {
@@ -149,6 +169,11 @@ func (p *publisher) publish(ctx context.Context, final bool) error {
 			return err
 		}
 		rep.State = st
+		if gate != nil {
+			if rep.Gate, err = gate.State(); err != nil {
+				return err
+			}
+		}
 	}
 	p.pending = append(p.pending, rep)
 	for len(p.pending) > 0 {
@@ -215,15 +240,34 @@ type FleetReport struct {
 	Skipped    int64   `json:"skipped"`
 	Late       string  `json:"late,omitempty"`
 	GraceS     float64 `json:"grace_s,omitempty"`
+
+	gate *report.Gate // the merged Gate; nil without thresholds
+}
+
+// AbortCheck returns the first of the run's abort_on_fail thresholds that
+// fails on the merged results at elapsed into the run, as
+// report.Gate.AbortCheck does for one machine.
+func (fr *FleetReport) AbortCheck(elapsed time.Duration) (report.ThresholdResult, bool) {
+	if fr.gate == nil {
+		return report.ThresholdResult{}, false
+	}
+	return fr.gate.AbortCheck(elapsed)
 }
 
 // MaxClockSpread is the clock disagreement between agents over which the
 // report warns.
 const MaxClockSpread = 5 * time.Millisecond
 
-// Merge builds the report of run from its agents' reports, for the run
-// described by info.
-func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, error) {
+// Merge builds the report of spec's run from its agents' reports. With
+// thresholds (RunSpec.Thresholds), the agents' Gate deltas merge into one
+// Gate that evaluates them on the fleet's results, and the verdict
+// includes them, as surge replay's does.
+func Merge(spec *RunSpec, reps []AgentReport) (*FleetReport, error) {
+	run, info := spec.Run, spec.Info()
+	gate, err := spec.newGate()
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", run, err)
+	}
 	all := report.NewAggregator(info)
 	type agentAgg struct {
 		agg  *report.Aggregator
@@ -263,8 +307,13 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 		if err := a.agg.Merge(r.State); err != nil {
 			return nil, fmt.Errorf("agent %s report %d: %w", r.Agent, r.Seq, err)
 		}
+		if gate != nil && r.Gate != nil {
+			if err := gate.MergeState(r.Gate); err != nil {
+				return nil, fmt.Errorf("agent %s report %d: %w", r.Agent, r.Seq, err)
+			}
+		}
 	}
-	fr := &FleetReport{Run: run, Summary: all.Summary(), Done: len(agents) > 0}
+	fr := &FleetReport{Run: run, Summary: all.Summary(), Done: len(agents) > 0, gate: gate}
 	names := make([]string, 0, len(agents))
 	for n := range agents {
 		names = append(names, n)
@@ -308,8 +357,11 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 	// schedule, as a generator that drops past its deadline does not.
 	if fr.Skipped > 0 && fr.Summary.GeneratorKeptUp {
 		fr.Summary.GeneratorKeptUp = false
-		fr.Summary.Settle()
 	}
+	if gate != nil {
+		fr.Summary.Thresholds = gate.Evaluate(true)
+	}
+	fr.Summary.Settle()
 	fr.ClockSpread = ms(hi - lo)
 	if hi-lo > MaxClockSpread {
 		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clocks disagree by %.1f ms (over %v): schedules and latencies across agents are off by as much", fr.ClockSpread, MaxClockSpread))

@@ -77,6 +77,13 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			if len(errs) > 0 {
 				return usageError(errs)
 			}
+			junit := cfg.v.GetString("run.start.junit")
+			if junit != "" && !cfg.v.GetBool("run.start.wait") {
+				return usageError([]error{errors.New("--junit: needs --wait (the thresholds are evaluated when the run ends)")})
+			}
+			if err := checkOutputs(cfg.v.GetBool("run.start.force"), map[string]string{"--junit": junit}); err != nil {
+				return err
+			}
 			if err := t.Ensure(ctx); err != nil {
 				return err
 			}
@@ -104,7 +111,11 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			if err := writeFleetReport(cmd, cfg.v.GetBool("run.start.json"), fr); err != nil {
 				return err
 			}
-			// The same exit codes as surge replay, from the merged verdict.
+			if err := writeJUnit(junit, fr.Summary); err != nil {
+				return err
+			}
+			// The same exit codes as surge replay, from the merged verdict
+			// (thresholds included: 4 when one failed).
 			return runExit(nil, false, fr.Summary)
 		},
 	}
@@ -128,6 +139,9 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 	f.Duration("grace", 0, "lateness after which --late applies (default 10s)")
 	f.Bool("wait", false, "wait until the run ends and print the merged report")
 	f.Bool("json", false, "with --wait, print the report as JSON")
+	f.StringArray("threshold", nil, "a threshold METRIC{TAGS}:EXPR[,abort_on_fail][,delay_abort_eval=D][,no_data=pass] on the merged results (repeatable; see docs/REPORT.md; no cohort tag); with --wait a failed one exits 4, and abort_on_fail stops the run")
+	f.String("junit", "", "with --wait, write the thresholds as JUnit XML to this file (for CI)")
+	f.Bool("force", false, "replace an existing --junit file")
 	cfg.bindAll(cmd, "run.start")
 	return cmd
 }
@@ -173,6 +187,11 @@ func runSpecFrom(ctx context.Context, cfg *config, brokers []string) (*fleet.Run
 		s.StartAt = t
 	} else {
 		errs = append(errs, fmt.Errorf("--start-at %q: want +DURATION (+10s) or an RFC 3339 time", at))
+	}
+	g, terrs := thresholdsFrom(cfg, "run.start.threshold")
+	errs = append(errs, terrs...)
+	for i := range g.thresholds {
+		s.Thresholds = append(s.Thresholds, g.thresholds[i].Flag())
 	}
 	if len(errs) > 0 {
 		return nil, errs

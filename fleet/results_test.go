@@ -1,0 +1,115 @@
+package fleet
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/schema"
+)
+
+// agentReport returns agent's report seq of n results (latency 1..n ms,
+// lateness 0.1 ms) with clock offset off (known or not), as an agent
+// publishes it: through JSON.
+func agentReport(t *testing.T, spec *RunSpec, agent string, seq int64, n int, off time.Duration, known bool) AgentReport {
+	t.Helper()
+	agg := report.NewAggregator(spec.Info())
+	gate, err := spec.newGate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		at := spec.StartAt.Add(time.Duration(i) * time.Millisecond)
+		sent := at.Add(100 * time.Microsecond)
+		r := schema.Result{
+			Intended: at, Sent: &sent, Route: "GET /a", Method: "GET", Status: 200,
+			LatencyNS: int64(i) * 1e6, ServiceNS: int64(i)*1e6 - 1e5, LatenessNS: 1e5,
+		}
+		agg.Add(&r)
+		if gate != nil {
+			gate.Add(&r)
+		}
+	}
+	rep := AgentReport{Run: spec.Run, Agent: agent, Seq: seq, Final: true, ClockOffsetNS: int64(off), ClockKnown: known}
+	if rep.State, err = agg.State(); err != nil {
+		t.Fatal(err)
+	}
+	if gate != nil {
+		if rep.Gate, err = gate.State(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back AgentReport
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// TestMerge: the merged report is the sum of the agents' (a report
+// written twice counts once), the run's thresholds are evaluated on the
+// merged results and decide the verdict, and the report warns when the
+// agents' clock offsets differ by more than 5 ms.
+func TestMerge(t *testing.T) {
+	type agent struct {
+		off   time.Duration
+		known bool
+	}
+	tests := []struct {
+		name       string
+		agents     []agent
+		thresholds []string
+		spread     float64 // ms
+		warn       bool
+		outcome    string
+	}{
+		// Offsets within 5 ms of each other: no warning.
+		{"clocks agree", []agent{{0, true}, {3 * time.Millisecond, true}, {4900 * time.Microsecond, true}}, nil, 4.9, false, report.VerdictPass},
+		// 6 ms apart (one behind, one ahead): a warning.
+		{"clocks disagree", []agent{{-2 * time.Millisecond, true}, {4 * time.Millisecond, true}, {0, true}}, nil, 6, true, report.VerdictPass},
+		// An agent whose clock is unknown (a topic without append
+		// times) does not count.
+		{"unknown clock left out", []agent{{0, true}, {time.Second, false}, {time.Millisecond, true}}, nil, 1, false, report.VerdictPass},
+		// Thresholds on the merged results: the count is the sum of
+		// three agents'; p(50) of 1..100 ms three times over is 50 ms.
+		{"thresholds pass", []agent{{0, true}, {0, true}, {0, true}}, []string{"latency_ms:count==300", "latency_ms:p(50)<=50.1"}, 0, false, report.VerdictPass},
+		// One fails: exit 4's verdict.
+		{"a threshold fails", []agent{{0, true}, {0, true}, {0, true}}, []string{"latency_ms:count==300", "latency_ms:max<99"}, 0, false, report.VerdictThresholdsFailed},
+	}
+	for _, tt := range tests {
+		spec := &RunSpec{Run: "r", StartAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Ratio: 1, Thresholds: tt.thresholds}
+		var reps []AgentReport
+		for i, a := range tt.agents {
+			reps = append(reps, agentReport(t, spec, fmt.Sprintf("a%d", i), 0, 100, a.off, a.known))
+		}
+		reps = append(reps, reps[0]) // a report written twice
+		fr, err := Merge(spec, reps)
+		if err != nil {
+			t.Fatalf("%s: Merge: %v", tt.name, err)
+		}
+		var sum int64
+		for _, a := range fr.Agents {
+			sum += a.Summary.Scheduled
+		}
+		if fr.Summary.Scheduled != 300 || sum != 300 || fr.Summary.Completed != 300 {
+			t.Errorf("%s: merged scheduled %d, completed %d, agents' sum %d; want 300", tt.name, fr.Summary.Scheduled, fr.Summary.Completed, sum)
+		}
+		if fr.ClockSpread != tt.spread {
+			t.Errorf("%s: clock spread %v ms; want %v", tt.name, fr.ClockSpread, tt.spread)
+		}
+		warned := strings.Contains(strings.Join(fr.Warnings, "\n"), "clocks disagree")
+		if warned != tt.warn {
+			t.Errorf("%s: clock warning %v (%q); want %v", tt.name, warned, fr.Warnings, tt.warn)
+		}
+		if len(fr.Summary.Thresholds) != len(tt.thresholds) || fr.Summary.Outcome != tt.outcome {
+			t.Errorf("%s: thresholds %v, verdict %s; want %d thresholds, %s", tt.name, fr.Summary.Thresholds, fr.Summary.Outcome, len(tt.thresholds), tt.outcome)
+		}
+	}
+}
