@@ -165,7 +165,7 @@ func (a *Agent) run(ctx context.Context, l *liveState) {
 		}
 		return
 	}
-	clk, err := measureClock(ctx, a.cfg.Topics, a.cfg.ID, 5)
+	clk, err := measureClock(ctx, a.cfg.Topics, a.cfg.ID, 5, time.Now)
 	if err != nil {
 		a.logf("run %s: clock: %v", spec.Run, err)
 	}

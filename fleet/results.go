@@ -65,18 +65,19 @@ type clock struct {
 
 // measureClock produces probes to partition 0 of the results topic and
 // reads the broker's append time from each answer; the probe with the
-// shortest round trip wins.
-func measureClock(ctx context.Context, t Topics, agent string, probes int) (clock, error) {
+// shortest round trip wins. now is the agent's clock (time.Now; tests
+// skew it).
+func measureClock(ctx context.Context, t Topics, agent string, probes int, now func() time.Time) (clock, error) {
 	c := t.client()
 	addr := kafka.TCP(t.Brokers...)
 	var best clock
 	for i := 0; i < probes; i++ {
-		t0 := time.Now()
+		t0 := now()
 		res, err := c.Produce(ctx, &kafka.ProduceRequest{
 			Addr: addr, Topic: t.results(), Partition: 0, RequiredAcks: kafka.RequireOne,
 			Records: kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte(agent)), Headers: headers("clock-probe")}),
 		})
-		t1 := time.Now()
+		t1 := now()
 		if err != nil {
 			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), err)
 		}

@@ -1,12 +1,14 @@
 package fleet
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/surge-replay/surge/eventlog/kafkalog/kafkatest"
 	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/schema"
 )
@@ -111,5 +113,47 @@ func TestMerge(t *testing.T) {
 		if len(fr.Summary.Thresholds) != len(tt.thresholds) || fr.Summary.Outcome != tt.outcome {
 			t.Errorf("%s: thresholds %v, verdict %s; want %d thresholds, %s", tt.name, fr.Summary.Thresholds, fr.Summary.Outcome, len(tt.thresholds), tt.outcome)
 		}
+	}
+}
+
+// TestMeasureClock measures an agent's clock against the broker's append
+// times on the real broker: on the broker's own machine the offset is
+// within the probe's round trip, an agent clock 20 ms fast measures about
+// -20 ms, and Merge warns about the two.
+func TestMeasureClock(t *testing.T) {
+	tp := testTopics(t, kafkatest.Brokers(t))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const skew = 20 * time.Millisecond
+	fast := func() time.Time { return time.Now().Add(skew) }
+	var clocks []clock
+	for _, now := range []func() time.Time{time.Now, fast} {
+		c, err := measureClock(ctx, tp, "probe", 5, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.known {
+			t.Fatalf("clock unknown: %s does not stamp append times", tp.results())
+		}
+		clocks = append(clocks, c)
+	}
+	t.Logf("offsets: own clock %v (rtt %v), clock %v fast %v (rtt %v)", clocks[0].offset, clocks[0].rtt, skew, clocks[1].offset, clocks[1].rtt)
+	// The broker's ms timestamps add ±0.5 ms to half the round trip.
+	for i, want := range []time.Duration{0, -skew} {
+		c := clocks[i]
+		if tol := c.rtt/2 + time.Millisecond; c.offset < want-tol || c.offset > want+tol {
+			t.Errorf("probe %d: offset %v; want %v ± %v", i, c.offset, want, tol)
+		}
+	}
+	spec := &RunSpec{Run: "r", StartAt: time.Now(), Ratio: 1}
+	fr, err := Merge(spec, []AgentReport{
+		agentReport(t, spec, "a0", 0, 10, clocks[0].offset, true),
+		agentReport(t, spec, "a1", 0, 10, clocks[1].offset, true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(fr.Warnings, "\n"), "clocks disagree") {
+		t.Errorf("agents %v apart: no warning in %q", fr.ClockSpread, fr.Warnings)
 	}
 }
