@@ -304,6 +304,33 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 	}
 }
 
+// setupPatience is how long an agent retries the requests that start a
+// generation (offsets by time, committed marks) before it gives up on the
+// run. A broker lost from a cluster answers errors for seconds while its
+// partitions elect new leaders (seen: UNKNOWN_SERVER_ERROR to ListOffsets,
+// which kafka-go does not call temporary), and the group coordinator moves.
+const setupPatience = 30 * time.Second
+
+// retry calls fn until it returns nil, ctx ends or setupPatience has
+// passed, 200 ms to 1 s apart, logging each failure.
+func (a *Agent) retry(ctx context.Context, run string, fn func() error) error {
+	deadline := time.Now().Add(setupPatience)
+	pause := 200 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		a.logf("run %s: %v; trying again in %v", run, err, pause)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
 // generation replays the generation's partitions until they are read to
 // the window's end and every request is done, or the generation ends
 // (gctx: a rebalance), or the run ends (runCtx); it commits offsets as the
@@ -312,7 +339,11 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts) error {
 	st, _ := l.get()
 	spec := st.Spec
-	sp, err := spans(gctx, addr, parts, spec.WindowFrom, spec.WindowTo)
+	var sp []span
+	err := a.retry(gctx, spec.Run, func() (err error) {
+		sp, err = spans(gctx, addr, parts, spec.WindowFrom, spec.WindowTo)
+		return err
+	})
 	if err != nil {
 		if gctx.Err() != nil {
 			return nil
@@ -320,7 +351,11 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		return err
 	}
 	group := a.cfg.Group + "." + spec.Run
-	marks, err := fetchMarks(gctx, addr.Brokers, group, addr.Topic, parts)
+	var marks map[int]time.Time
+	err = a.retry(gctx, spec.Run, func() (err error) {
+		marks, err = fetchMarks(gctx, addr.Brokers, group, addr.Topic, parts)
+		return err
+	})
 	if err != nil {
 		if gctx.Err() != nil {
 			return nil
