@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -71,6 +72,7 @@ func measureClock(ctx context.Context, t Topics, agent string, probes int, now f
 	c := t.client()
 	addr := kafka.TCP(t.Brokers...)
 	var best clock
+	deadline := time.Now().Add(requestTimeout)
 	for i := 0; i < probes; i++ {
 		t0 := now()
 		res, err := c.Produce(ctx, &kafka.ProduceRequest{
@@ -78,11 +80,23 @@ func measureClock(ctx context.Context, t Topics, agent string, probes int, now f
 			Records: kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte(agent)), Headers: headers("clock-probe")}),
 		})
 		t1 := now()
-		if err != nil {
-			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), err)
+		if err == nil {
+			err = res.Error
 		}
-		if res.Error != nil {
-			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), res.Error)
+		if err != nil {
+			// A topic just created, a leader just moved: the metadata
+			// catches up within kafkalog.MetadataTTL.
+			var ke kafka.Error
+			if errors.As(err, &ke) && ke.Temporary() && time.Now().Before(deadline) {
+				i--
+				select {
+				case <-ctx.Done():
+					return best, ctx.Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
+			}
+			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), err)
 		}
 		if res.LogAppendTime.IsZero() || res.LogAppendTime.Unix() <= 0 {
 			return clock{}, nil // the topic keeps producer times: unknown
@@ -226,9 +240,14 @@ type FleetReport struct {
 	Summary *report.RunSummary `json:"summary"`
 	Agents  []AgentSummary     `json:"agents"`
 	// ClockSpread is the largest difference between two agents' clock
-	// offsets, in ms; Warnings says when it is over 5 ms, and names
-	// agents that refused the run or failed.
+	// offsets, in ms, and ClockError how far off that difference may be
+	// (half of each of the two agents' probe round trips, plus 0.5 ms
+	// each for the broker's whole-ms times). Warnings says when the
+	// agents disagree by over 5 ms beyond that error, or when the error
+	// is too large to tell, and names agents that refused the run or
+	// failed.
 	ClockSpread float64  `json:"clock_spread_ms"`
+	ClockError  float64  `json:"clock_error_ms"`
 	Warnings    []string `json:"warnings,omitempty"`
 	// Done says every agent that took part sent its final report.
 	Done bool `json:"done"`
@@ -320,7 +339,7 @@ func Merge(spec *RunSpec, reps []AgentReport) (*FleetReport, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var lo, hi time.Duration
+	var lo, hi, loErr, hiErr time.Duration
 	clocks := 0
 	for _, n := range names {
 		a := agents[n]
@@ -344,12 +363,12 @@ func Merge(spec *RunSpec, reps []AgentReport) (*FleetReport, error) {
 		}
 		fr.Done = fr.Done && l.Final
 		if l.ClockKnown {
-			off := time.Duration(l.ClockOffsetNS)
+			off, e := time.Duration(l.ClockOffsetNS), clockError(l)
 			if clocks == 0 || off < lo {
-				lo = off
+				lo, loErr = off, e
 			}
 			if clocks == 0 || off > hi {
-				hi = off
+				hi, hiErr = off, e
 			}
 			clocks++
 		}
@@ -364,10 +383,23 @@ func Merge(spec *RunSpec, reps []AgentReport) (*FleetReport, error) {
 	}
 	fr.Summary.Settle()
 	fr.ClockSpread = ms(hi - lo)
-	if hi-lo > MaxClockSpread {
-		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clocks disagree by %.1f ms (over %v): schedules and latencies across agents are off by as much", fr.ClockSpread, MaxClockSpread))
+	if clocks > 1 {
+		fr.ClockError = ms(loErr + hiErr)
+	}
+	switch spread, e := hi-lo, loErr+hiErr; {
+	case clocks < 2 || spread <= MaxClockSpread:
+	case spread-e > MaxClockSpread:
+		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clocks disagree by %.1f ms ± %.1f (over %v): schedules and latencies across agents are off by as much", fr.ClockSpread, fr.ClockError, MaxClockSpread))
+	default:
+		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clock offsets differ by %.1f ms ± %.1f: the probes' round trips were too slow to tell whether the clocks disagree by over %v", fr.ClockSpread, fr.ClockError, MaxClockSpread))
 	}
 	return fr, nil
+}
+
+// clockError is how far off an agent's measured clock offset may be: half
+// its probe's round trip, plus half the broker's 1 ms timestamp unit.
+func clockError(r AgentReport) time.Duration {
+	return time.Duration(r.ClockRTTNS)/2 + 500*time.Microsecond
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -435,7 +467,7 @@ func (fr *FleetReport) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %-24s %-14s %10d %10d %8d %8.2f %8.2f %9s %6d %6d %6d %6v %s\n", a.Agent, partList(a.Partitions), s.Scheduled, s.Sent, errs, s.Latency.P50, s.Latency.P99, clock, a.Duplicates, a.Skipped, a.LateSent, a.Final, note)
 	}
-	fmt.Fprintf(&b, "  clock spread %.3f ms between agents\n", fr.ClockSpread)
+	fmt.Fprintf(&b, "  clock spread %.3f ms ± %.3f between agents\n", fr.ClockSpread, fr.ClockError)
 	late := fr.Late
 	if late == "" {
 		late = LateSkip

@@ -17,6 +17,11 @@ import (
 // lateness 0.1 ms) with clock offset off (known or not), as an agent
 // publishes it: through JSON.
 func agentReport(t *testing.T, spec *RunSpec, agent string, seq int64, n int, off time.Duration, known bool) AgentReport {
+	return agentReportRTT(t, spec, agent, seq, n, off, 0, known)
+}
+
+// agentReportRTT is agentReport with the clock probe's round trip.
+func agentReportRTT(t *testing.T, spec *RunSpec, agent string, seq int64, n int, off, rtt time.Duration, known bool) AgentReport {
 	t.Helper()
 	agg := report.NewAggregator(spec.Info())
 	gate, err := spec.newGate()
@@ -35,7 +40,7 @@ func agentReport(t *testing.T, spec *RunSpec, agent string, seq int64, n int, of
 			gate.Add(&r)
 		}
 	}
-	rep := AgentReport{Run: spec.Run, Agent: agent, Seq: seq, Final: true, ClockOffsetNS: int64(off), ClockKnown: known}
+	rep := AgentReport{Run: spec.Run, Agent: agent, Seq: seq, Final: true, ClockOffsetNS: int64(off), ClockRTTNS: int64(rtt), ClockKnown: known}
 	if rep.State, err = agg.State(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,33 +68,37 @@ func TestMerge(t *testing.T) {
 	type agent struct {
 		off   time.Duration
 		known bool
+		rtt   time.Duration
 	}
 	tests := []struct {
 		name       string
 		agents     []agent
 		thresholds []string
 		spread     float64 // ms
-		warn       bool
+		warn       string  // what the clock warning says, "" for none
 		outcome    string
 	}{
 		// Offsets within 5 ms of each other: no warning.
-		{"clocks agree", []agent{{0, true}, {3 * time.Millisecond, true}, {4900 * time.Microsecond, true}}, nil, 4.9, false, report.VerdictPass},
-		// 6 ms apart (one behind, one ahead): a warning.
-		{"clocks disagree", []agent{{-2 * time.Millisecond, true}, {4 * time.Millisecond, true}, {0, true}}, nil, 6, true, report.VerdictPass},
+		{"clocks agree", []agent{{0, true, 0}, {3 * time.Millisecond, true, 0}, {4900 * time.Microsecond, true, 0}}, nil, 4.9, "", report.VerdictPass},
+		// 7 ms apart (one behind, one ahead), each ± 0.5 ms: over 5 ms
+		// beyond the error.
+		{"clocks disagree", []agent{{-3 * time.Millisecond, true, 0}, {4 * time.Millisecond, true, 0}, {0, true, 0}}, nil, 7, "disagree by 7.0 ms ± 1.0", report.VerdictPass},
+		// 7 ms apart, but one probe took 4 ms: ± 3 ms, cannot tell.
+		{"clocks too uncertain", []agent{{-3 * time.Millisecond, true, 4 * time.Millisecond}, {4 * time.Millisecond, true, 0}}, nil, 7, "too slow to tell", report.VerdictPass},
 		// An agent whose clock is unknown (a topic without append
 		// times) does not count.
-		{"unknown clock left out", []agent{{0, true}, {time.Second, false}, {time.Millisecond, true}}, nil, 1, false, report.VerdictPass},
+		{"unknown clock left out", []agent{{0, true, 0}, {time.Second, false, 0}, {time.Millisecond, true, 0}}, nil, 1, "", report.VerdictPass},
 		// Thresholds on the merged results: the count is the sum of
 		// three agents'; p(50) of 1..100 ms three times over is 50 ms.
-		{"thresholds pass", []agent{{0, true}, {0, true}, {0, true}}, []string{"latency_ms:count==300", "latency_ms:p(50)<=50.1"}, 0, false, report.VerdictPass},
+		{"thresholds pass", []agent{{0, true, 0}, {0, true, 0}, {0, true, 0}}, []string{"latency_ms:count==300", "latency_ms:p(50)<=50.1"}, 0, "", report.VerdictPass},
 		// One fails: exit 4's verdict.
-		{"a threshold fails", []agent{{0, true}, {0, true}, {0, true}}, []string{"latency_ms:count==300", "latency_ms:max<99"}, 0, false, report.VerdictThresholdsFailed},
+		{"a threshold fails", []agent{{0, true, 0}, {0, true, 0}, {0, true, 0}}, []string{"latency_ms:count==300", "latency_ms:max<99"}, 0, "", report.VerdictThresholdsFailed},
 	}
 	for _, tt := range tests {
 		spec := &RunSpec{Run: "r", StartAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Ratio: 1, Thresholds: tt.thresholds}
 		var reps []AgentReport
 		for i, a := range tt.agents {
-			reps = append(reps, agentReport(t, spec, fmt.Sprintf("a%d", i), 0, 100, a.off, a.known))
+			reps = append(reps, agentReportRTT(t, spec, fmt.Sprintf("a%d", i), 0, 100, a.off, a.rtt, a.known))
 		}
 		reps = append(reps, reps[0]) // a report written twice
 		fr, err := Merge(spec, reps)
@@ -100,15 +109,21 @@ func TestMerge(t *testing.T) {
 		for _, a := range fr.Agents {
 			sum += a.Summary.Scheduled
 		}
-		if fr.Summary.Scheduled != 300 || sum != 300 || fr.Summary.Completed != 300 {
-			t.Errorf("%s: merged scheduled %d, completed %d, agents' sum %d; want 300", tt.name, fr.Summary.Scheduled, fr.Summary.Completed, sum)
+		n := int64(100 * len(tt.agents))
+		if fr.Summary.Scheduled != n || sum != n || fr.Summary.Completed != n {
+			t.Errorf("%s: merged scheduled %d, completed %d, agents' sum %d; want %d", tt.name, fr.Summary.Scheduled, fr.Summary.Completed, sum, n)
 		}
 		if fr.ClockSpread != tt.spread {
 			t.Errorf("%s: clock spread %v ms; want %v", tt.name, fr.ClockSpread, tt.spread)
 		}
-		warned := strings.Contains(strings.Join(fr.Warnings, "\n"), "clocks disagree")
-		if warned != tt.warn {
-			t.Errorf("%s: clock warning %v (%q); want %v", tt.name, warned, fr.Warnings, tt.warn)
+		var warn string
+		for _, w := range fr.Warnings {
+			if strings.Contains(w, "clock") {
+				warn = w
+			}
+		}
+		if (tt.warn == "") != (warn == "") || !strings.Contains(warn, tt.warn) {
+			t.Errorf("%s: clock warning %q; want one saying %q", tt.name, warn, tt.warn)
 		}
 		if len(fr.Summary.Thresholds) != len(tt.thresholds) || fr.Summary.Outcome != tt.outcome {
 			t.Errorf("%s: thresholds %v, verdict %s; want %d thresholds, %s", tt.name, fr.Summary.Thresholds, fr.Summary.Outcome, len(tt.thresholds), tt.outcome)
@@ -147,13 +162,13 @@ func TestMeasureClock(t *testing.T) {
 	}
 	spec := &RunSpec{Run: "r", StartAt: time.Now(), Ratio: 1}
 	fr, err := Merge(spec, []AgentReport{
-		agentReport(t, spec, "a0", 0, 10, clocks[0].offset, true),
-		agentReport(t, spec, "a1", 0, 10, clocks[1].offset, true),
+		agentReportRTT(t, spec, "a0", 0, 10, clocks[0].offset, clocks[0].rtt, true),
+		agentReportRTT(t, spec, "a1", 0, 10, clocks[1].offset, clocks[1].rtt, true),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(fr.Warnings, "\n"), "clocks disagree") {
-		t.Errorf("agents %v apart: no warning in %q", fr.ClockSpread, fr.Warnings)
+	if !strings.Contains(strings.Join(fr.Warnings, "\n"), "clock") {
+		t.Errorf("agents %v ms apart: no clock warning in %q", fr.ClockSpread, fr.Warnings)
 	}
 }
