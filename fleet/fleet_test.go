@@ -48,7 +48,7 @@ func synth(n int) []schema.Exchange {
 }
 
 // produce writes the capture to addr.
-func produce(t *testing.T, addr kafkalog.Addr, events []schema.Exchange) {
+func produce(t testing.TB, addr kafkalog.Addr, events []schema.Exchange) {
 	t.Helper()
 	w, err := kafkalog.NewWriter(context.Background(), addr, kafkalog.WriterConfig{Source: "test"})
 	if err != nil {
@@ -63,7 +63,7 @@ func produce(t *testing.T, addr kafkalog.Addr, events []schema.Exchange) {
 }
 
 // testTopics returns control and results topics of the test's own.
-func testTopics(t *testing.T, brokers []string) Topics {
+func testTopics(t testing.TB, brokers []string) Topics {
 	var b [4]byte
 	rand.Read(b[:])
 	sfx := hex.EncodeToString(b[:])
