@@ -19,7 +19,8 @@ import (
 )
 
 // Knobs of BenchmarkFleetAgents (environment): the capture's rate and
-// length, and the core the agents are pinned to.
+// length, the cores the agents are pinned to, and BENCH_FLEET_PROFILE, a
+// directory for the agents' CPU profiles.
 var (
 	benchRate     = envInt("BENCH_FLEET_RATE", 2000)     // requests/s of capture time
 	benchSeconds  = envInt("BENCH_FLEET_SECONDS", 15)    // capture seconds
@@ -105,8 +106,12 @@ func benchFleetRun(b *testing.B, bin string, brokers []string, n int, capture, t
 	var procs []*exec.Cmd
 	var logs []string
 	for i := 0; i < n; i++ {
-		cmd := exec.Command("taskset", "-c", benchCPUs, bin, "agent", "--brokers", strings.Join(brokers, ","),
-			"--group", "bench", "--id", fmt.Sprintf("bench-%d", i), "--control-topic", tp.control(), "--results-topic", tp.results())
+		args := []string{"-c", benchCPUs, bin, "agent", "--brokers", strings.Join(brokers, ","),
+			"--group", "bench", "--id", fmt.Sprintf("bench-%d", i), "--control-topic", tp.control(), "--results-topic", tp.results()}
+		if dir := os.Getenv("BENCH_FLEET_PROFILE"); dir != "" {
+			args = append(args, "--cpuprofile", filepath.Join(dir, fmt.Sprintf("agents%d-%d.pprof", n, i)))
+		}
+		cmd := exec.Command("taskset", args...)
 		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 		logf, err := os.Create(filepath.Join(b.TempDir(), fmt.Sprintf("agent-%d.log", i)))
 		if err != nil {
