@@ -242,8 +242,15 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 	defer cg.Close()
 	// runCtx ends when the run is over for every agent: its schedule's end
 	// (moved by pauses, or the stop) plus settle.
+	//
+	// An agent whose partitions are not read and sent to their end by
+	// then (a generation cut short by a broker restart or a rebalance, and
+	// none finished since) stays up to drainPatience longer, so that what
+	// it resumes is sent (late, per the run's policy) rather than lost
+	// uncounted; a stop ends the run at once.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var caughtUp atomic.Bool // the latest generation read and sent all its partitions
 	go func() {
 		for {
 			st, changed := l.get()
@@ -251,11 +258,17 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 			if !ok {
 				end = time.Now().Add(24 * time.Hour) // paused: wait for a change
 			}
-			t := time.NewTimer(time.Until(end.Add(settle)))
+			wait := time.Until(end.Add(settle))
+			if wait <= 0 {
+				if caughtUp.Load() || st.Stopped(time.Now()) || time.Now().After(end.Add(settle+drainPatience)) {
+					cancel()
+					return
+				}
+				wait = 200 * time.Millisecond
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
-				cancel()
-				return
 			case <-changed:
 			case <-runCtx.Done():
 			}
@@ -295,14 +308,20 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 		pub.update(func(r *AgentReport) { r.Partitions, r.Generations = ids, gens })
 		a.logf("run %s: generation %d: partitions %v", spec.Run, gen.ID, ids)
 		done := make(chan error, 1)
+		caughtUp.Store(false)
 		gen.Start(func(gctx context.Context) {
-			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events, &counts)
+			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events, &counts, &caughtUp)
 		})
 		if err := <-done; err != nil {
 			return err
 		}
 	}
 }
+
+// drainPatience is how long past its schedule's end (and settle) an agent
+// that has not read and sent its partitions to their end goes on: a
+// broker restart or a takeover late in the run leaves it behind.
+const drainPatience = time.Minute
 
 // setupPatience is how long an agent retries the requests that start a
 // generation (offsets by time, committed marks) before it gives up on the
@@ -336,7 +355,7 @@ func (a *Agent) retry(ctx context.Context, run string, fn func() error) error {
 // (gctx: a rebalance), or the run ends (runCtx); it commits offsets as the
 // results come in, and waits for the generation's end before it returns.
 func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, addr kafkalog.Addr,
-	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts) error {
+	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts, caughtUp *atomic.Bool) error {
 	st, _ := l.get()
 	spec := st.Spec
 	var sp []span
@@ -435,6 +454,9 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		}
 	}
 	rst, runErr := replay.Run(runCtx, eng, sched, stop, emit)
+	if runErr == nil && gctx.Err() == nil && runCtx.Err() == nil {
+		caughtUp.Store(true) // every partition read to the window's end and sent
+	}
 	close(replayDone)
 	<-committerDone
 	st, _ = l.get()

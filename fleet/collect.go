@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -59,11 +60,37 @@ func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*
 		}
 		return fr, nil
 	}
+	// reading is when Wait last started reading the topics again after
+	// failing to (a broker restarting): an agent counts as silent only
+	// when it has been for silence since then too, as it could not
+	// publish either.
+	reading := time.Now()
+	var failedAt time.Time // of the first failure of the current streak
+	var last State         // the latest state read
 	for {
 		fr, st, err := t.Report(ctx, run)
 		if err != nil {
-			return nil, err
+			// No such run is final; anything else may be the brokers
+			// coming back: try again until the run's end plus settle
+			// and patience (or ctx's end).
+			end, ok := last.End()
+			if errors.Is(err, ErrNoRun) || ctx.Err() != nil || (last.Spec != nil && ok && time.Now().After(end.Add(settle+drainPatience+patience))) {
+				return nil, err
+			}
+			if failedAt.IsZero() {
+				failedAt = time.Now()
+			}
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
 		}
+		if !failedAt.IsZero() {
+			failedAt, reading = time.Time{}, time.Now()
+		}
+		last = st
 		now := time.Now()
 		if abort == "" && st.Stop.IsZero() && now.After(st.Spec.StartAt) {
 			if r, failed := fr.AbortCheck(now.Sub(st.Spec.StartAt)); failed {
@@ -78,14 +105,14 @@ func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*
 		if ok && now.After(end) && fr.Done {
 			return done(fr)
 		}
-		if ok && now.After(end.Add(settle)) {
+		if ok && now.After(end.Add(settle)) && now.Sub(reading) >= silence {
 			if silent := silentAgents(fr, now); len(silent) > 0 {
 				fr.Warnings = append(fr.Warnings, silent...)
 				return done(fr)
 			}
 		}
-		if ok && now.After(end.Add(settle+patience)) {
-			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+patience))
+		if ok && now.After(end.Add(settle+drainPatience+patience)) {
+			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+drainPatience+patience))
 			return done(fr)
 		}
 		select {
