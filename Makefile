@@ -40,7 +40,7 @@ demo: build
 ## tests use a real Kafka broker that scripts/with-kafka.sh starts (and stops);
 ## scripts/newcomer.sh then tries the README's first steps in a fresh clone.
 test: vet fmt-check interop-deps
-	SURGE_PYTHON=$(abspath $(PY)) scripts/with-kafka.sh $(GO) test -race -count=1 ./...
+	SURGE_PYTHON=$(abspath $(PY)) scripts/with-kafka.sh $(GO) test -race -count=1 -timeout 25m ./...
 	scripts/newcomer.sh
 
 vet:

@@ -241,34 +241,25 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 	}
 	defer cg.Close()
 	// runCtx ends when the run is over for every agent: its schedule's end
-	// (moved by pauses, or the stop) plus settle.
-	//
-	// An agent whose partitions are not read and sent to their end by
-	// then (a generation cut short by a broker restart or a rebalance, and
-	// none finished since) stays up to drainPatience longer, so that what
-	// it resumes is sent (late, per the run's policy) rather than lost
-	// uncounted; a stop ends the run at once.
+	// (moved by pauses, or the stop) plus settle, once the group has
+	// handled every partition (see awaitFinished).
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var caughtUp atomic.Bool // the latest generation read and sent all its partitions
 	go func() {
+		defer cancel()
 		for {
 			st, changed := l.get()
 			end, ok := st.End()
 			if !ok {
 				end = time.Now().Add(24 * time.Hour) // paused: wait for a change
 			}
-			wait := time.Until(end.Add(settle))
-			if wait <= 0 {
-				if caughtUp.Load() || st.Stopped(time.Now()) || time.Now().After(end.Add(settle+drainPatience)) {
-					cancel()
-					return
-				}
-				wait = 200 * time.Millisecond
-			}
-			t := time.NewTimer(wait)
+			t := time.NewTimer(time.Until(end.Add(settle)))
 			select {
 			case <-t.C:
+				if !st.Stopped(time.Now()) {
+					a.awaitFinished(runCtx, l, addr, spec, pub)
+				}
+				return
 			case <-changed:
 			case <-runCtx.Done():
 			}
@@ -308,20 +299,14 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 		pub.update(func(r *AgentReport) { r.Partitions, r.Generations = ids, gens })
 		a.logf("run %s: generation %d: partitions %v", spec.Run, gen.ID, ids)
 		done := make(chan error, 1)
-		caughtUp.Store(false)
 		gen.Start(func(gctx context.Context) {
-			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events, &counts, &caughtUp)
+			done <- a.generation(runCtx, gctx, gen, addr, parts, l, pub, track, &events, &counts)
 		})
 		if err := <-done; err != nil {
 			return err
 		}
 	}
 }
-
-// drainPatience is how long past its schedule's end (and settle) an agent
-// that has not read and sent its partitions to their end goes on: a
-// broker restart or a takeover late in the run leaves it behind.
-const drainPatience = time.Minute
 
 // setupPatience is how long an agent retries the requests that start a
 // generation (offsets by time, committed marks) before it gives up on the
@@ -350,12 +335,56 @@ func (a *Agent) retry(ctx context.Context, run string, fn func() error) error {
 	}
 }
 
+// awaitFinished waits, past the schedule's end, until the run's group has
+// committed every partition through the window's end: a broker or agent
+// down past the end leaves partitions that a member replays (late) once it
+// owns them again, and leaving the group before that would lose them. It
+// gives up after overrun and puts what was left in the agent's report; a
+// stop ends the wait.
+func (a *Agent) awaitFinished(ctx context.Context, l *liveState, addr kafkalog.Addr, spec *RunSpec, pub *publisher) {
+	group := a.cfg.Group + "." + spec.Run
+	deadline := time.Now().Add(overrun)
+	for logged := false; ; {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		left, parts, err := unfinished(qctx, addr, group, spec.WindowFrom, spec.WindowTo)
+		cancel()
+		if err == nil && left == 0 {
+			return
+		}
+		if st, _ := l.get(); st.Stopped(time.Now()) {
+			return // stopped while waiting: what is left is the stop's
+		}
+		if time.Now().After(deadline) {
+			msg := fmt.Sprintf("gave up %v after the schedule's end: partitions %v unfinished, %d records never replayed", overrun, parts, left)
+			if err != nil {
+				msg = fmt.Sprintf("gave up %v after the schedule's end: cannot tell what is unfinished: %v", overrun, err)
+			}
+			a.logf("run %s: %s", spec.Run, msg)
+			pub.update(func(r *AgentReport) { r.Error = msg })
+			return
+		}
+		if !logged {
+			if err != nil {
+				a.logf("run %s: schedule ended; waiting for the brokers to tell what is unfinished: %v", spec.Run, err)
+			} else {
+				a.logf("run %s: schedule ended with partitions %v unfinished (%d records): staying until they are replayed", spec.Run, parts, left)
+			}
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 // generation replays the generation's partitions until they are read to
 // the window's end and every request is done, or the generation ends
 // (gctx: a rebalance), or the run ends (runCtx); it commits offsets as the
 // results come in, and waits for the generation's end before it returns.
 func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, addr kafkalog.Addr,
-	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts, caughtUp *atomic.Bool) error {
+	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts) error {
 	st, _ := l.get()
 	spec := st.Spec
 	var sp []span
@@ -384,7 +413,7 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	var sched *gated
 	// commit commits every partition's position with its mark: how far
 	// its requests have been sent, never below the mark it resumed from.
-	commit := func() {
+	commit := func() error {
 		now := time.Now()
 		offs := track.positions(sp)
 		out := map[int]time.Time{}
@@ -397,9 +426,11 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := commitMarks(ctx, addr.Brokers, gen, addr.Topic, a.cfg.ID, offs, out); err != nil {
+		err := commitMarks(ctx, addr.Brokers, gen, addr.Topic, a.cfg.ID, offs, out)
+		if err != nil {
 			a.logf("run %s: commit %v: %v", spec.Run, offs, err)
 		}
+		return err
 	}
 	track.restart()
 	readCtx, stopRead := context.WithCancel(gctx)
@@ -454,9 +485,6 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		}
 	}
 	rst, runErr := replay.Run(runCtx, eng, sched, stop, emit)
-	if runErr == nil && gctx.Err() == nil && runCtx.Err() == nil {
-		caughtUp.Store(true) // every partition read to the window's end and sent
-	}
 	close(replayDone)
 	<-committerDone
 	st, _ = l.get()
@@ -465,7 +493,7 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	} else {
 		track.commits(st)
 	}
-	commit()
+	err = commit()
 	pub.update(func(r *AgentReport) { r.Events = events.Load(); counts.report(r) })
 	if rst != nil {
 		a.logf("run %s: generation %d: scheduled %d, sent %d, dropped %d", spec.Run, gen.ID, rst.Scheduled, rst.Sent, rst.Dropped)
@@ -473,10 +501,19 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	if runErr != nil && !errors.Is(runErr, replay.ErrStopped) {
 		return runErr
 	}
-	// Stay in the generation until it ends (a rebalance) or the run does.
-	select {
-	case <-gctx.Done():
-	case <-runCtx.Done():
+	// Stay in the generation until it ends (a rebalance) or the run does,
+	// committing again until the brokers take the commit: the run ends
+	// only when every partition is committed through the window's end.
+	for committed := err == nil; ; {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-runCtx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+			if !committed {
+				committed = commit() == nil
+			}
+		}
 	}
-	return nil
 }

@@ -74,7 +74,7 @@ func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*
 			// coming back: try again until the run's end plus settle
 			// and patience (or ctx's end).
 			end, ok := last.End()
-			if errors.Is(err, ErrNoRun) || ctx.Err() != nil || (last.Spec != nil && ok && time.Now().After(end.Add(settle+drainPatience+patience))) {
+			if errors.Is(err, ErrNoRun) || ctx.Err() != nil || (last.Spec != nil && ok && time.Now().After(end.Add(settle+patience))) {
 				return nil, err
 			}
 			if failedAt.IsZero() {
@@ -111,8 +111,8 @@ func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*
 				return done(fr)
 			}
 		}
-		if ok && now.After(end.Add(settle+drainPatience+patience)) {
-			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+drainPatience+patience))
+		if ok && now.After(end.Add(settle+patience)) {
+			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+patience))
 			return done(fr)
 		}
 		select {

@@ -16,6 +16,22 @@ import (
 // back), the run completes, and every (session, request) of the schedule
 // reaches the target (acks=all: nothing written was lost).
 func TestFleetBrokerRestart(t *testing.T) {
+	tests := []struct {
+		name string
+		// downPastEnd keeps the broker down until after the schedule's end
+		// plus settle: the agents must stay and send what is left late,
+		// not leave the run with partitions unfinished.
+		downPastEnd bool
+	}{
+		{"restart mid-run", false},
+		{"down past the schedule's end", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testBrokerRestart(t, tt.downPastEnd) })
+	}
+}
+
+func testBrokerRestart(t *testing.T, downPastEnd bool) {
 	c := kafkatest.Private(t, 1)
 	capture := kafkatest.Topic(t, c.Brokers, 6, "")
 	const span = 10 * time.Second
@@ -32,12 +48,19 @@ func TestFleetBrokerRestart(t *testing.T) {
 
 	time.Sleep(time.Until(spec.StartAt.Add(2 * time.Second)))
 	t0 := time.Now()
-	c.Restart()
+	if downPastEnd {
+		c.Stop()
+		end := spec.StartAt.Add(spec.WindowTo.Sub(spec.WindowFrom))
+		time.Sleep(time.Until(end.Add(settle + time.Second)))
+		c.Start()
+	} else {
+		c.Restart()
+	}
 	t.Logf("broker restarted in %v, %v into the schedule", time.Since(t0).Round(time.Millisecond), t0.Sub(spec.StartAt).Round(time.Millisecond))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), overrun+90*time.Second)
 	defer cancel()
-	fr, err := tp.Wait(ctx, spec.Run, 30*time.Second)
+	fr, err := tp.Wait(ctx, spec.Run, overrun)
 	if err != nil {
 		t.Fatal(err)
 	}

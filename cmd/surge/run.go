@@ -101,7 +101,7 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			if !cfg.v.GetBool("run.start.wait") {
 				return nil
 			}
-			fr, err := t.Wait(ctx, spec.Run, 30*time.Second)
+			fr, err := t.Wait(ctx, spec.Run, fleet.Overrun+30*time.Second)
 			if err != nil {
 				if ctx.Err() != nil && cmd.Context().Err() == nil {
 					return &exitError{exitSignal, fmt.Errorf("run %s: stopped waiting (the run goes on; surge run report %s)", spec.Run, spec.Run)}
