@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -245,18 +246,15 @@ func (c *Cluster) Restart() {
 }
 
 // freePorts finds a port p such that p..p+n-1 and their controller ports
-// (+100, as kafka.sh uses) are free on 127.0.0.1 now.
+// (+100, as kafka.sh uses) are free on 127.0.0.1 now. It looks below the
+// kernel's ephemeral range (Linux: 32768 and up), where outgoing
+// connections take their local ports: on a machine running many tests,
+// thousands of those (TIME_WAIT included) make a free run of ports there
+// rare, and may take one between the check and the broker's bind.
 func freePorts(n int) (int, error) {
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p+n+100 > 65535 {
-			continue
-		}
+	const lo, hi = 20000, 32768
+	for try := 0; try < 200; try++ {
+		p := lo + mrand.IntN(hi-lo-n-100)
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			for _, q := range []int{p + i, p + i + 100} {
