@@ -82,7 +82,7 @@ func TestRunStartThresholds(t *testing.T) {
 	start := func(run, url string, extra ...string) (*fleet.FleetReport, error) {
 		args := append([]string{"run", "start", "--brokers", strings.Join(brokers, ","),
 			"--control-topic", tp.Control, "--results-topic", tp.Results, "--run", run,
-			"--from", capture.String(), "--speed", "1", "--spread", "100ms", "--start-at", "+4s",
+			"--from", capture.String(), "--speed", "1", "--spread", "100ms", "--start-at", "+8s",
 			"--target", url, "--wait", "--json"}, extra...)
 		out, errs, err := surge(t, args...)
 		_, js, _ := strings.Cut(out, "\n") // the run id, then the report
