@@ -155,7 +155,7 @@ func allowed(allow []string) []string {
 func (a *Agent) run(ctx context.Context, l *liveState) {
 	st, _ := l.get()
 	spec := st.Spec
-	pub := newPublisher(a.cfg.Topics, spec.Info(), spec.Run, a.cfg.ID)
+	pub := newPublisher(a.cfg.Topics, spec, a.cfg.ID)
 	defer pub.close()
 	if err := a.checkTarget(ctx, spec); err != nil {
 		a.logf("run %s refused: %v", spec.Run, err)
@@ -165,7 +165,7 @@ func (a *Agent) run(ctx context.Context, l *liveState) {
 		}
 		return
 	}
-	clk, err := measureClock(ctx, a.cfg.Topics, a.cfg.ID, 5)
+	clk, err := measureClock(ctx, a.cfg.Topics, a.cfg.ID, 5, time.Now)
 	if err != nil {
 		a.logf("run %s: clock: %v", spec.Run, err)
 	}
@@ -308,6 +308,33 @@ func (a *Agent) group(ctx context.Context, l *liveState, pub *publisher) error {
 	}
 }
 
+// setupPatience is how long an agent retries the requests that start a
+// generation (offsets by time, committed marks) before it gives up on the
+// run. A broker lost from a cluster answers errors for seconds while its
+// partitions elect new leaders (seen: UNKNOWN_SERVER_ERROR to ListOffsets,
+// which kafka-go does not call temporary), and the group coordinator moves.
+const setupPatience = 30 * time.Second
+
+// retry calls fn until it returns nil, ctx ends or setupPatience has
+// passed, 200 ms to 1 s apart, logging each failure.
+func (a *Agent) retry(ctx context.Context, run string, fn func() error) error {
+	deadline := time.Now().Add(setupPatience)
+	pause := 200 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		a.logf("run %s: %v; trying again in %v", run, err, pause)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
 // awaitFinished waits, past the schedule's end, until the run's group has
 // committed every partition through the window's end: a broker or agent
 // down past the end leaves partitions that a member replays (late) once it
@@ -360,7 +387,11 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 	parts []kafka.PartitionAssignment, l *liveState, pub *publisher, track *tracker, events *atomic.Int64, counts *takeoverCounts) error {
 	st, _ := l.get()
 	spec := st.Spec
-	sp, err := spans(gctx, addr, parts, spec.WindowFrom, spec.WindowTo)
+	var sp []span
+	err := a.retry(gctx, spec.Run, func() (err error) {
+		sp, err = spans(gctx, addr, parts, spec.WindowFrom, spec.WindowTo)
+		return err
+	})
 	if err != nil {
 		if gctx.Err() != nil {
 			return nil
@@ -368,7 +399,11 @@ func (a *Agent) generation(runCtx, gctx context.Context, gen *kafka.Generation, 
 		return err
 	}
 	group := a.cfg.Group + "." + spec.Run
-	marks, err := fetchMarks(gctx, addr.Brokers, group, addr.Topic, parts)
+	var marks map[int]time.Time
+	err = a.retry(gctx, spec.Run, func() (err error) {
+		marks, err = fetchMarks(gctx, addr.Brokers, group, addr.Topic, parts)
+		return err
+	})
 	if err != nil {
 		if gctx.Err() != nil {
 			return nil

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,7 +33,7 @@ func (t Topics) Report(ctx context.Context, run string) (*FleetReport, State, er
 	if err != nil {
 		return nil, st, err
 	}
-	fr, err := Merge(run, st.Spec.Info(), reps)
+	fr, err := Merge(st.Spec, reps)
 	if fr != nil {
 		fr.Late, fr.GraceS = st.Spec.late(), st.Spec.grace().Seconds()
 	}
@@ -43,25 +44,76 @@ func (t Topics) Report(ctx context.Context, run string) (*FleetReport, State, er
 // the stop, has passed) and every agent that took part sent its final
 // report, then returns the merged report. After the end plus patience it
 // returns what it has, with Done false.
+//
+// While it waits, it checks the run's abort_on_fail thresholds on the
+// merged results (twice a second, from the run's start); the first that
+// fails stops the run (a stop event on the control topic, in effect
+// DefaultLead later, at the same point on every agent), and the report returned is aborted with that threshold as its
+// reason (exit 3, as surge replay's). Without a Wait, nothing aborts a
+// fleet run on a threshold.
 func (t Topics) Wait(ctx context.Context, run string, patience time.Duration) (*FleetReport, error) {
+	abort := ""
+	done := func(fr *FleetReport) (*FleetReport, error) {
+		if abort != "" {
+			fr.Summary.Aborted, fr.Summary.AbortReason = true, abort
+			fr.Summary.Settle()
+		}
+		return fr, nil
+	}
+	// reading is when Wait last started reading the topics again after
+	// failing to (a broker restarting): an agent counts as silent only
+	// when it has been for silence since then too, as it could not
+	// publish either.
+	reading := time.Now()
+	var failedAt time.Time // of the first failure of the current streak
+	var last State         // the latest state read
 	for {
 		fr, st, err := t.Report(ctx, run)
 		if err != nil {
-			return nil, err
+			// No such run is final; anything else may be the brokers
+			// coming back: try again until the run's end plus settle
+			// and patience (or ctx's end).
+			end, ok := last.End()
+			if errors.Is(err, ErrNoRun) || ctx.Err() != nil || (last.Spec != nil && ok && time.Now().After(end.Add(settle+patience))) {
+				return nil, err
+			}
+			if failedAt.IsZero() {
+				failedAt = time.Now()
+			}
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
 		}
-		end, ok := st.End()
-		if ok && time.Now().After(end) && fr.Done {
-			return fr, nil
+		if !failedAt.IsZero() {
+			failedAt, reading = time.Time{}, time.Now()
 		}
-		if ok && time.Now().After(end.Add(settle)) {
-			if silent := silentAgents(fr, time.Now()); len(silent) > 0 {
-				fr.Warnings = append(fr.Warnings, silent...)
-				return fr, nil
+		last = st
+		now := time.Now()
+		if abort == "" && st.Stop.IsZero() && now.After(st.Spec.StartAt) {
+			if r, failed := fr.AbortCheck(now.Sub(st.Spec.StartAt)); failed {
+				abort = fmt.Sprintf("threshold %s %s failed (value %g): abort_on_fail", r.Metric, r.Threshold, r.Value)
+				if err := t.Publish(ctx, Event{Run: run, Op: OpStop, At: now.Add(DefaultLead), Issued: now, By: "surge run start --wait: " + abort}); err != nil {
+					return nil, err
+				}
+				continue
 			}
 		}
-		if ok && time.Now().After(end.Add(settle+patience)) {
+		end, ok := st.End()
+		if ok && now.After(end) && fr.Done {
+			return done(fr)
+		}
+		if ok && now.After(end.Add(settle)) && now.Sub(reading) >= silence {
+			if silent := silentAgents(fr, now); len(silent) > 0 {
+				fr.Warnings = append(fr.Warnings, silent...)
+				return done(fr)
+			}
+		}
+		if ok && now.After(end.Add(settle+patience)) {
 			fr.Warnings = append(fr.Warnings, fmt.Sprintf("not every agent sent its final report within %v of the end", settle+patience))
-			return fr, nil
+			return done(fr)
 		}
 		select {
 		case <-ctx.Done():

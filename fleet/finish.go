@@ -33,7 +33,7 @@ func unfinished(ctx context.Context, addr kafkalog.Addr, group string, from, to 
 	if err != nil {
 		return 0, nil, err
 	}
-	c := &kafka.Client{Addr: kafka.TCP(addr.Brokers...), Timeout: requestTimeout}
+	c := &kafka.Client{Addr: kafka.TCP(addr.Brokers...), Timeout: requestTimeout, Transport: kafkalog.Transport()}
 	res, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{addr.Topic: ids}})
 	if err == nil {
 		err = res.Error

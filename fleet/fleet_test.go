@@ -48,7 +48,7 @@ func synth(n int) []schema.Exchange {
 }
 
 // produce writes the capture to addr.
-func produce(t *testing.T, addr kafkalog.Addr, events []schema.Exchange) {
+func produce(t testing.TB, addr kafkalog.Addr, events []schema.Exchange) {
 	t.Helper()
 	w, err := kafkalog.NewWriter(context.Background(), addr, kafkalog.WriterConfig{Source: "test"})
 	if err != nil {
@@ -63,7 +63,7 @@ func produce(t *testing.T, addr kafkalog.Addr, events []schema.Exchange) {
 }
 
 // testTopics returns control and results topics of the test's own.
-func testTopics(t *testing.T, brokers []string) Topics {
+func testTopics(t testing.TB, brokers []string) Topics {
 	var b [4]byte
 	rand.Read(b[:])
 	sfx := hex.EncodeToString(b[:])
@@ -259,28 +259,81 @@ func checkRun(t *testing.T, tp Topics, f *testFleet, spec *RunSpec, capture []sc
 	if missing+extra+dup > 0 {
 		t.Errorf("run %s: the fleet's (virtual session, request) set differs from the single-machine schedule", spec.Run)
 	}
-	// At the target: every path as often as the schedule has it, and each
-	// recorded session's requests in an order that is a merge of its
-	// clones' (every prefix has at least as many of seq i as of i+1).
+	// Each virtual session's requests were sent in order (the results:
+	// exact), and arrived at the target in order: the j-th arrival of a
+	// recorded session's request i is not later than the j-th arrival of
+	// its request i+1 (the clones' requests merged), within arrivalSlack.
+	// Two requests of a session sent close together (a loaded machine
+	// makes them late, then sends both at once) travel on two connections
+	// and may race; that is the network's order, not the schedule's.
+	type clone struct {
+		session string
+		clone   int32
+	}
+	sent := map[clone]map[int32]time.Time{}
+	for _, r := range results {
+		if r.Sent == nil {
+			continue
+		}
+		c := clone{r.Session, r.Clone}
+		if sent[c] == nil {
+			sent[c] = map[int32]time.Time{}
+		}
+		sent[c][r.Seq] = *r.Sent
+	}
+	// Sent is stamped by the goroutine that writes the request: two
+	// released together may stamp in either order, microseconds apart.
+	var sentRace time.Duration
+	for c, bySeq := range sent {
+		for seq, at := range bySeq {
+			prev, ok := bySeq[seq-1]
+			if !ok {
+				continue
+			}
+			sentRace = max(sentRace, prev.Sub(at))
+			if prev.After(at.Add(sendSlack)) {
+				t.Errorf("run %s: session %s clone %d: request %d sent %v before request %d", spec.Run, c.session, c.clone, seq, prev.Sub(at), seq-1)
+			}
+		}
+	}
+	t.Logf("run %s: per-session send order: largest inversion %v (allowed %v)", spec.Run, sentRace, sendSlack)
 	hits := target.snapshot()
-	sort.SliceStable(hits, func(a, b int) bool { return hits[a].at.Before(hits[b].at) })
 	if len(hits) != wantN {
 		t.Errorf("run %s: target got %d requests; want %d", spec.Run, len(hits), wantN)
 	}
-	seen := map[string]map[int]int{}
+	arrivals := map[string]map[int][]time.Time{} // session → seq → arrival times
 	for _, h := range hits {
 		parts := strings.Split(h.path, "/") // "", "s", session, seq
 		seq, _ := strconv.Atoi(parts[3])
-		m := seen[parts[2]]
-		if m == nil {
-			m = map[int]int{}
-			seen[parts[2]] = m
+		if arrivals[parts[2]] == nil {
+			arrivals[parts[2]] = map[int][]time.Time{}
 		}
-		m[seq]++
-		if seq > 0 && m[seq] > m[seq-1] {
-			t.Errorf("run %s: session %s: request %d arrived before its clone's request %d", spec.Run, parts[2], seq, seq-1)
+		arrivals[parts[2]][seq] = append(arrivals[parts[2]][seq], h.at)
+	}
+	var race time.Duration
+	for sess, bySeq := range arrivals {
+		for seq, ats := range bySeq {
+			prev := bySeq[seq-1]
+			if seq == 0 {
+				continue
+			}
+			sortTimes(ats)
+			sortTimes(prev)
+			for j := range ats {
+				if j >= len(prev) {
+					t.Errorf("run %s: session %s: request %d arrived more often than request %d", spec.Run, sess, seq, seq-1)
+					break
+				}
+				if d := prev[j].Sub(ats[j]); d > race {
+					race = d
+				}
+				if prev[j].After(ats[j].Add(arrivalSlack)) {
+					t.Errorf("run %s: session %s: request %d arrived %v before its clone's request %d", spec.Run, sess, seq, prev[j].Sub(ats[j]), seq-1)
+				}
+			}
 		}
 	}
+	t.Logf("run %s: per-session order at the target: largest race of two requests of a session %v (allowed %v)", spec.Run, race, arrivalSlack)
 	// The merged report: the sum of the agents', and of what was sent.
 	var sum, sumSent int64
 	for _, a := range fr.Agents {
@@ -296,6 +349,17 @@ func checkRun(t *testing.T, tp Topics, f *testFleet, spec *RunSpec, capture []sc
 		t.Errorf("run %s: not every agent sent its final report", spec.Run)
 	}
 	return fr
+}
+
+// arrivalSlack is how much earlier than its predecessor a session's
+// request may reach the target (see checkRun).
+const arrivalSlack = 100 * time.Millisecond
+
+// sendSlack is the same for the send times agents stamp.
+const sendSlack = 5 * time.Millisecond
+
+func sortTimes(ts []time.Time) {
+	sort.Slice(ts, func(a, b int) bool { return ts[a].Before(ts[b]) })
 }
 
 func newSpec(run string, capture kafkalog.Addr, target string, ratio float64) *RunSpec {
@@ -324,8 +388,12 @@ func TestFleetRun(t *testing.T) {
 		if len(fr.Agents) != 3 {
 			t.Errorf("run %s: %d agents reported; want 3", spec.Run, len(fr.Agents))
 		}
-		if fr.ClockSpread > float64(MaxClockSpread/time.Millisecond) {
-			t.Errorf("run %s: agents on one machine disagree by %.3f ms", spec.Run, fr.ClockSpread)
+		// One machine, one clock: the spread is the measurement's error.
+		// A loaded machine's round trips may make it too large to tell
+		// (a warning that says so), never a disagreement.
+		t.Logf("run %s: clock spread %.3f ms ± %.3f", spec.Run, fr.ClockSpread, fr.ClockError)
+		if fr.ClockSpread > fr.ClockError+0.001 || strings.Contains(strings.Join(fr.Warnings, "\n"), "clocks disagree") {
+			t.Errorf("run %s: agents on one machine: clock spread %.3f ms ± %.3f; warnings %q", spec.Run, fr.ClockSpread, fr.ClockError, fr.Warnings)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/surge-replay/surge/eventlog/kafkalog/kafkatest"
 )
 
@@ -92,6 +94,80 @@ func testBrokerRestart(t *testing.T, downPastEnd bool) {
 	}
 	// No result lost on the way to the report: a report the broker did not
 	// take is sent again.
+	if fr.Summary.Scheduled != int64(results) {
+		t.Errorf("report scheduled %d; the agents collected %d results", fr.Summary.Scheduled, results)
+	}
+}
+
+// TestFleetBrokerKilled runs on a private cluster of three brokers
+// (scripts/kafka.sh --brokers 3, replication factor 3, min.insync.replicas
+// 2, acks=all) and kills with SIGKILL the broker that leads the results
+// topic mid-run: the agents go on with the other two, the run completes,
+// every (session, request) of the schedule reaches the target and every
+// result reaches the merged report.
+func TestFleetBrokerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three brokers")
+	}
+	c := kafkatest.Private(t, 3)
+	capture := kafkatest.Topic(t, c.Brokers, 6, "replicas=3")
+	const span = 8 * time.Second
+	events := synthSpan(120, span)
+	produce(t, capture, events)
+	tp := testTopics(t, c.Brokers)
+	f := startFleet(t, tp, 2)
+	target := countingTarget{newRecorder(t)}
+	spec := newSpec("run-broker-killed", capture, target.URL, 1)
+	spec.WindowTo, spec.Speed = base.Add(span+3*time.Second), 1
+	spec.Late, spec.GraceNS = LateSend, int64(time.Second)
+	spec.StartAt = time.Now().Add(5 * time.Second)
+	start(t, tp, spec)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	md, err := tp.client().Metadata(ctx, &kafka.MetadataRequest{Topics: []string{tp.results()}})
+	if err != nil || len(md.Topics) != 1 || len(md.Topics[0].Partitions) != 1 {
+		t.Fatalf("metadata of %s: %v %+v", tp.results(), err, md)
+	}
+	p := md.Topics[0].Partitions[0]
+	if len(p.Replicas) != 3 {
+		t.Fatalf("%s has %d replicas; want 3 (the brokers' default)", tp.results(), len(p.Replicas))
+	}
+	time.Sleep(time.Until(spec.StartAt.Add(2 * time.Second)))
+	c.Kill(p.Leader.ID)
+	t.Logf("broker %d (leader of %s) killed with SIGKILL %v into the schedule", p.Leader.ID, tp.results(), time.Since(spec.StartAt).Round(time.Millisecond))
+
+	fr, err := tp.Wait(ctx, spec.Run, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expected(t, spec, events)
+	got := target.counts()
+	var wantN, missing, dups int
+	for k, n := range want {
+		wantN += n
+		p := fmt.Sprintf("/s/%s/%d", k.session, k.seq)
+		switch {
+		case got[p] < n:
+			missing += n - got[p]
+		case got[p] > n:
+			dups += got[p] - n
+		}
+	}
+	f.mu.Lock()
+	results := len(f.results[spec.Run])
+	f.mu.Unlock()
+	fmt.Printf("fleet, 1 of 3 brokers killed: schedule %d, missing %d, duplicates %d (%d reported), %d sent late; report scheduled %d of %d results\n",
+		wantN, missing, dups, fr.Duplicates, fr.LateSent, fr.Summary.Scheduled, results)
+	for _, w := range fr.Warnings {
+		t.Logf("warning: %s", w)
+	}
+	if missing > 0 {
+		t.Errorf("%d requests of the schedule never reached the target", missing)
+	}
+	if !fr.Done || len(fr.Agents) != 2 {
+		t.Errorf("report: done %v, %d agents; want every one of 2 final", fr.Done, len(fr.Agents))
+	}
 	if fr.Summary.Scheduled != int64(results) {
 		t.Errorf("report scheduled %d; the agents collected %d results", fr.Summary.Scheduled, results)
 	}

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -51,6 +52,10 @@ type AgentReport struct {
 	// State is the report of the results collected since the previous
 	// report; nil when there were none.
 	State *report.AggregatorState `json:"state,omitempty"`
+	// Gate is the delta of the agent's Gate for the run's thresholds
+	// (RunSpec.Thresholds), in the same reports as State; nil when the
+	// run has none or no results came (1.1).
+	Gate *report.GateState `json:"gate,omitempty"`
 }
 
 // clock is an agent's measured offset against the broker.
@@ -61,23 +66,37 @@ type clock struct {
 
 // measureClock produces probes to partition 0 of the results topic and
 // reads the broker's append time from each answer; the probe with the
-// shortest round trip wins.
-func measureClock(ctx context.Context, t Topics, agent string, probes int) (clock, error) {
+// shortest round trip wins. now is the agent's clock (time.Now; tests
+// skew it).
+func measureClock(ctx context.Context, t Topics, agent string, probes int, now func() time.Time) (clock, error) {
 	c := t.client()
 	addr := kafka.TCP(t.Brokers...)
 	var best clock
+	deadline := time.Now().Add(requestTimeout)
 	for i := 0; i < probes; i++ {
-		t0 := time.Now()
+		t0 := now()
 		res, err := c.Produce(ctx, &kafka.ProduceRequest{
 			Addr: addr, Topic: t.results(), Partition: 0, RequiredAcks: kafka.RequireOne,
 			Records: kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte(agent)), Headers: headers("clock-probe")}),
 		})
-		t1 := time.Now()
-		if err != nil {
-			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), err)
+		t1 := now()
+		if err == nil {
+			err = res.Error
 		}
-		if res.Error != nil {
-			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), res.Error)
+		if err != nil {
+			// A topic just created, a leader just moved: the metadata
+			// catches up within kafkalog.MetadataTTL.
+			var ke kafka.Error
+			if errors.As(err, &ke) && ke.Temporary() && time.Now().Before(deadline) {
+				i--
+				select {
+				case <-ctx.Done():
+					return best, ctx.Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
+			}
+			return best, fmt.Errorf("fleet: clock probe to %s: %w", t.results(), err)
 		}
 		if res.LogAppendTime.IsZero() || res.LogAppendTime.Unix() <= 0 {
 			return clock{}, nil // the topic keeps producer times: unknown
@@ -101,26 +120,42 @@ type publisher struct {
 	info   report.RunInfo
 	base   AgentReport // run, agent; totals updated by the agent
 
-	mu  sync.Mutex
-	agg *report.Aggregator
-	n   int64 // results in agg
+	mu   sync.Mutex
+	agg  *report.Aggregator
+	gate *report.Gate // nil without thresholds
+	n    int64        // results in agg
+
+	// newGate makes the next delta's Gate; nil without thresholds.
+	newGate func() *report.Gate
 
 	// pending are reports not yet taken by the brokers, oldest first;
 	// only publish touches it, and publish calls do not overlap.
 	pending []AgentReport
 }
 
-func newPublisher(t Topics, info report.RunInfo, run, agent string) *publisher {
-	return &publisher{
-		topics: t, w: t.writer(t.results()), info: info,
-		base: AgentReport{Run: run, Agent: agent}, agg: report.NewAggregator(info),
+func newPublisher(t Topics, spec *RunSpec, agent string) *publisher {
+	p := &publisher{
+		topics: t, w: t.writer(t.results()), info: spec.Info(),
+		base: AgentReport{Run: spec.Run, Agent: agent}, agg: report.NewAggregator(spec.Info()),
+		newGate: func() *report.Gate { return nil },
 	}
+	if g, err := spec.newGate(); err == nil && g != nil {
+		// The spec was validated by surge run start, and again here: a
+		// threshold that does not parse leaves the run without a gate,
+		// and the merged report says its thresholds have no data.
+		p.newGate = func() *report.Gate { g, _ := spec.newGate(); return g }
+		p.gate = g
+	}
+	return p
 }
 
 // add folds a result into the current delta.
 func (p *publisher) add(r *schema.Result) {
 	p.mu.Lock()
 	p.agg.Add(r)
+	if p.gate != nil {
+		p.gate.Add(r)
+	}
 	p.n++
 	p.mu.Unlock()
 }
@@ -139,8 +174,8 @@ func (p *publisher) publish(ctx context.Context, final bool) error {
 	p.mu.Lock()
 	rep := p.base
 	p.base.Seq++
-	agg, n := p.agg, p.n
-	p.agg, p.n = report.NewAggregator(p.info), 0
+	agg, gate, n := p.agg, p.gate, p.n
+	p.agg, p.gate, p.n = report.NewAggregator(p.info), p.newGate(), 0
 	p.mu.Unlock()
 	rep.Time, rep.Final = time.Now(), final
 	if n > 0 {
@@ -149,6 +184,11 @@ func (p *publisher) publish(ctx context.Context, final bool) error {
 			return err
 		}
 		rep.State = st
+		if gate != nil {
+			if rep.Gate, err = gate.State(); err != nil {
+				return err
+			}
+		}
 	}
 	p.pending = append(p.pending, rep)
 	for len(p.pending) > 0 {
@@ -200,9 +240,14 @@ type FleetReport struct {
 	Summary *report.RunSummary `json:"summary"`
 	Agents  []AgentSummary     `json:"agents"`
 	// ClockSpread is the largest difference between two agents' clock
-	// offsets, in ms; Warnings says when it is over 5 ms, and names
-	// agents that refused the run or failed.
+	// offsets, in ms, and ClockError how far off that difference may be
+	// (half of each of the two agents' probe round trips, plus 0.5 ms
+	// each for the broker's whole-ms times). Warnings says when the
+	// agents disagree by over 5 ms beyond that error, or when the error
+	// is too large to tell, and names agents that refused the run or
+	// failed.
 	ClockSpread float64  `json:"clock_spread_ms"`
+	ClockError  float64  `json:"clock_error_ms"`
 	Warnings    []string `json:"warnings,omitempty"`
 	// Done says every agent that took part sent its final report.
 	Done bool `json:"done"`
@@ -215,15 +260,34 @@ type FleetReport struct {
 	Skipped    int64   `json:"skipped"`
 	Late       string  `json:"late,omitempty"`
 	GraceS     float64 `json:"grace_s,omitempty"`
+
+	gate *report.Gate // the merged Gate; nil without thresholds
+}
+
+// AbortCheck returns the first of the run's abort_on_fail thresholds that
+// fails on the merged results at elapsed into the run, as
+// report.Gate.AbortCheck does for one machine.
+func (fr *FleetReport) AbortCheck(elapsed time.Duration) (report.ThresholdResult, bool) {
+	if fr.gate == nil {
+		return report.ThresholdResult{}, false
+	}
+	return fr.gate.AbortCheck(elapsed)
 }
 
 // MaxClockSpread is the clock disagreement between agents over which the
 // report warns.
 const MaxClockSpread = 5 * time.Millisecond
 
-// Merge builds the report of run from its agents' reports, for the run
-// described by info.
-func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, error) {
+// Merge builds the report of spec's run from its agents' reports. With
+// thresholds (RunSpec.Thresholds), the agents' Gate deltas merge into one
+// Gate that evaluates them on the fleet's results, and the verdict
+// includes them, as surge replay's does.
+func Merge(spec *RunSpec, reps []AgentReport) (*FleetReport, error) {
+	run, info := spec.Run, spec.Info()
+	gate, err := spec.newGate()
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", run, err)
+	}
 	all := report.NewAggregator(info)
 	type agentAgg struct {
 		agg  *report.Aggregator
@@ -263,14 +327,19 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 		if err := a.agg.Merge(r.State); err != nil {
 			return nil, fmt.Errorf("agent %s report %d: %w", r.Agent, r.Seq, err)
 		}
+		if gate != nil && r.Gate != nil {
+			if err := gate.MergeState(r.Gate); err != nil {
+				return nil, fmt.Errorf("agent %s report %d: %w", r.Agent, r.Seq, err)
+			}
+		}
 	}
-	fr := &FleetReport{Run: run, Summary: all.Summary(), Done: len(agents) > 0}
+	fr := &FleetReport{Run: run, Summary: all.Summary(), Done: len(agents) > 0, gate: gate}
 	names := make([]string, 0, len(agents))
 	for n := range agents {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var lo, hi time.Duration
+	var lo, hi, loErr, hiErr time.Duration
 	clocks := 0
 	for _, n := range names {
 		a := agents[n]
@@ -294,12 +363,12 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 		}
 		fr.Done = fr.Done && l.Final
 		if l.ClockKnown {
-			off := time.Duration(l.ClockOffsetNS)
+			off, e := time.Duration(l.ClockOffsetNS), clockError(l)
 			if clocks == 0 || off < lo {
-				lo = off
+				lo, loErr = off, e
 			}
 			if clocks == 0 || off > hi {
-				hi = off
+				hi, hiErr = off, e
 			}
 			clocks++
 		}
@@ -308,13 +377,29 @@ func Merge(run string, info report.RunInfo, reps []AgentReport) (*FleetReport, e
 	// schedule, as a generator that drops past its deadline does not.
 	if fr.Skipped > 0 && fr.Summary.GeneratorKeptUp {
 		fr.Summary.GeneratorKeptUp = false
-		fr.Summary.Settle()
 	}
+	if gate != nil {
+		fr.Summary.Thresholds = gate.Evaluate(true)
+	}
+	fr.Summary.Settle()
 	fr.ClockSpread = ms(hi - lo)
-	if hi-lo > MaxClockSpread {
-		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clocks disagree by %.1f ms (over %v): schedules and latencies across agents are off by as much", fr.ClockSpread, MaxClockSpread))
+	if clocks > 1 {
+		fr.ClockError = ms(loErr + hiErr)
+	}
+	switch spread, e := hi-lo, loErr+hiErr; {
+	case clocks < 2 || spread <= MaxClockSpread:
+	case spread-e > MaxClockSpread:
+		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clocks disagree by %.1f ms ± %.1f (over %v): schedules and latencies across agents are off by as much", fr.ClockSpread, fr.ClockError, MaxClockSpread))
+	default:
+		fr.Warnings = append(fr.Warnings, fmt.Sprintf("agents' clock offsets differ by %.1f ms ± %.1f: the probes' round trips were too slow to tell whether the clocks disagree by over %v", fr.ClockSpread, fr.ClockError, MaxClockSpread))
 	}
 	return fr, nil
+}
+
+// clockError is how far off an agent's measured clock offset may be: half
+// its probe's round trip, plus half the broker's 1 ms timestamp unit.
+func clockError(r AgentReport) time.Duration {
+	return time.Duration(r.ClockRTTNS)/2 + 500*time.Microsecond
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -379,7 +464,7 @@ func (fr *FleetReport) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %-24s %-14s %10d %10d %8d %8.2f %8.2f %9s %6d %6d %6d %6v %s\n", a.Agent, partList(a.Partitions), s.Scheduled, s.Sent, errs, s.Latency.P50, s.Latency.P99, clock, a.Duplicates, a.Skipped, a.LateSent, a.Final, note)
 	}
-	fmt.Fprintf(&b, "  clock spread %.3f ms between agents\n", fr.ClockSpread)
+	fmt.Fprintf(&b, "  clock spread %.3f ms ± %.3f between agents\n", fr.ClockSpread, fr.ClockError)
 	late := fr.Late
 	if late == "" {
 		late = LateSkip

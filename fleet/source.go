@@ -27,7 +27,7 @@ func spans(ctx context.Context, addr kafkalog.Addr, parts []kafka.PartitionAssig
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	c := &kafka.Client{Addr: kafka.TCP(addr.Brokers...), Timeout: requestTimeout}
+	c := &kafka.Client{Addr: kafka.TCP(addr.Brokers...), Timeout: requestTimeout, Transport: kafkalog.Transport()}
 	ask := func(req func(int) kafka.OffsetRequest) (map[int]kafka.PartitionOffsets, error) {
 		rs := make([]kafka.OffsetRequest, len(parts))
 		for i, p := range parts {

@@ -14,12 +14,14 @@ import (
 
 	"github.com/surge-replay/surge/eventlog/kafkalog"
 	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/shaper"
 )
 
 // Version is the version of the control and results records, sent in their
 // HeaderVersion header. A reader refuses another major version.
-const Version = "1.0"
+// 1.1 added RunSpec.Thresholds and AgentReport.Gate.
+const Version = "1.1"
 
 // Record headers of the control and results topics.
 const (
@@ -98,6 +100,28 @@ type RunSpec struct {
 	// beyond which it applies (0: 10 s).
 	Late    string `json:"late,omitempty"`
 	GraceNS int64  `json:"grace_ns,omitempty"`
+	// Thresholds are the run's pass/fail criteria in surge replay's flag
+	// form (report.ParseThresholdFlag; 1.1). Each agent aggregates its
+	// results for them (a report.Gate) and publishes the Gate's delta
+	// with its report; the merged report evaluates them on the fleet's
+	// results. An agent of 1.0 ignores them: they then have no data.
+	Thresholds []string `json:"thresholds,omitempty"`
+}
+
+// newGate returns a Gate for the run's thresholds, nil without any.
+func (s *RunSpec) newGate() (*report.Gate, error) {
+	if len(s.Thresholds) == 0 {
+		return nil, nil
+	}
+	ths := make([]report.Threshold, 0, len(s.Thresholds))
+	for _, f := range s.Thresholds {
+		th, err := report.ParseThresholdFlag(f)
+		if err != nil {
+			return nil, err
+		}
+		ths = append(ths, th)
+	}
+	return report.NewGate(ths, nil) // the cohort split does not travel
 }
 
 // Validate returns every problem with s.
@@ -129,6 +153,9 @@ func (s *RunSpec) Validate() []error {
 	}
 	if s.GraceNS < 0 {
 		bad("grace: negative")
+	}
+	if _, err := s.newGate(); err != nil {
+		bad("thresholds: %v", err)
 	}
 	cfg := s.shaperConfig()
 	for _, err := range cfg.Validate() {

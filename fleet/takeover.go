@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/surge-replay/surge/eventlog/kafkalog"
 )
 
 // Takeovers. A generation resumes each partition from the group's committed
@@ -62,7 +64,7 @@ func fetchMarks(ctx context.Context, brokers []string, group, topic string, part
 	for i, p := range parts {
 		ids[i] = p.ID
 	}
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: requestTimeout}
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: requestTimeout, Transport: kafkalog.Transport()}
 	res, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
 	if err == nil {
 		err = res.Error
@@ -89,7 +91,7 @@ func commitMarks(ctx context.Context, brokers []string, gen *kafka.Generation, t
 	for p, o := range offs {
 		oc = append(oc, kafka.OffsetCommit{Partition: p, Offset: o, Metadata: formatMark(marks[p], agent)})
 	}
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: requestTimeout}
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: requestTimeout, Transport: kafkalog.Transport()}
 	res, err := c.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
 		GroupID: gen.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID,
 		Topics: map[string][]kafka.OffsetCommit{topic: oc},

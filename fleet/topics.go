@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/surge-replay/surge/eventlog/kafkalog"
 )
 
 // requestTimeout bounds each admin request.
@@ -36,17 +38,20 @@ func (t Topics) results() string {
 }
 
 func (t Topics) client() *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(t.Brokers...), Timeout: requestTimeout}
+	return &kafka.Client{Addr: kafka.TCP(t.Brokers...), Timeout: requestTimeout, Transport: kafkalog.Transport()}
 }
 
 // Ensure creates the control topic (one partition: one total order of
 // events) and the results topic (one partition, broker-stamped record times
-// for the agents' clock offsets) when they do not exist.
+// for the agents' clock offsets) when they do not exist, with the
+// brokers' default replication factor (default.replication.factor: 3 on a
+// cluster that must survive the loss of a broker, as scripts/kafka.sh
+// --brokers 3 sets it).
 func (t Topics) Ensure(ctx context.Context) error {
 	logAppend := []kafka.ConfigEntry{{ConfigName: "message.timestamp.type", ConfigValue: "LogAppendTime"}}
 	res, err := t.client().CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
-		{Topic: t.control(), NumPartitions: 1, ReplicationFactor: 1},
-		{Topic: t.results(), NumPartitions: 1, ReplicationFactor: 1, ConfigEntries: logAppend},
+		{Topic: t.control(), NumPartitions: 1, ReplicationFactor: -1},
+		{Topic: t.results(), NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: logAppend},
 	}})
 	if err != nil {
 		return fmt.Errorf("fleet: create topics %s, %s: %w", t.control(), t.results(), err)
@@ -81,7 +86,7 @@ func (t Topics) Ensure(ctx context.Context) error {
 // writer returns a synchronous writer to topic: acks=all, no batching wait.
 func (t Topics) writer(topic string) *kafka.Writer {
 	return &kafka.Writer{
-		Addr: kafka.TCP(t.Brokers...), Topic: topic, RequiredAcks: kafka.RequireAll,
+		Addr: kafka.TCP(t.Brokers...), Transport: kafkalog.Transport(), Topic: topic, RequiredAcks: kafka.RequireAll,
 		BatchTimeout: time.Millisecond, MaxAttempts: 10, WriteTimeout: 10 * time.Second,
 	}
 }

@@ -392,3 +392,20 @@ func parseThresholdItem(key string, item any) (Threshold, error) {
 	}
 	return Threshold{}, fmt.Errorf("want an expression or {threshold: EXPR, ...}, got %T", item)
 }
+
+// Flag returns the threshold in the flag form with its options, which
+// ParseThresholdFlag parses back to t: KEY:EXPR[,abort_on_fail]
+// [,delay_abort_eval=D][,no_data=pass].
+func (t *Threshold) Flag() string {
+	s := t.String()
+	if t.AbortOnFail {
+		s += ",abort_on_fail"
+	}
+	if t.DelayAbortEval > 0 {
+		s += ",delay_abort_eval=" + t.DelayAbortEval.String()
+	}
+	if t.NoDataPasses {
+		s += ",no_data=pass"
+	}
+	return s
+}

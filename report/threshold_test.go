@@ -276,5 +276,12 @@ func FuzzParseThresholdFlag(f *testing.F) {
 		if err != nil || again.String() != th.String() {
 			t.Fatalf("%q -> %q -> %q, %v", s, th.String(), again.String(), err)
 		}
+		// The flag form with options (a fleet run spec carries it)
+		// parses back to the same threshold, options included.
+		back, err := ParseThresholdFlag(th.Flag())
+		if err != nil || back.Flag() != th.Flag() || back.AbortOnFail != th.AbortOnFail ||
+			back.DelayAbortEval != th.DelayAbortEval || back.NoDataPasses != th.NoDataPasses {
+			t.Fatalf("%q -> Flag %q -> %q, %v", s, th.Flag(), back.Flag(), err)
+		}
 	})
 }

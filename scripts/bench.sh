@@ -4,6 +4,10 @@
 #   A. import and scan: `surge import combined` of 1M and 5M synthetic log
 #      lines on one core (lines/s, CPU-s, peak RSS); the Parquet scan
 #      benchmarks of eventlog (events/s).
+#   C. Kafka (issue 10), against the broker of scripts/kafka.sh: produce and
+#      consume+decode events/s on one core, the encodings compared (binary,
+#      JSON, protobuf, Arrow IPC), and 1, 2 and 3 `surge agent` processes
+#      replaying one topic (agent CPU per request). BENCH_KAFKA=0 skips it.
 #   B. replay against one minimal loopback target (scripts/bench/target,
 #      core 0, GOMAXPROCS=1): surge and vegeta open loop on core 1 at a
 #      ladder of rates, wrk closed loop for the target's ceiling, and the
@@ -261,6 +265,40 @@ if [ "$BIG" -gt 0 ]; then
 	fi
 fi
 
+# ---- C. Kafka and the fleet (issue 10) --------------------------------------
+
+# medians FILE: the median of every metric of every benchmark in a go test
+# -bench output with -count runs, one line per benchmark and metric.
+medians() {
+	awk '/^Benchmark/ { name = $1; sub(/-[0-9]+$/, "", name)
+		for (i = 3; i < NF; i += 2) { k = name " " $(i + 1); v[k] = v[k] " " $i } }
+	END { for (k in v) { n = split(substr(v[k], 2), a, " ")
+		for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+		m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		printf "%s: %g (median of %d: %s)\n", k, m, n, substr(v[k], 2) } }' "$1" | sort
+}
+
+if [ "${BENCH_KAFKA:-1}" = 1 ]; then
+	log "C: Kafka broker (scripts/kafka.sh up)"
+	BROKERS=${SURGE_KAFKA_BROKERS:-$(scripts/kafka.sh up)}
+	export SURGE_KAFKA_BROKERS=$BROKERS
+	log "C1: produce and consume+decode, one core (client on core 1, GOMAXPROCS 1)"
+	taskset -c 1 go test -run '^$' -bench 'BenchmarkProduce$|BenchmarkConsumeDecode$' -benchtime 5x -cpu 1 -count "$RUNS" \
+		./eventlog/kafkalog | tee "$RES/kafka-client.txt"
+	log "C2: encodings (binary, JSON, protobuf, Arrow IPC), one core"
+	taskset -c 1 go test -run '^$' -bench 'BenchmarkEncoding' -cpu 1 -count "$RUNS" ./eventlog/kafkalog | tee "$RES/kafka-encoding.txt"
+	log "C3: 1, 2 and 3 agents on core 1, target on core 0"
+	BENCH_FLEET_CPUS=1 taskset -c 0 go test -run '^$' -bench 'BenchmarkFleetAgents' -benchtime 1x -count "$RUNS" -timeout 30m \
+		./fleet | tee "$RES/kafka-fleet.txt"
+	{
+		echo "## Kafka and the fleet (medians of $RUNS runs)"
+		echo
+		echo '```'
+		for f in kafka-client kafka-encoding kafka-fleet; do medians "$RES/$f.txt"; done
+		echo '```'
+	} >"$RES/kafka.md"
+fi
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $((SECONDS - T0)) s" >>"$RES/meta.txt"
-"$TALLY" report "$RES" | tee "$RES/report.md"
+{ "$TALLY" report "$RES"; [ -f "$RES/kafka.md" ] && { echo; cat "$RES/kafka.md"; }; } | tee "$RES/report.md"
 log "done in $((SECONDS - T0)) s; raw files and report.md in $RES"

@@ -103,6 +103,14 @@ configure() {
 		quorum="controller.quorum.voters=$voters"
 	fi
 	local rf=$((n < 3 ? n : 3)) isr=$((n < 3 ? 1 : 2))
+	# A node killed (SIGKILL, a lost machine) keeps leading its partitions
+	# until the controller fences it: broker.session.timeout.ms after its
+	# last heartbeat (9 s by default). The fault tests kill nodes and wait
+	# for that; 3 s keeps them short and still far above a loaded
+	# machine's heartbeat jitter.
+	local fence=""
+	((n > 1)) && fence=$'broker.session.timeout.ms=3000\nbroker.heartbeat.interval.ms=500'
+
 	cat >"$dir/server.properties" <<EOF
 # Written by scripts/kafka.sh: node $i of $n, loopback only.
 process.roles=broker,controller
@@ -128,6 +136,7 @@ auto.create.topics.enable=false
 delete.topic.enable=true
 log.retention.hours=24
 log.segment.bytes=268435456
+${fence}
 EOF
 	cat >"$dir/log4j.properties" <<EOF
 log4j.rootLogger=WARN, file
@@ -184,6 +193,7 @@ wait_ready() {
 			# have exec'd java yet.
 			if ! kill -0 "$(<"$(node_dir "$i")/pid")" 2>/dev/null; then
 				tail -20 "$(node_dir "$i")/stdout.log" >&2 || true
+				grep -E 'ERROR|FATAL|Exception' "$(node_dir "$i")/server.log" 2>/dev/null | tail -10 >&2 || true
 				die "node $i exited during start (logs in $(node_dir "$i"))"
 			fi
 			((SECONDS < deadline)) || die "node $i did not open 127.0.0.1:$(client_port "$i") in ${ready_timeout}s"
@@ -217,13 +227,21 @@ up() {
 	bootstrap "$n"
 }
 
+# down signals every node at once, then waits for each: stopped one after
+# the other, the last nodes of a 3-node cluster would wait for a controller
+# quorum that is gone (30 s each, then SIGKILL).
 down() {
-	local clean=$1 n i pid
+	local clean=$1 n i pid pids=()
 	n=$(nodes)
 	for ((i = 1; i <= n; i++)); do
-		pid=$(pid_of "$i") || continue
+		pid=$(pid_of "$i") || { pids[i]=""; continue; }
+		pids[i]=$pid
 		kill -TERM "$pid"
-		local deadline=$((SECONDS + 30))
+	done
+	local deadline=$((SECONDS + 30))
+	for ((i = 1; i <= n; i++)); do
+		pid=${pids[i]:-}
+		[[ -n $pid ]] || continue
 		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
 		if kill -0 "$pid" 2>/dev/null; then
 			say "node $i (pid $pid) ignored SIGTERM for 30s; SIGKILL"

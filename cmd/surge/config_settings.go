@@ -223,6 +223,9 @@ type runStartSettings struct {
 	StartAt    string        `mapstructure:"start_at"`
 	Wait       bool          `mapstructure:"wait"`
 	JSON       bool          `mapstructure:"json"`
+	Threshold  stringArray   `mapstructure:"threshold"`
+	JUnit      string        `mapstructure:"junit"`
+	Force      bool          `mapstructure:"force"`
 }
 
 type demoSettings struct {

@@ -51,6 +51,8 @@ var stringBad = map[string][]badValue{
 	"run.start.target":                {{"127.0.0.1:8080", "needs a scheme"}},
 	"run.start.window_from":           {{"noon", "not a time"}},
 	"run.start.window_to":             {{"noon", "not a time"}},
+	"run.start.threshold":             {{"latency_ms", "latency_ms"}},
+	"run.start.junit":                 {{"/proc/version", "exists; pass --force"}},
 	"secrets":                         {{"app-key", "a map"}},
 	"demo.serve.addr":                 {{"x", "want HOST:PORT on loopback"}},
 	"thresholds":                      {{"p99<500", "a map"}},

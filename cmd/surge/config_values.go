@@ -66,7 +66,7 @@ func (s *settings) validateStrings() []error {
 			}
 		}
 	}
-	for key, list := range map[string][]string{"replay.threshold": s.Replay.Threshold, "report.threshold": s.Report.Threshold} {
+	for key, list := range map[string][]string{"replay.threshold": s.Replay.Threshold, "report.threshold": s.Report.Threshold, "run.start.threshold": s.Run.Start.Threshold} {
 		for _, th := range list {
 			if _, err := report.ParseThresholdFlag(th); err != nil {
 				bad(key, "%s", valueMsg(th, err, "threshold"))

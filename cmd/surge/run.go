@@ -68,6 +68,15 @@ func newRunStartCommand(cfg *config) *cobra.Command {
     --window-to 2026-06-01T22:00:00Z --ratio 3 --speed 1 --start-at +10s --target http://127.0.0.1:8080 --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Outputs first: a JUnit file that cannot be written must not
+			// cost a run.
+			junit := cfg.s.Run.Start.JUnit
+			if err := checkOutputs(cfg.s.Run.Start.Force, map[string]string{cfg.label("run.start.junit"): junit}); err != nil {
+				return err
+			}
+			if junit != "" && !cfg.s.Run.Start.Wait {
+				return usageError([]error{fmt.Errorf("%s: needs --wait (the thresholds are evaluated when the run ends)", cfg.label("run.start.junit"))})
+			}
 			t, err := runTopics(cfg)
 			if err != nil {
 				return err
@@ -105,7 +114,11 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			if err := writeFleetReport(cmd, cfg.s.Run.Start.JSON, fr); err != nil {
 				return err
 			}
-			// The same exit codes as surge replay, from the merged verdict.
+			if err := writeJUnit(junit, fr.Summary); err != nil {
+				return err
+			}
+			// The same exit codes as surge replay, from the merged verdict
+			// (thresholds included: 4 when one failed).
 			return runExit(nil, false, fr.Summary)
 		},
 	}
@@ -129,6 +142,9 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 	f.Duration("grace", 0, "lateness after which --late applies (default 10s)")
 	f.Bool("wait", false, "wait until the run ends and print the merged report")
 	f.Bool("json", false, "with --wait, print the report as JSON")
+	f.StringArray("threshold", nil, "a threshold METRIC{TAGS}:EXPR[,abort_on_fail][,delay_abort_eval=D][,no_data=pass] on the merged results (repeatable; see docs/REPORT.md; no cohort tag); with --wait a failed one exits 4, and abort_on_fail stops the run")
+	f.String("junit", "", "with --wait, write the thresholds as JUnit XML to this file (for CI)")
+	f.Bool("force", false, "replace an existing --junit file")
 	cfg.bindAll(cmd, "run.start")
 	return cmd
 }
@@ -173,6 +189,11 @@ func runSpecFrom(ctx context.Context, cfg *config, brokers []string) (*fleet.Run
 		s.StartAt = t
 	} else {
 		errs = append(errs, fmt.Errorf("--start-at %q: want +DURATION (+10s) or an RFC 3339 time", at))
+	}
+	g, terrs := thresholdsFrom(cfg, cfg.s.Run.Start.Threshold)
+	errs = append(errs, terrs...)
+	for i := range g.thresholds {
+		s.Thresholds = append(s.Thresholds, g.thresholds[i].Flag())
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -315,7 +315,7 @@ func TestArchiveBadRecords(t *testing.T) {
 
 func produceRaw(t *testing.T, a kafkalog.Addr, msgs []kafka.Message) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(a.Brokers...), Topic: a.Topic, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(a.Brokers...), Transport: kafkalog.Transport(), Topic: a.Topic, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

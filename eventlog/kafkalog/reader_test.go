@@ -136,7 +136,7 @@ func TestStat(t *testing.T) {
 // rawRecords writes messages as they are (one partition topics only).
 func rawRecords(t *testing.T, a kafkalog.Addr, msgs ...kafka.Message) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(a.Brokers...), Topic: a.Topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	w := &kafka.Writer{Addr: kafka.TCP(a.Brokers...), Transport: kafkalog.Transport(), Topic: a.Topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		t.Fatal(err)

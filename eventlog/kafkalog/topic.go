@@ -14,7 +14,7 @@ import (
 const requestTimeout = 15 * time.Second
 
 func (a Addr) client() *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(a.Brokers...), Timeout: requestTimeout}
+	return &kafka.Client{Addr: kafka.TCP(a.Brokers...), Timeout: requestTimeout, Transport: transport}
 }
 
 // Partitions returns the partition ids of a's topic in order, or an error

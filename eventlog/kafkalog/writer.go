@@ -89,6 +89,7 @@ func NewWriter(ctx context.Context, addr Addr, cfg WriterConfig) (*Writer, error
 	}
 	kw := &kafka.Writer{
 		Addr:         kafka.TCP(addr.Brokers...),
+		Transport:    transport,
 		Topic:        addr.Topic,
 		Balancer:     kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,

@@ -16,7 +16,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,6 +128,7 @@ func Topic(t testing.TB, brokers []string, partitions int, query string) kafkalo
 type Cluster struct {
 	t       testing.TB
 	env     []string
+	state   string // kafka.sh's state directory
 	nodes   int
 	Brokers []string
 }
@@ -138,20 +142,83 @@ func Private(t testing.TB, nodes int) *Cluster {
 	if testing.Short() {
 		t.Skip("needs a Kafka broker; -short")
 	}
-	port, err := freePorts(nodes)
+	// The ports are free when chosen, but other processes may take one
+	// before a broker binds it (an outgoing connection's local port: the
+	// ports come from the ephemeral range); a node that cannot bind exits,
+	// and the cluster starts again on other ports.
+	var errs []error
+	for attempt := 1; attempt <= 3; attempt++ {
+		port, err := freePorts(nodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &Cluster{t: t, nodes: nodes, state: t.TempDir()}
+		c.env = []string{
+			"SURGE_KAFKA_PORT=" + strconv.Itoa(port),
+			"SURGE_KAFKA_STATE=" + c.state,
+			"SURGE_KAFKA_HEAP=" + heap(nodes),
+		}
+		c.Brokers, err = run(c.env, "up", "--brokers", strconv.Itoa(nodes))
+		if err == nil {
+			t.Cleanup(func() { _, _ = run(c.env, "down") })
+			return c
+		}
+		_, _ = run(c.env, "down")
+		errs = append(errs, fmt.Errorf("attempt %d, ports from %d: %w", attempt, port, err))
+	}
+	t.Fatalf("private kafka cluster of %d: %v", nodes, errors.Join(errs...))
+	return nil
+}
+
+// heap is each node's JVM heap: 384 MiB alone, 256 MiB in a cluster of
+// three (about 1 GiB of RSS for the three on a shared test machine).
+func heap(nodes int) string {
+	if nodes > 1 {
+		return "256m"
+	}
+	return "384m"
+}
+
+// Kill kills node (1..nodes) with SIGKILL, as a lost machine, and waits
+// until it is gone. Start brings it back with its data.
+func (c *Cluster) Kill(node int) {
+	c.t.Helper()
+	pidFile := filepath.Join(c.state, "node-"+strconv.Itoa(node), "pid")
+	b, err := os.ReadFile(pidFile)
 	if err != nil {
-		t.Fatal(err)
+		c.t.Fatalf("kill node %d: %v", node, err)
 	}
-	c := &Cluster{t: t, nodes: nodes, env: []string{
-		"SURGE_KAFKA_PORT=" + strconv.Itoa(port),
-		"SURGE_KAFKA_STATE=" + t.TempDir(),
-		"SURGE_KAFKA_HEAP=384m",
-	}}
-	if c.Brokers, err = run(c.env, "up", "--brokers", strconv.Itoa(nodes)); err != nil {
-		t.Fatal(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		c.t.Fatalf("kill node %d: pid file %s: %v", node, pidFile, err)
 	}
-	t.Cleanup(func() { _, _ = run(c.env, "down") })
-	return c
+	// The pid is the JVM kafka.sh started for this cluster (its own
+	// state directory); kafka.sh checks the same before it signals.
+	cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if !bytes.Contains(cmdline, []byte(c.state)) {
+		c.t.Fatalf("kill node %d: pid %d is not this cluster's broker", node, pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		c.t.Fatalf("kill node %d (pid %d): %v", node, pid, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); alive(pid); {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("node %d (pid %d) still there 30 s after SIGKILL", node, pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs: it exists and is not a zombie waiting
+// for a parent to reap it.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	// pid (comm) STATE ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 // Stop stops every node (SIGTERM, as kafka.sh down).
@@ -179,18 +246,15 @@ func (c *Cluster) Restart() {
 }
 
 // freePorts finds a port p such that p..p+n-1 and their controller ports
-// (+100, as kafka.sh uses) are free on 127.0.0.1 now.
+// (+100, as kafka.sh uses) are free on 127.0.0.1 now. It looks below the
+// kernel's ephemeral range (Linux: 32768 and up), where outgoing
+// connections take their local ports: on a machine running many tests,
+// thousands of those (TIME_WAIT included) make a free run of ports there
+// rare, and may take one between the check and the broker's bind.
 func freePorts(n int) (int, error) {
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p+n+100 > 65535 {
-			continue
-		}
+	const lo, hi = 20000, 32768
+	for try := 0; try < 200; try++ {
+		p := lo + mrand.IntN(hi-lo-n-100)
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			for _, q := range []int{p + i, p + i + 100} {

@@ -30,7 +30,7 @@ func TestTopicKeepsOldEvents(t *testing.T) {
 	a := Topic(t, Brokers(t), 1, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(a.Brokers...)}
+	client := &kafka.Client{Addr: kafka.TCP(a.Brokers...), Transport: kafkalog.Transport()}
 	res, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{
 		Resources: []kafka.DescribeConfigRequestResource{{ResourceType: kafka.ResourceTypeTopic, ResourceName: a.Topic, ConfigNames: []string{"retention.ms"}}},
 	})
