@@ -349,16 +349,16 @@ func TestParseTapRoute(t *testing.T) {
 		want    TapRoute
 		wantErr string
 	}{
-		{"/api/", TapRoute{Prefix: "/api/"}, ""},                                         // default limits
-		{"/api/=4096", TapRoute{Prefix: "/api/", BodyLimit: 4096, FrameLimit: 4096}, ""}, // bytes
+		{"/api/", TapRoute{Prefix: "/api/"}, ""},                                          // default limits
+		{"/api/=4096", TapRoute{Prefix: "/api/", BodyLimit: 4096, FrameLimit: 4096}, ""},  // bytes
 		{"/=64KiB", TapRoute{Prefix: "/", BodyLimit: 64 << 10, FrameLimit: 64 << 10}, ""}, // KiB
-		{"/u=1MiB", TapRoute{Prefix: "/u", BodyLimit: 1 << 20, FrameLimit: 1 << 20}, ""}, // MiB
-		{"api=10", TapRoute{}, "must start with /"},                                      // no leading slash
-		{"/a=", TapRoute{}, "want a byte count"},                                         // empty limit
-		{"/a=-5", TapRoute{}, "want a byte count"},                                       // negative
-		{"/a=0", TapRoute{}, "more than 0"},                                              // zero
-		{"/a=65MiB", TapRoute{}, "at most 64MiB"},                                        // too large
-		{"/a=1GB", TapRoute{}, "want a byte count"},                                      // unknown unit
+		{"/u=1MiB", TapRoute{Prefix: "/u", BodyLimit: 1 << 20, FrameLimit: 1 << 20}, ""},  // MiB
+		{"api=10", TapRoute{}, "must start with /"},                                       // no leading slash
+		{"/a=", TapRoute{}, "want a byte count"},                                          // empty limit
+		{"/a=-5", TapRoute{}, "want a byte count"},                                        // negative
+		{"/a=0", TapRoute{}, "more than 0"},                                               // zero
+		{"/a=65MiB", TapRoute{}, "at most 64MiB"},                                         // too large
+		{"/a=1GB", TapRoute{}, "want a byte count"},                                       // unknown unit
 	} {
 		got, err := ParseTapRoute(tc.in)
 		if tc.wantErr != "" {

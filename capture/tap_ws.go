@@ -106,7 +106,7 @@ func (p *wsParser) header(b []byte) []byte {
 	case control && (n > 125 || !p.fin), // section 5.5
 		control && p.op > 0x0a,
 		!control && p.op > 0x02,
-		p.op == 0 && !p.inMsg, // a continuation of nothing
+		p.op == 0 && !p.inMsg,            // a continuation of nothing
 		p.op != 0 && !control && p.inMsg: // a new message inside a message
 		p.broken = true
 		return nil
