@@ -21,6 +21,10 @@ const (
 	MetaLast     = "surge.last"           // RFC 3339 (nanoseconds) time of the last event
 	MetaEvents   = "surge.events"         // number of events in the file
 	MetaProblems = "surge.import_report"  // JSON of the import report, when the file came from an import
+	// MetaCaptureLoss is JSON of what a capture tap recorded and lost
+	// (events written, dropped by reason, sampled out), when the events
+	// came from surge capture proxy.
+	MetaCaptureLoss = "surge.capture_loss"
 )
 
 // Kind names which event type a file holds.
