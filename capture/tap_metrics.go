@@ -124,3 +124,22 @@ func (m *TapMetrics) loss(sample float64) TapLoss {
 	}
 	return l
 }
+
+// Plus returns the sum of two losses (of two runs into one output); the
+// sample is o's.
+func (l TapLoss) Plus(o TapLoss) TapLoss {
+	s := TapLoss{
+		Source: TapSource, Exchanges: l.Exchanges + o.Exchanges, Frames: l.Frames + o.Frames,
+		Dropped: l.Dropped + o.Dropped, SampledOut: l.SampledOut + o.SampledOut, Sample: o.Sample,
+		OutputErrors: l.OutputErrors + o.OutputErrors, Late: l.Late + o.Late,
+	}
+	for _, m := range []map[string]int64{l.DroppedBy, o.DroppedBy} {
+		for k, v := range m {
+			if s.DroppedBy == nil {
+				s.DroppedBy = map[string]int64{}
+			}
+			s.DroppedBy[k] += v
+		}
+	}
+	return s
+}

@@ -54,6 +54,10 @@ type Summary struct {
 	// Imports are the import reports recorded in the files' metadata (JSON
 	// objects as written by surge import).
 	Imports []json.RawMessage `json:"imports,omitempty"`
+	// CaptureLoss is what the capture tap that recorded the events wrote
+	// and lost (schema.MetaCaptureLoss: the dataset's, else the last
+	// file's, whose counts are those of its whole run).
+	CaptureLoss json.RawMessage `json:"capture_loss,omitempty"`
 }
 
 // RouteCount is a route group and how many events it had.
@@ -169,6 +173,9 @@ func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error 
 		if rep, ok := info.Metadata[schema.MetaProblems]; ok && json.Valid([]byte(rep)) {
 			s.Imports = append(s.Imports, json.RawMessage(rep))
 		}
+		if loss, ok := info.Metadata[schema.MetaCaptureLoss]; ok && json.Valid([]byte(loss)) {
+			s.CaptureLoss = json.RawMessage(loss)
+		}
 	}
 	for _, p := range paths {
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
@@ -178,6 +185,9 @@ func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error 
 			}
 			if rep, ok := meta[schema.MetaProblems]; ok && json.Valid([]byte(rep)) && len(s.Imports) == 0 {
 				s.Imports = append(s.Imports, json.RawMessage(rep))
+			}
+			if loss, ok := meta[schema.MetaCaptureLoss]; ok && json.Valid([]byte(loss)) {
+				s.CaptureLoss = json.RawMessage(loss)
 			}
 		}
 	}
