@@ -106,7 +106,7 @@ func (p *runningProxy) metric(t *testing.T, sample string) float64 {
 
 // seen is a request as a target saw it.
 type seen struct {
-	client                     string // X-Client: which test session sent it
+	client                    string // X-Client: which test session sent it
 	method, path, query, body string
 }
 
