@@ -39,9 +39,10 @@ type TapOutput interface {
 	AddFrame(*schema.Frame) error
 	// Flush is called every FlushInterval with the capture's loss so far:
 	// it sends what is buffered, rolls files when due and records loss in
-	// the output's metadata. It returns how many events it had accepted and
-	// then lost (a failed batch), and the error.
-	Flush(TapLoss) (lost int64, err error)
+	// the output's metadata. It returns the events it had accepted and
+	// then lost (a failed batch, a part that could not be written), and
+	// the error.
+	Flush(TapLoss) (TapLost, error)
 	// Close flushes and closes the output, recording the final loss.
 	Close(TapLoss) error
 }
@@ -87,6 +88,9 @@ type TapConfig struct {
 	// means the log package's standard logger.
 	ErrorLog *log.Logger
 }
+
+// TapLost counts events an output accepted and then lost.
+type TapLost struct{ Exchanges, Frames int64 }
 
 // TapRoute turns on body recording for requests whose path starts with
 // Prefix (the longest matching prefix wins).

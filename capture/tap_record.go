@@ -127,8 +127,11 @@ func (r *tapRecorder) release(horizon time.Time) {
 
 func (r *tapRecorder) flush() {
 	lost, err := r.out.Flush(r.t.Loss())
-	if lost > 0 {
-		r.t.m.dropN(dropOutput, lost)
+	if n := lost.Exchanges + lost.Frames; n > 0 {
+		// They were counted as written when the output accepted them.
+		r.t.m.exchanges.Add(-lost.Exchanges)
+		r.t.m.frames.Add(-lost.Frames)
+		r.t.m.dropN(dropOutput, n)
 	}
 	if err != nil {
 		r.t.m.outputErrors.Add(1)

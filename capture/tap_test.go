@@ -58,11 +58,11 @@ func (o *memOutput) AddFrame(f *schema.Frame) error {
 	return nil
 }
 
-func (o *memOutput) Flush(TapLoss) (int64, error) {
+func (o *memOutput) Flush(TapLoss) (TapLost, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.flushes++
-	return 0, nil
+	return TapLost{}, nil
 }
 
 func (o *memOutput) Close(l TapLoss) error {

@@ -145,24 +145,31 @@ func (k *Kafka) AddFrame(f *schema.Frame) error {
 
 // Flush produces the batched records. A failed flush loses its batch
 // (counted) and refuses events for the retry period.
-func (k *Kafka) Flush(capture.TapLoss) (int64, error) {
+func (k *Kafka) Flush(capture.TapLoss) (capture.TapLost, error) {
 	if len(k.exBatch)+len(k.frBatch) == 0 {
-		return 0, nil
+		return capture.TapLost{}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), k.cfg.timeout())
 	defer cancel()
+	var lost capture.TapLost
 	err := k.ensure(ctx)
-	if err == nil && len(k.exBatch) > 0 {
-		err = k.ex.WriteMessages(ctx, k.exBatch...)
-	}
-	if err == nil && len(k.frBatch) > 0 {
-		err = k.fr.WriteMessages(ctx, k.frBatch...)
-	}
-	var lost int64
 	if err != nil {
+		lost = capture.TapLost{Exchanges: int64(len(k.exBatch)), Frames: int64(len(k.frBatch))}
+	} else {
 		// kafka-go may have delivered part of a failed write; the tap
 		// counts the whole batch lost (it cannot tell which records).
-		lost = int64(len(k.exBatch) + len(k.frBatch))
+		if len(k.exBatch) > 0 {
+			if werr := k.ex.WriteMessages(ctx, k.exBatch...); werr != nil {
+				err, lost.Exchanges = werr, int64(len(k.exBatch))
+			}
+		}
+		if len(k.frBatch) > 0 {
+			if werr := k.fr.WriteMessages(ctx, k.frBatch...); werr != nil {
+				err, lost.Frames = errors.Join(err, werr), int64(len(k.frBatch))
+			}
+		}
+	}
+	if err != nil {
 		retry := k.cfg.Retry
 		if retry <= 0 {
 			retry = DefaultRetry

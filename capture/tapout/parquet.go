@@ -46,7 +46,7 @@ type Parquet struct {
 	ex        *eventlog.RollingWriter[schema.Exchange, *schema.Exchange]
 	fr        *eventlog.RollingWriter[schema.Frame, *schema.Frame]
 	base      capture.TapLoss // of earlier runs
-	lostSeen  int64
+	lostSeen  capture.TapLost
 	failUntil time.Time
 	// Removed are the partial files of a crashed run removed at open.
 	Removed []string
@@ -121,7 +121,7 @@ func (p *Parquet) AddFrame(f *schema.Frame) error {
 }
 
 // Flush records the loss and rolls the parts when due.
-func (p *Parquet) Flush(l capture.TapLoss) (int64, error) {
+func (p *Parquet) Flush(l capture.TapLoss) (capture.TapLost, error) {
 	p.setLoss(l)
 	var errs []error
 	now := time.Now()
@@ -132,10 +132,9 @@ func (p *Parquet) Flush(l capture.TapLoss) (int64, error) {
 		errs = append(errs, p.check(p.fr.Roll()))
 	}
 	errs = append(errs, p.ex.WriteMeta())
-	lost := p.ex.Lost() + p.fr.Lost()
-	delta := lost - p.lostSeen
-	p.lostSeen = lost
-	return delta, errors.Join(errs...)
+	lost := capture.TapLost{Exchanges: p.ex.Lost() - p.lostSeen.Exchanges, Frames: p.fr.Lost() - p.lostSeen.Frames}
+	p.lostSeen = capture.TapLost{Exchanges: p.ex.Lost(), Frames: p.fr.Lost()}
+	return lost, errors.Join(errs...)
 }
 
 func (p *Parquet) setLoss(l capture.TapLoss) {
