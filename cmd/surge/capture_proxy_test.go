@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -226,5 +229,62 @@ func TestCaptureProxyReplay(t *testing.T) {
 	t.Logf("inspect:\n%s\nproxy:\n%s", text, p.stderr)
 	if !strings.Contains(text, "capture (proxy)") || !strings.Contains(text, "0 dropped") {
 		t.Errorf("inspect does not state the capture's loss:\n%s", text)
+	}
+}
+
+// TestCaptureProxyRefusals: bad options are usage errors naming the option.
+func TestCaptureProxyRefusals(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "d"}, "--upstream URL is required"},                                                          // no upstream
+		{[]string{"--upstream", "ftp://x", "-o", "d"}, `--upstream "ftp://x": want http://`},                         // bad scheme
+		{[]string{"--upstream", "http://127.0.0.1:1"}, "-o DIR or -o kafka://"},                                      // no output
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "kafka://h/t"}, "-o: kafka address"},                     // bad kafka address
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", file}, "not a directory"},                                // output is a file
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "0"}, "--sample 0: want a fraction"},    // zero sample
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "1.5"}, "--sample 1.5"},                 // sample over 1
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--bodies", "api"}, "--bodies: body route \"api\""}, // no slash
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--session-key", "body:x"}, "--session-key"},        // unknown kind
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--tls-cert", "c"}, "--tls-cert and --tls-key"},     // cert without key
+	} {
+		_, _, err := surge(t, append([]string{"capture", "proxy"}, tc.args...)...)
+		var ee *exitError
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ee) || ee.code != 2 {
+			t.Errorf("capture proxy %v = %v; want a usage error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestCaptureProxyConfig runs the example config (its listen, admin and
+// output overridden) and records through it.
+func TestCaptureProxyConfig(t *testing.T) {
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	upstream, _ := recordingTarget(t)
+	dir := filepath.Join(t.TempDir(), "cap")
+	p := startProxy(t, "--config", "../../configs/capture-proxy.yaml", "--upstream", upstream.URL, "-o", dir, "--reorder-window", "10ms")
+	if failed := sendSessions(t, p.url, 20); failed != 0 {
+		t.Fatalf("%d requests failed", failed)
+	}
+	// Events are counted as the recorder passes them on.
+	var sampled, kept float64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		sampled = p.metric(t, "surge_capture_sampled_out_events_total")
+		kept = p.metric(t, `surge_capture_events_total{kind="exchange"}`)
+		if sampled+kept == 20*6 {
+			break
+		}
+	}
+	p.stop(t)
+	if sampled+kept != 20*6 {
+		t.Fatalf("%v sampled out + %v kept; want all %d counted", sampled, kept, 20*6)
+	}
+	// sample 0.1 of 20 sessions: most are sampled out.
+	if sampled == 0 {
+		t.Errorf("the config's sample 0.1 kept every session")
 	}
 }
