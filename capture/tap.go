@@ -210,9 +210,11 @@ func NewTap(cfg TapConfig) (*Tap, error) {
 			pr.Out.Host = pr.In.Host // the upstream sees the host its clients asked for
 			pr.SetXForwarded()
 		},
-		Transport:     cfg.Transport,
-		FlushInterval: -1, // pass every write on at once: streams and SSE keep their timing
-		ErrorLog:      cfg.ErrorLog,
+		Transport: cfg.Transport,
+		// FlushInterval 0: the ReverseProxy flushes streamed responses
+		// (no Content-Length, text/event-stream) at every write itself.
+		BufferPool: copyBuffers,
+		ErrorLog:   cfg.ErrorLog,
 	}
 	if t.proxy.Transport == nil {
 		t.proxy.Transport = defaultTapTransport()
@@ -222,6 +224,15 @@ func NewTap(cfg TapConfig) (*Tap, error) {
 	go rec.run()
 	return t, nil
 }
+
+// copyBuffers lends the ReverseProxy its 32 KiB response copy buffers
+// (without a pool it allocates one per response).
+var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
 
 func cmp0[T int | time.Duration](v, def T) T {
 	if v <= 0 {
@@ -282,22 +293,26 @@ func (t *Tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &tapResponse{ResponseWriter: w, tap: t, hit: h, route: rt}
 	t1 := time.Now()
+	// Deferred, so that a request the ReverseProxy aborts (it panics with
+	// http.ErrAbortHandler when the response breaks off) is recorded too.
+	defer func() {
+		t2 := time.Now()
+		if !rw.hijacked {
+			if body != nil {
+				body.fill(e)
+			}
+			status := rw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			e.Status = schema.Int32(int32(status))
+			e.ResponseBytes = schema.Int64(rw.bytes)
+			e.LatencyNS = schema.Int64(int64(t2.Sub(t0)))
+			t.enqueue(tapEvent{at: t0, hit: h})
+		}
+		t.m.added.Observe((t1.Sub(t0) + time.Since(t2)).Seconds())
+	}()
 	t.proxy.ServeHTTP(rw, r)
-	t2 := time.Now()
-	if !rw.hijacked {
-		if body != nil {
-			body.fill(e)
-		}
-		status := rw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		e.Status = schema.Int32(int32(status))
-		e.ResponseBytes = schema.Int64(rw.bytes)
-		e.LatencyNS = schema.Int64(int64(t2.Sub(t0)))
-		t.enqueue(tapEvent{at: t0, hit: h})
-	}
-	t.m.added.Observe((t1.Sub(t0) + time.Since(t2)).Seconds())
 }
 
 func protocolOf(r *http.Request) string {

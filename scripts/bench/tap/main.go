@@ -58,6 +58,11 @@ func main() {
 	}))
 	upURL, _ := url.Parse(upstream)
 	bare := serve(httputil.NewSingleHostReverseProxy(upURL))
+	// The tap lends its ReverseProxy pooled copy buffers; this bare proxy
+	// does too, so that the comparison isolates what recording costs.
+	pooledProxy := httputil.NewSingleHostReverseProxy(upURL)
+	pooledProxy.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	pooled := serve(pooledProxy)
 	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
 	if err != nil {
 		log.Fatal(err)
@@ -79,7 +84,7 @@ func main() {
 	}
 	tapped := serve(tap)
 
-	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"tap", tapped}}
+	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare pooled", pooled}, {"tap", tapped}}
 	if *only != "throughput" {
 		latencyRuns(targets, *rate, *duration, *runs, reg)
 	}
@@ -116,10 +121,10 @@ func latencyRuns(targets []target, rate int, duration time.Duration, runs int, r
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	fmt.Printf("\n| path | p50 | p99 | p99.9 | p50 added vs direct | p99 added vs direct | p99 added vs bare proxy |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Printf("\n| path | p50 | p99 | p99.9 | p50 added vs direct | p99 added vs direct | p99 added vs bare proxy | p99 added vs bare pooled |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, tg := range targets {
-		fmt.Printf("| %s | %v | %v | %v | %v | %v | %v |\n", tg.name, med(tg.name, 0), med(tg.name, 1), med(tg.name, 2),
-			med(tg.name, 0)-med("direct", 0), med(tg.name, 1)-med("direct", 1), med(tg.name, 1)-med("bare proxy", 1))
+		fmt.Printf("| %s | %v | %v | %v | %v | %v | %v | %v |\n", tg.name, med(tg.name, 0), med(tg.name, 1), med(tg.name, 2),
+			med(tg.name, 0)-med("direct", 0), med(tg.name, 1)-med("direct", 1), med(tg.name, 1)-med("bare proxy", 1), med(tg.name, 1)-med("bare pooled", 1))
 	}
 	fmt.Printf("\ntime in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
 }
@@ -134,21 +139,29 @@ func throughputRuns(targets []target, workers int, tputDur time.Duration, runs i
 		}
 	}
 	medf := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
-	b, tp := medf(tput["bare proxy"]), medf(tput["tap"])
 	fmt.Printf("| path | req/s (median) | runs |\n| --- | ---: | --- |\n")
-	fmt.Printf("| bare proxy | %.0f | %v |\n| tap | %.0f | %v |\n", b, round(tput["bare proxy"]), tp, round(tput["tap"]))
-	fmt.Printf("\ntap throughput = %.1f%% of the bare proxy\n", 100*tp/b)
+	for _, tg := range targets[1:] {
+		fmt.Printf("| %s | %.0f | %v |\n", tg.name, medf(slices.Clone(tput[tg.name])), round(tput[tg.name]))
+	}
+	tp := medf(tput["tap"])
+	fmt.Printf("\ntap throughput = %.1f%% of the bare proxy, %.1f%% of the bare pooled proxy\n",
+		100*tp/medf(tput["bare proxy"]), 100*tp/medf(tput["bare pooled"]))
 	if profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
 			log.Fatal(err)
 		}
 		pprof.StartCPUProfile(f)
-		closedLoop(targets[2].url, workers, tputDur)
+		closedLoop(targets[len(targets)-1].url, workers, tputDur)
 		pprof.StopCPUProfile()
 		f.Close()
 	}
 }
+
+type pool struct{ p sync.Pool }
+
+func (b *pool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *pool) Put(v []byte) { b.p.Put(&v) }
 
 func round(v []float64) []int {
 	var r []int
