@@ -89,8 +89,8 @@ func (p *runningProxy) stop(t *testing.T) {
 	}
 }
 
-// metric returns the value of one sample of the proxy's /metrics, 0 when
-// absent.
+// metric returns the value of one sample of the proxy's /metrics, failing
+// the test when it is absent.
 func (p *runningProxy) metric(t *testing.T, sample string) float64 {
 	t.Helper()
 	resp, err := http.Get(p.admin + "/metrics")
@@ -101,7 +101,7 @@ func (p *runningProxy) metric(t *testing.T, sample string) float64 {
 	b, _ := io.ReadAll(resp.Body)
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindSubmatch(b)
 	if m == nil {
-		return 0
+		t.Fatalf("no %s in /metrics:\n%s", sample, b)
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
@@ -204,6 +204,10 @@ func TestCaptureProxyReplay(t *testing.T) {
 		t.Fatalf("%d requests failed through the proxy", failed)
 	}
 	want := perClient(upstreamSeen())
+	if n := p.metric(t, "surge_capture_added_latency_seconds_count"); n != sessions*6 {
+		t.Errorf("added latency histogram counts %v requests; want %d", n, sessions*6)
+	}
+	p.metric(t, "surge_capture_queue_depth") // present
 	p.stop(t)
 	if !strings.Contains(p.stderr.String(), fmt.Sprintf("%d exchanges and 0 frames recorded, 0 events dropped", sessions*6)) {
 		t.Errorf("stderr:\n%s", p.stderr)
