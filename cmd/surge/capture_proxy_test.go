@@ -217,6 +217,9 @@ func TestCaptureProxyReplay(t *testing.T) {
 	if err != nil {
 		t.Fatalf("replay: %v\n%s\n%s", err, out, stderr)
 	}
+	if strings.Contains(stderr, "capture loss") {
+		t.Errorf("replay states a loss the capture did not have:\n%s", stderr)
+	}
 	got := perClient(targetSeen())
 	if len(got) != sessions {
 		t.Fatalf("replay sent %d sessions; want %d", len(got), sessions)
