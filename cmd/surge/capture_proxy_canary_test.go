@@ -229,4 +229,3 @@ func topicJSON(t *testing.T, a kafkalog.Addr, frames bool) string {
 	}
 	return b.String()
 }
-
