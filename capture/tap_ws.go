@@ -15,8 +15,9 @@ import (
 // never fails the stream it watches: bytes it cannot parse (a frame whose
 // header breaks the RFC) end its parsing, counted once by broken.
 //
-// Payloads of connections that negotiated an extension (permessage-deflate,
-// RSV1) are recorded as they travel, compressed.
+// A message compressed by an extension (permessage-deflate, RFC 7692: RSV1
+// set on its first frame) keeps no payload, only its size on the wire: its
+// bytes could not be scrubbed, and compression hides no secret.
 type wsParser struct {
 	limit int
 	emit  func(op int32, payload []byte, size int64, truncated bool, at time.Time)
@@ -34,6 +35,7 @@ type wsParser struct {
 	// The data message being assembled (its first frame's opcode).
 	msgOp   byte
 	inMsg   bool
+	msgRSV1 bool // compressed: keep no payload
 	msgSize int64
 	msgBuf  []byte
 	// A control frame's payload (at most 125 bytes), which may come
@@ -115,6 +117,7 @@ func (p *wsParser) header(b []byte) []byte {
 		p.ctrlBuf, p.ctrlSize = p.ctrlBuf[:0], n
 	} else if p.op != 0 {
 		p.inMsg, p.msgOp, p.msgSize, p.msgBuf = true, p.op, 0, nil
+		p.msgRSV1 = p.hdr[0]&0x40 != 0
 	}
 	if p.op == 0 || !control {
 		p.msgSize += n
@@ -147,6 +150,8 @@ func (p *wsParser) payload(b []byte) {
 	room := p.limit - len(p.msgBuf)
 	if control {
 		room = p.limit - len(p.ctrlBuf)
+	} else if p.msgRSV1 {
+		room = 0
 	}
 	keep := b[:max(0, min(len(b), room))]
 	start := len(p.msgBuf)

@@ -194,6 +194,8 @@ func TestWSParser(t *testing.T) {
 			[]gotMsg{{2, "xxxx", 70000, true}}, false},
 		{"limit zero keeps sizes only", wsFrame(true, 1, []byte("secret"), mask), 0,
 			[]gotMsg{{1, "", 6, true}}, false},
+		{"compressed (RSV1): size only", func() []byte { f := wsFrame(true, 1, []byte("deflated"), mask); f[0] |= 0x40; return f }(), 100,
+			[]gotMsg{{1, "", 8, true}}, false},
 		{"empty close", wsFrame(true, 8, nil, nil), 10,
 			[]gotMsg{{8, "", 0, false}}, false},
 		{"continuation of nothing", wsFrame(true, 0, []byte("x"), nil), 10, nil, true},
@@ -232,4 +234,57 @@ func FuzzWSParser(f *testing.F) {
 			stream = stream[n:]
 		}
 	})
+}
+
+// TestTapWebSocketCompressed: messages compressed by permessage-deflate are
+// recorded by size only: no payload, whose secrets could not be scrubbed.
+func TestTapWebSocketCompressed(t *testing.T) {
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionContextTakeover, CompressionThreshold: 1})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		typ, msg, err := c.Read(r.Context())
+		if err == nil {
+			c.Write(r.Context(), typ, msg)
+		}
+		c.Read(r.Context()) // until the client closes
+	})
+	f := newTapFixture(t, up, TapConfig{Routes: []TapRoute{{Prefix: "/"}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/ws",
+		&websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover, CompressionThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("no compression negotiated (%q): the test proves nothing", ext)
+	}
+	secret := `{"password":"CANARYdeflate` + strings.Repeat("x", 64) + `"}`
+	if err := c.Write(ctx, websocket.MessageText, []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := c.Read(ctx); err != nil || string(got) != secret {
+		t.Fatalf("echo %q, %v", got, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	time.Sleep(50 * time.Millisecond)
+	_, fr := f.close(t)
+	data := 0
+	for _, g := range fr {
+		if bytes.Contains(g.Payload, []byte("CANARY")) {
+			t.Errorf("frame %d holds the secret: %q", g.Seq, g.Payload)
+		}
+		if g.Opcode == schema.OpText {
+			data++
+			if len(g.Payload) != 0 || g.PayloadSize == 0 || !g.PayloadTruncated {
+				t.Errorf("compressed frame %d: payload %q size %d truncated %v; want size only", g.Seq, g.Payload, g.PayloadSize, g.PayloadTruncated)
+			}
+		}
+	}
+	if data != 2 {
+		t.Errorf("recorded %d text messages; want 2 (%+v)", data, fr)
+	}
 }
