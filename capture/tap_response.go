@@ -83,6 +83,13 @@ func (w *tapResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}}
 	}
 	tc := &tapConn{Conn: conn, fromClient: parser(schema.FromClient), fromServer: parser(schema.FromServer)}
+	// The proxy writes the 101 response through brw: through the tap, so
+	// that the server side's parser reads the extensions it agreed.
+	tc.fromServer.inHead = true
+	tc.fromServer.onHead = func(head []byte) {
+		tc.fromClient.inflate, tc.fromServer.inflate = deflateParams(head)
+	}
+	brw = bufio.NewReadWriter(brw.Reader, bufio.NewWriter(tc))
 	tc.closed = func() {
 		t.connMu.Lock()
 		delete(t.conns, tc)

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -15,9 +16,12 @@ import (
 // never fails the stream it watches: bytes it cannot parse (a frame whose
 // header breaks the RFC) end its parsing, counted once by broken.
 //
-// A message compressed by an extension (permessage-deflate, RFC 7692: RSV1
-// set on its first frame) keeps no payload, only its size on the wire: its
-// bytes could not be scrubbed, and compression hides no secret.
+// A message compressed by permessage-deflate (RFC 7692: RSV1 set on its
+// first frame) is inflated when the connection negotiated it (inflate set,
+// from the 101 response the server side's stream starts with: inHead);
+// its size is then the inflated size. A compressed message that cannot be
+// inflated keeps no payload, only its size on the wire: its bytes could not
+// be scrubbed, and compression hides no secret.
 type wsParser struct {
 	limit int
 	emit  func(op int32, payload []byte, size int64, truncated bool, at time.Time)
@@ -35,9 +39,19 @@ type wsParser struct {
 	// The data message being assembled (its first frame's opcode).
 	msgOp   byte
 	inMsg   bool
-	msgRSV1 bool // compressed: keep no payload
+	msgRSV1 bool   // compressed
+	zok     bool   // it is being kept for inflation...
+	zbuf    []byte // ...in zbuf, unmasked
 	msgSize int64
 	msgBuf  []byte
+
+	inflate *inflater // permessage-deflate negotiated for this direction
+	// inHead: the stream starts with an HTTP response head (the 101 the
+	// proxy writes through the tap), read up to its blank line and handed
+	// to onHead before frames follow.
+	inHead bool
+	head   []byte
+	onHead func(head []byte)
 	// A control frame's payload (at most 125 bytes), which may come
 	// between a message's fragments.
 	ctrlBuf  []byte
@@ -49,6 +63,10 @@ type wsParser struct {
 // feed parses the next bytes of the stream.
 func (p *wsParser) feed(b []byte) {
 	for len(b) > 0 && !p.broken {
+		if p.inHead {
+			b = p.readHead(b)
+			continue
+		}
 		if !p.inBody {
 			b = p.header(b)
 			continue
@@ -61,6 +79,25 @@ func (p *wsParser) feed(b []byte) {
 			p.endFrame()
 		}
 	}
+}
+
+// readHead reads the response head from b and returns the rest.
+func (p *wsParser) readHead(b []byte) []byte {
+	p.head = append(p.head, b...)
+	end := bytes.Index(p.head, []byte("\r\n\r\n"))
+	if end < 0 {
+		if len(p.head) > 64<<10 {
+			p.broken = true
+		}
+		return nil
+	}
+	rest := p.head[end+4:]
+	p.inHead = false
+	if p.onHead != nil {
+		p.onHead(p.head[:end+4])
+	}
+	p.head = nil
+	return rest
 }
 
 // header reads header bytes from b and returns the rest; when the header is
@@ -118,6 +155,7 @@ func (p *wsParser) header(b []byte) []byte {
 	} else if p.op != 0 {
 		p.inMsg, p.msgOp, p.msgSize, p.msgBuf = true, p.op, 0, nil
 		p.msgRSV1 = p.hdr[0]&0x40 != 0
+		p.zok = p.msgRSV1 && p.inflate != nil && !p.inflate.lost
 	}
 	if p.op == 0 || !control {
 		p.msgSize += n
@@ -152,6 +190,7 @@ func (p *wsParser) payload(b []byte) {
 		room = p.limit - len(p.ctrlBuf)
 	} else if p.msgRSV1 {
 		room = 0
+		p.deflated(b)
 	}
 	keep := b[:max(0, min(len(b), room))]
 	start := len(p.msgBuf)
@@ -173,6 +212,25 @@ func (p *wsParser) payload(b []byte) {
 	p.maskAt = (p.maskAt + len(b)) & 3
 }
 
+// deflated keeps a compressed message's bytes, unmasked, for inflation.
+func (p *wsParser) deflated(b []byte) {
+	if !p.zok {
+		return
+	}
+	if len(p.zbuf)+len(b) > maxDeflated {
+		p.inflate.lost = p.inflate.takeover // the context is gone with this message
+		p.zok, p.zbuf = false, nil
+		return
+	}
+	start := len(p.zbuf)
+	p.zbuf = append(p.zbuf, b...)
+	if p.masked {
+		for i := range b {
+			p.zbuf[start+i] ^= p.mask[(p.maskAt+i)&3]
+		}
+	}
+}
+
 // endFrame reports a control frame, or the message a final fragment ends.
 func (p *wsParser) endFrame() {
 	p.inBody = false
@@ -184,8 +242,17 @@ func (p *wsParser) endFrame() {
 	if !p.fin {
 		return
 	}
-	p.emit(int32(p.msgOp), p.msgBuf, p.msgSize, p.msgSize > int64(len(p.msgBuf)), now)
-	p.inMsg, p.msgBuf = false, nil // the emitted slice is the frame's now
+	payload, size := p.msgBuf, p.msgSize
+	if p.zok && !p.inflate.lost {
+		out, n, err := p.inflate.message(p.zbuf, p.limit)
+		if err != nil {
+			p.inflate.lost = p.inflate.takeover
+		} else {
+			payload, size = out, n
+		}
+	}
+	p.emit(int32(p.msgOp), payload, size, size > int64(len(payload)), now)
+	p.inMsg, p.msgBuf, p.zbuf, p.zok = false, nil, nil, false // the emitted slice is the frame's now
 }
 
 func clone(b []byte) []byte {

@@ -221,12 +221,14 @@ func FuzzWSParser(f *testing.F) {
 	f.Add(wsFrame(true, 1, []byte("hi"), []byte{1, 2, 3, 4}), uint8(1))
 	f.Add(cat(wsFrame(false, 2, []byte("ab"), nil), wsFrame(true, 0, []byte("c"), nil)), uint8(2))
 	f.Add([]byte{0x81, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, uint8(5))
+	f.Add(append([]byte("HTTP/1.1 101 x\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n\xc1\x05"), deflateMessages("hello")[0]...), uint8(7))
 	f.Fuzz(func(t *testing.T, stream []byte, piece uint8) {
-		p := &wsParser{limit: 8, emit: func(op int32, payload []byte, size int64, truncated bool, _ time.Time) {
+		p := &wsParser{limit: 8, inHead: bytes.HasPrefix(stream, []byte("HTTP/")), emit: func(op int32, payload []byte, size int64, truncated bool, _ time.Time) {
 			if len(payload) > 8 || int64(len(payload)) > size || truncated != (size > int64(len(payload))) {
 				t.Fatalf("op %d payload %d bytes, size %d, truncated %v", op, len(payload), size, truncated)
 			}
 		}}
+		p.onHead = func(head []byte) { _, p.inflate = deflateParams(head) }
 		step := max(int(piece), 1)
 		for len(stream) > 0 {
 			n := min(step, len(stream))
@@ -236,55 +238,73 @@ func FuzzWSParser(f *testing.F) {
 	})
 }
 
-// TestTapWebSocketCompressed: messages compressed by permessage-deflate are
-// recorded by size only: no payload, whose secrets could not be scrubbed.
+// TestTapWebSocketCompressed: messages compressed by permessage-deflate
+// (with and without context takeover) are inflated, then scrubbed like any
+// payload: the secret is gone, the rest is readable.
 func TestTapWebSocketCompressed(t *testing.T) {
-	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionContextTakeover, CompressionThreshold: 1})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		typ, msg, err := c.Read(r.Context())
-		if err == nil {
-			c.Write(r.Context(), typ, msg)
-		}
-		c.Read(r.Context()) // until the client closes
-	})
-	f := newTapFixture(t, up, TapConfig{Routes: []TapRoute{{Prefix: "/"}}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/ws",
-		&websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover, CompressionThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
-		t.Fatalf("no compression negotiated (%q): the test proves nothing", ext)
-	}
-	secret := `{"password":"CANARYdeflate` + strings.Repeat("x", 64) + `"}`
-	if err := c.Write(ctx, websocket.MessageText, []byte(secret)); err != nil {
-		t.Fatal(err)
-	}
-	if _, got, err := c.Read(ctx); err != nil || string(got) != secret {
-		t.Fatalf("echo %q, %v", got, err)
-	}
-	c.Close(websocket.StatusNormalClosure, "")
-	time.Sleep(50 * time.Millisecond)
-	_, fr := f.close(t)
-	data := 0
-	for _, g := range fr {
-		if bytes.Contains(g.Payload, []byte("CANARY")) {
-			t.Errorf("frame %d holds the secret: %q", g.Seq, g.Payload)
-		}
-		if g.Opcode == schema.OpText {
-			data++
-			if len(g.Payload) != 0 || g.PayloadSize == 0 || !g.PayloadTruncated {
-				t.Errorf("compressed frame %d: payload %q size %d truncated %v; want size only", g.Seq, g.Payload, g.PayloadSize, g.PayloadTruncated)
+	for _, mode := range []websocket.CompressionMode{websocket.CompressionContextTakeover, websocket.CompressionNoContextTakeover} {
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: mode, CompressionThreshold: 1})
+				if err != nil {
+					return
+				}
+				defer c.CloseNow()
+				for {
+					typ, msg, err := c.Read(r.Context())
+					if err != nil {
+						return
+					}
+					c.Write(r.Context(), typ, msg)
+				}
+			})
+			f := newTapFixture(t, up, TapConfig{Routes: []TapRoute{{Prefix: "/"}}})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/ws",
+				&websocket.DialOptions{CompressionMode: mode, CompressionThreshold: 1})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if data != 2 {
-		t.Errorf("recorded %d text messages; want 2 (%+v)", data, fr)
+			if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+				t.Fatalf("no compression negotiated (%q): the test proves nothing", ext)
+			}
+			// Three similar messages: with context takeover the later ones
+			// refer back to the earlier ones.
+			var sent []string
+			for i := range 3 {
+				msg := fmt.Sprintf(`{"n":%d,"password":"CANARYdeflate%d","text":"%s"}`, i, i, strings.Repeat("hello chat ", 10))
+				sent = append(sent, msg)
+				if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				if _, got, err := c.Read(ctx); err != nil || string(got) != msg {
+					t.Fatalf("echo %q, %v", got, err)
+				}
+			}
+			c.Close(websocket.StatusNormalClosure, "")
+			time.Sleep(50 * time.Millisecond)
+			_, fr := f.close(t)
+			var text []schema.Frame
+			for _, g := range fr {
+				if bytes.Contains(g.Payload, []byte("CANARY")) {
+					t.Errorf("frame %d holds the secret: %q", g.Seq, g.Payload)
+				}
+				if g.Opcode == schema.OpText {
+					text = append(text, g)
+				}
+			}
+			if len(text) != 2*len(sent) {
+				t.Fatalf("recorded %d text messages; want %d", len(text), 2*len(sent))
+			}
+			for i, g := range text {
+				want := strings.Replace(sent[i/2], fmt.Sprintf("CANARYdeflate%d", i/2), "", 1)
+				got := string(g.Payload)
+				if !strings.Contains(got, "hello chat hello chat") || !strings.Contains(got, `"password":"{{secret:`) ||
+					g.PayloadSize != int64(len(g.Payload)) || g.PayloadTruncated {
+					t.Errorf("message %d = %q (size %d, truncated %v); want %q inflated with the password scrubbed", i, got, g.PayloadSize, g.PayloadTruncated, want)
+				}
+			}
+		})
 	}
 }
