@@ -63,6 +63,11 @@ type TapConfig struct {
 	// means DefaultIdleGap.
 	Session SessionKey
 	IdleGap time.Duration
+	// ClientHeader names a request header whose first comma-separated
+	// value is the client's address (X-Forwarded-For behind a load
+	// balancer), for sessions keyed by client address. Empty, or a request
+	// without it, means the connection's remote address.
+	ClientHeader string
 	// Sample is the fraction of users recorded, by a keyed consistent hash
 	// of the user key (the session key's value, or client address + user
 	// agent), so a kept user's sessions are whole. Zero or ≥ 1 records all.
@@ -282,6 +287,12 @@ func (t *Tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.Source = TapSource
 	e.Headers = requestHeaders(r)
 	h.Client, _, _ = net.SplitHostPort(r.RemoteAddr)
+	if t.cfg.ClientHeader != "" {
+		if v := r.Header.Get(t.cfg.ClientHeader); v != "" {
+			first, _, _ := strings.Cut(v, ",")
+			h.Client = strings.TrimSpace(first)
+		}
+	}
 	rt := t.route(r.URL.Path)
 	var body *tapBody
 	if r.Body != nil && r.Body != http.NoBody {

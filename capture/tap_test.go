@@ -396,3 +396,23 @@ func bodyOf(t *testing.T, resp *http.Response) string {
 	resp.Body.Close()
 	return b.String()
 }
+
+// TestTapClientHeader: behind a load balancer, client-address sessions
+// use the first X-Forwarded-For address, not the balancer's.
+func TestTapClientHeader(t *testing.T) {
+	f := newTapFixture(t, echoUpstream(), TapConfig{ClientHeader: "X-Forwarded-For"})
+	client := f.srv.Client()
+	for _, xff := range []string{"198.51.100.1", "198.51.100.2, 10.0.0.1", "198.51.100.1"} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/", nil)
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodyOf(t, resp)
+	}
+	ex, _ := f.close(t)
+	if len(ex) != 3 || ex[0].Session != ex[2].Session || ex[0].Session == ex[1].Session {
+		t.Errorf("sessions %q %q %q; want the first and last alike, the second apart", ex[0].Session, ex[1].Session, ex[2].Session)
+	}
+}

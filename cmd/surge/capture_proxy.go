@@ -106,6 +106,7 @@ closes the output (bounded by --drain-timeout).`,
 	f.String("tls-key", "", "key file of --tls-cert")
 	f.String("session-key", "", "where a client's session is: cookie:NAME, header:NAME, query:NAME or jwt:HEADER (default: client address + user agent)")
 	f.Duration("idle-gap", capture.DefaultIdleGap, "idle time that ends a session")
+	f.String("client-header", "", "request header whose first value is the client address for client-address sessions, e.g. X-Forwarded-For behind a load balancer (default: the connection's address)")
 	f.Float64("sample", 1, "fraction of users recorded, whole sessions (0 < s ≤ 1)")
 	f.StringSlice("bodies", nil, "record bodies and WebSocket payloads of paths with this prefix: PREFIX or PREFIX=LIMIT (bytes, KiB, MiB; default 64KiB bodies, 4KiB payloads)")
 	f.Int("queue", capture.DefaultTapQueue, "events waiting for the recorder before new ones are dropped")
@@ -180,6 +181,7 @@ func proxyOptionsFrom(cfg *config) (*proxyOptions, error) {
 	}
 	o.tap = capture.TapConfig{
 		Upstream: up, Session: session, IdleGap: v.GetDuration(k + "idle_gap"), Sample: sample, Routes: routes,
+		ClientHeader: v.GetString(k + "client_header"),
 		QueueSize: v.GetInt(k + "queue"), ReorderWindow: v.GetDuration(k + "reorder_window"),
 		FlushInterval: v.GetDuration(k + "flush_interval"),
 		Scrub: capture.ScrubConfig{
