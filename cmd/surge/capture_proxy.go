@@ -182,7 +182,7 @@ func proxyOptionsFrom(cfg *config) (*proxyOptions, error) {
 	o.tap = capture.TapConfig{
 		Upstream: up, Session: session, IdleGap: v.GetDuration(k + "idle_gap"), Sample: sample, Routes: routes,
 		ClientHeader: v.GetString(k + "client_header"),
-		QueueSize: v.GetInt(k + "queue"), ReorderWindow: v.GetDuration(k + "reorder_window"),
+		QueueSize:    v.GetInt(k + "queue"), ReorderWindow: v.GetDuration(k + "reorder_window"),
 		FlushInterval: v.GetDuration(k + "flush_interval"),
 		Scrub: capture.ScrubConfig{
 			Key:     []byte(v.GetString("scrub.key")),
