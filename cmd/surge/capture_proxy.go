@@ -43,6 +43,7 @@ type proxyOptions struct {
 	certFile, keyFile     string
 	upstream              *url.URL
 	drain                 time.Duration
+	lifetime              time.Duration // stop after this long (0: at a signal)
 	rollAge               time.Duration
 	rollBytes             int64
 	tap                   capture.TapConfig
@@ -115,6 +116,7 @@ closes the output (bounded by --drain-timeout).`,
 	f.Duration("roll-age", eventlog.DefaultRollAge, "a Parquet part is closed and put in place after this long")
 	f.Int64("roll-bytes", eventlog.DefaultRollBytes, "a Parquet part is closed after about this many bytes of events")
 	f.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long to wait for requests in flight and the queue")
+	f.Duration("for", 0, "stop after this long, as on SIGTERM (0: run until a signal)")
 	f.StringSlice("scrub-headers", nil, "more header names to scrub")
 	f.StringSlice("scrub-query", nil, "more query parameter names to scrub")
 	f.StringSlice("scrub-fields", nil, "more JSON/form body field names to scrub")
@@ -133,7 +135,7 @@ func proxyOptionsFrom(cfg *config) (*proxyOptions, error) {
 	o := &proxyOptions{
 		listen: v.GetString(k + "listen"), admin: v.GetString(k + "admin"), output: v.GetString(k + "output"),
 		certFile: v.GetString(k + "tls_cert"), keyFile: v.GetString(k + "tls_key"),
-		drain: v.GetDuration(k + "drain_timeout"), rollAge: v.GetDuration(k + "roll_age"), rollBytes: v.GetInt64(k + "roll_bytes"),
+		drain: v.GetDuration(k + "drain_timeout"), lifetime: v.GetDuration(k + "for"), rollAge: v.GetDuration(k + "roll_age"), rollBytes: v.GetInt64(k + "roll_bytes"),
 	}
 	raw := v.GetString(k + "upstream")
 	if raw == "" {
@@ -266,8 +268,13 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	}
 	fmt.Fprintf(logw, "surge: capture proxy on %s -> %s, recording to %s\n", ln.Addr(), o.upstream, o.output)
 	var serveErr error
+	var lifetime <-chan time.Time
+	if o.lifetime > 0 {
+		lifetime = time.After(o.lifetime)
+	}
 	select {
 	case <-ctx.Done():
+	case <-lifetime:
 	case serveErr = <-errc:
 	}
 	return shutdownProxy(srv, admin, tap, o.drain, logw, serveErr)
