@@ -125,6 +125,10 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 		infos, err = summarize(files, r, func(v *viewFacts) {
 			a.add(v.Time, v.Session, v.User, v.Type+" "+v.Content)
 		})
+	case schema.KindFrame:
+		infos, err = summarize(files, r, func(f *frameFacts) {
+			a.add(f.Time, f.Session, "", f.route())
+		})
 	case schema.KindResult:
 		err = fmt.Errorf("%s is a replay results file: use surge report %s", files[0], files[0])
 	default:

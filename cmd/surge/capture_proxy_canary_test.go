@@ -106,12 +106,16 @@ func TestCaptureProxyCanaries(t *testing.T) {
 			t.Errorf("the frames lack the message:\n%s", fr)
 		}
 		noCanary(t, "the frames", fr)
-		for _, args := range [][]string{{"inspect", dir}, {"inspect", "--json", dir}} {
+		framesDir := filepath.Join(dir, tapout.FramesDir)
+		for _, args := range [][]string{{"inspect", dir}, {"inspect", "--json", dir}, {"inspect", framesDir}} {
 			out, _, err := surge(t, args...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			noCanary(t, strings.Join(args, " "), out)
+			if args[1] == framesDir && (!strings.Contains(out, "client text") || !strings.Contains(out, "server text")) {
+				t.Errorf("inspect of the frames:\n%s", out)
+			}
 		}
 	})
 	t.Run("kafka", func(t *testing.T) {
