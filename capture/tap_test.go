@@ -416,3 +416,22 @@ func TestTapClientHeader(t *testing.T) {
 		t.Errorf("sessions %q %q %q; want the first and last alike, the second apart", ex[0].Session, ex[1].Session, ex[2].Session)
 	}
 }
+
+// TestTapUpstreamDown: the client gets the proxy's 502, and the capture
+// records it as the client saw it.
+func TestTapUpstreamDown(t *testing.T) {
+	f := newTapFixture(t, echoUpstream(), TapConfig{})
+	f.upstream.Close()
+	resp, err := f.srv.Client().Get(f.srv.URL + "/down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodyOf(t, resp)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d; want 502", resp.StatusCode)
+	}
+	ex, _ := f.close(t)
+	if len(ex) != 1 || ex[0].StatusCode() != http.StatusBadGateway || ex[0].Path != "/down" {
+		t.Errorf("recorded %+v; want the 502", ex)
+	}
+}
