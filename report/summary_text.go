@@ -58,13 +58,14 @@ func (s *Summary) WriteText(w io.Writer) error {
 		writeImport(w, raw)
 	}
 	if s.CaptureLoss != nil {
-		writeCaptureLoss(w, s.CaptureLoss)
+		WriteCaptureLoss(w, s.CaptureLoss)
 	}
 	return nil
 }
 
-// writeCaptureLoss states what a capture tap recorded and lost.
-func writeCaptureLoss(w io.Writer, raw json.RawMessage) {
+// WriteCaptureLoss states what a capture tap recorded and lost, from its
+// schema.MetaCaptureLoss JSON; it writes nothing for JSON it cannot read.
+func WriteCaptureLoss(w io.Writer, raw json.RawMessage) {
 	var l struct {
 		Source       string           `json:"source"`
 		Exchanges    int64            `json:"exchanges"`

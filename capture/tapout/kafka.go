@@ -2,9 +2,12 @@ package tapout
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -19,6 +22,19 @@ import (
 // exchanges' topic plus this suffix. Frames are JSON records (the json tags
 // of schema.Frame) with surge-kind "frame", keyed by session.
 const FramesTopicSuffix = "-frames"
+
+// MetaTopicSuffix names the topic of a capture's loss reports: the
+// exchanges' topic plus this suffix, one partition. Each run of the proxy
+// produces its cumulative schema.MetaCaptureLoss JSON (capture.TapLoss)
+// under the key "capture_loss/RUN" whenever it changed, at a flush; the
+// latest record of each run, summed, is the topic's capture loss (ReadLoss).
+// A run reports when its drops change, every MetaInterval otherwise, and at
+// Close.
+const MetaTopicSuffix = "-meta"
+
+// MetaInterval is how often a run reports its loss when nothing was
+// dropped since its last report.
+const MetaInterval = 30 * time.Second
 
 // DefaultMaxBatch bounds the records a Kafka output holds between flushes.
 const DefaultMaxBatch = 100_000
@@ -51,6 +67,12 @@ type KafkaConfig struct {
 // partition out of time order); the tap's re-order window makes them rare.
 type Kafka struct {
 	addr, frAddr kafkalog.Addr
+	metaAddr     kafkalog.Addr
+	meta         *kafka.Writer
+	run          string // this run's key in the meta topic
+	lastLoss     string // the loss JSON last produced...
+	lastDropped  int64
+	lastMeta     time.Time // ...and when
 	cfg          KafkaConfig
 	ex, fr       *kafka.Writer
 	exHeaders    []kafka.Header
@@ -67,6 +89,9 @@ func NewKafka(addr kafkalog.Addr, cfg KafkaConfig) *Kafka {
 	fr := addr
 	fr.Topic += FramesTopicSuffix
 	fr.Format = kafkalog.JSON
+	meta := addr
+	meta.Topic += MetaTopicSuffix
+	meta.Partitions = 1
 	writer := func(a kafkalog.Addr) *kafka.Writer {
 		return &kafka.Writer{
 			Addr: kafka.TCP(a.Brokers...), Topic: a.Topic,
@@ -83,8 +108,11 @@ func NewKafka(addr kafkalog.Addr, cfg KafkaConfig) *Kafka {
 		{Key: kafkalog.HeaderKind, Value: []byte(schema.KindFrame)},
 		{Key: kafkalog.HeaderSource, Value: []byte(capture.TapSource)},
 	}
+	var id [8]byte
+	rand.Read(id[:])
 	return &Kafka{
-		addr: addr, frAddr: fr, cfg: cfg, ex: writer(addr), fr: writer(fr),
+		addr: addr, frAddr: fr, metaAddr: meta, meta: writer(meta), run: "capture_loss/" + hex.EncodeToString(id[:]),
+		cfg: cfg, ex: writer(addr), fr: writer(fr),
 		exHeaders: kafkalog.Headers(addr.Format, capture.TapSource), frHeaders: frHeaders,
 	}
 }
@@ -145,8 +173,15 @@ func (k *Kafka) AddFrame(f *schema.Frame) error {
 
 // Flush produces the batched records. A failed flush loses its batch
 // (counted) and refuses events for the retry period.
-func (k *Kafka) Flush(capture.TapLoss) (capture.TapLost, error) {
-	if len(k.exBatch)+len(k.frBatch) == 0 {
+func (k *Kafka) Flush(l capture.TapLoss) (capture.TapLost, error) {
+	return k.flush(l, false)
+}
+
+func (k *Kafka) flush(l capture.TapLoss, closing bool) (capture.TapLost, error) {
+	loss, _ := json.Marshal(l)
+	report := string(loss) != k.lastLoss &&
+		(closing || l.Dropped != k.lastDropped || time.Since(k.lastMeta) >= MetaInterval)
+	if len(k.exBatch)+len(k.frBatch) == 0 && !report {
 		return capture.TapLost{}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), k.cfg.timeout())
@@ -167,6 +202,11 @@ func (k *Kafka) Flush(capture.TapLoss) (capture.TapLost, error) {
 			if werr := k.fr.WriteMessages(ctx, k.frBatch...); werr != nil {
 				err, lost.Frames = errors.Join(err, werr), int64(len(k.frBatch))
 			}
+		}
+	}
+	if err == nil && report {
+		if err = k.meta.WriteMessages(ctx, kafka.Message{Key: []byte(k.run), Value: loss, Headers: k.frHeaders[:2]}); err == nil {
+			k.lastLoss, k.lastDropped, k.lastMeta = string(loss), l.Dropped, time.Now()
 		}
 	}
 	if err != nil {
@@ -194,13 +234,70 @@ func (k *Kafka) ensure(ctx context.Context) error {
 	if err := kafkalog.EnsureTopic(ctx, k.frAddr); err != nil {
 		return err
 	}
+	if err := kafkalog.EnsureTopic(ctx, k.metaAddr); err != nil {
+		return err
+	}
 	k.ready = true
 	return nil
 }
 
-// Close produces what is batched and closes the connections. A topic has
-// no metadata: the loss is in the tap's metrics and its last log line.
+// Close produces what is batched and the final loss, and closes the
+// connections.
 func (k *Kafka) Close(l capture.TapLoss) error {
-	_, err := k.Flush(l)
-	return errors.Join(err, k.ex.Close(), k.fr.Close())
+	_, err := k.flush(l, true)
+	return errors.Join(err, k.ex.Close(), k.fr.Close(), k.meta.Close())
+}
+
+// ReadLoss returns the capture loss recorded in the meta topic of a's
+// capture: the latest report of each run, summed. ok is false when the
+// topic does not exist or holds no report.
+func ReadLoss(ctx context.Context, a kafkalog.Addr) (loss capture.TapLoss, ok bool, err error) {
+	meta := a
+	meta.Topic += MetaTopicSuffix
+	if _, err := kafkalog.Partitions(ctx, meta); err != nil {
+		if errors.Is(err, kafka.UnknownTopicOrPartition) {
+			return loss, false, nil
+		}
+		return loss, false, err
+	}
+	conn, err := kafka.DialLeader(ctx, "tcp", meta.Brokers[0], meta.Topic, 0)
+	if err != nil {
+		return loss, false, fmt.Errorf("tapout: %s: %w", meta.Topic, err)
+	}
+	defer conn.Close()
+	first, last, err := conn.ReadOffsets()
+	if err != nil || first >= last {
+		return loss, false, err
+	}
+	if _, err := conn.Seek(first, kafka.SeekAbsolute); err != nil {
+		return loss, false, err
+	}
+	if d, ok := ctx.Deadline(); ok {
+		conn.SetReadDeadline(d)
+	}
+	runs := map[string]capture.TapLoss{}
+	batch := conn.ReadBatch(1, 16<<20)
+	defer func() { batch.Close() }()
+	for off := first; off < last; {
+		m, err := batch.ReadMessage()
+		if errors.Is(err, io.EOF) {
+			// The fetch ended before the end offset: fetch the rest.
+			batch.Close()
+			batch = conn.ReadBatch(1, 16<<20)
+			continue
+		}
+		if err != nil {
+			return loss, false, fmt.Errorf("tapout: %s offset %d: %w", meta.Topic, off, err)
+		}
+		off = m.Offset + 1
+		var l capture.TapLoss
+		if err := json.Unmarshal(m.Value, &l); err != nil {
+			return loss, false, fmt.Errorf("tapout: %s offset %d: %w", meta.Topic, off, err)
+		}
+		runs[string(m.Key)] = l
+	}
+	for _, l := range runs {
+		loss = loss.Plus(l)
+	}
+	return loss, len(runs) > 0, nil
 }

@@ -1,6 +1,7 @@
 package tapout
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/surge-replay/surge/capture"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/eventlog/kafkalog"
+	"github.com/surge-replay/surge/eventlog/kafkalog/kafkatest"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -102,5 +104,42 @@ func TestParquetLossAcrossRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, FramesDir, eventlog.DatasetMeta)); err != nil {
 		t.Errorf("frames dataset has no metadata: %v", err)
+	}
+}
+
+// TestKafkaLossReports: each run's latest loss report in TOPIC-meta, summed,
+// is the topic's capture loss.
+func TestKafkaLossReports(t *testing.T) {
+	addr := kafkatest.Topic(t, kafkatest.Brokers(t), 1, "")
+	meta, frames := addr, addr
+	meta.Topic += MetaTopicSuffix
+	frames.Topic += FramesTopicSuffix
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		kafkalog.DeleteTopic(ctx, meta)
+		kafkalog.DeleteTopic(ctx, frames)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, ok, err := ReadLoss(ctx, addr); ok || err != nil {
+		t.Fatalf("ReadLoss before any report = %v, %v; want none", ok, err)
+	}
+	for _, dropped := range []int64{5, 3} { // two runs
+		k := NewKafka(addr, KafkaConfig{})
+		if err := k.AddExchange(exchange(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Flush(capture.TapLoss{Exchanges: 1, Dropped: 1}); err != nil {
+			t.Fatal(err)
+		}
+		// The final report supersedes the run's earlier one.
+		if err := k.Close(capture.TapLoss{Exchanges: 1, Dropped: dropped, Sample: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loss, ok, err := ReadLoss(ctx, addr)
+	if err != nil || !ok || loss.Dropped != 8 || loss.Exchanges != 2 {
+		t.Errorf("ReadLoss = %+v, %v, %v; want 2 exchanges and 8 dropped over the two runs", loss, ok, err)
 	}
 }

@@ -120,12 +120,14 @@ func TestCaptureProxyCanaries(t *testing.T) {
 	})
 	t.Run("kafka", func(t *testing.T) {
 		addr := kafkatest.Topic(t, kafkatest.Brokers(t), 2, "")
-		frames := addr
+		frames, meta := addr, addr
 		frames.Topic += tapout.FramesTopicSuffix
+		meta.Topic += tapout.MetaTopicSuffix
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			kafkalog.DeleteTopic(ctx, frames)
+			kafkalog.DeleteTopic(ctx, meta)
 		})
 		p := startProxy(t, append(args, "-o", addr.String())...)
 		sendCanaries(t, p.url)
@@ -141,6 +143,12 @@ func TestCaptureProxyCanaries(t *testing.T) {
 			t.Errorf("the frames topic lacks the message:\n%s", fr)
 		}
 		noCanary(t, "the frame records", fr)
+		// The loss report: the topic's inspect states it.
+		text := mustSurge(t, "inspect", addr.String())
+		noCanary(t, "inspect of the topic", text)
+		if !strings.Contains(text, "capture (proxy): 2 exchanges") || !strings.Contains(text, "0 dropped") {
+			t.Errorf("inspect of the topic does not state the capture's counts:\n%s", text)
+		}
 	})
 }
 
