@@ -71,21 +71,29 @@ func startProxy(t *testing.T, args ...string) *runningProxy {
 	return p
 }
 
-// stop sends the proxy the equivalent of SIGTERM and waits for it.
+// stop sends the proxy the equivalent of SIGTERM and waits for it to exit
+// 0.
 func (p *runningProxy) stop(t *testing.T) {
 	t.Helper()
+	if err := p.stopErr(t); err != nil {
+		t.Errorf("proxy: %v\n%s", err, p.stderr)
+	}
+}
+
+// stopErr stops the proxy and returns its error.
+func (p *runningProxy) stopErr(t *testing.T) error {
+	t.Helper()
 	if p.cancel == nil {
-		return
+		return nil
 	}
 	p.cancel()
 	p.cancel = nil
 	select {
 	case err := <-p.done:
-		if err != nil {
-			t.Errorf("proxy: %v\n%s", err, p.stderr)
-		}
+		return err
 	case <-time.After(30 * time.Second):
 		t.Fatalf("proxy did not stop\n%s", p.stderr)
+		return nil
 	}
 }
 
