@@ -16,28 +16,30 @@ import (
 const DefaultIdleGap = 30 * time.Minute
 
 // SessionKey says where a source without session ids finds a client's
-// identity: "cookie:NAME", "header:NAME" or "query:NAME". The zero value uses
-// the client address and user agent.
+// identity: "cookie:NAME", "header:NAME", "query:NAME" or "jwt:HEADER" (the
+// "sub" claim of the JWT in header HEADER, after an optional auth scheme such
+// as "Bearer"; the signature is not checked). The zero value uses the client
+// address and user agent.
 type SessionKey struct {
-	Kind string // "cookie", "header", "query" or "" (client address + user agent)
+	Kind string // "cookie", "header", "query", "jwt" or "" (client address + user agent)
 	Name string
 }
 
-// ParseSessionKey parses "cookie:NAME", "header:NAME" or "query:NAME"; ""
-// gives the zero SessionKey.
+// ParseSessionKey parses "cookie:NAME", "header:NAME", "query:NAME" or
+// "jwt:HEADER"; "" gives the zero SessionKey.
 func ParseSessionKey(s string) (SessionKey, error) {
 	if s == "" {
 		return SessionKey{}, nil
 	}
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok || name == "" {
-		return SessionKey{}, fmt.Errorf("session key %q: want cookie:NAME, header:NAME or query:NAME", s)
+		return SessionKey{}, fmt.Errorf("session key %q: want cookie:NAME, header:NAME, query:NAME or jwt:HEADER", s)
 	}
 	switch kind {
-	case "cookie", "header", "query":
+	case "cookie", "header", "query", "jwt":
 		return SessionKey{Kind: kind, Name: name}, nil
 	}
-	return SessionKey{}, fmt.Errorf("session key %q: %q is not cookie, header or query", s, kind)
+	return SessionKey{}, fmt.Errorf("session key %q: %q is not cookie, header, query or jwt", s, kind)
 }
 
 func (k SessionKey) String() string {
@@ -69,6 +71,10 @@ func (k SessionKey) find(e *schema.Exchange) (string, bool) {
 	case "query":
 		if q, err := url.ParseQuery(e.Query); err == nil && q.Get(k.Name) != "" {
 			return q.Get(k.Name), true
+		}
+	case "jwt":
+		if v, ok := e.Header(k.Name); ok {
+			return jwtSubject(v)
 		}
 	}
 	return "", false

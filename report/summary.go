@@ -63,6 +63,10 @@ type Summary struct {
 	// Imports are the import reports recorded in the files' metadata (JSON
 	// objects as written by surge import).
 	Imports []json.RawMessage `json:"imports,omitempty"`
+	// CaptureLoss is what the capture tap that recorded the events wrote
+	// and lost (schema.MetaCaptureLoss: the dataset's, else the last
+	// file's, whose counts are those of its whole run).
+	CaptureLoss json.RawMessage `json:"capture_loss,omitempty"`
 }
 
 // RouteCount is a route group and how many events it had.
@@ -135,6 +139,10 @@ func Summarize(paths []string, r eventlog.Range) (*Summary, error) {
 		infos, err = summarize(files, r, func(v *viewFacts) {
 			a.add(v.Time, v.Session, v.User, v.Type+" "+v.Content)
 		})
+	case schema.KindFrame:
+		infos, err = summarize(files, r, func(f *frameFacts) {
+			a.add(f.Time, f.Session, "", f.route())
+		})
 	case schema.KindResult:
 		err = fmt.Errorf("%s is a replay results file: use surge report %s", files[0], files[0])
 	default:
@@ -188,6 +196,9 @@ func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error 
 		if rep, ok := info.Metadata[schema.MetaProblems]; ok && json.Valid([]byte(rep)) {
 			s.Imports = append(s.Imports, json.RawMessage(rep))
 		}
+		if loss, ok := info.Metadata[schema.MetaCaptureLoss]; ok && json.Valid([]byte(loss)) {
+			s.CaptureLoss = json.RawMessage(loss)
+		}
 	}
 	for _, p := range paths {
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
@@ -197,6 +208,9 @@ func (s *Summary) addFileFacts(paths []string, infos []eventlog.FileInfo) error 
 			}
 			if rep, ok := meta[schema.MetaProblems]; ok && json.Valid([]byte(rep)) && len(s.Imports) == 0 {
 				s.Imports = append(s.Imports, json.RawMessage(rep))
+			}
+			if loss, ok := meta[schema.MetaCaptureLoss]; ok && json.Valid([]byte(loss)) {
+				s.CaptureLoss = json.RawMessage(loss)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -62,7 +63,42 @@ func (s *Summary) WriteText(w io.Writer) error {
 	for _, raw := range s.Imports {
 		writeImport(w, raw)
 	}
+	if s.CaptureLoss != nil {
+		WriteCaptureLoss(w, s.CaptureLoss)
+	}
 	return nil
+}
+
+// WriteCaptureLoss states what a capture tap recorded and lost, from its
+// schema.MetaCaptureLoss JSON; it writes nothing for JSON it cannot read.
+func WriteCaptureLoss(w io.Writer, raw json.RawMessage) {
+	var l struct {
+		Source       string           `json:"source"`
+		Exchanges    int64            `json:"exchanges"`
+		Frames       int64            `json:"frames"`
+		Dropped      int64            `json:"dropped"`
+		DroppedBy    map[string]int64 `json:"dropped_by"`
+		SampledOut   int64            `json:"sampled_out"`
+		Sample       float64          `json:"sample"`
+		OutputErrors int64            `json:"output_errors"`
+	}
+	if json.Unmarshal(raw, &l) != nil {
+		return
+	}
+	by := ""
+	if len(l.DroppedBy) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(l.DroppedBy)) {
+			parts = append(parts, fmt.Sprintf("%s %s", k, count(l.DroppedBy[k])))
+		}
+		by = " (" + strings.Join(parts, ", ") + ")"
+	}
+	fmt.Fprintf(w, "  capture (%s): %s exchanges, %s frames recorded, %s dropped%s, %s sampled out (sample %g), %s output errors\n",
+		l.Source, count(l.Exchanges), count(l.Frames), count(l.Dropped), by, count(l.SampledOut), l.Sample, count(l.OutputErrors))
+	if total := l.Exchanges + l.Frames + l.Dropped; l.Dropped > 0 && total > 0 {
+		fmt.Fprintf(w, "  capture loss: %.2f%% of the events the tap saw were not recorded; rates computed from this capture are low by that much\n",
+			100*float64(l.Dropped)/float64(total))
+	}
 }
 
 // importFacts is what the text form shows of an import report.

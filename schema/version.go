@@ -39,6 +39,13 @@ const (
 	MetaRequestsLast  = "surge.requests_last"
 )
 
+const (
+	// MetaCaptureLoss is JSON of what a capture tap recorded and lost
+	// (events written, dropped by reason, sampled out), when the events
+	// came from surge capture proxy.
+	MetaCaptureLoss = "surge.capture_loss"
+)
+
 // Kind names which event type a file holds.
 type Kind string
 

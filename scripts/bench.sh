@@ -12,6 +12,9 @@
 #      core 0, GOMAXPROCS=1): surge and vegeta open loop on core 1 at a
 #      ladder of rates, wrk closed loop for the target's ceiling, and the
 #      peak RSS of surge replaying a 20M-event capture.
+#   E. the capture tap (scripts/bench/tap): added latency at BENCH_TAP_RATE
+#      (5000) req/s and throughput against a bare reverse proxy; BENCH_TAP=0
+#      skips it.
 #
 # Every replay run is bounded in count (rate × duration requests) and time,
 # and sends only to 127.0.0.1. Each number is the median of BENCH_RUNS runs.
@@ -297,6 +300,15 @@ if [ "${BENCH_KAFKA:-1}" = 1 ]; then
 		for f in kafka-client kafka-encoding kafka-fleet; do medians "$RES/$f.txt"; done
 		echo '```'
 	} >"$RES/kafka.md"
+
+# ---- E. capture tap (issue 13) -----------------------------------------------
+# Added latency at 5k req/s open loop and closed-loop throughput: direct,
+# bare httputil.ReverseProxy, the tap recording to Parquet (docs/BENCHMARKS.md).
+if [ "${BENCH_TAP:-1}" = 1 ]; then
+	log "E: capture tap, ${BENCH_TAP_RATE:-5000} req/s"
+	go build -o "$WORK/tapbench" ./scripts/bench/tap
+	timeout 900 "$WORK/tapbench" -rate "${BENCH_TAP_RATE:-5000}" -duration "${DUR}s" -runs "$RUNS" >"$RES/tap.txt" 2>&1 || echo "exit $?" >>"$RES/tap.txt"
+	cat "$RES/tap.txt"
 fi
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $((SECONDS - T0)) s" >>"$RES/meta.txt"

@@ -28,6 +28,7 @@ type settings struct {
 	Run        runSettings       `mapstructure:"run"`
 	Demo       demoSettings      `mapstructure:"demo"` // surge demo's own keys are replay.*
 	Ctl        ctlSettings       `mapstructure:"ctl"`
+	Capture    captureSettings   `mapstructure:"capture"`
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
@@ -110,6 +111,36 @@ type replaySettings struct {
 	SearchResolution  float64       `mapstructure:"search_resolution"`
 	SearchMaxLateness time.Duration `mapstructure:"search_max_lateness"`
 	SearchPasses      int           `mapstructure:"search_passes"`
+}
+
+type captureSettings struct {
+	Proxy proxySettings `mapstructure:"proxy"`
+}
+
+// proxySettings are surge capture proxy's (docs/CAPTURE.md).
+type proxySettings struct {
+	Listen        string        `mapstructure:"listen"`
+	Upstream      string        `mapstructure:"upstream"`
+	Output        string        `mapstructure:"output"`
+	Admin         string        `mapstructure:"admin"`
+	TLSCert       string        `mapstructure:"tls_cert"`
+	TLSKey        string        `mapstructure:"tls_key"`
+	SessionKey    string        `mapstructure:"session_key"`
+	IdleGap       time.Duration `mapstructure:"idle_gap"`
+	ClientHeader  string        `mapstructure:"client_header"`
+	Sample        float64       `mapstructure:"sample"`
+	Bodies        []string      `mapstructure:"bodies"`
+	Queue         int           `mapstructure:"queue"`
+	ReorderWindow time.Duration `mapstructure:"reorder_window"`
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	RollAge       time.Duration `mapstructure:"roll_age"`
+	RollBytes     int64         `mapstructure:"roll_bytes"`
+	DrainTimeout  time.Duration `mapstructure:"drain_timeout"`
+	For           time.Duration `mapstructure:"for"`
+	ScrubHeaders  []string      `mapstructure:"scrub_headers"`
+	ScrubQuery    []string      `mapstructure:"scrub_query"`
+	ScrubFields   []string      `mapstructure:"scrub_fields"`
+	ScrubUsers    []string      `mapstructure:"scrub_users"`
 }
 
 // ctlSettings are surge ctl's: the control API of a running replay.

@@ -26,6 +26,7 @@ import (
 //   - an example config's window (for a two-hour final) becomes the
 //     sample's first 10 minutes;
 //   - demo serve listens on a free port (not 8080) for 100 ms;
+//   - capture proxy listens on free ports for 100 ms and writes under out/;
 //   - lines that need a Kafka broker (kafka://, --brokers) are left to the
 //     Kafka tests, which run them against the real broker; surge ctl lines
 //     need a running replay and are left to TestCtl.
@@ -209,6 +210,9 @@ func adaptExample(args []string, target string) []string {
 	if len(args) >= 2 && args[0] == "demo" && args[1] == "serve" {
 		// Flags given twice: the last wins.
 		return append(args, "--addr", "127.0.0.1:0", "--for", "100ms")
+	}
+	if len(args) >= 2 && args[0] == "capture" && args[1] == "proxy" {
+		return append(args, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--for", "100ms", "-o", "out/capture-proxy")
 	}
 	if args[0] == "replay" || args[0] == "demo" {
 		for i, a := range args {

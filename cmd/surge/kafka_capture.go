@@ -9,8 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/surge-replay/surge/capture/tapout"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/eventlog/kafkalog"
+	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
 )
@@ -137,6 +139,9 @@ type kafkaSummary struct {
 	Last       *time.Time       `json:"last,omitempty"`
 	DurationS  float64          `json:"duration_s"`
 	Partitions []kafkaPartition `json:"partitions"`
+	// CaptureLoss is what surge capture proxy recorded and lost into the
+	// topic (its TOPIC-meta reports), when it wrote them.
+	CaptureLoss json.RawMessage `json:"capture_loss,omitempty"`
 }
 
 type kafkaPartition struct {
@@ -170,6 +175,11 @@ func summarizeKafka(ctx context.Context, address string) (*kafkaSummary, error) 
 	for _, p := range info.Partitions {
 		s.Partitions = append(s.Partitions, kafkaPartition{ID: p.ID, Start: p.Start, End: p.End, Events: p.End - p.Start, First: opt(p.First), Last: opt(p.Last)})
 	}
+	if loss, ok, err := tapout.ReadLoss(ctx, a); err != nil {
+		return nil, err
+	} else if ok {
+		s.CaptureLoss, _ = json.Marshal(loss)
+	}
 	return s, nil
 }
 
@@ -196,5 +206,11 @@ func (s *kafkaSummary) writeText(w io.Writer) error {
 	for _, p := range s.Partitions {
 		fmt.Fprintf(tw, "  %d\t%d\t%d\t%d\t%s\t%s\t\n", p.ID, p.Start, p.End, p.Events, ts(p.First), ts(p.Last))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if s.CaptureLoss != nil {
+		report.WriteCaptureLoss(w, s.CaptureLoss)
+	}
+	return nil
 }

@@ -1,0 +1,235 @@
+package eventlog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults of RollingConfig.
+const (
+	DefaultRollAge   = 5 * time.Minute
+	DefaultRollBytes = 128 << 20
+)
+
+// RollingConfig configures a RollingWriter. The zero value works.
+type RollingConfig struct {
+	WriterConfig
+	// MaxAge is how long a part file stays open: Due reports a roll after
+	// it. Zero means DefaultRollAge.
+	MaxAge time.Duration
+	// MaxBytes is the estimated size of the events (Size) after which
+	// Due reports a roll. Zero means DefaultRollBytes.
+	MaxBytes int64
+	// Size estimates an event's bytes; nil counts 256 bytes an event.
+	Size func(e any) int
+}
+
+// RollingWriter writes a long-running stream of events (a capture tap's)
+// into a hive-partitioned directory that readers may use while it grows:
+//
+//	DIR/dt=2026-12-04/hour=13/part-20261204T130500.123456789Z-00003.parquet
+//
+// Each part is a Writer's file: written under a hidden temporary name and
+// renamed into place, complete, when it is rolled. A part holds one UTC
+// hour; Roll closes every open part (the caller rolls when Due says so, by
+// time or by size). After a crash, only hidden temporary files are
+// incomplete: OpenRolling removes them, so no partial file is ever in the
+// dataset. DatasetMeta (_surge.json) is rewritten atomically by WriteMeta.
+//
+// Unlike DatasetWriter, a RollingWriter adds to an existing directory. It
+// is not safe for concurrent use.
+type RollingWriter[T any, PT event[T]] struct {
+	dir    string
+	cfg    RollingConfig
+	open   map[time.Time]*Writer[T, PT]
+	opened time.Time // when the oldest open part was started
+	bytes  int64     // estimated bytes in the open parts
+	seq    int
+	lost   int64 // events in parts that failed
+	meta   map[string]string
+}
+
+// OpenRolling starts a RollingWriter in dir (made if missing), removing
+// the temporary files a crashed writer left there; it returns their paths.
+func OpenRolling[T any, PT event[T]](dir string, cfg RollingConfig) (*RollingWriter[T, PT], []string, error) {
+	if err := os.MkdirAll(dir, DirPerm()); err != nil {
+		return nil, nil, fmt.Errorf("eventlog: %w", err)
+	}
+	removed, err := RemovePartial(dir)
+	if err != nil {
+		return nil, removed, err
+	}
+	meta, err := ReadDatasetMeta(dir)
+	if err != nil {
+		return nil, removed, err
+	}
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	maps.Copy(meta, cfg.Metadata)
+	return &RollingWriter[T, PT]{dir: dir, cfg: cfg, open: map[time.Time]*Writer[T, PT]{}, meta: meta}, removed, nil
+}
+
+// RemovePartial removes the temporary files of writers that did not finish
+// (hidden names with ".tmp-") under dir, and returns their paths.
+func RemovePartial(dir string) ([]string, error) {
+	var removed []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if !d.IsDir() && strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-") {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			removed = append(removed, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("eventlog: recover %s: %w", dir, err)
+	}
+	return removed, nil
+}
+
+// Add writes one event into the open part of its hour. When the part
+// cannot be written, it is discarded (its events counted by Lost) and the
+// error returned; the next Add starts a new part.
+func (w *RollingWriter[T, PT]) Add(e *T) error {
+	hour := PT(e).EventTime().UTC().Truncate(time.Hour)
+	p, err := w.part(hour)
+	if err != nil {
+		return err
+	}
+	if err := p.Add(e); err != nil {
+		w.lost += p.Count()
+		delete(w.open, hour)
+		return err
+	}
+	if w.cfg.Size != nil {
+		w.bytes += int64(w.cfg.Size(e))
+	} else {
+		w.bytes += 256
+	}
+	return nil
+}
+
+func (w *RollingWriter[T, PT]) part(hour time.Time) (*Writer[T, PT], error) {
+	if p, ok := w.open[hour]; ok {
+		return p, nil
+	}
+	if len(w.open) >= 2 {
+		// A third hour: close the earliest (a late event of an hour
+		// already closed starts a part of its own).
+		earliest := slices.MinFunc(slices.Collect(maps.Keys(w.open)), time.Time.Compare)
+		if err := w.closePart(earliest); err != nil {
+			return nil, err
+		}
+	}
+	now := time.Now().UTC()
+	name := fmt.Sprintf("part-%s-%05d.parquet", now.Format("20060102T150405.000000000Z"), w.seq)
+	cfg := w.cfg.WriterConfig
+	cfg.Metadata = maps.Clone(w.meta)
+	p, err := Create[T, PT](filepath.Join(w.dir, PartitionPath(hour), name), cfg)
+	if err != nil {
+		return nil, err
+	}
+	w.seq++
+	if len(w.open) == 0 {
+		w.opened = time.Now()
+	}
+	w.open[hour] = p
+	return p, nil
+}
+
+func (w *RollingWriter[T, PT]) closePart(hour time.Time) error {
+	p := w.open[hour]
+	delete(w.open, hour)
+	n := p.Count()
+	if err := p.Close(); err != nil {
+		w.lost += n
+		return err
+	}
+	return nil
+}
+
+// Due reports whether the open parts should be rolled: they are older than
+// MaxAge or hold more than MaxBytes.
+func (w *RollingWriter[T, PT]) Due(now time.Time) bool {
+	if len(w.open) == 0 {
+		return false
+	}
+	maxAge, maxBytes := w.cfg.MaxAge, w.cfg.MaxBytes
+	if maxAge <= 0 {
+		maxAge = DefaultRollAge
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultRollBytes
+	}
+	return now.Sub(w.opened) >= maxAge || w.bytes >= maxBytes
+}
+
+// Roll closes every open part, putting it in place. It returns the first
+// error; the parts that failed are discarded and counted by Lost.
+func (w *RollingWriter[T, PT]) Roll() error {
+	var errs []error
+	for _, hour := range slices.SortedFunc(maps.Keys(w.open), time.Time.Compare) {
+		errs = append(errs, w.closePart(hour))
+	}
+	w.bytes = 0
+	return errors.Join(errs...)
+}
+
+// Lost returns how many events were in parts that could not be written.
+func (w *RollingWriter[T, PT]) Lost() int64 { return w.lost }
+
+// SetMetadata sets a key/value metadata entry: in the open parts, in parts
+// started later, and in DatasetMeta at the next WriteMeta.
+func (w *RollingWriter[T, PT]) SetMetadata(key, value string) {
+	w.meta[key] = value
+	for _, p := range w.open {
+		p.SetMetadata(key, value)
+	}
+}
+
+// WriteMeta writes DatasetMeta with the metadata set so far, atomically.
+func (w *RollingWriter[T, PT]) WriteMeta() error {
+	b, err := json.MarshalIndent(w.meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(w.dir, DatasetMeta)
+	tmp, err := createTemp(path)
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(append(b, '\n'))
+	if err == nil {
+		err = tmp.Chmod(FilePerm())
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("eventlog: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Close rolls the open parts and writes DatasetMeta.
+func (w *RollingWriter[T, PT]) Close() error {
+	return errors.Join(w.Roll(), w.WriteMeta())
+}

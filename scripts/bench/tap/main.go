@@ -1,0 +1,301 @@
+// Command tap measures what surge's capture tap (capture.Tap, the engine of
+// surge capture proxy) adds to a request: latency at a fixed open-loop rate
+// and the maximum closed-loop throughput, against the same requests sent
+// directly to the upstream and through a bare httputil.ReverseProxy. All
+// servers are on 127.0.0.1 in this process; the tap records to a Parquet
+// directory in a temporary directory, bodies on, so it does its whole work.
+//
+//	go run ./scripts/bench/tap -rate 5000 -duration 10s -runs 3
+//
+// Latency is measured from each request's intended send time (open loop: no
+// coordinated omission), so a proxy that falls behind shows it. Every load
+// is bounded by rate × duration requests and by time.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/surge-replay/surge/capture"
+	"github.com/surge-replay/surge/capture/tapout"
+)
+
+func main() {
+	rate := flag.Int("rate", 5000, "open-loop request rate, req/s")
+	duration := flag.Duration("duration", 10*time.Second, "length of each open-loop run")
+	runs := flag.Int("runs", 3, "runs of each configuration (medians are reported)")
+	workers := flag.Int("workers", 32, "closed-loop clients for the throughput runs")
+	tputDur := flag.Duration("throughput-duration", 5*time.Second, "length of each throughput run")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the tap's throughput runs to this file")
+	only := flag.String("only", "", "run only this part: latency or throughput")
+	flag.Parse()
+	if *rate <= 0 || *rate > 50000 || *duration <= 0 || *duration > 5*time.Minute {
+		log.Fatal("tap: -rate in (0, 50000] and -duration in (0, 5m]")
+	}
+
+	upstream := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"items":[1,2,3,4,5,6,7,8,9,10],"note":"a small JSON answer of about a hundred bytes"}`)
+	}))
+	upURL, _ := url.Parse(upstream)
+	bare := serve(httputil.NewSingleHostReverseProxy(upURL))
+	// The tap lends its ReverseProxy pooled copy buffers; this bare proxy
+	// does too, so that the comparison isolates what recording costs.
+	pooledProxy := httputil.NewSingleHostReverseProxy(upURL)
+	pooledProxy.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	pooled := serve(pooledProxy)
+	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	out, err := tapout.OpenParquet(dir, tapout.ParquetConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	tap, err := capture.NewTap(capture.TapConfig{
+		Upstream: upURL, Output: out, Metrics: capture.NewTapMetrics(reg),
+		Session: capture.SessionKey{Kind: "cookie", Name: "sid"},
+		Routes:  []capture.TapRoute{{Prefix: "/"}},
+		Scrub:   capture.ScrubConfig{Key: []byte("bench-key")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tapped := serve(tap)
+
+	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare pooled", pooled}, {"tap", tapped}}
+	if *only != "throughput" {
+		latencyRuns(targets, *rate, *duration, *runs, reg)
+	}
+	if *only != "latency" {
+		throughputRuns(targets, *workers, *tputDur, *runs, *profile)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := tap.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+	l := tap.Loss()
+	fmt.Printf("tap recorded %d exchanges, dropped %d (%v)\n", l.Exchanges, l.Dropped, l.DroppedBy)
+}
+
+type target struct{ name, url string }
+
+func latencyRuns(targets []target, rate int, duration time.Duration, runs int, reg *prometheus.Registry) {
+	fmt.Printf("open loop, %d req/s for %v, %d runs each (interleaved); latency from the intended send time\n\n", rate, duration, runs)
+	lat := map[string][][3]time.Duration{} // name → runs of p50, p99, p999
+	for run := range runs {
+		for _, tg := range targets {
+			r := openLoop(tg.url, rate, duration)
+			lat[tg.name] = append(lat[tg.name], r.pcts)
+			fmt.Printf("run %d %-10s sent %d, errors %d, p50 %v p99 %v p99.9 %v max %v\n",
+				run+1, tg.name, r.sent, r.errors, r.pcts[0], r.pcts[1], r.pcts[2], r.max)
+		}
+	}
+	med := func(name string, i int) time.Duration {
+		var v []time.Duration
+		for _, r := range lat[name] {
+			v = append(v, r[i])
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	fmt.Printf("\n| path | p50 | p99 | p99.9 | p50 added vs direct | p99 added vs direct | p99 added vs bare proxy | p99 added vs bare pooled |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, tg := range targets {
+		fmt.Printf("| %s | %v | %v | %v | %v | %v | %v | %v |\n", tg.name, med(tg.name, 0), med(tg.name, 1), med(tg.name, 2),
+			med(tg.name, 0)-med("direct", 0), med(tg.name, 1)-med("direct", 1), med(tg.name, 1)-med("bare proxy", 1), med(tg.name, 1)-med("bare pooled", 1))
+	}
+	fmt.Printf("\ntime in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
+}
+
+func throughputRuns(targets []target, workers int, tputDur time.Duration, runs int, profile string) {
+
+	fmt.Printf("\nclosed loop, %d clients for %v, %d runs each (interleaved)\n", workers, tputDur, runs)
+	tput := map[string][]float64{}
+	for range runs {
+		for _, tg := range targets[1:] {
+			tput[tg.name] = append(tput[tg.name], closedLoop(tg.url, workers, tputDur))
+		}
+	}
+	medf := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	fmt.Printf("| path | req/s (median) | runs |\n| --- | ---: | --- |\n")
+	for _, tg := range targets[1:] {
+		fmt.Printf("| %s | %.0f | %v |\n", tg.name, medf(slices.Clone(tput[tg.name])), round(tput[tg.name]))
+	}
+	tp := medf(tput["tap"])
+	fmt.Printf("\ntap throughput = %.1f%% of the bare proxy, %.1f%% of the bare pooled proxy\n",
+		100*tp/medf(tput["bare proxy"]), 100*tp/medf(tput["bare pooled"]))
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		closedLoop(targets[len(targets)-1].url, workers, tputDur)
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+type pool struct{ p sync.Pool }
+
+func (b *pool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *pool) Put(v []byte) { b.p.Put(&v) }
+
+func round(v []float64) []int {
+	var r []int
+	for _, x := range v {
+		r = append(r, int(x))
+	}
+	return r
+}
+
+// serve starts a loopback server and returns its URL.
+func serve(h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go http.Serve(ln, h)
+	return "http://" + ln.Addr().String()
+}
+
+func client(conns int) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
+	}}
+}
+
+type loopResult struct {
+	sent, errors int64
+	pcts         [3]time.Duration
+	max          time.Duration
+}
+
+// openLoop sends rate req/s for d from a pool of senders; each request's
+// latency runs from its intended time.
+func openLoop(target string, rate int, d time.Duration) loopResult {
+	n := int(float64(rate) * d.Seconds())
+	c := client(512)
+	h := hdrhistogram.New(1, int64(30*time.Second), 3)
+	var mu sync.Mutex
+	var errs atomic.Int64
+	due := make(chan time.Time, 4096)
+	var wg sync.WaitGroup
+	for range 256 {
+		wg.Go(func() {
+			for at := range due {
+				ok := get(c, target, at.UnixNano())
+				lat := time.Since(at)
+				if !ok {
+					errs.Add(1)
+				}
+				mu.Lock()
+				h.RecordValue(int64(lat))
+				mu.Unlock()
+			}
+		})
+	}
+	start := time.Now()
+	interval := time.Second / time.Duration(rate)
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		due <- at
+	}
+	close(due)
+	wg.Wait()
+	c.CloseIdleConnections()
+	q := func(p float64) time.Duration { return time.Duration(h.ValueAtQuantile(p)) }
+	return loopResult{sent: int64(n), errors: errs.Load(), pcts: [3]time.Duration{q(50), q(99), q(99.9)}, max: time.Duration(h.Max())}
+}
+
+// closedLoop runs workers clients back to back for d and returns req/s.
+func closedLoop(target string, workers int, d time.Duration) float64 {
+	c := client(workers)
+	var done atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				if get(c, target, int64(w)<<32|int64(i)) {
+					done.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	c.CloseIdleConnections()
+	return float64(done.Load()) / d.Seconds()
+}
+
+// get sends one request like an app's: a session cookie, a query, a small
+// JSON body on one in four.
+func get(c *http.Client, target string, i int64) bool {
+	var body io.Reader
+	method := "GET"
+	if i%4 == 0 {
+		method, body = "POST", strings.NewReader(`{"item":42,"qty":1}`)
+	}
+	req, _ := http.NewRequest(method, fmt.Sprintf("%s/api/v1/items/%d?page=%d", target, i%1000, i%7), body)
+	req.Header.Set("Cookie", fmt.Sprintf("sid=s%d", i%500))
+	req.Header.Set("User-Agent", "bench/1")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// addedHistogram summarizes the tap's added-latency histogram: the share
+// of requests under each bucket bound up to 300 µs and the estimated p50/p99.
+func addedHistogram(reg *prometheus.Registry) string {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err.Error()
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "surge_capture_added_latency_seconds" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		return fmt.Sprintf("%d requests, p50 ≤ %s, p99 ≤ %s", h.GetSampleCount(), bucketAt(h, 0.5), bucketAt(h, 0.99))
+	}
+	return "none"
+}
+
+func bucketAt(h *dto.Histogram, q float64) string {
+	want := uint64(q * float64(h.GetSampleCount()))
+	for _, b := range h.GetBucket() {
+		if b.GetCumulativeCount() >= want {
+			return time.Duration(b.GetUpperBound() * 1e9).String()
+		}
+	}
+	return "> last bucket"
+}
