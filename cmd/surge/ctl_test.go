@@ -24,7 +24,7 @@ func TestCtl(t *testing.T) {
 	done := make(chan error, 1)
 	started := time.Now()
 	go func() {
-		_, _, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--control", addr, "--progress", "none", "--spread=-1ns")
+		_, _, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--control", addr, "--progress", "none", "--spread=0")
 		done <- err
 	}()
 	ctl := func(args ...string) (string, error) {

@@ -89,7 +89,7 @@ func TestExitLive(t *testing.T) {
 	addr := freePort(t)
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--control", addr, "--progress", "none", "--spread=-1ns")
+		_, _, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--control", addr, "--progress", "none", "--spread=0")
 		done <- err
 	}()
 	api := "http://" + addr + "/v1/run"

@@ -119,7 +119,7 @@ func TestLiveRatioChange(t *testing.T) {
 	done := make(chan outcome, 1)
 	go func() {
 		stdout, errs, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--watch",
-			"--control", addr, "--spread=-1ns", "--progress", "none", "--results", results)
+			"--control", addr, "--spread=0", "--progress", "none", "--results", results)
 		done <- outcome{stdout + errs, err}
 	}()
 	api := "http://" + addr + "/v1/run"

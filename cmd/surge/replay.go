@@ -89,7 +89,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Float64("speed", 1, "time compression (10 = ten times faster)")
 	f.Int("loop", 1, "passes over the window, back to back")
 	f.Uint64("seed", 1, "run seed: the same seed gives the same clones and jitter")
-	f.Duration("spread", shaper.DefaultSpread, "clone start jitter: clone k >= 1 starts up to this much later")
+	f.Duration("spread", shaper.DefaultSpread, "clone start jitter: clone k >= 1 starts up to this much later (0: no jitter)")
 	f.String("mode", replay.Timeline, "timeline (each request at its time) or closed (after the previous response + think time)")
 	f.String("driver", replay.DriverAuto, "auto, lean (HTTP/1.1, fastest) or http (net/http: HTTP/2, TLS)")
 	f.Bool("http2", false, "use HTTP/2 (net/http driver)")
@@ -194,7 +194,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		Loops:  cfg.s.Replay.Loop,
 		Ratio:  shaper.Constant(ratio),
 		Seed:   cfg.s.Replay.Seed,
-		Spread: cfg.s.Replay.Spread,
+		Spread: noneIfZero(cfg.s.Replay.Spread),
 	}
 	var serr error
 	o.settings, o.nFlagClasses, serr = shapeSettings(cfg)
@@ -354,4 +354,14 @@ func progressLoop(w io.Writer, mode string, tty bool, agg *report.Aggregator, to
 			}
 		}
 	}
+}
+
+// noneIfZero maps a --spread of 0 (no jitter, as the user means it) to the
+// shaper's "none" (negative): the shaper reads zero as "not set", which
+// the flag's default already fills.
+func noneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
