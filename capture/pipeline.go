@@ -163,6 +163,7 @@ func (p *pipeline) nextSource(srcs []*source) (*source, error) {
 			err := p.scrub.scrubError(s.in.Decode(h))
 			switch {
 			case err == nil:
+				p.prepare(h)
 				s.head = h
 				continue
 			case errors.Is(err, io.EOF):
@@ -196,6 +197,18 @@ func (p *pipeline) newHit() *Hit {
 		return h
 	}
 	return &Hit{}
+}
+
+// prepare does a new record's work that does not depend on the order of
+// records, while its text is still in the CPU's cache (release comes a
+// window of records later): the raw session key is found and hashed, then
+// the record is scrubbed. A CONNECT is left for release to skip.
+func (p *pipeline) prepare(h *Hit) {
+	if h.Exchange.Method == "CONNECT" {
+		return
+	}
+	p.sess.prepare(h)
+	p.scrub.Exchange(&h.Exchange)
 }
 
 // add accounts for a new record and releases the records the window has
@@ -254,8 +267,10 @@ func (p *pipeline) release(h *Hit) error {
 		p.rep.Records-- // bad counts it again
 		return p.rep.bad(p.scrub.scrubError(&RecordError{Pos: h.Pos, Field: "method", Reason: connectReason(e.Host)}), p.opts.Strict, p.opts.MaxProblems)
 	}
+	if !h.key.set {
+		p.prepare(h)
+	}
 	p.sess.assign(h)
-	p.scrub.Exchange(e)
 	if errs := e.Validate(); len(errs) > 0 {
 		p.rep.Records-- // bad counts it again
 		return p.rep.bad(p.scrub.scrubError(&RecordError{Pos: h.Pos, Reason: "invalid event: " + joinErrs(errs)}), p.opts.Strict, p.opts.MaxProblems)
