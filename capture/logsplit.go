@@ -134,6 +134,19 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 			}
 		}
 	}
+	if h.Exchange.Headers == nil {
+		// One allocation for the line's headers (the pipeline hands the
+		// last slice to the writer), not one per append.
+		n := 0
+		for i := range f.fields {
+			if f.fields[i].header != "" || f.fields[i].kind == kCookie {
+				n++
+			}
+		}
+		if n > 0 {
+			h.Exchange.Headers = make([]schema.Header, 0, n)
+		}
+	}
 	for i := range f.fields {
 		fd := &f.fields[i]
 		v := rest[spans[2*i]:spans[2*i+1]]
