@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/surge-replay/surge/schema"
 )
@@ -89,7 +90,7 @@ type accessDecoder struct {
 	source  string
 	vals    values
 	facts   []responseFacts   // slab the optional response fields point into
-	devices map[string]string // user agent -> DeviceClass
+	devices map[string]uaClass // user agent -> DeviceClass
 	body    []byte            // scratch for unescaping $request_body
 
 	lastTime  string // last $time_local parsed, and its value
@@ -116,7 +117,7 @@ func newAccessDecoder(r io.Reader, name string, f *logFormat, source string) *ac
 		lines:   newLineReader(r, name),
 		format:  f,
 		source:  source,
-		devices: make(map[string]string),
+		devices: make(map[string]uaClass),
 	}
 }
 
@@ -341,7 +342,13 @@ func (d *accessDecoder) peer(h *Hit) {
 		e.Headers = append(e.Headers, schema.Header{Name: "Cookie", Value: cookieHeader(d.vals.cookies)})
 	}
 	if ua := v[kUserAgent]; ua != "" {
-		e.Device = d.device(ua)
+		var canon string
+		canon, e.Device = internUA(d.devices, ua)
+		for i := range e.Headers {
+			if hv := &e.Headers[i].Value; len(*hv) == len(ua) && unsafe.StringData(*hv) == unsafe.StringData(ua) {
+				*hv = canon // the same text, shared by every line that has it
+			}
+		}
 	}
 	if b := v[kRequestBody]; b != "" {
 		d.body = appendUnescapedLogged(d.body[:0], b, true)
@@ -352,9 +359,6 @@ func (d *accessDecoder) peer(h *Hit) {
 	}
 	e.Source = d.source
 }
-
-// device returns the DeviceClass of ua through the decoder's cache.
-func (d *accessDecoder) device(ua string) string { return cachedDevice(d.devices, ua) }
 
 // fail returns the RecordError for the variable that supplies k.
 func (d *accessDecoder) fail(k varKind, reason string) *RecordError {

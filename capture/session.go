@@ -87,6 +87,8 @@ type sessionizer struct {
 	lastSweep time.Time
 	started   int64 // sessions started
 	noKey     int64 // records without the configured session key
+	parts     [16]partHash
+	partNext  int
 }
 
 // liveSession is held by value in the live table, one 64-byte slot (a
@@ -186,7 +188,33 @@ func (s *sessionizer) rawKey(h *Hit) (kind, a, b string) {
 // keyHash hashes a raw key without building it: live sessions are looked up
 // by a 64-bit hash (collisions are negligible at the number of live sessions).
 func (s *sessionizer) keyHash(kind, a, b string) uint64 {
-	return hash3(s.seed, kind, a, b)
+	h := maphash.String(s.seed, kind)
+	h = h*0x9e3779b97f4a7c15 ^ maphash.String(s.seed, a)
+	return h*0x9e3779b97f4a7c15 ^ s.partHash(b) // = hash3(s.seed, kind, a, b)
+}
+
+// partHash is maphash.String(s.seed, b), remembered for the last long
+// parts: b is mostly a user agent, of which a log has few, and a decoder
+// that shares one copy of each (internUA) makes recognizing it a pointer
+// comparison.
+func (s *sessionizer) partHash(b string) uint64 {
+	if len(b) < 32 {
+		return maphash.String(s.seed, b)
+	}
+	for i := range s.parts {
+		if s.parts[i].s == b {
+			return s.parts[i].h
+		}
+	}
+	h := maphash.String(s.seed, b)
+	s.parts[s.partNext] = partHash{b, h}
+	s.partNext = (s.partNext + 1) % len(s.parts)
+	return h
+}
+
+type partHash struct {
+	s string
+	h uint64
 }
 
 // hash3 combines the hashes of three strings (maphash.Hash would copy them).
