@@ -21,10 +21,30 @@ func findSecret(v string, from int) (start, end int) {
 	if len(v)-from < minSecretLen {
 		return -1, -1
 	}
+	prevWord := from > 0 && wordByte[v[from-1]]
 	for i := from; i < len(v); i++ {
 		c := v[i]
-		if !startByte[c] || (i > 0 && wordByte[v[i-1]] && c != '-') {
+		afterWord := prevWord
+		prevWord = wordByte[c]
+		if !startByte[c] || afterWord && c != '-' {
 			continue
+		}
+		// What matchAt would refuse at once, refused without the call:
+		// most values are paths and queries full of short numbers and
+		// dashes.
+		switch {
+		case c >= '0' && c <= '9':
+			if c < '2' || c > '6' || len(v)-i < 13 {
+				continue // cardAt: no network's prefix, or too short
+			}
+		case c == '-':
+			if i+1 == len(v) || v[i+1] != '-' {
+				continue // pemAt: not "-----BEGIN "
+			}
+		case c == 'e':
+			if i+1 == len(v) || v[i+1] != 'y' {
+				continue // jwtAt: not "eyJ" or "eyA"
+			}
 		}
 		if e := matchAt(v, i); e > i {
 			if c == 'B' || c == 'b' { // keep the "Bearer " scheme
