@@ -89,9 +89,9 @@ type accessDecoder struct {
 	format  *logFormat
 	source  string
 	vals    values
-	facts   []responseFacts   // slab the optional response fields point into
+	facts   []responseFacts    // slab the optional response fields point into
 	devices map[string]uaClass // user agent -> DeviceClass
-	body    []byte            // scratch for unescaping $request_body
+	body    []byte             // scratch for unescaping $request_body
 
 	lastTime  string // last $time_local parsed, and its value
 	lastValue time.Time

@@ -50,8 +50,8 @@ type Scrubber struct {
 	// (internUA) makes that a pointer comparison.
 	recent     [16]string
 	recentNext int
-	seed  maphash.Seed
-	sum   []byte
+	seed       maphash.Seed
+	sum        []byte
 
 	// Counts of values replaced, for the import report: named secrets in
 	// headers, query and body fields, user ids, and secrets detected by
