@@ -147,6 +147,9 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 			h.Exchange.Headers = make([]schema.Header, 0, n)
 		}
 	}
+	// One scan of the line instead of one per value: most lines have no
+	// escape at all.
+	escaped := strings.IndexByte(rest, '\\') >= 0
 	for i := range f.fields {
 		fd := &f.fields[i]
 		v := rest[spans[2*i]:spans[2*i+1]]
@@ -160,7 +163,9 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 			vals.v[kRequestBody] = v // unescaped later, control characters included
 			continue
 		}
-		v = unescapeLogged(v)
+		if escaped {
+			v = unescapeLogged(v)
+		}
 		if fd.header != "" {
 			h.Exchange.Headers = append(h.Exchange.Headers, schema.Header{Name: fd.header, Value: v})
 		}
