@@ -92,6 +92,7 @@ type accessDecoder struct {
 	facts   []responseFacts    // slab the optional response fields point into
 	devices map[string]uaClass // user agent -> DeviceClass
 	body    []byte             // scratch for unescaping $request_body
+	arena   lineArena          // the lines' strings
 
 	lastTime  string // last $time_local parsed, and its value
 	lastValue time.Time
@@ -133,9 +134,9 @@ func (d *accessDecoder) decode(h *Hit) error {
 		}
 		h.Reset()
 		h.Pos = pos
-		// One allocation holds every string of the line: the fields of the
-		// Hit are substrings of it.
-		if rerr := d.parse(string(line), h); rerr != nil {
+		// One string holds the line: the fields of the Hit are substrings
+		// of it.
+		if rerr := d.parse(d.arena.string(line), h); rerr != nil {
 			rerr.Pos = pos
 			return rerr
 		}

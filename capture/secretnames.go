@@ -161,7 +161,7 @@ func (r *nameRules) remember(name string, k nameKind) {
 	if len(r.cache) >= 4096 {
 		clear(r.cache)
 	}
-	r.cache[name] = k
+	r.cache[strings.Clone(name)] = k // name may be part of a record's text
 }
 
 func hasSecretPart(lower string) bool {
