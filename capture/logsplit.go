@@ -137,15 +137,15 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 	if h.Exchange.Headers == nil {
 		// One allocation for the line's headers (the pipeline hands the
 		// last slice to the writer), not one per append.
-		n := 0
-		for i := range f.fields {
-			if f.fields[i].header != "" || f.fields[i].kind == kCookie {
-				n++
+		if vals.headers == 0 {
+			vals.headers = 1 // a Cookie header made of $cookie_NAME values
+			for i := range f.fields {
+				if f.fields[i].header != "" {
+					vals.headers++
+				}
 			}
 		}
-		if n > 0 {
-			h.Exchange.Headers = make([]schema.Header, 0, n)
-		}
+		h.Exchange.Headers = make([]schema.Header, 0, vals.headers)
 	}
 	// One scan of the line instead of one per value: most lines have no
 	// escape at all.
