@@ -201,7 +201,19 @@ func (f *logFormat) firstFits(rest string, spans []int) bool {
 		v := rest[pos:]
 		end := len(v)
 		if fd.lit != "" {
-			if end = fd.next(v, fd.skip(v)); end < 0 {
+			from := 0
+			if fd.spaces > 0 {
+				from = fd.skip(v)
+			}
+			if len(fd.lit) == 1 && !fd.list && fd.lit[0] != '"' {
+				// The common case of next, inline: a one-byte literal
+				// that nothing escapes.
+				if end = strings.IndexByte(v[min(from, len(v)):], fd.lit[0]); end >= 0 && from <= len(v) {
+					end += from
+				} else {
+					return false
+				}
+			} else if end = fd.next(v, from); end < 0 {
 				return false
 			}
 		}
