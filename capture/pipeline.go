@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/surge-replay/surge/schema"
 )
@@ -230,11 +231,40 @@ func (p *pipeline) add(h *Hit) error {
 	p.pending.push(h)
 	horizon := p.latest.Add(-min(p.opts.window(), p.maxLag+time.Second))
 	for p.pending.Len() > 0 && (p.pending.front().Exchange.Time.Before(horizon) || p.pending.Len() > p.opts.maxBuffered()) {
+		p.prefetchAhead()
 		if err := p.release(p.pending.pop()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// releaseAhead is how many records ahead of the one released prefetchAhead
+// prefetches its text and live session, and twice that its Hit.
+const releaseAhead = 8
+
+// prefetchAhead starts loading what releasing the records a little behind
+// the front reads: records are released a window after they were decoded,
+// when they have left the CPU's cache, and their live sessions' slots are
+// spread over a large table. Without it each is a wait for memory on every
+// record (measured: the path check of Validate and the slot lookup).
+func (p *pipeline) prefetchAhead() {
+	q := &p.pending
+	if i := q.head + 2*releaseAhead; i < len(q.items) {
+		h := q.items[i]
+		prefetch(unsafe.Pointer(h))
+		prefetch(unsafe.Pointer(&h.Exchange.Headers))
+		prefetch(unsafe.Pointer(&h.key))
+	}
+	if i := q.head + releaseAhead; i < len(q.items) {
+		h := q.items[i]
+		if h.key.set {
+			p.sess.live.prefetch(h.key.hash)
+		}
+		if h.Exchange.Path != "" {
+			prefetch(unsafe.Pointer(unsafe.StringData(h.Exchange.Path)))
+		}
+	}
 }
 
 // release completes a record in request-start order and emits it.

@@ -1,5 +1,7 @@
 package capture
 
+import "unsafe"
+
 // liveTable holds the live sessions by the 64-bit hash of their raw key: an
 // open-addressing table with linear probing whose slot is one liveSession
 // (64 bytes, one cache line), so that a lookup among tens of thousands of
@@ -94,3 +96,11 @@ func (t *liveTable) retain(keep func(*liveSession) bool) {
 
 // len returns the number of live sessions.
 func (t *liveTable) len() int { return t.n }
+
+// prefetch starts loading the slot of key k into the CPU's cache, so that
+// find for it, a few records later, does not wait for memory.
+func (t *liveTable) prefetch(k uint64) {
+	if t.slots != nil {
+		prefetch(unsafe.Pointer(&t.slots[(k^k>>32)&uint64(len(t.slots)-1)]))
+	}
+}
