@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/surge-replay/surge/schema"
 )
@@ -88,9 +89,10 @@ type accessDecoder struct {
 	format  *logFormat
 	source  string
 	vals    values
-	facts   []responseFacts   // slab the optional response fields point into
-	devices map[string]string // user agent -> DeviceClass
-	body    []byte            // scratch for unescaping $request_body
+	facts   []responseFacts    // slab the optional response fields point into
+	devices map[string]uaClass // user agent -> DeviceClass
+	body    []byte             // scratch for unescaping $request_body
+	arena   lineArena          // the lines' strings
 
 	lastTime  string // last $time_local parsed, and its value
 	lastValue time.Time
@@ -116,7 +118,7 @@ func newAccessDecoder(r io.Reader, name string, f *logFormat, source string) *ac
 		lines:   newLineReader(r, name),
 		format:  f,
 		source:  source,
-		devices: make(map[string]string),
+		devices: make(map[string]uaClass),
 	}
 }
 
@@ -132,9 +134,9 @@ func (d *accessDecoder) decode(h *Hit) error {
 		}
 		h.Reset()
 		h.Pos = pos
-		// One allocation holds every string of the line: the fields of the
-		// Hit are substrings of it.
-		if rerr := d.parse(string(line), h); rerr != nil {
+		// One string holds the line: the fields of the Hit are substrings
+		// of it.
+		if rerr := d.parse(d.arena.string(line), h); rerr != nil {
 			rerr.Pos = pos
 			return rerr
 		}
@@ -341,7 +343,13 @@ func (d *accessDecoder) peer(h *Hit) {
 		e.Headers = append(e.Headers, schema.Header{Name: "Cookie", Value: cookieHeader(d.vals.cookies)})
 	}
 	if ua := v[kUserAgent]; ua != "" {
-		e.Device = d.device(ua)
+		var canon string
+		canon, e.Device = internUA(d.devices, ua)
+		for i := range e.Headers {
+			if hv := &e.Headers[i].Value; len(*hv) == len(ua) && unsafe.StringData(*hv) == unsafe.StringData(ua) {
+				*hv = canon // the same text, shared by every line that has it
+			}
+		}
 	}
 	if b := v[kRequestBody]; b != "" {
 		d.body = appendUnescapedLogged(d.body[:0], b, true)
@@ -352,9 +360,6 @@ func (d *accessDecoder) peer(h *Hit) {
 	}
 	e.Source = d.source
 }
-
-// device returns the DeviceClass of ua through the decoder's cache.
-func (d *accessDecoder) device(ua string) string { return cachedDevice(d.devices, ua) }
 
 // fail returns the RecordError for the variable that supplies k.
 func (d *accessDecoder) fail(k varKind, reason string) *RecordError {

@@ -33,6 +33,10 @@ type Hit struct {
 	SessionID string
 	// Pos is where the record starts in its file.
 	Pos Position
+
+	// key is the raw session key, found before the record is scrubbed
+	// (see pipeline.prepare).
+	key hitKey
 }
 
 // Reset clears h for reuse, keeping its slices' capacity.

@@ -18,10 +18,33 @@ import (
 // It is one pass over v that only looks closer at bytes that can start a
 // secret, so a value without one costs about a nanosecond a byte.
 func findSecret(v string, from int) (start, end int) {
+	if len(v)-from < minSecretLen {
+		return -1, -1
+	}
+	prevWord := from > 0 && wordByte[v[from-1]]
 	for i := from; i < len(v); i++ {
 		c := v[i]
-		if !startByte[c] || (i > 0 && isWordByte(v[i-1]) && c != '-') {
+		afterWord := prevWord
+		prevWord = wordByte[c]
+		if !startByte[c] || afterWord && c != '-' {
 			continue
+		}
+		// What matchAt would refuse at once, refused without the call:
+		// most values are paths and queries full of short numbers and
+		// dashes.
+		switch {
+		case c >= '0' && c <= '9':
+			if c < '2' || c > '6' || len(v)-i < 13 {
+				continue // cardAt: no network's prefix, or too short
+			}
+		case c == '-':
+			if i+1 == len(v) || v[i+1] != '-' {
+				continue // pemAt: not "-----BEGIN "
+			}
+		case c == 'e':
+			if i+1 == len(v) || v[i+1] != 'y' {
+				continue // jwtAt: not "eyJ" or "eyA"
+			}
 		}
 		if e := matchAt(v, i); e > i {
 			if c == 'B' || c == 'b' { // keep the "Bearer " scheme
@@ -37,6 +60,18 @@ func findSecret(v string, from int) (start, end int) {
 	}
 	return -1, -1
 }
+
+// minSecretLen is the length of the shortest secret findSecret finds
+// ("Bearer x" is 8 bytes; a card has 13 digits, a JWT at least 14 bytes).
+const minSecretLen = len("Bearer x")
+
+// wordByte is isWordByte as a table.
+var wordByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isWordByte(byte(c))
+	}
+	return t
+}()
 
 var startByte = func() (t [256]bool) {
 	for _, c := range "eAgxsrBb-{0123456789" {

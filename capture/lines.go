@@ -27,7 +27,7 @@ func newLineReader(r io.Reader, name string) *lineReader {
 
 // next returns the next line without its line ending and without NUL bytes
 // at its start (see trimLineStart), and its position. The line is valid until the
-// next call. At the end it returns io.EOF; a line over
+// next call (it may be the reader's buffer). At the end it returns io.EOF; a line over
 // MaxLine returns a *RecordError (and the reader moves past it).
 func (lr *lineReader) next() ([]byte, Position, error) {
 	if lr.line == 0 && lr.off == 0 {
@@ -43,6 +43,14 @@ func (lr *lineReader) next() ([]byte, Position, error) {
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		lr.off += int64(len(chunk))
+		if err == nil && len(lr.buf) == 0 && !tooLong && len(chunk) <= MaxLine+2 {
+			// The whole line is in the reader's buffer (most lines):
+			// return it from there, without copying it.
+			lr.line++
+			line := bytes.TrimSuffix(chunk, []byte{'\n'})
+			line = trimLineStart(bytes.TrimSuffix(line, []byte{'\r'}))
+			return line[:len(line):len(line)], pos, nil // an append must not write into the reader's buffer
+		}
 		if !tooLong {
 			if len(lr.buf)+len(chunk) > MaxLine+2 {
 				tooLong, lr.buf = true, lr.buf[:0]

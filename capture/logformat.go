@@ -261,6 +261,7 @@ type values struct {
 	cookies []schema.Header // $cookie_NAME values, in format order
 	times   []string        // kTimeParts values, in format order
 	spans   []int           // scratch of split: where each value starts and ends
+	headers int             // the most headers a line has, 0 until split counts them
 }
 
 // backslashEscaped reports whether s[i] is preceded by an odd number of backslashes.

@@ -28,11 +28,11 @@ const (
 type logSource struct {
 	lines   *lineReader
 	facts   []responseFacts
-	devices map[string]string // user agent -> DeviceClass
+	devices map[string]uaClass // user agent -> DeviceClass
 }
 
 func newLogSource(r io.Reader, name string) *logSource {
-	return &logSource{lines: newLineReader(r, name), devices: make(map[string]string)}
+	return &logSource{lines: newLineReader(r, name), devices: make(map[string]uaClass)}
 }
 
 // next returns the next line that is not blank, with h reset and positioned
@@ -79,16 +79,29 @@ func (s *logSource) device(ua string) string { return cachedDevice(s.devices, ua
 
 // cachedDevice returns the DeviceClass of ua through cache, which it
 // empties when it holds maxDevices user agents.
-func cachedDevice(cache map[string]string, ua string) string {
+func cachedDevice(cache map[string]uaClass, ua string) string {
+	_, c := internUA(cache, ua)
+	return c
+}
+
+// uaClass is a user agent as the device cache holds it (its own copy, not
+// part of a line) and its DeviceClass.
+type uaClass struct{ ua, device string }
+
+// internUA returns the cache's copy of ua and its DeviceClass. Replacing a
+// line's user agent by the copy lets the scrubber and the sessionizer,
+// which see the same few user agents over and over, recognize it by its
+// address instead of hashing it again (see Scrubber.header).
+func internUA(cache map[string]uaClass, ua string) (canon, device string) {
 	if c, ok := cache[ua]; ok {
-		return c
+		return c.ua, c.device
 	}
-	c := DeviceClass(ua)
+	c := uaClass{ua: strings.Clone(ua), device: DeviceClass(ua)} // not a substring: it would keep its line alive
 	if len(cache) >= maxDevices {
 		clear(cache)
 	}
-	cache[strings.Clone(ua)] = c // not a substring: it would keep its line alive
-	return c
+	cache[c.ua] = c
+	return c.ua, c.device
 }
 
 // setStatus sets e.Status from a logged status; "", "-" and the codes

@@ -134,6 +134,22 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 			}
 		}
 	}
+	if h.Exchange.Headers == nil {
+		// One allocation for the line's headers (the pipeline hands the
+		// last slice to the writer), not one per append.
+		if vals.headers == 0 {
+			vals.headers = 1 // a Cookie header made of $cookie_NAME values
+			for i := range f.fields {
+				if f.fields[i].header != "" {
+					vals.headers++
+				}
+			}
+		}
+		h.Exchange.Headers = make([]schema.Header, 0, vals.headers)
+	}
+	// One scan of the line instead of one per value: most lines have no
+	// escape at all.
+	escaped := strings.IndexByte(rest, '\\') >= 0
 	for i := range f.fields {
 		fd := &f.fields[i]
 		v := rest[spans[2*i]:spans[2*i+1]]
@@ -147,7 +163,9 @@ func (f *logFormat) split(line string, vals *values, h *Hit) *RecordError {
 			vals.v[kRequestBody] = v // unescaped later, control characters included
 			continue
 		}
-		v = unescapeLogged(v)
+		if escaped {
+			v = unescapeLogged(v)
+		}
 		if fd.header != "" {
 			h.Exchange.Headers = append(h.Exchange.Headers, schema.Header{Name: fd.header, Value: v})
 		}
@@ -183,7 +201,19 @@ func (f *logFormat) firstFits(rest string, spans []int) bool {
 		v := rest[pos:]
 		end := len(v)
 		if fd.lit != "" {
-			if end = fd.next(v, fd.skip(v)); end < 0 {
+			from := 0
+			if fd.spaces > 0 {
+				from = fd.skip(v)
+			}
+			if len(fd.lit) == 1 && !fd.list && fd.lit[0] != '"' {
+				// The common case of next, inline: a one-byte literal
+				// that nothing escapes.
+				if end = strings.IndexByte(v[min(from, len(v)):], fd.lit[0]); end >= 0 && from <= len(v) {
+					end += from
+				} else {
+					return false
+				}
+			} else if end = fd.next(v, from); end < 0 {
 				return false
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/surge-replay/surge/schema"
 )
@@ -176,6 +177,7 @@ func (p *pipeline) nextSource(srcs []*source) (*source, error) {
 			err := p.scrub.scrubError(s.in.Decode(h))
 			switch {
 			case err == nil:
+				p.prepare(h)
 				s.head = h
 				s.res.add(logTime(h))
 				continue
@@ -212,6 +214,18 @@ func (p *pipeline) newHit() *Hit {
 	return &Hit{}
 }
 
+// prepare does a new record's work that does not depend on the order of
+// records, while its text is still in the CPU's cache (release comes a
+// window of records later): the raw session key is found and hashed, then
+// the record is scrubbed. A CONNECT is left for release to skip.
+func (p *pipeline) prepare(h *Hit) {
+	if h.Exchange.Method == "CONNECT" {
+		return
+	}
+	p.sess.prepare(h)
+	p.scrub.Exchange(&h.Exchange)
+}
+
 // add accounts for a new record and releases the records the window has
 // passed.
 func (p *pipeline) add(h *Hit) error {
@@ -231,11 +245,40 @@ func (p *pipeline) add(h *Hit) error {
 	p.pending.push(h)
 	horizon := p.latest.Add(-min(p.opts.window(), p.maxLag+time.Second))
 	for p.pending.Len() > 0 && (p.pending.front().Exchange.Time.Before(horizon) || p.pending.Len() > p.opts.maxBuffered()) {
+		p.prefetchAhead()
 		if err := p.release(p.pending.pop()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// releaseAhead is how many records ahead of the one released prefetchAhead
+// prefetches its text and live session, and twice that its Hit.
+const releaseAhead = 8
+
+// prefetchAhead starts loading what releasing the records a little behind
+// the front reads: records are released a window after they were decoded,
+// when they have left the CPU's cache, and their live sessions' slots are
+// spread over a large table. Without it each is a wait for memory on every
+// record (measured: the path check of Validate and the slot lookup).
+func (p *pipeline) prefetchAhead() {
+	q := &p.pending
+	if i := q.head + 2*releaseAhead; i < len(q.items) {
+		h := q.items[i]
+		prefetch(unsafe.Pointer(h))
+		prefetch(unsafe.Pointer(&h.Exchange.Headers))
+		prefetch(unsafe.Pointer(&h.key))
+	}
+	if i := q.head + releaseAhead; i < len(q.items) {
+		h := q.items[i]
+		if h.key.set {
+			p.sess.live.prefetch(h.key.hash)
+		}
+		if h.Exchange.Path != "" {
+			prefetch(unsafe.Pointer(unsafe.StringData(h.Exchange.Path)))
+		}
+	}
 }
 
 // release completes a record in request-start order and emits it.
@@ -268,8 +311,10 @@ func (p *pipeline) release(h *Hit) error {
 		p.rep.Records-- // bad counts it again
 		return p.rep.bad(p.scrub.scrubError(&RecordError{Pos: h.Pos, Field: "method", Reason: connectReason(e.Host)}), p.opts.Strict, p.opts.MaxProblems)
 	}
+	if !h.key.set {
+		p.prepare(h)
+	}
 	p.sess.assign(h)
-	p.scrub.Exchange(e)
 	if errs := e.Validate(); len(errs) > 0 {
 		p.rep.Records-- // bad counts it again
 		return p.rep.bad(p.scrub.scrubError(&RecordError{Pos: h.Pos, Reason: "invalid event: " + joinErrs(errs)}), p.opts.Strict, p.opts.MaxProblems)

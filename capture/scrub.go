@@ -45,8 +45,13 @@ type Scrubber struct {
 	names *nameRules
 	cache map[uint64]string   // keyed by maphash of namespace and id
 	clean map[string]struct{} // header values Text leaves as they are (user agents repeat)
-	seed  maphash.Seed
-	sum   []byte
+	// recent are clean header values seen last, compared before the clean
+	// map is hashed: a decoder that shares one copy of each user agent
+	// (internUA) makes that a pointer comparison.
+	recent     [16]string
+	recentNext int
+	seed       maphash.Seed
+	sum        []byte
 
 	// Counts of values replaced, for the import report: named secrets in
 	// headers, query and body fields, user ids, and secrets detected by
@@ -158,7 +163,11 @@ func (s *Scrubber) header(h *schema.Header) {
 		// A Referer's query, a "Bearer" in a custom header, a token in
 		// a value of its own. Values found clean before (the same user
 		// agents, over and over) are not scanned again.
+		if s.recentlyClean(h.Value) {
+			return
+		}
 		if _, ok := s.clean[h.Value]; ok {
+			s.noteClean(h.Value)
 			return
 		}
 		v := s.Text(h.Value)
@@ -170,6 +179,22 @@ func (s *Scrubber) header(h *schema.Header) {
 		}
 		h.Value = v
 	}
+}
+
+// recentlyClean reports whether v is one of the recent clean values.
+func (s *Scrubber) recentlyClean(v string) bool {
+	for i := range s.recent {
+		if s.recent[i] == v { // equal data pointers compare without reading the bytes
+			return true
+		}
+	}
+	return false
+}
+
+// noteClean makes v, a clean header value, one of the recent ones.
+func (s *Scrubber) noteClean(v string) {
+	s.recent[s.recentNext] = v
+	s.recentNext = (s.recentNext + 1) % len(s.recent)
 }
 
 // path replaces detected secrets in path segments, and named ones in

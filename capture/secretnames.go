@@ -80,6 +80,14 @@ type nameRules struct {
 	headers map[string]nameKind // lower case
 	params  map[string]nameKind // lower case
 	cache   map[string]nameKind // raw name -> kind, for params and text
+	// recent remembers the last header names classified: an access log
+	// has the same few (its format's) on every line, compared here
+	// without hashing or building the cache key.
+	recent [8]struct {
+		name string
+		kind nameKind
+	}
+	next int // the recent entry to replace
 }
 
 func newNameRules(c ScrubConfig) *nameRules {
@@ -109,15 +117,24 @@ func newNameRules(c ScrubConfig) *nameRules {
 
 // header classifies a header name.
 func (r *nameRules) header(name string) nameKind {
-	if k, ok := r.cache["\x00"+name]; ok {
-		return k
+	for i := range r.recent {
+		if e := &r.recent[i]; e.name == name && name != "" {
+			return e.kind
+		}
 	}
-	l := strings.ToLower(name)
-	k, ok := r.headers[l]
-	if !ok && hasSecretPart(l) {
-		k = secretName
+	k, ok := r.cache["\x00"+name]
+	if !ok {
+		l := strings.ToLower(name)
+		if k, ok = r.headers[l]; !ok && hasSecretPart(l) {
+			k = secretName
+		}
+		r.remember("\x00"+name, k)
 	}
-	r.remember("\x00"+name, k)
+	r.recent[r.next] = struct {
+		name string
+		kind nameKind
+	}{name, k} // at most 8 records' text kept alive
+	r.next = (r.next + 1) % len(r.recent)
 	return k
 }
 
@@ -144,7 +161,7 @@ func (r *nameRules) remember(name string, k nameKind) {
 	if len(r.cache) >= 4096 {
 		clear(r.cache)
 	}
-	r.cache[name] = k
+	r.cache[strings.Clone(name)] = k // name may be part of a record's text
 }
 
 func hasSecretPart(lower string) bool {

@@ -88,38 +88,65 @@ type sessionizer struct {
 	key       SessionKey
 	gap       time.Duration
 	scrub     *Scrubber
-	live      map[uint64]liveSession // by keyHash of the raw key
+	live      liveTable // by keyHash of the raw key
 	seed      maphash.Seed
 	lastSweep time.Time
 	started   int64 // sessions started
 	noKey     int64 // records without the configured session key
+	parts     [16]partHash
+	partNext  int
 }
 
-// liveSession is held by value in the live map: a lookup touches one map
-// slot, not a pointer to chase to a cold allocation (with thousands of
-// clients interleaved, that second cache miss per line was measured).
+// liveSession is held by value in the live table, one 64-byte slot (a
+// cache line): a lookup touches that slot, not a pointer to chase to a cold
+// allocation (with thousands of clients interleaved, each cache miss per
+// line was measured).
 type liveSession struct {
+	key     uint64 // keyHash of the raw key
+	userKey uint64 // the last raw user id's maphash, to notice a change...
+	user    string // ...and its hash
 	id      string
-	user    string // the hash of the last raw user id seen...
-	userKey uint64 // ...and that raw id's maphash, to notice a change
-	last    int64  // start of the latest request, Unix ns
+	last    int64 // start of the latest request, Unix ns
 	seq     int32
+	used    bool // the slot holds a session
 }
 
 func newSessionizer(key SessionKey, gap time.Duration, scrub *Scrubber) *sessionizer {
 	if gap <= 0 {
 		gap = DefaultIdleGap
 	}
-	return &sessionizer{key: key, gap: gap, scrub: scrub, live: map[uint64]liveSession{}, seed: maphash.MakeSeed()}
+	return &sessionizer{key: key, gap: gap, scrub: scrub, seed: maphash.MakeSeed()}
 }
 
-// assign sets h's Session, User and Seq.
+// hitKey is a hit's raw session key (kind and one or two parts, see
+// rawKey), its keyHash, and the maphash of the raw user id.
+type hitKey struct {
+	kind, a, b string
+	hash, user uint64
+	set        bool
+}
+
+// prepare finds h's raw session key and hashes it and the user id, as soon
+// as the hit is decoded: its text is still in the CPU's cache then, and
+// not yet scrubbed (the key may be a secret cookie).
+func (s *sessionizer) prepare(h *Hit) {
+	kind, a, b := s.rawKey(h)
+	h.key = hitKey{kind: kind, a: a, b: b, hash: s.keyHash(kind, a, b), set: true}
+	if h.UserID != "" {
+		h.key.user = maphash.String(s.seed, h.UserID)
+	}
+}
+
+// assign sets h's Session, User and Seq, in request-start order.
 func (s *sessionizer) assign(h *Hit) {
 	e := &h.Exchange
-	kind, a, b := s.rawKey(h)
-	k := s.keyHash(kind, a, b)
+	if !h.key.set {
+		s.prepare(h)
+	}
+	kind, a, b, k := h.key.kind, h.key.a, h.key.b, h.key.hash
 	now := e.Time.UnixNano()
-	ls, ok := s.live[k]
+	slot := s.live.find(k)
+	ls, ok := *slot, slot.used
 	// A source's own session id is never split; other keys split after the
 	// idle gap.
 	if !ok || (h.SessionID == "" && now-ls.last > int64(s.gap)) {
@@ -129,12 +156,12 @@ func (s *sessionizer) assign(h *Hit) {
 			// session's key comes back later.
 			id += "@" + strconv.FormatInt(now, 10)
 		}
-		ls = liveSession{id: s.scrub.Hash("s", id), last: now}
+		ls = liveSession{key: k, id: s.scrub.Hash("s", id), last: now}
 		s.started++
 	}
 	if h.UserID != "" {
 		// A session's user rarely changes: hash once per change.
-		if uk := maphash.String(s.seed, h.UserID); uk != ls.userKey || ls.user == "" {
+		if uk := h.key.user; uk != ls.userKey || ls.user == "" {
 			ls.userKey, ls.user = uk, s.scrub.Hash("u", h.UserID)
 		}
 		e.User = ls.user
@@ -142,7 +169,7 @@ func (s *sessionizer) assign(h *Hit) {
 	e.Session, e.Seq = ls.id, ls.seq
 	ls.seq++
 	ls.last = max(ls.last, now)
-	s.live[k] = ls
+	s.live.put(slot, ls)
 	s.sweep(e.Time)
 }
 
@@ -167,7 +194,33 @@ func (s *sessionizer) rawKey(h *Hit) (kind, a, b string) {
 // keyHash hashes a raw key without building it: live sessions are looked up
 // by a 64-bit hash (collisions are negligible at the number of live sessions).
 func (s *sessionizer) keyHash(kind, a, b string) uint64 {
-	return hash3(s.seed, kind, a, b)
+	h := maphash.String(s.seed, kind)
+	h = h*0x9e3779b97f4a7c15 ^ maphash.String(s.seed, a)
+	return h*0x9e3779b97f4a7c15 ^ s.partHash(b) // = hash3(s.seed, kind, a, b)
+}
+
+// partHash is maphash.String(s.seed, b), remembered for the last long
+// parts: b is mostly a user agent, of which a log has few, and a decoder
+// that shares one copy of each (internUA) makes recognizing it a pointer
+// comparison.
+func (s *sessionizer) partHash(b string) uint64 {
+	if len(b) < 32 {
+		return maphash.String(s.seed, b)
+	}
+	for i := range s.parts {
+		if s.parts[i].s == b {
+			return s.parts[i].h
+		}
+	}
+	h := maphash.String(s.seed, b)
+	s.parts[s.partNext] = partHash{b, h}
+	s.partNext = (s.partNext + 1) % len(s.parts)
+	return h
+}
+
+type partHash struct {
+	s string
+	h uint64
 }
 
 // hash3 combines the hashes of three strings (maphash.Hash would copy them).
@@ -182,10 +235,7 @@ func (s *sessionizer) sweep(now time.Time) {
 	if now.Sub(s.lastSweep) < s.gap {
 		return
 	}
-	for k, ls := range s.live {
-		if now.UnixNano()-ls.last > int64(s.gap) {
-			delete(s.live, k)
-		}
-	}
+	ns := now.UnixNano()
+	s.live.retain(func(ls *liveSession) bool { return ns-ls.last <= int64(s.gap) })
 	s.lastSweep = now
 }
