@@ -259,7 +259,7 @@ func TestCaptureProxyRefusals(t *testing.T) {
 		{[]string{"-o", "d"}, "--upstream URL is required"},                                                          // no upstream
 		{[]string{"--upstream", "ftp://x", "-o", "d"}, `--upstream "ftp://x": want http://`},                         // bad scheme
 		{[]string{"--upstream", "http://127.0.0.1:1"}, "-o DIR or -o kafka://"},                                      // no output
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "kafka://h/t"}, "--output: kafka address"},                     // bad kafka address
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "kafka://h/t"}, "--output: kafka address"},               // bad kafka address
 		{[]string{"--upstream", "http://127.0.0.1:1", "-o", file}, "not a directory"},                                // output is a file
 		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "0"}, "--sample 0: want a fraction"},    // zero sample
 		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "1.5"}, "--sample 1.5"},                 // sample over 1
