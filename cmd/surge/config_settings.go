@@ -15,6 +15,14 @@ import (
 // TestSettingsAreTheKeys keeps it equal to the keys the commands bind.
 //
 // Commands read their options from here, never from viper.
+// The bounds of --speed and --loop: beyond them a schedule's duration
+// overflows or its plan does not fit in memory.
+const (
+	minSpeed = 0.01
+	maxSpeed = 1e6
+	maxLoops = 1000
+)
+
 type settings struct {
 	Import     importSettings    `mapstructure:"import"`
 	Inspect    inspectSettings   `mapstructure:"inspect"`
@@ -334,9 +342,13 @@ func (s *settings) Validate() []error {
 	// a mistake.
 	if finite("replay.speed", r.Speed) && r.Speed <= 0 {
 		bad("replay.speed", "%g: want a positive speed (1 = as recorded, 10 = ten times faster)", r.Speed)
+	} else if r.Speed < minSpeed || r.Speed > maxSpeed {
+		// An hour at 1e-9 is 114,000 years of schedule: its duration
+		// overflowed and its dry run's per-second plan took all memory.
+		bad("replay.speed", "%g: want a speed from %g (100x slower) to %g", r.Speed, minSpeed, maxSpeed)
 	}
-	if r.Loop < 1 {
-		bad("replay.loop", "%d: want 1 or more passes over the window", r.Loop)
+	if r.Loop < 1 || r.Loop > maxLoops {
+		bad("replay.loop", "%d: want 1 to %d passes over the window", r.Loop, maxLoops)
 	}
 	nonNegDur("replay.spread", r.Spread)
 	nonNegDur("replay.timeout", r.Timeout) // 0: the default, 30s
@@ -413,6 +425,8 @@ func (s *settings) Validate() []error {
 	}
 	if finite("run.start.speed", st.Speed) && st.Speed <= 0 {
 		bad("run.start.speed", "%g: want a positive speed (1 = as recorded, 10 = ten times faster)", st.Speed)
+	} else if st.Speed < minSpeed || st.Speed > maxSpeed {
+		bad("run.start.speed", "%g: want a speed from %g (100x slower) to %g", st.Speed, minSpeed, maxSpeed)
 	}
 	if finite("run.start.max_rps", st.MaxRPS) && st.MaxRPS < 0 {
 		bad("run.start.max_rps", "%g: want a rate cap of 0 or more (0: no cap)", st.MaxRPS)

@@ -153,7 +153,7 @@ func TestReplayRefusesBadValuesUpFront(t *testing.T) {
 		// Speed 0 used to replay at 1x.
 		{[]string{"--speed", "0"}, "--speed 0: want a positive speed", ""},
 		// Zero passes sent nothing and "passed".
-		{[]string{"--loop", "0"}, "--loop 0: want 1 or more passes", ""},
+		{[]string{"--loop", "0"}, "--loop 0: want 1 to 1000 passes", ""},
 		// A target without a scheme: say which URL is meant, once.
 		{[]string{"--target", "127.0.0.1:8080"}, "the target needs a scheme: http://127.0.0.1:8080", "target: missing"},
 		// An output that cannot be written is found before the run.

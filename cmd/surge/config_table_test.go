@@ -120,9 +120,9 @@ var anyValue = map[string]string{
 // semanticBad: values that parse as their type but mean nothing or would
 // mislead (settings.Validate).
 var semanticBad = map[string][]badValue{
-	"replay.speed":            {{"0", "want a positive speed"}, {"-2", "want a positive speed"}},
+	"replay.speed":            {{"0", "want a positive speed"}, {"-2", "want a positive speed"}, {"1e-9", "want a speed from 0.01"}, {"1e9", "want a speed from 0.01"}},
 	"replay.ratio":            {{"0", "schedules nothing"}, {"-1", "want a ratio above 0"}},
-	"replay.loop":             {{"0", "want 1 or more passes"}},
+	"replay.loop":             {{"0", "want 1 to 1000 passes"}, {"1000000000", "want 1 to 1000 passes"}},
 	"replay.max_rps":          {{"-5", "0 or more"}},
 	"replay.abort_error_rate": {{"1.5", "fraction"}},
 	"replay.pipeline":         {{"0", "want 1"}},
@@ -130,7 +130,7 @@ var semanticBad = map[string][]badValue{
 	"replay.timeout":          {{"-1s", "0 or more"}},
 	"replay.routes":           {{"-1", "0 (every route)"}},
 	"report.routes":           {{"-1", "0 (every route)"}},
-	"run.start.speed":         {{"0", "want a positive speed"}},
+	"run.start.speed":         {{"0", "want a positive speed"}, {"1e-9", "want a speed from 0.01"}},
 	"run.start.ratio":         {{"-1", "above 0"}},
 	"import.max_problems":     {{"-1", "0 or more"}},
 	"kafka.tail.count":        {{"-3", "0 (follow)"}},
