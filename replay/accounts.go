@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -140,6 +141,20 @@ func (s *substituter) replaceQuery(q, user string) string {
 
 // replace substitutes every placeholder in v.
 func (s *substituter) replace(v, user, header string) string {
+	return s.replaceEscaped(v, user, header, nil)
+}
+
+// replacePath substitutes the placeholders of a raw path (a secret the
+// scrubber found in a path segment, such as a reset token), each value
+// escaped as a path segment (RFC 3986 §3.3), so a token holding '/' or '?'
+// stays one segment.
+func (s *substituter) replacePath(p, user string) string {
+	return s.replaceEscaped(p, user, "", url.PathEscape)
+}
+
+// replaceEscaped substitutes every placeholder in v, each value passed
+// through escape when it is not nil.
+func (s *substituter) replaceEscaped(v, user, header string, escape func(string) string) string {
 	if !strings.Contains(v, placeholderPrefix) {
 		return v
 	}
@@ -154,7 +169,11 @@ func (s *substituter) replace(v, user, header string) string {
 			break
 		}
 		b.WriteString(v[:i])
-		b.WriteString(s.value(v[i:i+end+2], user, header))
+		val := s.value(v[i:i+end+2], user, header)
+		if escape != nil {
+			val = escape(val)
+		}
+		b.WriteString(val)
 		v = v[i+end+2:]
 	}
 	b.WriteString(v)

@@ -118,7 +118,7 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method, sent: -1, assigned: -1, host: r.Host}
 	id := identity(r)
 	pr.subst.now = r.At
-	p.target = pr.requestTarget(e.Path, pr.subst.replaceQuery(e.Query, id))
+	p.target = pr.requestTarget(pr.subst.replacePath(e.Path, id), pr.subst.replaceQuery(e.Query, id))
 	p.headers = make([]schema.Header, 0, len(e.Headers)+1)
 	for _, h := range e.Headers {
 		lower := strings.ToLower(h.Name)

@@ -141,3 +141,32 @@ func TestAccountsAndPlaceholders(t *testing.T) {
 		t.Error("a virtual user's value is not stable")
 	}
 }
+
+// TestPathPlaceholders: a secret the scrubber found in a path segment is
+// filled per virtual user like one in a header, escaped as a segment; a
+// path without one is untouched.
+func TestPathPlaceholders(t *testing.T) {
+	ph := "{{secret:0123456789abcdef}}"
+	s := substituter{secrets: map[string]string{}}
+	tests := []struct {
+		name, path string
+		check      func(string) bool
+	}{
+		// A reset token in the path gets the user's stable value.
+		{"token segment", "/reset/" + ph + "/confirm", func(p string) bool {
+			return strings.HasPrefix(p, "/reset/surge-") && strings.HasSuffix(p, "/confirm") && !strings.Contains(p, "{{")
+		}},
+		// No placeholder: byte for byte as recorded.
+		{"plain", "/promo/50%-off;v=1", func(p string) bool { return p == "/promo/50%-off;v=1" }},
+	}
+	for _, tt := range tests {
+		if got := s.replacePath(tt.path, "u1"); !tt.check(got) {
+			t.Errorf("%s: replacePath(%q) = %q", tt.name, tt.path, got)
+		}
+	}
+	// A configured secret value holding '/' and '?' stays one segment.
+	s.secrets[ph] = "a/b?c"
+	if got, want := s.replacePath("/reset/"+ph, "u1"), "/reset/a%2Fb%3Fc"; got != want {
+		t.Errorf("replacePath with a configured secret = %q; want %q", got, want)
+	}
+}
