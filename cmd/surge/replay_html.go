@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/report"
+	"github.com/surge-replay/surge/shaper"
 )
 
 // timeline returns the per-second series the HTML report draws, or nil
@@ -19,11 +20,11 @@ func (o *replayOptions) timeline() *report.Timeline {
 
 // writeHTML writes the run's HTML report to --html, if asked for, and says
 // where on stderr.
-func (o *replayOptions) writeHTML(stderr io.Writer, s *report.RunSummary, tl *report.Timeline) error {
+func (o *replayOptions) writeHTML(stderr io.Writer, s *report.RunSummary, tl *report.Timeline, ctls []shaper.Control) error {
 	if o.html == "" {
 		return nil
 	}
-	if err := writeHTMLReport(o.html, &report.HTMLReport{Summary: s, Series: tl.Series()}); err != nil {
+	if err := writeHTMLReport(o.html, &report.HTMLReport{Summary: s, Series: tl.Series(), Markers: controlMarkers(ctls, s.Start)}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "html report: %s\n", o.html)
@@ -36,4 +37,23 @@ func writeHTMLReport(path string, r *report.HTMLReport) error {
 		return fmt.Errorf("--html %s: %w", path, err)
 	}
 	return nil
+}
+
+// controlMarkers places a run's control events on the report's time axes
+// (seconds from the run's start): at the wall time each was made, when
+// recorded, else at its schedule offset.
+func controlMarkers(ctls []shaper.Control, start time.Time) []report.Marker {
+	var ms []report.Marker
+	for _, c := range ctls {
+		t := c.At.Seconds()
+		if !c.Issued.IsZero() && !start.IsZero() {
+			t = max(c.Issued.Sub(start).Seconds(), 0)
+		}
+		label := c.Op
+		if c.Op == shaper.OpSet && c.Set != nil && c.Set.Ratio != nil {
+			label = fmt.Sprintf("ratio %gx", *c.Set.Ratio)
+		}
+		ms = append(ms, report.Marker{T: t, Label: label})
+	}
+	return ms
 }

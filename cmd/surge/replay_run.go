@@ -178,8 +178,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
+	var ctls []shaper.Control
 	if controls != nil {
-		ctls, _ := controls.Since(0)
+		ctls, _ = controls.Since(0)
 		writeControls(cmd.OutOrStdout(), ctls)
 	}
 	if st.AccountsLeased > 0 {
@@ -193,7 +194,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := writeJUnit(o.gate.junit, summary); err != nil {
 		return err
 	}
-	if err := o.writeHTML(stderr, summary, tl); err != nil {
+	if err := o.writeHTML(stderr, summary, tl, ctls); err != nil {
 		return err
 	}
 	web.finish(cmd.Context(), summary)

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/surge-replay/surge/report"
-	"github.com/surge-replay/surge/shaper"
 )
 
 func newReportCommand(cfg *config) *cobra.Command {
@@ -55,13 +54,14 @@ recorded); "surge report compare" compares two runs.`,
 				return err
 			}
 			s.TextRoutes = textRoutes(cfg.s.Report.Routes)
+			ctls, err := controlsOf(args)
+			if err != nil {
+				return err
+			}
 			if cfg.s.Report.JSON {
 				err = s.WriteJSON(cmd.OutOrStdout())
 			} else if err = s.WriteText(cmd.OutOrStdout()); err == nil {
-				var ctls []shaper.Control
-				if ctls, err = controlsOf(args); err == nil {
-					writeControls(cmd.OutOrStdout(), ctls)
-				}
+				writeControls(cmd.OutOrStdout(), ctls)
 			}
 			if err != nil {
 				return err
@@ -71,7 +71,7 @@ recorded); "surge report compare" compares two runs.`,
 				if err != nil {
 					return err
 				}
-				if err := writeHTMLReport(html, &report.HTMLReport{Summary: s, Series: tl.Series()}); err != nil {
+				if err := writeHTMLReport(html, &report.HTMLReport{Summary: s, Series: tl.Series(), Markers: controlMarkers(ctls, s.Start)}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "html report: %s\n", html)
