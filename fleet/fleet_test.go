@@ -206,16 +206,24 @@ func start(t *testing.T, tp Topics, spec *RunSpec) {
 	}
 }
 
-// testLead is how long after it is issued a test's control event takes
+// testLead is how long after it is issued TestFleetControl's events take
 // effect: DefaultLead (300 ms) holds on a quiet machine, but a loaded one
-// (make test on 2 cores) delivered a pause to one agent 381 ms late. An
-// agent later than testLead also fails the < 1 s delivery requirement.
+// (make test on 2 cores) delivered a pause to one agent 381 ms late, and
+// the test wants nothing sent in the pause. An agent later than testLead
+// also fails the < 1 s delivery requirement.
 const testLead = time.Second
 
+// control publishes e to take effect DefaultLead after now.
 func control(t *testing.T, tp Topics, e Event) time.Time {
 	t.Helper()
+	return controlLead(t, tp, e, DefaultLead)
+}
+
+// controlLead publishes e to take effect lead after now.
+func controlLead(t *testing.T, tp Topics, e Event, lead time.Duration) time.Time {
+	t.Helper()
 	now := time.Now()
-	e.Issued, e.At = now, now.Add(testLead)
+	e.Issued, e.At = now, now.Add(lead)
 	if err := tp.Publish(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -420,11 +428,11 @@ func TestFleetControl(t *testing.T) {
 	start(t, tp, spec)
 	time.Sleep(time.Until(spec.StartAt.Add(500 * time.Millisecond)))
 	r := 2.0
-	control(t, tp, Event{Run: spec.Run, Op: OpSet, Ratio: &r})
+	controlLead(t, tp, Event{Run: spec.Run, Op: OpSet, Ratio: &r}, testLead)
 	time.Sleep(200 * time.Millisecond)
-	pauseAt := control(t, tp, Event{Run: spec.Run, Op: OpPause})
+	pauseAt := controlLead(t, tp, Event{Run: spec.Run, Op: OpPause}, testLead)
 	time.Sleep(time.Second)
-	resumeAt := control(t, tp, Event{Run: spec.Run, Op: OpResume})
+	resumeAt := controlLead(t, tp, Event{Run: spec.Run, Op: OpResume}, testLead)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

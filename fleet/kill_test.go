@@ -212,8 +212,12 @@ func TestFleetAgentKilled(t *testing.T) {
 	// the traffic of the commit lag (spread + commitEvery) plus that.
 	perSecond := float64(wantN) / span.Seconds()
 	bound := int(perSecond * (0.3 + 3*commitEvery.Seconds()) * 2)
-	if int64(dups) < fr.Duplicates {
-		t.Errorf("report says %d duplicates; the target saw %d", fr.Duplicates, dups)
+	// The report may also count requests the dead agent had handed to its
+	// driver (its mark) that were still waiting for a connection when it
+	// died, so never reached the target: at most about 100 ms of its
+	// traffic (seen: 28 reported, 25 at the target, at load 10).
+	if inflight := int(perSecond*0.1) + 1; int(fr.Duplicates) > dups+inflight {
+		t.Errorf("report says %d duplicates; the target saw %d (+%d in flight at the kill at most)", fr.Duplicates, dups, inflight)
 	}
 	if dups > bound {
 		t.Errorf("%d duplicates; want at most %d (about 2x the traffic of the commit lag)", dups, bound)
