@@ -176,20 +176,12 @@ func TestFleetAgentKilled(t *testing.T) {
 	}
 	want := expected(t, st.Spec, events)
 	got := target.counts()
-	var wantN, missing, dups int
-	for k, n := range want {
-		wantN += n
-		p := fmt.Sprintf("/s/%s/%d", k.session, k.seq)
-		switch {
-		case got[p] < n:
-			missing += n - got[p]
-			for _, e := range events {
-				if e.Path == p {
-					t.Logf("missing %s: capture offset %v", p, e.Time.Sub(base))
-				}
+	wantN, missing, dups, lost := tally(want, got)
+	for _, p := range lost {
+		for _, e := range events {
+			if e.Path == p {
+				t.Logf("missing %s: capture offset %v", p, e.Time.Sub(base))
 			}
-		case got[p] > n:
-			dups += got[p] - n
 		}
 	}
 	t.Logf("schedule %d requests; target got %d: missing %d, duplicates %d; report: duplicates %d (a lower bound), late sent %d, skipped %d; verdict %s, exit %d",

@@ -66,17 +66,7 @@ func testBrokerRestart(t *testing.T, downPastEnd bool) {
 	}
 	want := expected(t, spec, events)
 	got := target.counts()
-	var wantN, missing, dups int
-	for k, n := range want {
-		wantN += n
-		p := fmt.Sprintf("/s/%s/%d", k.session, k.seq)
-		switch {
-		case got[p] < n:
-			missing += n - got[p]
-		case got[p] > n:
-			dups += got[p] - n
-		}
-	}
+	wantN, missing, dups, _ := tally(want, got)
 	f.mu.Lock()
 	results := len(f.results[spec.Run])
 	f.mu.Unlock()
@@ -143,17 +133,7 @@ func TestFleetBrokerKilled(t *testing.T) {
 	}
 	want := expected(t, spec, events)
 	got := target.counts()
-	var wantN, missing, dups int
-	for k, n := range want {
-		wantN += n
-		p := fmt.Sprintf("/s/%s/%d", k.session, k.seq)
-		switch {
-		case got[p] < n:
-			missing += n - got[p]
-		case got[p] > n:
-			dups += got[p] - n
-		}
-	}
+	wantN, missing, dups, _ := tally(want, got)
 	f.mu.Lock()
 	results := len(f.results[spec.Run])
 	f.mu.Unlock()
@@ -171,4 +151,22 @@ func TestFleetBrokerKilled(t *testing.T) {
 	if fr.Summary.Scheduled != int64(results) {
 		t.Errorf("report scheduled %d; the agents collected %d results", fr.Summary.Scheduled, results)
 	}
+}
+
+// tally compares what the target got (path → count) with the schedule
+// (key → count): the schedule's size, requests it never got, and requests
+// it got more often than scheduled; lost lists the paths of the missing.
+func tally(want map[key]int, got map[string]int) (wantN, missing, dups int, lost []string) {
+	for k, n := range want {
+		wantN += n
+		p := fmt.Sprintf("/s/%s/%d", k.session, k.seq)
+		switch {
+		case got[p] < n:
+			missing += n - got[p]
+			lost = append(lost, p)
+		case got[p] > n:
+			dups += got[p] - n
+		}
+	}
+	return wantN, missing, dups, lost
 }
