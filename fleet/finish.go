@@ -2,7 +2,7 @@ package fleet
 
 import (
 	"context"
-	"fmt"
+	"sort"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -29,31 +29,15 @@ const Overrun = overrun
 // window holds no record of it. The count is 0 and parts empty when the
 // whole run is handled. Errors are the brokers' (a broker still down).
 func unfinished(ctx context.Context, addr kafkalog.Addr, group string, from, to time.Time) (left int64, parts []int, err error) {
-	ids, err := kafkalog.Partitions(ctx, addr)
+	// Committed offsets (-1 where none) of every partition, with the
+	// temporary errors of brokers coming back retried.
+	committed, _, err := kafkalog.GroupOffsets(ctx, addr, group)
 	if err != nil {
 		return 0, nil, err
 	}
-	c := &kafka.Client{Addr: kafka.TCP(addr.Brokers...), Timeout: requestTimeout, Transport: kafkalog.Transport()}
-	res, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{addr.Topic: ids}})
-	if err == nil {
-		err = res.Error
-	}
-	if err != nil {
-		return 0, nil, fmt.Errorf("group %s: fetch committed offsets of %s: %w", group, addr.Topic, err)
-	}
-	committed := map[int]int64{}
-	for _, p := range res.Topics[addr.Topic] {
-		if p.Error == nil {
-			committed[p.Partition] = p.CommittedOffset
-		}
-	}
-	as := make([]kafka.PartitionAssignment, len(ids))
-	for i, id := range ids {
-		off, ok := committed[id]
-		if !ok {
-			off = -1
-		}
-		as[i] = kafka.PartitionAssignment{ID: id, Offset: off}
+	as := make([]kafka.PartitionAssignment, 0, len(committed))
+	for id, off := range committed {
+		as = append(as, kafka.PartitionAssignment{ID: id, Offset: off})
 	}
 	sp, err := spans(ctx, addr, as, from, to)
 	if err != nil {
@@ -65,5 +49,6 @@ func unfinished(ctx context.Context, addr kafkalog.Addr, group string, from, to 
 			parts = append(parts, s.partition)
 		}
 	}
+	sort.Ints(parts)
 	return left, parts, nil
 }
