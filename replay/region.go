@@ -152,7 +152,11 @@ func decodeRegion(name string, msg json.RawMessage) (Region, []error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ecs %q: want a client subnet prefix (198.51.100.0/24, 2001:db8::/56)", spec.ECS))
 		} else {
-			rg.ECS = netip.PrefixFrom(p.Addr().Unmap(), min(p.Bits(), p.Addr().Unmap().BitLen())).Masked()
+			bits := p.Bits()
+			if p.Addr().Is4In6() {
+				bits = max(bits-96, 0) // ::ffff:10.0.0.0/120 is 10.0.0.0/24
+			}
+			rg.ECS = netip.PrefixFrom(p.Addr().Unmap(), bits).Masked()
 		}
 	}
 	return rg, errs
