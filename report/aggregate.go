@@ -72,11 +72,12 @@ type Aggregator struct {
 	lastSend          time.Time
 	conns             connAgg // client queueing and connections (conns.go)
 
-	routes map[string]*routeAgg
-	secs   []*second // secs[i] is second lo+i of the series; nil when empty
-	lo     int64
-	spill  second         // results outside the series
-	window *hdr.Histogram // scratch for Snapshot's last seconds, reused
+	routes  map[string]*routeAgg
+	regions map[string]*runRegion // region.go
+	secs    []*second             // secs[i] is second lo+i of the series; nil when empty
+	lo      int64
+	spill   second         // results outside the series
+	window  *hdr.Histogram // scratch for Snapshot's last seconds, reused
 }
 
 // tally counts results by outcome.
@@ -158,6 +159,7 @@ func (a *Aggregator) add(r *schema.Result) {
 	a.tally.add(dropped, class)
 	rt := a.route(r.Route)
 	rt.add(dropped, class)
+	a.addRegion(r, dropped, class)
 	sec := a.second(r.Intended)
 	sec.add(dropped, class)
 	if dropped {
