@@ -219,3 +219,23 @@ func FormatDNSTTL(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// String returns "eu: 127.0.0.1:5301, 127.0.0.1:5302 from 127.0.0.5, ecs
+// 198.51.100.0/24".
+func (r Region) String() string {
+	var b strings.Builder
+	b.WriteString(r.Name + ":")
+	for i, s := range r.Resolvers {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(" " + s.String())
+	}
+	if r.Source.IsValid() {
+		b.WriteString(" from " + r.Source.String())
+	}
+	if r.ECS.IsValid() {
+		b.WriteString(", ecs " + r.ECS.String())
+	}
+	return b.String()
+}

@@ -212,3 +212,19 @@ func joinAddrs(addrs []netip.Addr) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// CheckRegions makes the checks Run makes before anything is sent: with
+// Config.Regions, every resolver allowed and each region's answer for the
+// target allowed (DNS queries go to the regions' resolvers; nothing goes
+// to the target); without, CheckTarget.
+func CheckRegions(ctx context.Context, c *Config) error {
+	if len(c.Regions) == 0 {
+		return CheckTarget(ctx, c.Target, c.Allow)
+	}
+	rs, err := newRegionNets(ctx, c)
+	if err != nil {
+		return err
+	}
+	rs.close()
+	return nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/surge-replay/surge/replay"
 )
@@ -26,4 +27,30 @@ func regionsFrom(cfg *config, engine *replay.Config) []error {
 	}
 	engine.Regions = rgs
 	return nil
+}
+
+// regionsPlan prints the regions of a run for its plan: each region's
+// resolvers, source and client subnet, and how long answers are kept; ""
+// without regions.
+func regionsPlan(c *replay.Config) string {
+	if len(c.Regions) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, rg := range c.Regions {
+		fmt.Fprintf(&b, "%-9s %s\n", "region", rg)
+	}
+	ttl := replay.FormatDNSTTL(c.DNSTTL)
+	switch c.DNSTTL {
+	case replay.DNSTTLRecord:
+		ttl += " (each answer for its records' TTL)"
+	case replay.DNSTTLForever:
+		ttl += " (each region's first answer for the whole run)"
+	case replay.DNSTTLNone:
+		ttl += " (never cached: every new connection asks)"
+	default:
+		ttl += " (each answer that long, whatever its TTL)"
+	}
+	fmt.Fprintf(&b, "%-9s %s\n", "dns ttl", ttl)
+	return b.String()
 }

@@ -145,10 +145,22 @@ func TestReplayRegions(t *testing.T) {
 			}
 		})
 	}
+	// The plan names the regions; a dry run checks them, sending nothing
+	// to the target.
+	cfgDry := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfgDry, []byte(fmt.Sprintf("regions:\n  eu: {resolvers: [%q], source: 127.0.0.5, ecs: 198.51.100.7/24}\n", eu)), 0o644)
+	before := hits("127.0.0.2") + hits("127.0.0.3")
+	_, errs, err := surge(t, "replay", "--config", cfgDry, "--from", capture, "--target", "http://api.surge.test:"+strconv.Itoa(port), "--dry-run")
+	if err != nil || !strings.Contains(errs, "region    eu: "+eu+" from 127.0.0.5, ecs 198.51.100.0/24") || !strings.Contains(errs, "dns ttl   ttl") {
+		t.Errorf("dry run: %v\n%s", err, errs)
+	}
+	if hits("127.0.0.2")+hits("127.0.0.3") != before {
+		t.Error("the dry run sent requests")
+	}
 	// A bad region names itself.
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte("regions:\n  eu: {resolvers: [dns.example]}\n"), 0o644)
-	_, _, err := surge(t, "replay", "--config", cfg, "--from", capture, "--target", "http://api.surge.test:1")
+	_, _, err = surge(t, "replay", "--config", cfg, "--from", capture, "--target", "http://api.surge.test:1")
 	if err == nil || !strings.Contains(err.Error(), `regions: eu: resolvers[0]: "dns.example"`) {
 		t.Errorf("a resolver by name: %v; want it refused", err)
 	}
