@@ -167,10 +167,11 @@ func newRegionNets(ctx context.Context, c *Config) (*regionNets, error) {
 				n.res.exchange = c.testExchange
 			}
 			if _, err := n.res.lookup(ctx); err != nil {
+				hint := ""
 				if errors.Is(err, ErrNotAllowed) {
-					err = fmt.Errorf("%w: %v", ErrNotAllowed, err)
+					hint = " (loopback only by default; allow it with targets.allow or --allow)"
 				}
-				errs = append(errs, fmt.Errorf("regions: %s: %w", rg.Name, err))
+				errs = append(errs, fmt.Errorf("regions: %w%s", err, hint))
 			}
 		}
 		rs.byName[rg.Name] = n

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -383,15 +384,23 @@ func TestRegionsSafetyAtStart(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		rg   Region
+		want string
 	}{
-		{"resolver not loopback", region("eu", netip.MustParseAddrPort("192.0.2.53:53"), "", "")},
-		{"answer not loopback", region("eu", far.addr, "", "")},
+		{"resolver not loopback", region("eu", netip.MustParseAddrPort("192.0.2.53:53"), "", ""), "regions: eu: resolver 192.0.2.53:53"},
+		{"answer not loopback", region("eu", far.addr, "", ""), "regions: region eu: resolving api.surge.test: not allowed: 203.0.113.7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Config{Target: rt.url(), GoClock: true, Regions: []Region{tc.rg}}
+			if !tc.rg.Resolvers[0].Addr().IsLoopback() {
+				// Should the check fail, no query may leave loopback.
+				cfg.testExchange = func(context.Context, *dns.Msg, netip.AddrPort) (*dns.Msg, error) {
+					t.Error("a query was sent to a resolver not allowed")
+					return nil, errors.New("refused by the test")
+				}
+			}
 			_, _, err := collect(t, cfg, regionSessions(2, 1, time.Millisecond, 0, "eu"), nil)
-			if !errors.Is(err, ErrNotAllowed) {
-				t.Fatalf("Run = %v; want ErrNotAllowed", err)
+			if !errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run = %v; want ErrNotAllowed, %q", err, tc.want)
 			}
 		})
 	}
