@@ -93,6 +93,20 @@ func (a *Aggregator) regionReports() []RegionReport {
 	return out
 }
 
+// regionClasses returns each region's error classes as text ("dns 10,
+// http_5xx 2"), from s.Regions.
+func regionClasses(s *RunSummary) map[string]string {
+	out := map[string]string{}
+	for _, r := range s.Regions {
+		var classes []string
+		for _, c := range slices.Sorted(maps.Keys(r.ErrorsBy)) {
+			classes = append(classes, fmt.Sprintf("%s %s", c, count(r.ErrorsBy[c])))
+		}
+		out[r.Region] = strings.Join(classes, ", ")
+	}
+	return out
+}
+
 // writeRegions writes the split by region, when the run has regions:
 // counts, error rate and its classes, latency from intended.
 func (s *RunSummary) writeRegions(b *strings.Builder) {
@@ -101,13 +115,10 @@ func (s *RunSummary) writeRegions(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "\n  regions (latency from intended)\n")
 	fmt.Fprintf(b, "  %-12s %11s %11s %8s %9s %9s  %s\n", "region", "scheduled", "sent", "err", "p50 ms", "p99 ms", "errors")
+	classes := regionClasses(s)
 	for _, r := range s.Regions {
-		var classes []string
-		for _, c := range slices.Sorted(maps.Keys(r.ErrorsBy)) {
-			classes = append(classes, fmt.Sprintf("%s %s", c, count(r.ErrorsBy[c])))
-		}
 		line := fmt.Sprintf("  %-12s %11s %11s %8s %9s %9s  %s", r.Region, count(r.Scheduled), count(r.Sent),
-			percent(r.Errors, r.Sent), millis(r.Latency.P50), millis(r.Latency.P99), strings.Join(classes, ", "))
+			percent(r.Errors, r.Sent), millis(r.Latency.P50), millis(r.Latency.P99), classes[r.Region])
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
 }

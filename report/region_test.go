@@ -15,6 +15,7 @@ import (
 func TestRegionSplit(t *testing.T) {
 	start := time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
 	agg := NewAggregator(RunInfo{Target: "http://api.surge.test", Start: start})
+	tl := NewTimeline(start)
 	add := func(region string, n int, lat time.Duration, status int32, class, detail string) {
 		for i := 0; i < n; i++ {
 			sent := start.Add(time.Duration(i) * time.Millisecond)
@@ -24,6 +25,7 @@ func TestRegionSplit(t *testing.T) {
 				r.Sent = &sent
 			}
 			agg.Add(r)
+			tl.Add(r)
 		}
 	}
 	add("eu", 60, 10*time.Millisecond, 200, "", "")
@@ -62,6 +64,16 @@ func TestRegionSplit(t *testing.T) {
 	for _, want := range []string{"regions (latency from intended)", "dns 10", "\n  eu ", "\n  us "} {
 		if !strings.Contains(txt.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, txt.String())
+		}
+	}
+
+	var page bytes.Buffer
+	if err := (&HTMLReport{Summary: s, Series: tl.Series()}).WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<table class="sortable" id="regions">`, "<th>error classes</th>", "<td>us</td>", "<td>dns 10</td>"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML report lacks %q", want)
 		}
 	}
 
