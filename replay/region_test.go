@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -99,14 +100,23 @@ func (s *dnsServer) count() int {
 // the client addresses they came from.
 type regionTargets struct {
 	port  int
+	tls   bool
 	mu    sync.Mutex
+	sni   map[string]bool  // TLS server names seen
+	proto map[string]bool  // protocols seen
 	hits  map[string][]int // target IP → sessions, in arrival order
 	peers map[string]map[string]bool
 }
 
 func newRegionTargets(t *testing.T) *regionTargets {
+	return newRegionTargetsTLS(t, false)
+}
+
+// newRegionTargetsTLS is newRegionTargets serving HTTPS (HTTP/2 and
+// HTTP/1.1, httptest's certificate) when tls is set.
+func newRegionTargetsTLS(t *testing.T, tls bool) *regionTargets {
 	t.Helper()
-	rt := &regionTargets{hits: map[string][]int{}, peers: map[string]map[string]bool{}}
+	rt := &regionTargets{tls: tls, hits: map[string][]int{}, peers: map[string]map[string]bool{}, sni: map[string]bool{}, proto: map[string]bool{}}
 	var lns []net.Listener
 	for try := 0; try < 20 && len(lns) < 2; try++ {
 		a, err := net.Listen("tcp", "127.0.0.2:0")
@@ -126,10 +136,14 @@ func newRegionTargets(t *testing.T) *regionTargets {
 	}
 	for _, ln := range lns {
 		ip := ln.Addr().(*net.TCPAddr).IP.String()
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sess, _ := strconv.Atoi(r.Header.Get("X-Session"))
 			peer, _, _ := net.SplitHostPort(r.RemoteAddr)
 			rt.mu.Lock()
+			if r.TLS != nil {
+				rt.sni[r.TLS.ServerName] = true
+			}
+			rt.proto[r.Proto] = true
 			rt.hits[ip] = append(rt.hits[ip], sess)
 			if rt.peers[ip] == nil {
 				rt.peers[ip] = map[string]bool{}
@@ -137,7 +151,16 @@ func newRegionTargets(t *testing.T) *regionTargets {
 			rt.peers[ip][peer] = true
 			rt.mu.Unlock()
 			w.Write([]byte("ok"))
-		})}
+		})
+		if tls {
+			srv := httptest.NewUnstartedServer(handler)
+			srv.Listener.Close()
+			srv.Listener, srv.EnableHTTP2 = ln, true
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			continue
+		}
+		srv := &http.Server{Handler: handler}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 	}
@@ -145,7 +168,11 @@ func newRegionTargets(t *testing.T) *regionTargets {
 }
 
 func (rt *regionTargets) url() *url.URL {
-	return &url.URL{Scheme: "http", Host: net.JoinHostPort("api.surge.test", strconv.Itoa(rt.port))}
+	scheme := "http"
+	if rt.tls {
+		scheme = "https"
+	}
+	return &url.URL{Scheme: scheme, Host: net.JoinHostPort("api.surge.test", strconv.Itoa(rt.port))}
 }
 
 func (rt *regionTargets) count(ip string) int {
@@ -193,20 +220,26 @@ func region(name string, resolver netip.AddrPort, source, ecs string) Region {
 func TestRegionsSplitAtTheTargets(t *testing.T) {
 	for _, tc := range []struct {
 		driver, conns string
+		tls           bool
 	}{
-		{DriverLean, ConnsPerUser}, // each user its connections, per region
-		{DriverLean, ConnsShared},  // one pool per region
-		{DriverHTTP, ConnsPerUser}, // net/http: a transport per user and region
-		{DriverHTTP, ConnsShared},  // net/http: a shared transport per region
+		{DriverLean, ConnsPerUser, false}, // each user its connections, per region
+		{DriverLean, ConnsShared, false},  // one pool per region
+		{DriverHTTP, ConnsPerUser, false}, // net/http: a transport per user and region
+		{DriverHTTP, ConnsShared, false},  // net/http: a shared transport per region
+		{DriverHTTP, ConnsPerUser, true},  // HTTPS, HTTP/2: the TLS server name stays the target's host
 	} {
-		t.Run(tc.driver+"/"+tc.conns, func(t *testing.T) {
+		name := tc.driver + "/" + tc.conns
+		if tc.tls {
+			name += "/tls"
+		}
+		t.Run(name, func(t *testing.T) {
 			if tc.driver == DriverLean && !leanSupported {
 				t.Skip("lean driver needs Linux")
 			}
-			rt := newRegionTargets(t)
+			rt := newRegionTargetsTLS(t, tc.tls)
 			eu := newDNSServer(t, "127.0.0.2", 300)
 			us := newDNSServer(t, "127.0.0.3", 300)
-			cfg := Config{Target: rt.url(), Driver: tc.driver, Conns: tc.conns, GoClock: true,
+			cfg := Config{Target: rt.url(), Driver: tc.driver, Conns: tc.conns, GoClock: true, Insecure: tc.tls, HTTP2: tc.tls,
 				Regions: []Region{region("eu", eu.addr, "127.0.0.5", "198.51.100.77/24"), region("us", us.addr, "", "")}}
 			const n, k = 30, 3
 			res, st, err := collect(t, cfg, regionSessions(n, k, 5*time.Millisecond, 2*time.Millisecond, "eu", "us"), nil)
@@ -237,6 +270,9 @@ func TestRegionsSplitAtTheTargets(t *testing.T) {
 			}
 			if !rt.peers["127.0.0.2"]["127.0.0.5"] || len(rt.peers["127.0.0.2"]) != 1 {
 				t.Errorf("127.0.0.2 saw clients %v; want only eu's source 127.0.0.5", rt.peers["127.0.0.2"])
+			}
+			if tc.tls && (!rt.sni["api.surge.test"] || len(rt.sni) != 1 || !rt.proto["HTTP/2.0"]) {
+				t.Errorf("TLS server names %v, protocols %v; want api.surge.test over HTTP/2.0", rt.sni, rt.proto)
 			}
 			rt.mu.Unlock()
 			eu.mu.Lock()
