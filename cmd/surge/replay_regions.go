@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/surge-replay/surge/replay"
@@ -53,4 +55,23 @@ func regionsPlan(c *replay.Config) string {
 	}
 	fmt.Fprintf(&b, "%-9s %s\n", "dns ttl", ttl)
 	return b.String()
+}
+
+// dnsLine says how many queries each region's resolvers got and how many
+// lookups failed: "dns: eu 3 queries (0 failed), us 1 query (0 failed)";
+// "" without regions (or without stats: a run that did not start).
+func dnsLine(st *replay.Stats) string {
+	if st == nil || len(st.DNS) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(st.DNS)) {
+		d := st.DNS[name]
+		q := "queries"
+		if d.Queries == 1 {
+			q = "query"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d %s (%d failed)", name, d.Queries, q, d.Failures))
+	}
+	return "dns: " + strings.Join(parts, ", ") + "\n"
 }

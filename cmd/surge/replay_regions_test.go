@@ -119,7 +119,9 @@ func TestReplayRegions(t *testing.T) {
 				// split is what this test is about.
 				t.Fatalf("surge replay: %v\n%s\n%s", err, out, errs)
 			}
-			t.Log(out)
+			if !strings.Contains(errs, "dns: eu 1 query (0 failed), us 1 query (0 failed)") {
+				t.Errorf("stderr lacks the DNS counts (ttl inf: one query a region):\n%s", errs)
+			}
 			if got2, got3 := hits("127.0.0.2")-before2, hits("127.0.0.3")-before3; got2 != tc.eu || got3 != tc.us {
 				t.Errorf("127.0.0.2 got %d, 127.0.0.3 %d; want %d and %d", got2, got3, tc.eu, tc.us)
 			}

@@ -176,6 +176,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	summary := agg.Summary()
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
+	fmt.Fprint(stderr, dnsLine(st))
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
