@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -77,13 +78,7 @@ func DecodeRegions(data []byte) ([]Region, error) {
 	}
 	var out []Region
 	var errs []error
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range raw {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		rg, rerrs := decodeRegion(name, raw[name])
 		for _, e := range rerrs {
 			errs = append(errs, fmt.Errorf("regions: %s: %w", quoteName(name), e))

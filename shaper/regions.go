@@ -3,6 +3,7 @@ package shaper
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -50,7 +51,7 @@ func compileRegions(spec *RegionsSpec) (*regionMix, error) {
 	}
 	m := &regionMix{}
 	var sum float64
-	for _, name := range slices.Sorted(mapKeys(spec.Mix)) {
+	for _, name := range slices.Sorted(maps.Keys(spec.Mix)) {
 		w := spec.Mix[name]
 		switch {
 		case name == "" || strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
@@ -83,16 +84,6 @@ func compileRegions(spec *RegionsSpec) (*regionMix, error) {
 	}
 	m.cum[len(m.cum)-1] = 1
 	return m, nil
-}
-
-func mapKeys(m map[string]float64) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // region returns the region of r's virtual session, or "" to keep the
