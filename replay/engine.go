@@ -209,7 +209,7 @@ func (c *Config) Validate() []error {
 	if c.Abort != nil && (c.Abort.Rate <= 0 || c.Abort.Rate >= 1) {
 		errs = append(errs, fmt.Errorf("abort: error rate %g is not between 0 and 1", c.Abort.Rate))
 	}
-	return errs
+	return append(errs, c.validateRegions()...)
 }
 
 // Schedule is what a run replays: requests in intended-time order.

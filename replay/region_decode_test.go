@@ -141,3 +141,26 @@ func FuzzDecodeRegions(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateRegions(t *testing.T) {
+	ok := netip.MustParseAddrPort("127.0.0.1:53")
+	for _, tc := range []struct {
+		cfg  Config
+		want string // "" for valid
+	}{
+		{Config{Regions: []Region{{Name: "eu", Resolvers: []netip.AddrPort{ok}}}}, ""},                                                            // fine
+		{Config{DNSTTL: DNSTTLNone}, ""},                                                                                                          // never cache
+		{Config{DNSTTL: -5 * time.Second}, "dns ttl: negative"},                                                                                   // negative, not DNSTTLNone
+		{Config{Regions: []Region{{Resolvers: []netip.AddrPort{ok}}}}, "regions[0]: no name"},                                                     // no name
+		{Config{Regions: []Region{{Name: "eu"}}}, "regions: eu: no resolvers"},                                                                    // no resolvers
+		{Config{Regions: []Region{{Name: "eu", Resolvers: []netip.AddrPort{ok}}, {Name: "eu", Resolvers: []netip.AddrPort{ok}}}}, "listed twice"}, // twice
+	} {
+		errs := tc.cfg.validateRegions()
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("validateRegions(%+v) = %v; want none", tc.cfg.Regions, errs)
+		case tc.want != "" && (len(errs) == 0 || !strings.Contains(errs[0].Error(), tc.want)):
+			t.Errorf("validateRegions(%+v) = %v; want %q", tc.cfg.Regions, errs, tc.want)
+		}
+	}
+}

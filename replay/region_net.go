@@ -229,3 +229,24 @@ func CheckRegions(ctx context.Context, c *Config) error {
 	rs.close()
 	return nil
 }
+
+// validateRegions returns what is wrong with Config.Regions and DNSTTL.
+func (c *Config) validateRegions() []error {
+	var errs []error
+	if c.DNSTTL < 0 && c.DNSTTL != DNSTTLNone {
+		errs = append(errs, fmt.Errorf("dns ttl: negative (%v); want DNSTTLNone, DNSTTLRecord, DNSTTLForever or a positive duration", c.DNSTTL))
+	}
+	seen := map[string]bool{}
+	for i, rg := range c.Regions {
+		switch {
+		case rg.Name == "":
+			errs = append(errs, fmt.Errorf("regions[%d]: no name", i))
+		case seen[rg.Name]:
+			errs = append(errs, fmt.Errorf("regions: %s: listed twice", rg.Name))
+		case len(rg.Resolvers) == 0:
+			errs = append(errs, fmt.Errorf("regions: %s: no resolvers", rg.Name))
+		}
+		seen[rg.Name] = true
+	}
+	return errs
+}
