@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/miekg/dns"
 
 	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
@@ -120,7 +117,7 @@ type Config struct {
 	// testDriver replaces the network driver in tests.
 	testDriver func(r *run) driver
 	// testExchange replaces the regions' DNS network in tests.
-	testExchange func(ctx context.Context, m *dns.Msg, server netip.AddrPort) (*dns.Msg, error)
+	testExchange dnsExchange
 }
 
 // Connection models (Config.Conns).
@@ -235,12 +232,12 @@ type Stats struct {
 	Sent      int64  // requests written to the target
 	Dropped   int64  // never sent (deadline, cap, abort)
 	Stopped   string // why the run ended early ("" when it ran to the end)
+	// DNS counts each region's lookups (Config.Regions); nil without.
+	DNS map[string]DNSStats
 	// AccountsLeased counts accounts lent to virtual users (one per live
 	// user); AccountsExhausted the users that found every account taken
 	// and shared one. Zero without accounts.
 	AccountsLeased, AccountsExhausted int64
-	// DNS counts each region's lookups (Config.Regions); nil without.
-	DNS map[string]DNSStats
 }
 
 // ErrStopped reports a run that was stopped or aborted before the end of its
@@ -261,10 +258,10 @@ type run struct {
 	emit    func(*schema.Result)
 	results chan *pending
 	abort   *abortWatch
+	nets    *regionNets // nil: no regions
 
 	capAllows func(now time.Duration) bool // nil: no cap
 	leases    *leases                      // nil: no accounts
-	nets      *regionNets                  // nil: no regions
 
 	runners      sync.WaitGroup // closed-loop session runners
 	closeRunners func()         // retires every runner (closed mode)
@@ -356,10 +353,10 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	<-collected
 
 	st := &Stats{Start: r.clk.wall(0), Scheduled: r.scheduled.Load(), Sent: r.sent.Load(), Dropped: r.dropped.Load()}
+	st.DNS = nets.stats()
 	if r.leases != nil {
 		st.AccountsLeased, st.AccountsExhausted = r.leases.leased.Load(), r.leases.exhausted.Load()
 	}
-	st.DNS = nets.stats()
 	if reason, _ := r.reason.Load().(string); reason != "" {
 		st.Stopped = reason
 		return st, fmt.Errorf("%w: %s", ErrStopped, reason)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // DefaultRegion is the name of the Region that sessions of no listed
@@ -250,3 +252,6 @@ func (c *Config) validateRegions() []error {
 	}
 	return errs
 }
+
+// dnsExchange sends a query to a resolver: the network, or a test's.
+type dnsExchange = func(ctx context.Context, m *dns.Msg, server netip.AddrPort) (*dns.Msg, error)
