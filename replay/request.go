@@ -19,6 +19,7 @@ type pending struct {
 	at       time.Duration // intended send offset
 	think    time.Duration // closed loop: recorded gap after the previous response
 	vsess    string        // virtual session, for closed-loop runners
+	rnet     *regionNet    // its region's way to the target; nil without regions
 	method   string
 	target   string // path and query, as sent
 	host     string // Host to send instead of the target's (a shaper rewrite); "" none
@@ -35,7 +36,6 @@ type pending struct {
 	cut      bool           // its body was kept in part and is not to be sent
 	inflight bool           // handed to the driver (counted until collected)
 	done     func(*pending) // set by the engine: where a completed request goes
-	rnet     *regionNet     // its region's way to the target; nil without regions
 	result   schema.Result
 }
 

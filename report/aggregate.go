@@ -71,13 +71,13 @@ type Aggregator struct {
 	first, last       time.Time // earliest and latest intended time
 	lastSend          time.Time
 	conns             connAgg // client queueing and connections (conns.go)
+	regions           map[string]*runRegion
 
-	routes  map[string]*routeAgg
-	regions map[string]*runRegion // region.go
-	secs    []*second             // secs[i] is second lo+i of the series; nil when empty
-	lo      int64
-	spill   second         // results outside the series
-	window  *hdr.Histogram // scratch for Snapshot's last seconds, reused
+	routes map[string]*routeAgg
+	secs   []*second // secs[i] is second lo+i of the series; nil when empty
+	lo     int64
+	spill  second         // results outside the series
+	window *hdr.Histogram // scratch for Snapshot's last seconds, reused
 }
 
 // tally counts results by outcome.

@@ -29,7 +29,7 @@ type RegionReport struct {
 // NoRegion is the region of results without one.
 const NoRegion = "-"
 
-// runRegion is one region of an Aggregator.
+// runRegion is one region of an Aggregator (Aggregator.regions).
 type runRegion struct {
 	tally
 	errors   map[string]int64

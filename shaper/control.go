@@ -74,11 +74,11 @@ func (c *Control) Validate() error {
 		if _, err := NewRewriter(c.Set.Content, c.Set.Rewrites, 0); err != nil {
 			return fmt.Errorf("control set: %w", err)
 		}
-		if c.Set.Regions != nil && !c.Replace {
-			return fmt.Errorf("control set: regions are fixed for the run (a session keeps its region); a change cannot set them")
-		}
 		if c.Set.Sessions != nil && !c.Replace {
 			return fmt.Errorf("control set: sessions are collected before the run; a change cannot add them")
+		}
+		if c.Set.Regions != nil && !c.Replace {
+			return fmt.Errorf("control set: regions are fixed for the run (a session keeps its region); a change cannot set them")
 		}
 		for i, e := range c.Set.Exits {
 			if err := e.validate(); err != nil {
