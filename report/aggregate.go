@@ -70,8 +70,8 @@ type Aggregator struct {
 	lat, svc, late    dense
 	first, last       time.Time // earliest and latest intended time
 	lastSend          time.Time
-	conns             connAgg // client queueing and connections (conns.go)
 	regions           map[string]*runRegion
+	conns             connAgg // client queueing and connections (conns.go)
 
 	routes map[string]*routeAgg
 	secs   []*second // secs[i] is second lo+i of the series; nil when empty
