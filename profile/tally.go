@@ -2,7 +2,7 @@ package profile
 
 import (
 	"fmt"
-	"strings"
+	"hash/maphash"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -31,9 +31,16 @@ type session struct {
 	class       int32
 }
 
+// strKey identifies a string by two independent 64-bit hashes
+// (hash/maphash with two seeds): a map keyed by it holds no pointer to
+// chase on lookup, which on a capture of many live sessions is the cost
+// of a string-keyed map (the key's cache miss), and two strings collide
+// with probability 2⁻¹²⁸.
+type strKey [2]uint64
+
 type routeKey struct {
 	method int32
-	path   string
+	path   strKey
 }
 
 // builder folds record batches into a profile's aggregates. Its memory is
@@ -56,8 +63,9 @@ type builder struct {
 	dims                  [3]*interner
 	routes, classes       *interner
 	routeCache            map[routeKey]int32
+	seeds                 [2]maphash.Seed
 
-	sessions map[string]int32
+	sessions map[strKey]int32
 	slab     []session
 	free     []int32
 	sweepAt  int64
@@ -76,7 +84,8 @@ func newBuilder(cfg *Config, start, last time.Time) *builder {
 		cfg: cfg, start: start.UnixNano(), idle: int64(cfg.sessionIdle()), maxLbl: max,
 		methods: newInterner(0, ""), hosts: newInterner(0, ""),
 		routes: newInterner(max, OtherRoute), routeCache: map[routeKey]int32{},
-		sessions: map[string]int32{}, think: map[uint64]*hist{}, trans: map[uint64]int64{}, status: map[uint64]int64{},
+		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		sessions: map[strKey]int32{}, think: map[uint64]*hist{}, trans: map[uint64]int64{}, status: map[uint64]int64{},
 		minT: 1<<63 - 1, maxT: -1 << 63,
 		concDiff: make([]int64, 1), // one past the last second
 	}
@@ -178,9 +187,10 @@ func (b *builder) batch(rec arrow.RecordBatch) error {
 		if t >= b.sweepAt {
 			b.sweep(t)
 		}
-		key := sess.Value(i)
+		sid := sess.Value(i)
+		key := b.key(sid)
 		id, live := b.sessions[key]
-		if live && key != "" && t-b.slab[id].last <= b.idle {
+		if live && t-b.slab[id].last <= b.idle {
 			s := &b.slab[id]
 			gap := (t - s.last) / int64(time.Millisecond)
 			b.thinkHist(s.route, route).add(gap)
@@ -201,7 +211,7 @@ func (b *builder) batch(rec arrow.RecordBatch) error {
 		}
 		b.trans[uint64(class)<<42|uint64(startID)<<21|uint64(route)]++
 		s := session{first: t, last: t, count: 1, route: route, class: class}
-		if key == "" {
+		if sid == "" {
 			// No session id: a session of one request.
 			b.slab = append(b.slab, s)
 			b.end(int32(len(b.slab) - 1))
@@ -215,22 +225,28 @@ func (b *builder) batch(rec arrow.RecordBatch) error {
 			id = int32(len(b.slab))
 			b.slab = append(b.slab, s)
 		}
-		b.sessions[strings.Clone(key)] = id
+		b.sessions[key] = id
 	}
 	return nil
 }
 
 // route returns the route group id of a request.
 func (b *builder) route(method int32, path string) int32 {
-	if id, ok := b.routeCache[routeKey{method, path}]; ok {
+	k := routeKey{method, b.key(path)}
+	if id, ok := b.routeCache[k]; ok {
 		return id
 	}
 	if len(b.routeCache) >= routeCacheMax {
 		clear(b.routeCache)
 	}
 	id := b.routes.id(report.RouteGroup(b.methods.names[method], path))
-	b.routeCache[routeKey{method, strings.Clone(path)}] = id
+	b.routeCache[k] = id
 	return id
+}
+
+// key returns s's strKey.
+func (b *builder) key(s string) strKey {
+	return strKey{maphash.String(b.seeds[0], s), maphash.String(b.seeds[1], s)}
 }
 
 func (b *builder) thinkHist(from, to int32) *hist {
