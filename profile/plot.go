@@ -21,7 +21,11 @@ const plotLines = 8
 type figure struct {
 	Name, Title, Note string
 	SVG               template.HTML
+	Legend            []legendItem
 }
+
+// legendItem is a line's name and color.
+type legendItem struct{ Name, Color string }
 
 // Plot writes p's charts into dir, one SVG file each, and index.html, one
 // self-contained page (inline SVG and CSS, no scripts or outside
@@ -96,7 +100,11 @@ func figures(p *Profile) []figure {
 	}
 	var figs []figure
 	add := func(name, title, unit, note string, lines []report.Line, marks []report.Marker, xlabel func(float64) string) {
-		figs = append(figs, figure{Name: name, Title: title, Note: note, SVG: report.LineChart(name, title, unit, lines, marks, xlabel)})
+		f := figure{Name: name, Title: title, Note: note, SVG: report.LineChart(name, title, unit, lines, marks, xlabel)}
+		for i, l := range lines {
+			f.Legend = append(f.Legend, legendItem{l.Name, report.LineColor(i)})
+		}
+		figs = append(figs, f)
 	}
 	add("arrivals", "New sessions per minute", "sessions/min", "arrivals of new sessions; dashed lines: notable moments",
 		[]report.Line{{Name: "new sessions", X: minutesX, Y: ints(p.ArrivalCurve())}}, markers, clock)
@@ -235,6 +243,7 @@ type pageData struct {
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"count": report.Count,
+	"css":   func(s string) template.CSS { return template.CSS(s) }, // report's palette: fixed #rrggbb colors
 	"clock": func(t time.Time) string { return t.Format("2006-01-02 15:04:05") },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -246,6 +255,8 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.6em 0 .2em}
 .note{color:#666;margin:0 0 .4em}svg.chart{width:100%;height:auto;display:block}
 table{border-collapse:collapse;margin:.4em 0}td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #eee;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.95em}
+.legend{margin:.2em 0 0 62px;font-size:12px;color:#444}.legend span{margin-right:1em;white-space:nowrap}
+.legend i{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
 </style></head><body>
 <h1>Traffic profile</h1>
 <p class="note">{{range $i, $c := .P.Meta.Capture}}{{if $i}}, {{end}}<code>{{$c}}</code>{{end}} ·
@@ -256,6 +267,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.95em}
 {{else}}<p id="moments">None: no change of {{.P.Meta.Parameters.MomentChange}} or more within {{.P.Meta.Parameters.MomentWindow}} minutes.</p>{{end}}
 {{range .Figures}}<h2>{{.Title}}</h2><p class="note">{{.Note}}</p>
 {{.SVG}}
+<p class="legend">{{range .Legend}}<span><i style="background:{{.Color | css}}"></i>{{.Name}}</span> {{end}}</p>
 {{end}}
 <h2>Status by route</h2>
 <table id="status"><tr><th>route</th><th>requests</th><th>status mix</th></tr>

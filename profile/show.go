@@ -43,9 +43,10 @@ func Show(w io.Writer, p *Profile) error {
 		concI[i] = int64(math.Round(v))
 	}
 	fmt.Fprintf(bw, "per minute from %s (one cell = %s)\n", m.Start.Format("15:04"), cellWidth(len(arr)))
+	width := min(sparkWidth, len(arr)) // cells a curve has
 	curve := func(name string, v []int64, unit string) {
 		i := slices.Index(v, slices.Max(v))
-		fmt.Fprintf(bw, "  %-16s %-*s  peak %s %s at %s\n", name, sparkWidth, report.Sparkline(v, sparkWidth),
+		fmt.Fprintf(bw, "  %-16s %-*s  peak %s %s at %s\n", name, width, report.Sparkline(v, sparkWidth),
 			report.Count(v[i]), unit, m.Start.Add(time.Duration(i)*time.Minute).Format("15:04"))
 	}
 	if len(arr) > 0 {
@@ -60,7 +61,7 @@ func Show(w io.Writer, p *Profile) error {
 			fmt.Fprintf(bw, "  ... and %d more\n", len(m.Routes)-showRoutes)
 			break
 		}
-		fmt.Fprintf(bw, "  %6.2f%%  %-*s  %s\n", 100*s.Share, sparkWidth/2, report.Sparkline(p.RouteCurve(s.Value), sparkWidth/2), s.Value)
+		fmt.Fprintf(bw, "  %6.2f%%  %-*s  %s\n", 100*s.Share, min(sparkWidth/2, len(arr)), report.Sparkline(p.RouteCurve(s.Value), sparkWidth/2), s.Value)
 	}
 	for _, d := range []string{DimRegion, DimDevice, DimProtocol} {
 		fmt.Fprintf(bw, "%-9s %s\n", d, shareList(p.MixOf(d), 8))
