@@ -301,7 +301,7 @@ var (
 
 // steadyCapture writes the steady capture (with or without the drop) once
 // for the tests that read it, into a directory TestMain removes.
-func steadyCapture(t *testing.T, drop bool) string {
+func steadyCapture(t testing.TB, drop bool) string {
 	t.Helper()
 	steadyMu.Lock()
 	defer steadyMu.Unlock()
