@@ -93,6 +93,8 @@ func TestProfileCommands(t *testing.T) {
 		{[]string{"profile", "build", filepath.Join(notProfile, "keep.txt"), "-o", prof}, "keep.txt"},
 		// not a profile
 		{[]string{"profile", "show", notProfile}, "no profile.yaml"},
+		// a topic is not profiled directly
+		{[]string{"profile", "build", "kafka://127.0.0.1:9092/captures", "-o", prof}, "archive the topic first"},
 		// plot needs an output
 		{[]string{"profile", "plot", prof}, "--output (-o) DIR/ is required"},
 	} {
