@@ -383,3 +383,38 @@ func TestMoments(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildDataset builds the known-structure capture from a hive
+// directory (its two hour partitions read one after the other, sessions
+// carried across) and checks the profile equals the one from one file.
+func TestBuildDataset(t *testing.T) {
+	path, evs := writeCapture(t, knownStructure())
+	dir := filepath.Join(t.TempDir(), "ds")
+	d, err := eventlog.CreateDataset[schema.Exchange](dir, eventlog.WriterConfig{Source: "synth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(evs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := eventlog.Files([]string{dir}, eventlog.Range{})
+	if len(files) != 2 {
+		t.Fatalf("dataset files = %v; want two hour partitions", files)
+	}
+	now := func() time.Time { return t0 }
+	one, err := Build(context.Background(), []string{path}, Config{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Build(context.Background(), []string{dir}, Config{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one.Meta.Capture, two.Meta.Capture = nil, nil
+	if !reflect.DeepEqual(one, two) {
+		t.Errorf("profile of the dataset differs from the profile of the file:\n%+v\n%+v", two.Meta, one.Meta)
+	}
+}
