@@ -98,6 +98,8 @@ type replaySettings struct {
 	AbortWindow    time.Duration `mapstructure:"abort_window"`
 	Grace          time.Duration `mapstructure:"grace"`
 	Accounts       string        `mapstructure:"accounts"`
+	// AccountsExhausted: share or stop (replay_accounts.go).
+	AccountsExhausted string `mapstructure:"accounts_exhausted"`
 	SendTruncated  bool          `mapstructure:"send_truncated"`
 	Results        string        `mapstructure:"results"`
 	SummaryJSON    string        `mapstructure:"summary_json"`
