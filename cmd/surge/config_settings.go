@@ -99,17 +99,17 @@ type replaySettings struct {
 	Grace          time.Duration `mapstructure:"grace"`
 	Accounts       string        `mapstructure:"accounts"`
 	// AccountsExhausted: share or stop (replay_accounts.go).
-	AccountsExhausted string `mapstructure:"accounts_exhausted"`
-	SendTruncated  bool          `mapstructure:"send_truncated"`
-	Results        string        `mapstructure:"results"`
-	SummaryJSON    string        `mapstructure:"summary_json"`
-	Progress       string        `mapstructure:"progress"`
-	DryRun         bool          `mapstructure:"dry_run"`
-	Force          bool          `mapstructure:"force"`
-	Threshold      stringArray   `mapstructure:"threshold"`
-	JUnit          string        `mapstructure:"junit"`
-	SurgeAt        string        `mapstructure:"surge_at"`
-	Routes         int           `mapstructure:"routes"`
+	AccountsExhausted string      `mapstructure:"accounts_exhausted"`
+	SendTruncated     bool        `mapstructure:"send_truncated"`
+	Results           string      `mapstructure:"results"`
+	SummaryJSON       string      `mapstructure:"summary_json"`
+	Progress          string      `mapstructure:"progress"`
+	DryRun            bool        `mapstructure:"dry_run"`
+	Force             bool        `mapstructure:"force"`
+	Threshold         stringArray `mapstructure:"threshold"`
+	JUnit             string      `mapstructure:"junit"`
+	SurgeAt           string      `mapstructure:"surge_at"`
+	Routes            int         `mapstructure:"routes"`
 	// Shaping and live control (docs/SHAPING.md).
 	RatioFor       stringArray `mapstructure:"ratio_for"`
 	TimeResolution string      `mapstructure:"time_resolution"`
