@@ -39,7 +39,7 @@ type settings struct {
 	Demo       demoSettings      `mapstructure:"demo"` // surge demo's own keys are replay.*
 	Ctl        ctlSettings       `mapstructure:"ctl"`
 	Capture    captureSettings   `mapstructure:"capture"`
-	Accounts   accountsSettings  `mapstructure:"accounts"`   // surge accounts (accounts.go)
+	Accounts   accountsSettings  `mapstructure:"accounts"` // surge accounts (accounts.go)
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
@@ -98,18 +98,16 @@ type replaySettings struct {
 	AbortWindow    time.Duration `mapstructure:"abort_window"`
 	Grace          time.Duration `mapstructure:"grace"`
 	Accounts       string        `mapstructure:"accounts"`
-	// AccountsExhausted: share or stop (replay_accounts.go).
-	AccountsExhausted string      `mapstructure:"accounts_exhausted"`
-	SendTruncated     bool        `mapstructure:"send_truncated"`
-	Results           string      `mapstructure:"results"`
-	SummaryJSON       string      `mapstructure:"summary_json"`
-	Progress          string      `mapstructure:"progress"`
-	DryRun            bool        `mapstructure:"dry_run"`
-	Force             bool        `mapstructure:"force"`
-	Threshold         stringArray `mapstructure:"threshold"`
-	JUnit             string      `mapstructure:"junit"`
-	SurgeAt           string      `mapstructure:"surge_at"`
-	Routes            int         `mapstructure:"routes"`
+	SendTruncated  bool          `mapstructure:"send_truncated"`
+	Results        string        `mapstructure:"results"`
+	SummaryJSON    string        `mapstructure:"summary_json"`
+	Progress       string        `mapstructure:"progress"`
+	DryRun         bool          `mapstructure:"dry_run"`
+	Force          bool          `mapstructure:"force"`
+	Threshold      stringArray   `mapstructure:"threshold"`
+	JUnit          string        `mapstructure:"junit"`
+	SurgeAt        string        `mapstructure:"surge_at"`
+	Routes         int           `mapstructure:"routes"`
 	// Shaping and live control (docs/SHAPING.md).
 	RatioFor       stringArray `mapstructure:"ratio_for"`
 	TimeResolution string      `mapstructure:"time_resolution"`
@@ -131,6 +129,8 @@ type replaySettings struct {
 	SearchResolution  float64       `mapstructure:"search_resolution"`
 	SearchMaxLateness time.Duration `mapstructure:"search_max_lateness"`
 	SearchPasses      int           `mapstructure:"search_passes"`
+	// Test accounts (docs/ACCOUNTS.md): --accounts-exhausted share or stop.
+	AccountsExhausted string `mapstructure:"accounts_exhausted"`
 }
 
 type captureSettings struct {
