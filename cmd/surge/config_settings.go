@@ -39,7 +39,7 @@ type settings struct {
 	Demo       demoSettings      `mapstructure:"demo"` // surge demo's own keys are replay.*
 	Ctl        ctlSettings       `mapstructure:"ctl"`
 	Capture    captureSettings   `mapstructure:"capture"`
-	Accounts   accountsSettings  `mapstructure:"accounts"` // surge accounts (accounts.go)
+	Accounts   accountsSettings  `mapstructure:"accounts"`   // surge accounts (accounts.go)
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
