@@ -57,7 +57,7 @@ type Lease struct {
 // it is live and returns it once it has had no request for Idle. Clone k of
 // recorded user u is lent u's account k (modulo u's count) or, when that one
 // is taken, another free account of u's; a user the pool has no account of
-// borrows a free one of another user's. Two live virtual users never hold
+// borrows a free one of another user's, a user's last account first. Two live virtual users never hold
 // one account unless the pool was exhausted (Shared leases, counted).
 //
 // Times are the schedule's and must not decrease from call to call, so the
@@ -68,6 +68,7 @@ type Lender struct {
 	idle   time.Duration
 	stop   bool
 	busy   []uint64 // one bit per account held by an exclusive lease
+	spare  []uint64 // one bit per account that is the last of its user's (lent to strangers first)
 	held   map[string]*Lease
 	expiry []*Lease // min-heap by deadline
 	buf    []byte
@@ -89,8 +90,13 @@ func NewLender(p *Pool, cfg LenderConfig) (*Lender, error) {
 	if idle <= 0 {
 		idle = 30 * time.Minute
 	}
-	return &Lender{pool: p, idle: idle, stop: cfg.Exhausted == ExhaustedStop,
-		busy: make([]uint64, (p.Accounts()+63)/64), held: map[string]*Lease{}}, nil
+	l := &Lender{pool: p, idle: idle, stop: cfg.Exhausted == ExhaustedStop,
+		busy: make([]uint64, (p.Accounts()+63)/64), spare: make([]uint64, (p.Accounts()+63)/64), held: map[string]*Lease{}}
+	for _, end := range p.firsts[1:] {
+		a := int(end) - 1
+		l.spare[a>>6] |= 1 << (a & 63)
+	}
+	return l, nil
 }
 
 // LenderStats counts what a Lender did.
@@ -191,19 +197,34 @@ func (l *Lender) isBusy(a int) bool { return l.busy[a>>6]&(1<<(a&63)) != 0 }
 const maxProbeWords = 1024
 
 // freeFrom returns a free account at or after a (wrapping around), or -1
-// when none is within maxProbeWords words.
+// when none is within maxProbeWords words. It prefers the last account of
+// a user (the one its clones need last: clone k takes account k first),
+// so that a stranger rarely takes an account a clone of its user needs.
 func (l *Lender) freeFrom(a int) int {
+	if c := l.scan(a, l.spare); c >= 0 {
+		return c
+	}
+	return l.scan(a, nil)
+}
+
+// scan returns the first account at or after a (wrapping around) that is
+// free and, when only is set, in only; -1 when none is within
+// maxProbeWords words.
+func (l *Lender) scan(a int, only []uint64) int {
 	m := l.pool.Accounts()
 	w := a >> 6
-	word := l.busy[w] | (1<<(a&63) - 1) // accounts before a in its word count as taken
+	mask := ^uint64(1<<(a&63) - 1) // accounts before a in its word are not candidates
 	for range min(maxProbeWords, len(l.busy)+1) {
-		if free := ^word; free != 0 {
+		free := ^l.busy[w] & mask
+		if only != nil {
+			free &= only[w]
+		}
+		if free != 0 {
 			if c := w<<6 + bits.TrailingZeros64(free); c < m {
 				return c
 			}
 		}
-		w = (w + 1) % len(l.busy)
-		word = l.busy[w]
+		w, mask = (w+1)%len(l.busy), ^uint64(0)
 	}
 	return -1
 }
