@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -167,10 +168,14 @@ func (t *Template) String() string { return t.text }
 // Minter makes account names and tokens from templates. Tokens are minted
 // with a keyed hash so that a staging service holding the same key can
 // check them (HMAC-SHA256, RFC 2104), and nobody without it can forge one.
+// Not safe for concurrent use.
 type Minter struct {
 	Account *Template // fields {user}, {k}
 	Token   *Template // fields {account}, {user}, {k}, {hmac}
 	Key     []byte    // the HMAC key; required when Token uses {hmac}
+
+	mac hash.Hash // HMAC-SHA256 under Key, made at the first Mint
+	sum []byte
 }
 
 // DefaultAccountTemplate names minted accounts.
@@ -184,9 +189,13 @@ func (m *Minter) Mint(user string, k int) (Credential, error) {
 		if len(m.Key) == 0 {
 			return Credential{}, errors.New("token template uses {hmac}: give a token key (--token-key-file or SURGE_ACCOUNTS_TOKEN_KEY)")
 		}
-		h := hmac.New(sha256.New, m.Key)
-		h.Write([]byte(name))
-		mac = h.Sum(nil)
+		if m.mac == nil {
+			m.mac = hmac.New(sha256.New, m.Key)
+		}
+		m.mac.Reset()
+		m.mac.Write([]byte(name))
+		m.sum = m.mac.Sum(m.sum[:0])
+		mac = m.sum
 	}
 	return Credential{Account: name, Token: m.Token.expand(user, k, name, mac)}, nil
 }
