@@ -156,7 +156,7 @@ func load(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	dir := fs.String("pool", "pool", "pool directory")
 	lookups := fs.Int("lookups", 10_000_000, "lookups of random users")
-	leases := fs.Int("leases", 1_000_000, "leases to new virtual users")
+	leases := fs.Int("leases", 0, "leases to new virtual users (0: a quarter of the accounts, at most 1M)")
 	fs.Parse(args)
 	runtime.GC()
 	before := rss()
@@ -173,6 +173,9 @@ func load(args []string) error {
 	runtime.GC()
 	after := rss()
 	n := p.Accounts()
+	if *leases == 0 {
+		*leases = min(1_000_000, n/4)
+	}
 	fmt.Printf("load: %d accounts of %d users in %.2f s; resident +%d MiB (index and lender) = %.1f bytes/account\n",
 		n, p.Users(), took.Seconds(), (after-before)>>20, float64(after-before)/float64(n))
 
