@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +73,27 @@ func TestAccountsBuildExportReplay(t *testing.T) {
 	// the pool.
 	if a.Unmatched*2 > a.Leased {
 		t.Errorf("summary accounts %+v: most virtual users found no account of their recorded user", a)
+	}
+
+	// One account per user at 2x, told to stop: the run stops aborted,
+	// saying why.
+	small := filepath.Join(dir, "small")
+	mustSurge(t, "accounts", "build", "--views", views, "--ratio-max", "1", "--token-template", "tok.{account}", "-o", small)
+	stopped := filepath.Join(dir, "stopped.json")
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	_, _, err = surge(t, "replay", "--from", capture, "--to", "+1m", "--ratio", "2", "--speed", "60", "--progress", "none",
+		"--target", target.URL, "--accounts", small, "--accounts-exhausted", "stop", "--summary-json", stopped)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitAborted {
+		t.Fatalf("--accounts-exhausted stop on an exhausted pool: %v; want exit %d (aborted)", err, exitAborted)
+	}
+	var st struct {
+		AbortReason string `json:"abort_reason"`
+		Accounts    struct{ Exhausted int64 }
+	}
+	b, _ = os.ReadFile(stopped)
+	if json.Unmarshal(b, &st) != nil || !strings.Contains(st.AbortReason, "account pool exhausted") || st.Accounts.Exhausted != 1 {
+		t.Errorf("stopped run's summary: abort_reason %q, %d exhausted; want the pool named, 1", st.AbortReason, st.Accounts.Exhausted)
 	}
 }
