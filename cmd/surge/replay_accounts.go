@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -58,6 +59,15 @@ func (o *replayOptions) accountsSummary(st *replay.Stats) *report.AccountsSummar
 		a.SharedSessions, a.Unmatched = st.AccountsSharedSessions, st.AccountsUnmatched
 	}
 	return a
+}
+
+// poolWarning says when no virtual user found its recorded user in the
+// pool: the capture and the viewing histories were most likely imported
+// with different scrub keys (user ids are keyed hashes).
+func poolWarning(w io.Writer, st *replay.Stats) {
+	if st.AccountsLeased > 0 && st.AccountsUnmatched == st.AccountsLeased {
+		fmt.Fprintf(w, "accounts: warning: none of the %d virtual users' recorded users is in the pool: were the capture and the viewing histories imported with the same scrub key?\n", st.AccountsLeased)
+	}
 }
 
 // closeAccounts closes the pool's index file, if one is open.

@@ -189,6 +189,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	if p := o.engine.Pool; p != nil {
 		fmt.Fprintf(stderr, "accounts: pool %s: %d accounts of %d users, index loaded in %v\n", o.accountsSource, p.Accounts(), p.Users(), o.accountsLoad.Round(time.Millisecond))
+		poolWarning(stderr, st)
 	}
 	if st.AccountsLeased > 0 {
 		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
