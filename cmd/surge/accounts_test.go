@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -96,4 +97,25 @@ func TestAccountsBuildExportReplay(t *testing.T) {
 	if json.Unmarshal(b, &st) != nil || !strings.Contains(st.AbortReason, "account pool exhausted") || st.Accounts.Exhausted != 1 {
 		t.Errorf("stopped run's summary: abort_reason %q, %d exhausted; want the pool named, 1", st.AbortReason, st.Accounts.Exhausted)
 	}
+}
+
+// accountFixtures adds what surge accounts' examples name: views.parquet and
+// views/ (the sample's viewing histories), a token key, a CSV of staging
+// accounts and a built pool.
+func accountFixtures(t *testing.T, fx *fixtures) {
+	t.Helper()
+	views := filepath.Join(fx.root, "views", "views.parquet")
+	mustSurge(t, "import", "views", sample+"views.csv.gz", "-o", views)
+	fx.files["views.parquet"] = views
+	fx.files["views"] = filepath.Dir(views)
+	var creds strings.Builder
+	creds.WriteString("account,token\n")
+	for i := range 20000 {
+		fmt.Fprintf(&creds, "loadtest-%05d,test-token-%05d\n", i, i)
+	}
+	fx.write(t, "staging-accounts.csv", strings.Split(strings.TrimSuffix(creds.String(), "\n"), "\n"), "", false)
+	fx.write(t, "key", []string{"token-key"}, "", false)
+	pool := filepath.Join(fx.root, "pool")
+	mustSurge(t, "accounts", "build", "--views", views, "--ratio-max", "2", "--token-template", "tok.{account}", "-o", pool)
+	fx.files["pool"] = pool
 }
