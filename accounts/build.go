@@ -205,13 +205,19 @@ func (b *builder) partition(ctx context.Context) error {
 	if b.meta.Events == 0 {
 		return fmt.Errorf("accounts: %v: no viewing events", b.cfg.Views)
 	}
+	b.setEpoch()
+	return nil
+}
+
+// setEpoch fixes the shift of history times: the source's last event
+// lands on the configured epoch (no shift without one).
+func (b *builder) setEpoch() {
 	if !b.cfg.Epoch.IsZero() {
 		b.meta.Epoch = b.cfg.Epoch.UTC()
 		b.meta.ShiftNS = b.cfg.Epoch.Sub(b.meta.SourceLast).Nanoseconds()
 	} else {
 		b.meta.Epoch = b.meta.SourceLast
 	}
-	return nil
 }
 
 // writePool is pass two: bucket by bucket, users in hash order, their
