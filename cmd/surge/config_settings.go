@@ -40,6 +40,7 @@ type settings struct {
 	Ctl        ctlSettings       `mapstructure:"ctl"`
 	Capture    captureSettings   `mapstructure:"capture"`
 	Profile    profileSettings   `mapstructure:"profile"`
+	Accounts   accountsSettings  `mapstructure:"accounts"`   // surge accounts (accounts.go)
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
@@ -129,6 +130,8 @@ type replaySettings struct {
 	SearchResolution  float64       `mapstructure:"search_resolution"`
 	SearchMaxLateness time.Duration `mapstructure:"search_max_lateness"`
 	SearchPasses      int           `mapstructure:"search_passes"`
+	// Test accounts (docs/ACCOUNTS.md): --accounts-exhausted share or stop.
+	AccountsExhausted string `mapstructure:"accounts_exhausted"`
 }
 
 type captureSettings struct {

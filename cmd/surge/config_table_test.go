@@ -77,6 +77,16 @@ var stringBad = map[string][]badValue{
 	"replay.control":                  {{"a:b:c", "want HOST:PORT or a port"}, {"192.0.2.1:7357", "is not loopback"}},
 	"replay.ratio_for":                {{"path=/live", "want CONDITION:RATIO"}},
 	"replay.slo":                      {{"p99<", "want p(99)<500ms"}},
+	"replay.accounts_exhausted":       {{"panic", "want share or stop"}},
+	// surge accounts (docs/ACCOUNTS.md).
+	"accounts.build.credentials":      {{"/nonexistent/creds.csv", "no such file"}},
+	"accounts.build.token_template":   {{"tok-{nope}", "unknown field {nope}"}},
+	"accounts.build.account_template": {{"{hmac}", "unknown field {hmac}"}},
+	"accounts.build.token_key_file":   {{"/nonexistent/key", "no such file"}},
+	"accounts.build.epoch":            {{"noon", "want an RFC 3339 time, now or none"}},
+	"accounts.build.output":           {{"/proc/version", "exists; pass --force"}},
+	"accounts.export.format":          {{"xml", "want csv or jsonl"}},
+	"accounts.export.output":          {{"/proc/version", "exists; pass --force"}},
 }
 
 // anyValue: keys that take any string, and why that is right.
@@ -120,6 +130,8 @@ var anyValue = map[string]string{
 	"scrub.users":                 "names of user id fields",
 	"scrub.key":                   "any bytes are a key",
 	"targets.allow":               "host names, IPs or CIDRs (see agent.allow)",
+	"accounts.build.views":        "capture paths, opened when the build starts (a missing one is an error naming it)",
+	"accounts.token_key":          "any bytes are a key",
 }
 
 // semanticBad: values that parse as their type but mean nothing or would
@@ -145,6 +157,9 @@ var semanticBad = map[string][]badValue{
 	"profile.build.max_routes":    {{"-1", "0 or more route groups"}},
 	"profile.build.moment_change": {{"-0.5", "a fraction of 0 or more"}},
 	"profile.build.moment_window": {{"-1", "0 or more minutes"}},
+
+	"accounts.build.ratio_max": {{"0", "want a number above 0"}},
+	"accounts.build.buckets":   {{"3", "power of two"}},
 }
 
 // typedBad derives a bad value from a key's Go type, or reports none.

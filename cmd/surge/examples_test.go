@@ -286,6 +286,7 @@ func exampleFixtures(t *testing.T) *fixtures {
 	fx.files["session.har"], _ = filepath.Abs(sample + "match-night.har")
 	fx.files["requests.gor"], _ = filepath.Abs(sample + "match-night.gor")
 	fx.write(t, "views.csv", readGzipLines(t, sample+"views.csv.gz", 300), "", false)
+	accountFixtures(t, fx) // accounts_test.go
 	return fx
 }
 

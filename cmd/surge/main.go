@@ -79,7 +79,7 @@ that order of precedence.`,
 	root.PersistentFlags().MarkHidden("memprofile")
 	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg),
 		newKafkaCommand(cfg), newAgentCommand(cfg), newRunCommand(cfg), newCtlCommand(cfg), newVersionCommand(), newCaptureCommand(cfg),
-		newProfileCommand(cfg))
+		newProfileCommand(cfg), newAccountsCommand(cfg))
 	usageArgs(root) // usage.go: argument errors exit 2 and show the usage line
 	return root, cfg
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/surge-replay/surge/accounts"
 	"github.com/surge-replay/surge/capacity"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
@@ -104,7 +105,8 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Float64("abort-error-rate", 0, "abort when the error rate over --abort-window exceeds this fraction (0: never)")
 	f.Duration("abort-window", 10*time.Second, "window of the abort condition")
 	f.Duration("grace", 10*time.Second, "after a stop, how long requests in flight may finish")
-	f.String("accounts", "", "CSV of test accounts (columns account,token) for credential placeholders")
+	f.String("accounts", "", "test accounts for credential placeholders: a pool directory (surge accounts build: clone k of user u signs in as one of u's accounts) or a CSV (columns account,token)")
+	f.String("accounts-exhausted", accounts.ExhaustedShare, "when a virtual user finds every fitting account in use: share (share one, counted in the report) or stop (stop the run)")
 	f.String("time-resolution", "auto", "spread requests sharing an instant of this resolution evenly over it: auto (the resolution the import recorded), 0 (none: exact times) or a duration (1s)")
 	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
@@ -150,6 +152,10 @@ type replayOptions struct {
 	live     liveOptions // live control: API, config watcher (live.go)
 	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
 	nFlagClasses int
+	// accountsSource is --accounts; accountsLoad how long loading the
+	// pool's index took (replay_accounts.go).
+	accountsSource string
+	accountsLoad   time.Duration
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -239,13 +245,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		o.engine.Target, _ = url.Parse(t)
 	}
 	errs = append(errs, o.engine.Validate()...)
-	if path := cfg.s.Replay.Accounts; path != "" {
-		accounts, err := replay.LoadAccounts(path)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.label("replay.accounts"), err))
-		}
-		o.engine.Accounts = accounts
-	}
+	errs = append(errs, o.loadAccounts(cfg)...) // replay_accounts.go
 	// secrets: placeholder or header/parameter name -> value, for secrets
 	// shared by every user (an app key); see replay.Config.Secrets.
 	o.engine.Secrets = cfg.s.Secrets

@@ -25,6 +25,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return runSearch(cmd, o)
 	}
 	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
+	defer o.closeAccounts() // replay_accounts.go
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
 	if err := checkOutputs(o.force, o.outputs); err != nil {
@@ -174,6 +175,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	summary := agg.Summary()
+	summary.Accounts = o.accountsSummary(st) // replay_accounts.go
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
 	fmt.Fprint(stderr, dnsLine(st))
@@ -184,6 +186,10 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if controls != nil {
 		ctls, _ = controls.Since(0)
 		writeControls(cmd.OutOrStdout(), ctls)
+	}
+	if p := o.engine.Pool; p != nil {
+		fmt.Fprintf(stderr, "accounts: pool %s: %d accounts of %d users, index loaded in %v\n", o.accountsSource, p.Accounts(), p.Users(), o.accountsLoad.Round(time.Millisecond))
+		poolWarning(stderr, st)
 	}
 	if st.AccountsLeased > 0 {
 		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
