@@ -14,6 +14,7 @@ import (
 
 	"github.com/surge-replay/surge/capture"
 	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -85,11 +86,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fingerprints reads a capture and returns each session's fingerprint
-// (sessionPrint) by session id, and each session's first time.
-func fingerprints(t testing.TB, path string) (map[string]uint64, map[string]time.Time) {
+// printed is a capture read for the tests: each session's fingerprint
+// (sessionPrint) and first time by session id, and the share of requests
+// per route group.
+type printed struct {
+	prints map[string]uint64
+	firsts map[string]time.Time
+	routes map[string]float64
+}
+
+// fingerprints reads a capture. With lines, it reads the replay projection
+// (fast: column by column) and prints its fields only.
+func fingerprints(t testing.TB, path string, lines bool) printed {
 	t.Helper()
-	rd, err := eventlog.Open[schema.Exchange]([]string{path}, eventlog.Range{})
+	if lines {
+		return fingerprintsOf[schema.RequestLine](t, path, func(l *schema.RequestLine) schema.Exchange { return l.Exchange() })
+	}
+	return fingerprintsOf[schema.Exchange](t, path, func(e *schema.Exchange) schema.Exchange { return *e })
+}
+
+func fingerprintsOf[T any, PT interface {
+	*T
+	schema.Event
+}](t testing.TB, path string, exchange func(*T) schema.Exchange) printed {
+	rd, err := eventlog.Open[T, PT]([]string{path}, eventlog.Range{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,28 +119,37 @@ func fingerprints(t testing.TB, path string) (map[string]uint64, map[string]time
 		h     sessionPrint
 	}
 	live := map[string]*state{}
+	out := printed{prints: map[string]uint64{}, firsts: map[string]time.Time{}, routes: map[string]float64{}}
+	groups := map[[2]string]string{}
 	for {
-		e, err := rd.Next()
+		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		x := exchange(ev)
+		e := &x
 		s := live[e.Session]
 		if s == nil {
 			s = &state{first: e.Time, h: newSessionPrint()}
 			live[e.Session] = s
 		}
 		s.h.add(e, e.Time.Sub(s.first))
+		g, ok := groups[[2]string{e.Method, e.Path}]
+		if !ok {
+			g = report.RouteGroup(e.Method, e.Path)
+			groups[[2]string{e.Method, e.Path}] = g
+		}
+		out.routes[g]++
 	}
-	prints := make(map[string]uint64, len(live))
-	firsts := make(map[string]time.Time, len(live))
 	for id, s := range live {
-		prints[id] = s.h.sum()
-		firsts[id] = s.first
+		out.prints[id] = s.h.sum()
+		out.firsts[id] = s.first
 	}
-	return prints, firsts
+	normalize(out.routes)
+	return out
 }
 
 // sessionPrint hashes a session's requests up to ids and a time shift:

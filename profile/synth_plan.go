@@ -160,6 +160,12 @@ func (pl *planner) add(tp *tilePlan, m int, i int32, r int) {
 		j := below(synthHash(domainOffset, pl.seed, uint64(m), uint64(r), s.id), uint64(pl.step/unitD))
 		offset = (offset + time.Duration(j)*unitD) % pl.step
 	}
+	if m == pl.steps-1 && pl.last < 1 {
+		// The last step is cut by the duration: start inside it.
+		if lim := time.Duration(pl.last * float64(pl.step)); lim > 0 && offset >= lim {
+			offset %= lim
+		}
+	}
 	at := pl.start.Add(time.Duration(m)*pl.step + offset)
 	c := &copySpec{
 		shift:   at.Sub(s.start),

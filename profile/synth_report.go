@@ -230,3 +230,33 @@ func shortStep(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// predict returns the report of the copies pl draws, from the recorded
+// sessions' summaries alone (no events are read or written): what Synth
+// will write, as the tests check against what it wrote.
+func predict(p *pool, t *SynthTarget, pl *planner) *SynthReport {
+	m := newMeasure(p, t, pl)
+	index := make(map[string]*poolSession, len(p.sessions))
+	for i := range p.sessions {
+		index[p.sessions[i].id] = &p.sessions[i]
+	}
+	var passes []*tilePlan
+	for k := range pl.tiles() {
+		tp := pl.tile(k)
+		for id, cs := range tp.copies {
+			s := index[id]
+			for _, c := range cs {
+				c.started, c.first, c.last, c.class = true, s.start.Add(c.shift), s.end.Add(c.shift), s.class
+				if i := int(c.first.Sub(pl.start) / pl.step); i >= 0 && i < len(m.arrivals) {
+					m.arrivals[i]++
+				}
+				m.events += int64(s.requests)
+				for _, rc := range s.routes {
+					m.routes[p.routes[rc.route]] += int64(rc.n)
+				}
+			}
+		}
+		passes = append(passes, tp)
+	}
+	return m.report(passes)
+}

@@ -1,26 +1,87 @@
 package profile
 
 import (
+	"bytes"
 	"context"
-	"errors"
-	"io"
+	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/schema"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/surge-replay/surge/eventlog"
-	"github.com/surge-replay/surge/report"
-	"github.com/surge-replay/surge/schema"
 )
+
+// TestSynthPlan24h draws the copies of a day from the 30-minute sample
+// against the sample's own profile, at scales 1 and 1.5, and checks what
+// they make (from the recorded sessions' summaries: what Synth writes,
+// which TestSynth24hFromSample and TestSynthFile check on the file): new
+// sessions per minute within 3%, route mix within 1 pp, session-length KS
+// below 0.05, nearly every recorded session used.
+func TestSynthPlan24h(t *testing.T) {
+	capturePath := synthSample(t)
+	ctx := context.Background()
+	target, err := CaptureTarget(ctx, []string{capturePath}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		scale float64
+		seed  uint64
+	}{
+		{"scale 1", 1, 1},     // each minute copies its recorded sessions once, in a new order
+		{"scale 1.5", 1.5, 2}, // half the sessions twice: fractional counts carried
+		{"scale 0.4", 0.4, 3}, // fewer than recorded: weights choose
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := SynthConfig{Capture: []string{capturePath}, Duration: 24 * time.Hour, Scale: tc.scale, Seed: tc.seed, CacheBytes: -1}
+			s, p, err := newSynthStream(ctx, cfg, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rep := predict(p, target, newPlanner(p, target, cfg.Seed, cfg.scale(), target.Start, cfg.Duration))
+			var b strings.Builder
+			rep.WriteText(&b)
+			t.Log("\n" + b.String())
+			var want float64
+			for m := range rep.Arrivals {
+				w := tc.scale * target.Arrivals[m%len(target.Arrivals)]
+				want += w
+				// A fractional count rounds to a whole one, the
+				// remainder carried to the next minute: under one
+				// session of error.
+				if d := math.Abs(float64(rep.Arrivals[m]) - w); d > max(0.03*w, 1) {
+					t.Fatalf("minute %d: %d new sessions; want %.1f ± 3%%", m, rep.Arrivals[m], w)
+				}
+			}
+			if math.Abs(float64(rep.Sessions)-want) > 1 {
+				t.Errorf("%d sessions in all; want %.1f", rep.Sessions, want)
+			}
+			if rep.RouteMaxPP > 1 || rep.LengthKS >= 0.05 || rep.ClassMaxPP > 1 {
+				t.Errorf("route mix %.3f pp, class mix %.3f pp, length KS %.4f; want ≤ 1, ≤ 1, < 0.05", rep.RouteMaxPP, rep.ClassMaxPP, rep.LengthKS)
+			}
+			if rep.Copied < rep.Recorded*9/10 {
+				t.Errorf("copied %d of %d recorded sessions; a day from a sample should use nearly all", rep.Copied, rep.Recorded)
+			}
+		})
+	}
+}
 
 // TestSynth24hFromSample synthesizes a day from the 30-minute sample
 // against the sample's own profile and checks, from the written file (not
 // the report), that new sessions per minute, the route mix and session
 // lengths follow the profile, and that every session is a recorded one
-// moved in time under new ids.
+// moved in time under new ids. It writes and reads 2.2 million events:
+// under the race detector (minutes) TestSynthPlan24h and TestSynthFile
+// cover it.
 func TestSynth24hFromSample(t *testing.T) {
+	if raceOn {
+		t.Skip("2.2M events take minutes under -race: TestSynthPlan24h checks the day's plan, TestSynthFile the writing")
+	}
 	capturePath := synthSample(t)
 	ctx := context.Background()
 	target, err := CaptureTarget(ctx, []string{capturePath}, 0)
@@ -43,26 +104,12 @@ func TestSynth24hFromSample(t *testing.T) {
 		t.Errorf("report: arrivals max error %.4f, route mix %.3f pp, length KS %.4f; want ≤ 0.03, ≤ 1, < 0.05", rep.ArrivalMaxErr, rep.RouteMaxPP, rep.LengthKS)
 	}
 	// ...and so is the file's, measured here on its own.
-	recorded, _ := fingerprints(t, capturePath)
-	known := map[uint64]bool{}
-	for _, p := range recorded {
-		known[p] = true
-	}
-	synth, firsts := fingerprints(t, out)
-	if len(synth) != int(rep.Sessions) {
-		t.Errorf("file has %d sessions; report says %d", len(synth), rep.Sessions)
-	}
-	for id, p := range synth {
-		if !known[p] {
-			t.Fatalf("session %s (first request at %s) equals no recorded session", id, firsts[id])
-		}
-		if _, ok := recorded[id]; ok {
-			t.Fatalf("session %s keeps a recorded session's id", id)
-		}
-	}
+	recorded := fingerprints(t, capturePath, true)
+	synth := fingerprints(t, out, true)
+	checkCopies(t, recorded, synth, int(rep.Sessions))
 	steps := int(24 * time.Hour / time.Minute)
 	got := make([]float64, steps)
-	for _, f := range firsts {
+	for _, f := range synth.firsts {
 		m := int(f.Sub(target.Start) / time.Minute)
 		if m < 0 || m >= steps {
 			t.Fatalf("a session arrives at %s, outside the day from %s", f, target.Start)
@@ -75,10 +122,9 @@ func TestSynth24hFromSample(t *testing.T) {
 			t.Fatalf("minute %d (%s): %v new sessions; want %v ± 3%%", m, target.Start.Add(time.Duration(m)*time.Minute).Format("15:04"), got[m], want)
 		}
 	}
-	routes := routeMix(t, out)
 	for g, want := range target.Routes {
-		if d := 100 * math.Abs(routes[g]-want); d > 1 {
-			t.Errorf("route %s: %.2f%% of requests; want %.2f%% ± 1 pp", g, 100*routes[g], 100*want)
+		if d := 100 * math.Abs(synth.routes[g]-want); d > 1 {
+			t.Errorf("route %s: %.2f%% of requests; want %.2f%% ± 1 pp", g, 100*synth.routes[g], 100*want)
 		}
 	}
 	if rep.Copied < rep.Recorded*9/10 {
@@ -86,27 +132,132 @@ func TestSynth24hFromSample(t *testing.T) {
 	}
 }
 
-// routeMix returns the share of requests per route group of a capture.
-func routeMix(t testing.TB, path string) map[string]float64 {
+// checkCopies checks that every session of synth equals a recorded one up
+// to ids and a time shift, under an id no recorded session has.
+func checkCopies(t *testing.T, recorded, synth printed, sessions int) {
 	t.Helper()
-	rd, err := eventlog.Open[schema.RequestLine]([]string{path}, eventlog.Range{})
+	known := map[uint64]bool{}
+	for _, p := range recorded.prints {
+		known[p] = true
+	}
+	if len(synth.prints) != sessions {
+		t.Errorf("file has %d sessions; report says %d", len(synth.prints), sessions)
+	}
+	for id, p := range synth.prints {
+		if !known[p] {
+			t.Fatalf("session %s (first request at %s) equals no recorded session", id, synth.firsts[id])
+		}
+		if _, ok := recorded.prints[id]; ok {
+			t.Fatalf("session %s keeps a recorded session's id", id)
+		}
+	}
+}
+
+// TestSynthFile writes a short synthetic capture at scale 1.5 (a partial
+// last minute, repeated copies) and reads it back whole: every session is
+// a recorded one (all fields, response facts included) under new ids,
+// moved by whole seconds; new sessions per minute are the plan's; the
+// same seed writes the same bytes.
+func TestSynthFile(t *testing.T) {
+	capturePath := synthSample(t)
+	ctx := context.Background()
+	target, err := CaptureTarget(ctx, []string{capturePath}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
-	mix := map[string]float64{}
-	var n float64
-	for {
-		l, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		mix[report.RouteGroup(l.Method, l.Path)]++
-		n++
+	cfg := SynthConfig{Capture: []string{capturePath}, Duration: 10*time.Minute + 30*time.Second, Scale: 1.5, Seed: 9}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")
+	rep, err := Synth(ctx, cfg, target, a)
+	if err != nil {
+		t.Fatal(err)
 	}
-	normalize(mix)
-	return mix
+	cfg.CacheBytes = -1 // the streaming path: passes read the file
+	if _, err := Synth(ctx, cfg, target, b); err != nil {
+		t.Fatal(err)
+	}
+	if !sameFile(t, a, b) {
+		t.Errorf("the same seed wrote different files (cached and streamed)")
+	}
+	recorded := fingerprints(t, capturePath, false)
+	synth := fingerprints(t, a, false)
+	checkCopies(t, recorded, synth, int(rep.Sessions))
+	got := make([]int64, len(rep.Arrivals))
+	for _, f := range synth.firsts {
+		got[int(f.Sub(target.Start)/time.Minute)]++
+		if f.Sub(target.Start) >= cfg.Duration {
+			t.Errorf("a session arrives at %s, after the duration", f)
+		}
+	}
+	if !slices.Equal(got, rep.Arrivals) {
+		t.Errorf("new sessions per minute in the file %v; report %v", got, rep.Arrivals)
+	}
+	s, p, err := newSynthStream(ctx, cfg, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	plan := predict(p, target, newPlanner(p, target, cfg.Seed, cfg.scale(), target.Start, cfg.Duration))
+	if !slices.Equal(plan.Arrivals, rep.Arrivals) || plan.Events != rep.Events || plan.LengthKS != rep.LengthKS {
+		t.Errorf("written: %v arrivals, %d events, KS %v; planned %v, %d, %v", rep.Arrivals, rep.Events, rep.LengthKS, plan.Arrivals, plan.Events, plan.LengthKS)
+	}
+	fi, err := eventlog.Stat(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{MetaSynthSeed: "9", MetaSynthScale: "1.5", MetaSynthDuration: "10m30s", schema.MetaSource: "synth", schema.MetaResolution: "1s"} {
+		if fi.Metadata[k] != want {
+			t.Errorf("metadata %s = %q; want %q", k, fi.Metadata[k], want)
+		}
+	}
+}
+
+func sameFile(t *testing.T, a, b string) bool {
+	t.Helper()
+	x, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(x, y)
+}
+
+// TestSynthErrors: bad settings are refused, each named, and nothing is
+// written.
+func TestSynthErrors(t *testing.T) {
+	capturePath := synthSample(t)
+	good := &SynthTarget{Start: time.Date(2026, 11, 21, 19, 44, 0, 0, time.UTC), Arrivals: []float64{3, 4}}
+	out := filepath.Join(t.TempDir(), "x.parquet")
+	for _, tc := range []struct {
+		name   string
+		cfg    SynthConfig
+		target *SynthTarget
+		want   string
+	}{
+		// no capture to copy from
+		{"no capture", SynthConfig{Duration: time.Hour}, good, "no capture"},
+		// a duration is required
+		{"no duration", SynthConfig{Capture: []string{capturePath}}, good, "duration 0s"},
+		// negative scale
+		{"negative scale", SynthConfig{Capture: []string{capturePath}, Duration: time.Hour, Scale: -1}, good, "scale -1"},
+		// a profile without an arrival curve
+		{"no curve", SynthConfig{Capture: []string{capturePath}, Duration: time.Hour}, &SynthTarget{}, "no arrival curve"},
+		// a negative count in the curve, named by its minute
+		{"bad count", SynthConfig{Capture: []string{capturePath}, Duration: time.Hour}, &SynthTarget{Start: good.Start, Arrivals: []float64{1, -2}}, "arrivals at 2026-11-21T19:45:00Z"},
+		// a capture that is not there
+		{"missing capture", SynthConfig{Capture: []string{filepath.Join(t.TempDir(), "none.parquet")}, Duration: time.Hour}, good, "none.parquet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Synth(context.Background(), tc.cfg, tc.target, out)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Synth = %v; want an error containing %q", err, tc.want)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s exists after an error", out)
+			}
+		})
+	}
 }
