@@ -37,6 +37,7 @@ type settings struct {
 	Demo       demoSettings      `mapstructure:"demo"` // surge demo's own keys are replay.*
 	Ctl        ctlSettings       `mapstructure:"ctl"`
 	Capture    captureSettings   `mapstructure:"capture"`
+	Profile    profileSettings   `mapstructure:"profile"`
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
@@ -442,6 +443,7 @@ func (s *settings) Validate() []error {
 		bad("demo.serve.speed", "%g: want a positive speed (1 = as recorded)", s.Demo.Serve.Speed)
 	}
 	nonNegDur("demo.serve.for", s.Demo.Serve.For)
+	errs = append(errs, s.Profile.validate()...)
 	return append(errs, s.validateStrings()...)
 }
 
