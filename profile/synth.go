@@ -97,7 +97,7 @@ func newSynthStream(ctx context.Context, cfg SynthConfig, t *SynthTarget) (*Synt
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
-	p, err := scanPool(ctx, cfg.Capture, t.step(), cfg.cacheBytes())
+	p, err := scanPool(ctx, cfg.Capture, t, cfg.cacheBytes())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -191,3 +191,18 @@ func (p *sessionPrint) add(e *schema.Exchange, offset time.Duration) {
 }
 
 func (p *sessionPrint) sum() uint64 { return p.h }
+
+// sampleTarget builds the sample's profile (Build, as surge profile build
+// does) and returns what Synth matches of it.
+func sampleTarget(t testing.TB, capturePath string) *SynthTarget {
+	t.Helper()
+	p, err := Build(context.Background(), []string{capturePath}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := TargetOf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/surge-replay/surge/eventlog"
@@ -43,6 +44,7 @@ type poolSession struct {
 	class      string
 	routes     []routeCount
 	weight     float64
+	lengthKey  string // the target's length bucket, for raking
 }
 
 type routeCount struct {
@@ -50,14 +52,16 @@ type routeCount struct {
 	n     int32
 }
 
-// length returns the session's length in seconds.
-func (s *poolSession) length() float64 { return s.end.Sub(s.start).Seconds() }
+// lengthMS returns the session's length in milliseconds, as a profile
+// measures it.
+func (s *poolSession) lengthMS() int64 { return int64(s.end.Sub(s.start) / time.Millisecond) }
 
 // scanPool reads the capture at paths once and summarizes its sessions,
 // keeping its events in memory while they fit in budget bytes (budget ≤ 0:
 // never). Events without a session key are left out: Synth copies
 // sessions.
-func scanPool(ctx context.Context, paths []string, step time.Duration, budget int64) (*pool, error) {
+func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64) (*pool, error) {
+	step := t.step()
 	rd, err := eventlog.Open[schema.Exchange](paths, eventlog.Range{})
 	if err != nil {
 		return nil, err
@@ -100,7 +104,7 @@ func scanPool(ctx context.Context, paths []string, step time.Duration, budget in
 		if !ok {
 			i = int32(len(p.sessions))
 			index[l.Session] = i
-			p.sessions = append(p.sessions, poolSession{id: l.Session, start: l.Time, class: SessionClass(l), weight: 1})
+			p.sessions = append(p.sessions, poolSession{id: l.Session, start: l.Time, class: t.class(l), weight: 1})
 		}
 		s := &p.sessions[i]
 		s.end = l.Time
@@ -108,7 +112,7 @@ func scanPool(ctx context.Context, paths []string, step time.Duration, budget in
 		key := [2]string{l.Method, l.Path}
 		r, ok := groups[key]
 		if !ok {
-			r = p.route(report.RouteGroup(l.Method, l.Path))
+			r = p.route(t.route(report.RouteGroup(l.Method, l.Path)))
 			if len(groups) < 1<<16 { // bounded: paths with ids are many
 				groups[key] = r
 			}
@@ -157,38 +161,6 @@ func (s *poolSession) count(r int32) {
 	s.routes = append(s.routes, routeCount{route: r, n: 1})
 }
 
-// CaptureTarget returns the shape of the capture at paths as a target: its
-// new sessions per step (one minute when step is 0), route mix, class mix
-// and session lengths. Synth of a capture against its own CaptureTarget
-// repeats the capture's shape for any duration.
-func CaptureTarget(ctx context.Context, paths []string, step time.Duration) (*SynthTarget, error) {
-	if step <= 0 {
-		step = time.Minute
-	}
-	p, err := scanPool(ctx, paths, step, 0)
-	if err != nil {
-		return nil, err
-	}
-	t := &SynthTarget{Start: p.origin, Step: step, Routes: map[string]float64{}, Classes: map[string]float64{},
-		Lengths: Histogram{Upper: lengthBins()}}
-	t.Lengths.Counts = make([]float64, len(t.Lengths.Upper))
-	t.Arrivals = make([]float64, len(p.byMinute))
-	for m, ids := range p.byMinute {
-		t.Arrivals[m] = float64(len(ids))
-	}
-	for i := range p.sessions {
-		s := &p.sessions[i]
-		t.Classes[s.class]++
-		t.Lengths.Counts[t.Lengths.bin(s.length())]++
-		for _, rc := range s.routes {
-			t.Routes[p.routes[rc.route]] += float64(rc.n)
-		}
-	}
-	normalize(t.Classes)
-	normalize(t.Routes)
-	return t, nil
-}
-
 // normalize scales m's values to sum to 1.
 func normalize(m map[string]float64) {
 	var total float64
@@ -211,16 +183,20 @@ func normalize(m map[string]float64) {
 // target-to-current ratios. A pool already shaped like t keeps weight 1.
 func (p *pool) reweight(t *SynthTarget) {
 	const rounds = 40
+	for i := range p.sessions {
+		s := &p.sessions[i]
+		s.lengthKey = strconv.Itoa(lengthBucket(t.Lengths, s.lengthMS()))
+	}
 	for range rounds {
 		if len(t.Classes) > 0 {
 			p.rake(func(s *poolSession) string { return s.class }, t.Classes)
 		}
-		if len(t.Lengths.Counts) > 0 && t.Lengths.Total() > 0 {
+		if total := bucketTotal(t.Lengths); total > 0 {
 			want := map[string]float64{}
-			for i, c := range t.Lengths.Counts {
-				want[fmt.Sprint(i)] = c / t.Lengths.Total()
+			for i, b := range t.Lengths {
+				want[strconv.Itoa(i)] = float64(b.Count) / float64(total)
 			}
-			p.rake(func(s *poolSession) string { return fmt.Sprint(t.Lengths.bin(s.length())) }, want)
+			p.rake(func(s *poolSession) string { return s.lengthKey }, want)
 		}
 		if len(t.Routes) > 0 {
 			p.tiltRoutes(t.Routes)

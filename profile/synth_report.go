@@ -44,8 +44,8 @@ type SynthReport struct {
 	ClassMaxPP float64    `json:"class_max_pp"`
 	// LengthKS is the Kolmogorov–Smirnov distance of the written session
 	// lengths from the target's, at the target histogram's bins.
-	LengthKS float64   `json:"length_ks"`
-	Lengths  Histogram `json:"-"`
+	LengthKS float64  `json:"length_ks"`
+	Lengths  []Bucket `json:"-"` // the written lengths, ms
 }
 
 // MixDelta is one item of a mix: its share in the target and as written
@@ -78,7 +78,7 @@ func newMeasure(p *pool, t *SynthTarget, pl *planner) *measure {
 func (m *measure) observe(e *schema.Exchange, c *copySpec) {
 	m.events++
 	if !c.started {
-		c.started, c.first, c.class = true, e.Time, SessionClass(e)
+		c.started, c.first, c.class = true, e.Time, m.target.class(e)
 		if i := int(e.Time.Sub(m.pl.start) / m.pl.step); i >= 0 && i < len(m.arrivals) {
 			m.arrivals[i]++
 		}
@@ -87,7 +87,7 @@ func (m *measure) observe(e *schema.Exchange, c *copySpec) {
 	key := [2]string{e.Method, e.Path}
 	g, ok := m.groups[key]
 	if !ok {
-		g = report.RouteGroup(e.Method, e.Path)
+		g = m.target.route(report.RouteGroup(e.Method, e.Path))
 		if len(m.groups) < 1<<16 {
 			m.groups[key] = g
 		}
@@ -114,11 +114,7 @@ func (m *measure) report(passes []*tilePlan) *SynthReport {
 			r.ArrivalMaxErr, r.ArrivalMaxAt = d/r.Want[i], pl.start.Add(time.Duration(i)*pl.step)
 		}
 	}
-	bins := t.Lengths.Upper
-	if len(bins) == 0 {
-		bins = lengthBins()
-	}
-	r.Lengths = Histogram{Upper: bins, Counts: make([]float64, len(bins))}
+	var lengths hist
 	classes := map[string]int64{}
 	copied := map[string]bool{}
 	for _, tp := range passes {
@@ -130,12 +126,13 @@ func (m *measure) report(passes []*tilePlan) *SynthReport {
 				copied[id] = true
 				r.Sessions++
 				classes[c.class]++
-				r.Lengths.Counts[r.Lengths.bin(c.last.Sub(c.first).Seconds())]++
+				lengths.add(int64(c.last.Sub(c.first) / time.Millisecond))
 			}
 		}
 	}
 	r.Copied = len(copied)
-	if t.Lengths.Total() > 0 {
+	r.Lengths = histBuckets(lengths)
+	if len(t.Lengths) > 0 {
 		r.LengthKS = KS(t.Lengths, r.Lengths)
 	}
 	r.Routes, r.RouteMaxPP = deltas(t.Routes, m.routes)
@@ -190,15 +187,19 @@ func (r *SynthReport) WriteText(w io.Writer) error {
 	p.f("  sessions         %d copies of %d recorded sessions (%d recorded, %d never copied), %d events\n",
 		r.Sessions, r.Copied, r.Recorded, r.Recorded-r.Copied, r.Events)
 	p.f("error against the profile\n")
-	p.f("  arrivals/%-6s  max %.2f%% (at %s), max %.1f sessions; total %d of %.0f wanted (%+.3f%%)\n",
-		shortStep(r.Step), 100*r.ArrivalMaxErr, r.ArrivalMaxAt.UTC().Format("2006-01-02 15:04"), r.ArrivalMaxAbs, got, want, pct(float64(got), want))
+	at := "every step exact"
+	if !r.ArrivalMaxAt.IsZero() {
+		at = "at " + r.ArrivalMaxAt.UTC().Format("2006-01-02 15:04")
+	}
+	p.f("  arrivals/%-6s  max %.2f%% (%s), max %.1f sessions off; total %d of %.0f wanted (%+.3f%%)\n",
+		shortStep(r.Step), 100*r.ArrivalMaxErr, at, r.ArrivalMaxAbs, got, want, pct(float64(got), want))
 	if len(r.Routes) > 0 {
 		p.f("  route mix        max %.2f pp (%s: %.2f%% wanted, %.2f%% written)\n", r.RouteMaxPP, r.Routes[0].Name, 100*r.Routes[0].Want, 100*r.Routes[0].Got)
 	}
 	if len(r.Classes) > 0 {
 		p.f("  class mix        max %.2f pp (%s: %.2f%% wanted, %.2f%% written)\n", r.ClassMaxPP, r.Classes[0].Name, 100*r.Classes[0].Want, 100*r.Classes[0].Got)
 	}
-	if len(r.Lengths.Upper) > 0 {
+	if len(r.Lengths) > 0 {
 		p.f("  session length   KS %.4f\n", r.LengthKS)
 	}
 	return p.err

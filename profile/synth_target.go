@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
 )
 
 // SynthTarget is what Synth makes a resampled capture follow: the parts of
@@ -30,17 +31,13 @@ type SynthTarget struct {
 	// Classes is each session class's share of sessions (SessionClass of
 	// its first request), summing to 1; nil means not matched.
 	Classes map[string]float64
-	// Lengths is the distribution of session length (first to last
-	// request), in seconds; no bins means not matched.
-	Lengths Histogram
-}
-
-// Histogram is a distribution as bins: Counts[i] values in
-// (Upper[i-1], Upper[i]], the first bin from -Inf. The last Upper may be
-// +Inf.
-type Histogram struct {
-	Upper  []float64
-	Counts []float64
+	// Lengths is the histogram of session length (first to last
+	// request), in milliseconds, in the profile's buckets
+	// (HistogramScheme); none means not matched.
+	Lengths []Bucket
+	// Classify returns the class of a session from its first request;
+	// nil means SessionClass.
+	Classify func(first *schema.Exchange) string
 }
 
 // step returns the bin width, one minute by default.
@@ -62,73 +59,112 @@ func (t *SynthTarget) Validate() []error {
 			errs = append(errs, fmt.Errorf("profile: arrivals at %s: %v is not a count", t.Start.Add(time.Duration(i)*t.step()).UTC().Format(time.RFC3339), a))
 		}
 	}
-	if len(t.Lengths.Upper) != len(t.Lengths.Counts) {
-		errs = append(errs, fmt.Errorf("profile: session lengths: %d bin bounds for %d counts", len(t.Lengths.Upper), len(t.Lengths.Counts)))
-	} else if !sort.Float64sAreSorted(t.Lengths.Upper) {
-		errs = append(errs, errors.New("profile: session lengths: bin bounds are not ascending"))
+	for i, b := range t.Lengths {
+		if b.Upper <= b.Lower || b.Count < 0 || (i > 0 && b.Lower < t.Lengths[i-1].Upper) {
+			errs = append(errs, fmt.Errorf("profile: session length bucket %d [%d, %d) ms, %d sessions: want ascending buckets and counts >= 0", i, b.Lower, b.Upper, b.Count))
+			break
+		}
 	}
 	return errs
 }
 
-// Total returns the sum of the counts.
-func (h Histogram) Total() float64 {
-	var n float64
-	for _, c := range h.Counts {
-		n += c
+// SessionClass is the default class of a session, from its first
+// request, as Build names it: its device class (schema.Exchange.Device),
+// or "unknown" when none was recorded.
+func SessionClass(first *schema.Exchange) string {
+	if first.Device == "" {
+		return "unknown"
 	}
-	return n
+	return first.Device
 }
 
-// bin returns the index of the bin x falls in.
-func (h Histogram) bin(x float64) int {
-	i := sort.SearchFloat64s(h.Upper, x) // first Upper >= x
-	if i == len(h.Upper) {
-		i--
+// class returns the class of a session whose first request is e.
+func (t *SynthTarget) class(e *schema.Exchange) string {
+	if t.Classify != nil {
+		return t.Classify(e)
+	}
+	return SessionClass(e)
+}
+
+// route returns the route group a profile counts g under: g, or
+// OtherRoute when the profile folded the groups it does not name into it.
+func (t *SynthTarget) route(g string) string {
+	if _, ok := t.Routes[g]; ok || t.Routes == nil {
+		return g
+	}
+	if _, ok := t.Routes[OtherRoute]; ok {
+		return OtherRoute
+	}
+	return g
+}
+
+// lengthBucket returns the index of the bucket of t.Lengths a length of
+// ms milliseconds falls in, or -1.
+func lengthBucket(bs []Bucket, ms int64) int {
+	i := sort.Search(len(bs), func(i int) bool { return bs[i].Upper > ms })
+	if i == len(bs) || ms < bs[i].Lower {
+		return -1
 	}
 	return i
 }
 
-// cdf returns the cumulative share at each bin's upper bound.
-func (h Histogram) cdf() []float64 {
-	total := h.Total()
-	out := make([]float64, len(h.Counts))
-	var run float64
-	for i, c := range h.Counts {
-		run += c
-		if total > 0 {
-			out[i] = run / total
+// histBuckets returns a sparse histogram's non-empty buckets.
+func histBuckets(h hist) []Bucket {
+	var out []Bucket
+	for i, n := range h {
+		if n > 0 {
+			lo, hi := bucketBounds(i)
+			out = append(out, Bucket{lo, hi, n})
 		}
 	}
 	return out
 }
 
-// KS returns the Kolmogorov–Smirnov distance of two histograms over the
-// same bins: the largest difference of their cumulative shares at a bin
-// bound (the distance at the histograms' resolution).
-func KS(a, b Histogram) float64 {
-	ca, cb := a.cdf(), b.cdf()
-	var d float64
-	for i := range min(len(ca), len(cb)) {
-		d = max(d, math.Abs(ca[i]-cb[i]))
+// bucketTotal returns the sum of the counts.
+func bucketTotal(bs []Bucket) int64 {
+	var n int64
+	for _, b := range bs {
+		n += b.Count
 	}
-	return d
+	return n
 }
 
-// SessionClass is the class of a session, from its first request: its
-// device class (schema.Exchange.Device), or "other" when none was recorded.
-func SessionClass(first *schema.Exchange) string {
-	if first.Device == "" {
-		return "other"
-	}
-	return first.Device
-}
 
-// lengthBins are the session-length bins CaptureTarget uses, in seconds:
-// 15 s wide up to two hours, then one open bin.
-func lengthBins() []float64 {
-	var b []float64
-	for s := 15.0; s <= 2*3600; s += 15 {
-		b = append(b, s)
+// TargetOf returns what Synth matches of a profile: its new sessions per
+// minute, route mix (requests per route group over the whole profile),
+// class mix (sessions per class) and session lengths (all classes), and
+// its class rules. A rule that no longer parses is an error naming it.
+func TargetOf(p *Profile) (*SynthTarget, error) {
+	t := &SynthTarget{Start: p.Meta.Start.UTC(), Step: time.Minute, Routes: map[string]float64{}, Classes: map[string]float64{}}
+	for _, a := range p.ArrivalsMinute {
+		t.Arrivals = append(t.Arrivals, float64(a.Sessions))
 	}
-	return append(b, math.Inf(1))
+	for _, r := range p.RoutesMinute {
+		t.Routes[r.Route] += float64(r.Requests)
+	}
+	for _, b := range p.SessionLength {
+		t.Classes[b.Class] += float64(b.Sessions)
+	}
+	normalize(t.Routes)
+	normalize(t.Classes)
+	t.Lengths = p.SessionLengths("")
+	if texts := p.Meta.Parameters.Classes; len(texts) > 0 {
+		rules := make([]ClassRule, len(texts))
+		for i, text := range texts {
+			r, err := ParseClass(text)
+			if err != nil {
+				return nil, fmt.Errorf("profile: %s parameters.classes: %w", MetaFile, err)
+			}
+			rules[i] = r
+		}
+		t.Classify = func(e *schema.Exchange) string {
+			for i := range rules {
+				if rules[i].Match.Matches(e, "") {
+					return rules[i].Name
+				}
+			}
+			return shaper.DefaultClass
+		}
+	}
+	return t, nil
 }

@@ -23,10 +23,7 @@ import (
 func TestSynthPlan24h(t *testing.T) {
 	capturePath := synthSample(t)
 	ctx := context.Background()
-	target, err := CaptureTarget(ctx, []string{capturePath}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := sampleTarget(t, capturePath)
 	for _, tc := range []struct {
 		name  string
 		scale float64
@@ -84,10 +81,7 @@ func TestSynth24hFromSample(t *testing.T) {
 	}
 	capturePath := synthSample(t)
 	ctx := context.Background()
-	target, err := CaptureTarget(ctx, []string{capturePath}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := sampleTarget(t, capturePath)
 	out := filepath.Join(t.TempDir(), "day.parquet")
 	began := time.Now()
 	rep, err := Synth(ctx, SynthConfig{Capture: []string{capturePath}, Duration: 24 * time.Hour, Seed: 7}, target, out)
@@ -161,10 +155,7 @@ func checkCopies(t *testing.T, recorded, synth printed, sessions int) {
 func TestSynthFile(t *testing.T) {
 	capturePath := synthSample(t)
 	ctx := context.Background()
-	target, err := CaptureTarget(ctx, []string{capturePath}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := sampleTarget(t, capturePath)
 	cfg := SynthConfig{Capture: []string{capturePath}, Duration: 10*time.Minute + 30*time.Second, Scale: 1.5, Seed: 9}
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")
