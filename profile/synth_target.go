@@ -129,7 +129,6 @@ func bucketTotal(bs []Bucket) int64 {
 	return n
 }
 
-
 // TargetOf returns what Synth matches of a profile: its new sessions per
 // minute, route mix (requests per route group over the whole profile),
 // class mix (sessions per class) and session lengths (all classes), and
