@@ -38,22 +38,23 @@ type tilePlan struct {
 // (each session copied ⌊n·w/W⌋ or ⌈n·w/W⌉ times). Fractional counts carry
 // over to the next step, so totals are exact.
 type planner struct {
-	pool    *pool
-	target  *SynthTarget
-	seed    uint64
-	scale   float64
-	start   time.Time     // the synthetic capture's start: step 0
-	step    time.Duration // the target's step
-	steps   int           // whole or partial steps in the duration
-	last    float64       // the share of the last step inside the duration
-	cand    [][]int32     // candidates per target step
-	carry   float64
-	nextMin int
+	pool     *pool
+	target   *SynthTarget
+	seed     uint64
+	scale    float64
+	start    time.Time     // the synthetic capture's start: step 0
+	duration time.Duration // how long new sessions arrive
+	step     time.Duration // the target's step
+	steps    int           // whole or partial steps in the duration
+	last     float64       // the share of the last step inside the duration
+	cand     [][]int32     // candidates per target step
+	carry    float64
+	nextMin  int
 }
 
 func newPlanner(p *pool, t *SynthTarget, seed uint64, scale float64, start time.Time, d time.Duration) *planner {
 	step := t.step()
-	pl := &planner{pool: p, target: t, seed: seed, scale: scale, start: start, step: step}
+	pl := &planner{pool: p, target: t, seed: seed, scale: scale, start: start, duration: d, step: step}
 	pl.steps = int((d + step - 1) / step)
 	pl.last = 1
 	if rem := d % step; rem != 0 {

@@ -206,3 +206,29 @@ func (ts *tileStream) read() (*schema.Exchange, error) {
 	ts.pos++
 	return &ts.pool.cache[ts.pos-1], nil
 }
+
+// Span returns the time of the first and the last event the stream yields
+// in all (its passes drawn afresh from the recorded sessions' summaries:
+// no event is read), or zero times when it yields none.
+func (s *SynthStream) Span() (first, last time.Time) {
+	pl0 := s.pl
+	pl := newPlanner(pl0.pool, pl0.target, pl0.seed, pl0.scale, pl0.start, pl0.duration)
+	index := make(map[string]*poolSession, len(pl.pool.sessions))
+	for i := range pl.pool.sessions {
+		index[pl.pool.sessions[i].id] = &pl.pool.sessions[i]
+	}
+	for k := range pl.tiles() {
+		for id, cs := range pl.tile(k).copies {
+			ps := index[id]
+			for _, c := range cs {
+				if f := ps.start.Add(c.shift); first.IsZero() || f.Before(first) {
+					first = f
+				}
+				if l := ps.end.Add(c.shift); l.After(last) {
+					last = l
+				}
+			}
+		}
+	}
+	return first, last
+}

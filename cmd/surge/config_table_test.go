@@ -34,6 +34,7 @@ var stringBad = map[string][]badValue{
 	"kafka.tail.since":                {{"yesterday", "neither a positive duration"}},
 	"replay.accounts":                 {{"/nonexistent/accounts.csv", "no such file"}},
 	"replay.conns":                    {{"each", "want per-user or shared"}},
+	"replay.profile":                  {{"/nonexistent/profile", "no profile.yaml"}},
 	"replay.driver":                   {{"fast", "want auto, lean or http"}},
 	"replay.junit":                    {{"/proc/version", "exists; pass --force"}},
 	"replay.mode":                     {{"open", "want timeline or closed"}},

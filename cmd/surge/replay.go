@@ -105,6 +105,7 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Duration("abort-window", 10*time.Second, "window of the abort condition")
 	f.Duration("grace", 10*time.Second, "after a stop, how long requests in flight may finish")
 	f.String("accounts", "", "CSV of test accounts (columns account,token) for credential placeholders")
+	f.String("profile", "", "re-time the capture's sessions to this profile's arrival curve (a surge profile build directory): sessions copied whole, new sessions per minute as the profile's (docs/PROFILES.md)")
 	f.String("time-resolution", "auto", "spread requests sharing an instant of this resolution evenly over it: auto (the resolution the import recorded), 0 (none: exact times) or a duration (1s)")
 	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
@@ -150,6 +151,9 @@ type replayOptions struct {
 	live     liveOptions // live control: API, config watcher (live.go)
 	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
 	nFlagClasses int
+	// profile re-times the capture to a profile's arrival curve
+	// (--profile, replay_profile.go); nil without.
+	profile *replayProfile
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -257,6 +261,12 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if o.web != "" {
 		if _, _, err := net.SplitHostPort(o.web); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: want HOST:PORT, e.g. 127.0.0.1:5665 (%v)", cfg.label("replay.web"), o.web, err))
+		}
+	}
+	if dir := cfg.s.Replay.Profile; dir != "" {
+		var err error
+		if o.profile, err = loadReplayProfile(dir, cfg.label("replay.profile")); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	o.search, errs = searchFrom(cfg, errs)
