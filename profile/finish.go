@@ -9,10 +9,12 @@ import (
 
 // finish ends the live sessions and turns the aggregates into tables.
 func (b *builder) finish() *Profile {
-	for key, id := range b.sessions {
-		b.end(id)
-		delete(b.sessions, key)
+	for i := range b.sessions.slots {
+		if s := &b.sessions.slots[i]; s.key[0] != 0 {
+			b.end(&s.session)
+		}
 	}
+	b.sessions = sessionTable{}
 	start := time.Unix(0, b.start).UTC()
 	secs := int((b.maxT-b.start)/int64(time.Second)) + 1
 	mins := (secs + 59) / 60
@@ -85,8 +87,12 @@ func (b *builder) finish() *Profile {
 	}
 	p.ThinkTime = b.thinkTable()
 	p.Transitions = b.transTable()
-	for _, k := range sortedKeys(b.status) {
-		p.Status = append(p.Status, StatusCount{Route: b.routes.names[k>>32], Status: int32(uint32(k)), Requests: b.status[k]})
+	for r, row := range b.status {
+		row = slices.Clone(row)
+		slices.SortFunc(row, func(a, b statusCount) int { return cmp.Compare(a.status, b.status) })
+		for _, sc := range row {
+			p.Status = append(p.Status, StatusCount{Route: b.routes.names[r], Status: sc.status, Requests: sc.n})
+		}
 	}
 	p.Meta.Parameters.MomentEdge = momentEdge(p)
 	p.Moments = detectMoments(p)
@@ -121,12 +127,12 @@ func (b *builder) thinkTable() []ThinkBucket {
 // probabilities summing to 1.
 func (b *builder) transTable() []Transition {
 	out := map[uint64]int64{} // class<<21 | from
-	for k, n := range b.trans {
-		out[k>>21] += n
+	for k, mv := range b.moves {
+		out[k>>21] += mv.count
 	}
 	var rows []Transition
-	for _, k := range sortedKeys(b.trans) {
-		n := b.trans[k]
+	for _, k := range sortedKeys(b.moves) {
+		n := b.moves[k].count
 		rows = append(rows, Transition{
 			Class: b.classes.names[k>>42], From: b.routeName(int32(k >> 21 & (1<<21 - 1))), To: b.routeName(int32(k & (1<<21 - 1))),
 			Count: n, Probability: float64(n) / float64(out[k>>21]),

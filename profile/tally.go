@@ -3,7 +3,9 @@ package profile
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -38,9 +40,26 @@ type session struct {
 // with probability 2⁻¹²⁸.
 type strKey [2]uint64
 
+// routeKey is a method and a path's 64-bit hash: the route cache holds
+// at most routeCacheMax paths, among which a collision has probability
+// below 10⁻¹⁰.
 type routeKey struct {
 	method int32
-	path   strKey
+	path   uint64
+}
+
+// move counts one transition of a class, with the think-time histogram
+// of its routes (shared by the classes; nil from StartRoute or to
+// EndRoute).
+type move struct {
+	count int64
+	think *hist
+}
+
+// statusCount is a route's count of one status.
+type statusCount struct {
+	status int32
+	n      int64
 }
 
 // builder folds record batches into a profile's aggregates. Its memory is
@@ -65,18 +84,22 @@ type builder struct {
 	routeCache            map[routeKey]int32
 	seeds                 [2]maphash.Seed
 
-	sessions map[strKey]int32
-	slab     []session
-	free     []int32
+	sessions sessionTable
 	sweepAt  int64
 
-	lengths, counts []hist // per class
-	think           map[uint64]*hist
-	trans           map[uint64]int64 // class<<42 | from<<21 | to
-	status          map[uint64]int64 // route<<32 | uint32(status)
+	lengths, counts []hist           // per class
+	think           map[uint64]*hist // from<<32 | to
+	moves           map[uint64]*move // class<<42 | from<<21 | to
+	status          [][]statusCount  // by route
 
 	mBuf, hBuf, rBuf, dBuf, pBuf []int32
+	keys                         []strKey // the batch's session keys
 }
+
+// prefetchAhead is how many rows ahead batch asks for a session's slot:
+// on a capture with many live sessions nearly every lookup misses the
+// caches, and these loads overlap.
+const prefetchAhead = 8
 
 func newBuilder(cfg *Config, start, last time.Time) *builder {
 	max := cfg.maxRoutes()
@@ -84,8 +107,8 @@ func newBuilder(cfg *Config, start, last time.Time) *builder {
 		cfg: cfg, start: start.UnixNano(), idle: int64(cfg.sessionIdle()), maxLbl: max,
 		methods: newInterner(0, ""), hosts: newInterner(0, ""),
 		routes: newInterner(max, OtherRoute), routeCache: map[routeKey]int32{},
-		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		sessions: map[strKey]int32{}, think: map[uint64]*hist{}, trans: map[uint64]int64{}, status: map[uint64]int64{},
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		think: map[uint64]*hist{}, moves: map[uint64]*move{},
 		minT: 1<<63 - 1, maxT: -1 << 63,
 		concDiff: make([]int64, 1), // one past the last second
 	}
@@ -159,7 +182,14 @@ func (b *builder) batch(rec arrow.RecordBatch) error {
 	if b.pBuf, err = labelColumn(rec.Column(colProtocol), b.dims[2], b.pBuf); err != nil {
 		return fmt.Errorf("column %q: %w", "protocol", err)
 	}
+	b.keys = slices.Grow(b.keys[:0], len(times))[:len(times)]
+	for i := range b.keys {
+		b.keys[i] = b.key(sess.Value(i))
+	}
 	for i, tv := range times {
+		if j := i + prefetchAhead; j < len(times) && len(b.sessions.slots) > 0 {
+			prefetch(unsafe.Pointer(&b.sessions.slots[b.keys[j][0]&b.sessions.mask()]))
+		}
 		t := int64(tv) * unit
 		if t < b.start {
 			return fmt.Errorf("request at %v is before the capture's first event (%s metadata)", time.Unix(0, t).UTC(), schema.MetaFirst)
@@ -182,26 +212,27 @@ func (b *builder) batch(rec arrow.RecordBatch) error {
 		if !status.IsNull(i) {
 			st = statusV[i]
 		}
-		b.status[uint64(route)<<32|uint64(uint32(st))]++
+		b.countStatus(route, st)
 
 		if t >= b.sweepAt {
 			b.sweep(t)
 		}
-		sid := sess.Value(i)
-		key := b.key(sid)
-		id, live := b.sessions[key]
-		if live && t-b.slab[id].last <= b.idle {
-			s := &b.slab[id]
-			gap := (t - s.last) / int64(time.Millisecond)
-			b.thinkHist(s.route, route).add(gap)
-			b.trans[uint64(s.class)<<42|uint64(s.route)<<21|uint64(route)]++
-			s.last, s.route = max64(s.last, t), route
-			s.count++
-			continue
-		}
+		sid, key := sess.Value(i), b.keys[i]
+		slot, live := b.sessions.find(key)
 		if live {
-			b.end(id) // idle too long: the same id starts a new session
-			delete(b.sessions, key)
+			s := &b.sessions.slots[slot].session
+			if t-s.last <= b.idle {
+				mv := b.move(s.class, s.route, route)
+				mv.count++
+				mv.think.add((t - s.last) / int64(time.Millisecond))
+				s.last, s.route = max64(s.last, t), route
+				s.count++
+				continue
+			}
+			// Idle too long: the same id starts a new session.
+			b.end(s)
+			b.sessions.remove(slot)
+			slot, _ = b.sessions.find(key)
 		}
 		class := b.classify(i, paths.Value(i), vals)
 		b.arrSec[sec]++
@@ -209,30 +240,20 @@ func (b *builder) batch(rec arrow.RecordBatch) error {
 		for d, v := range vals {
 			inc(&b.mixSess[d][min], v)
 		}
-		b.trans[uint64(class)<<42|uint64(startID)<<21|uint64(route)]++
+		b.move(class, startID, route).count++
 		s := session{first: t, last: t, count: 1, route: route, class: class}
 		if sid == "" {
-			// No session id: a session of one request.
-			b.slab = append(b.slab, s)
-			b.end(int32(len(b.slab) - 1))
+			b.end(&s) // no session id: a session of one request
 			continue
 		}
-		if n := len(b.free); n > 0 {
-			id = b.free[n-1]
-			b.free = b.free[:n-1]
-			b.slab[id] = s
-		} else {
-			id = int32(len(b.slab))
-			b.slab = append(b.slab, s)
-		}
-		b.sessions[key] = id
+		b.sessions.insert(slot, key, s)
 	}
 	return nil
 }
 
 // route returns the route group id of a request.
 func (b *builder) route(method int32, path string) int32 {
-	k := routeKey{method, b.key(path)}
+	k := routeKey{method, maphash.String(b.seeds[0], path)}
 	if id, ok := b.routeCache[k]; ok {
 		return id
 	}
@@ -246,17 +267,40 @@ func (b *builder) route(method int32, path string) int32 {
 
 // key returns s's strKey.
 func (b *builder) key(s string) strKey {
-	return strKey{maphash.String(b.seeds[0], s), maphash.String(b.seeds[1], s)}
+	return strKey{maphash.String(b.seeds[0], s) | 1, maphash.String(b.seeds[1], s)} // bit 0 set: never the empty slot's key
 }
 
-func (b *builder) thinkHist(from, to int32) *hist {
-	k := uint64(from)<<32 | uint64(to)
-	h := b.think[k]
-	if h == nil {
-		h = &hist{}
-		b.think[k] = h
+// move returns the counter of a class's transition from → to.
+func (b *builder) move(class, from, to int32) *move {
+	k := uint64(class)<<42 | uint64(from)<<21 | uint64(to)
+	mv := b.moves[k]
+	if mv == nil {
+		mv = &move{}
+		if from != startID && to != endID {
+			tk := uint64(from)<<32 | uint64(to)
+			if mv.think = b.think[tk]; mv.think == nil {
+				mv.think = &hist{}
+				b.think[tk] = mv.think
+			}
+		}
+		b.moves[k] = mv
 	}
-	return h
+	return mv
+}
+
+// countStatus counts a request of route with status st.
+func (b *builder) countStatus(route, st int32) {
+	for int(route) >= len(b.status) {
+		b.status = append(b.status, nil)
+	}
+	row := b.status[route]
+	for i := range row {
+		if row[i].status == st {
+			row[i].n++
+			return
+		}
+	}
+	b.status[route] = append(row, statusCount{st, 1})
 }
 
 // classify returns the class of a session whose first request is row i.
@@ -275,32 +319,33 @@ func (b *builder) classify(i int, path string, vals [3]int32) int32 {
 	return int32(len(rules))
 }
 
-// end closes the session in slot id: its length, requests, last
-// transition and live span are counted, and the slot is freed.
-func (b *builder) end(id int32) {
-	s := &b.slab[id]
+// end counts an ended session: its length, requests, last transition
+// and live span.
+func (b *builder) end(s *session) {
 	for int(s.class) >= len(b.lengths) {
 		b.lengths = append(b.lengths, nil)
 		b.counts = append(b.counts, nil)
 	}
 	b.lengths[s.class].add((s.last - s.first) / int64(time.Millisecond))
 	b.counts[s.class].add(s.count)
-	b.trans[uint64(s.class)<<42|uint64(s.route)<<21|uint64(endID)]++
+	b.move(s.class, s.route, endID).count++
 	b.concDiff[(s.first-b.start)/int64(time.Second)]++
 	b.concDiff[(s.last-b.start)/int64(time.Second)+1]--
 	b.sessionsEnded++
-	b.free = append(b.free, id)
 }
 
 // sweep ends the sessions idle for longer than SessionIdle at t, and sets
 // the next sweep a minute of capture time later: the live map holds the
 // sessions of the last SessionIdle, not the capture's.
 func (b *builder) sweep(t int64) {
-	for key, id := range b.sessions {
-		if t-b.slab[id].last > b.idle {
-			b.end(id)
-			delete(b.sessions, key)
+	tab := &b.sessions
+	for i := 0; i < len(tab.slots); {
+		if s := &tab.slots[i]; s.key[0] != 0 && t-s.last > b.idle {
+			b.end(&s.session)
+			tab.remove(i) // a later entry may move here: look again
+			continue
 		}
+		i++
 	}
 	b.sweepAt = t + int64(time.Minute)
 }
