@@ -133,3 +133,47 @@ func sumInts(xs []int) int {
 	}
 	return n
 }
+
+// TestProfileSynthCommand: surge profile synth writes a capture that
+// follows the profile and prints its error; a second run refuses to
+// replace it without --force, and bad settings are usage errors naming
+// the flag.
+func TestProfileSynthCommand(t *testing.T) {
+	dir := t.TempDir()
+	flat, shaped, prof, out := filepath.Join(dir, "flat.parquet"), filepath.Join(dir, "shaped.parquet"), filepath.Join(dir, "prof"), filepath.Join(dir, "out.parquet")
+	writeArrivals(t, flat, []int{40, 40, 40, 40, 40})
+	writeArrivals(t, shaped, []int{5, 30, 10, 40, 15})
+	mustSurge(t, "profile", "build", shaped, "-o", prof)
+	stdout := mustSurge(t, "profile", "synth", prof, "--from", flat, "--duration", "20m", "--scale", "2", "-o", out)
+	for _, want := range []string{"synthetic capture  20m0s from 2026-11-21T19:00:00Z, scale 2, seed 1", "arrivals/minute  max 0.00%", "total 800 of 800 wanted", "route mix        max 0.00 pp", "session length   KS 0.0000"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	info, err := eventlog.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Events != 1600 || info.Source != "synth" {
+		t.Errorf("%s: %d events from %q; want 1600 (800 sessions of two) from synth", out, info.Events, info.Source)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		// an existing output needs --force
+		{[]string{"profile", "synth", prof, "--from", flat, "-o", out}, "--output " + out + ": exists; pass --force"},
+		// --from is required
+		{[]string{"profile", "synth", prof, "-o", filepath.Join(dir, "x.parquet")}, "--from CAPTURE is required"},
+		// a scale of 0 makes nothing
+		{[]string{"profile", "synth", prof, "--from", flat, "--scale", "0", "-o", filepath.Join(dir, "x.parquet")}, "--scale 0: want a scale above 0"},
+		// not a profile
+		{[]string{"profile", "synth", dir, "--from", flat, "-o", filepath.Join(dir, "x.parquet")}, "no profile.yaml"},
+	} {
+		_, _, err := surge(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("surge %s = %v; want an error containing %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	mustSurge(t, "profile", "synth", prof, "--from", flat, "-o", out, "--force")
+}
