@@ -35,6 +35,17 @@ type SynthReport struct {
 	ArrivalMaxErr float64   `json:"arrival_max_error"`
 	ArrivalMaxAt  time.Time `json:"arrival_max_at"`
 	ArrivalMaxAbs float64   `json:"arrival_max_abs"`
+	// Concurrency is the mean number of live sessions per step written
+	// (while new ones arrive), and WantConcurrency the profile's curve
+	// times the scale, repeated; ConcurrencyMaxErr is the largest
+	// relative difference over steps wanting at least one live session,
+	// at ConcurrencyMaxAt, ConcurrencyMeanErr the mean of them. Nil and 0
+	// when the target has no concurrency curve.
+	Concurrency        []float64 `json:"concurrency,omitempty"`
+	WantConcurrency    []float64 `json:"want_concurrency,omitempty"`
+	ConcurrencyMaxErr  float64   `json:"concurrency_max_error"`
+	ConcurrencyMaxAt   time.Time `json:"concurrency_max_at"`
+	ConcurrencyMeanErr float64   `json:"concurrency_mean_error"`
 	// Routes and Classes are the mixes, target against written, the
 	// largest difference first; the MaxPP fields are that difference in
 	// percentage points.
@@ -131,6 +142,7 @@ func (m *measure) report(passes []*tilePlan) *SynthReport {
 		}
 	}
 	r.Copied = len(copied)
+	m.concurrency(r, passes)
 	r.Lengths = histBuckets(lengths)
 	if len(t.Lengths) > 0 {
 		r.LengthKS = KS(t.Lengths, r.Lengths)
@@ -138,6 +150,55 @@ func (m *measure) report(passes []*tilePlan) *SynthReport {
 	r.Routes, r.RouteMaxPP = deltas(t.Routes, m.routes)
 	r.Classes, r.ClassMaxPP = deltas(t.Classes, classes)
 	return r
+}
+
+// concurrency measures the mean live sessions per step of the copies, on
+// the profile's grid of whole seconds, against the target's curve.
+func (m *measure) concurrency(r *SynthReport, passes []*tilePlan) {
+	pl, t := m.pl, m.target
+	if len(t.Concurrency) == 0 || pl.step < time.Second {
+		return
+	}
+	per := int64(pl.step / time.Second) // seconds per step
+	sums := make([]float64, pl.steps)
+	for _, tp := range passes {
+		for _, cs := range tp.copies {
+			for _, c := range cs {
+				if !c.started {
+					continue
+				}
+				s0 := int64(c.first.Sub(pl.start) / time.Second)
+				s1 := int64(c.last.Sub(pl.start) / time.Second)
+				for k := max(s0/per, 0); k <= s1/per && k < int64(pl.steps); k++ {
+					lo, hi := max(s0, k*per), min(s1, k*per+per-1)
+					sums[k] += float64(hi - lo + 1)
+				}
+			}
+		}
+	}
+	r.Concurrency, r.WantConcurrency = sums, make([]float64, pl.steps)
+	n, total := len(t.Concurrency), 0
+	var errSum float64
+	for k := range sums {
+		secs := float64(per)
+		if k == pl.steps-1 {
+			secs = max(1, math.Floor(pl.last*float64(per)))
+		}
+		sums[k] /= secs
+		w := pl.scale * t.Concurrency[k%n]
+		r.WantConcurrency[k] = w
+		if w >= 1 {
+			e := math.Abs(sums[k]-w) / w
+			errSum += e
+			total++
+			if e > r.ConcurrencyMaxErr && e > 1e-9 {
+				r.ConcurrencyMaxErr, r.ConcurrencyMaxAt = e, pl.start.Add(time.Duration(k)*pl.step)
+			}
+		}
+	}
+	if total > 0 {
+		r.ConcurrencyMeanErr = errSum / float64(total)
+	}
 }
 
 // deltas compares a wanted mix with counts, the largest difference first.
@@ -193,6 +254,13 @@ func (r *SynthReport) WriteText(w io.Writer) error {
 	}
 	p.f("  arrivals/%-6s  max %.2f%% (%s), max %.1f sessions off; total %d of %.0f wanted (%+.3f%%)\n",
 		shortStep(r.Step), 100*r.ArrivalMaxErr, at, r.ArrivalMaxAbs, got, want, pct(float64(got), want))
+	if len(r.Concurrency) > 0 {
+		at := "every step exact"
+		if !r.ConcurrencyMaxAt.IsZero() {
+			at = "at " + r.ConcurrencyMaxAt.UTC().Format("2006-01-02 15:04")
+		}
+		p.f("  concurrency      max %.2f%% (%s), mean %.2f%% (live sessions per %s)\n", 100*r.ConcurrencyMaxErr, at, 100*r.ConcurrencyMeanErr, shortStep(r.Step))
+	}
 	if len(r.Routes) > 0 {
 		p.f("  route mix        max %.2f pp (%s: %.2f%% wanted, %.2f%% written)\n", r.RouteMaxPP, r.Routes[0].Name, 100*r.Routes[0].Want, 100*r.Routes[0].Got)
 	}

@@ -31,6 +31,10 @@ type SynthTarget struct {
 	// Classes is each session class's share of sessions (SessionClass of
 	// its first request), summing to 1; nil means not matched.
 	Classes map[string]float64
+	// Concurrency is the mean number of live sessions per Step, from
+	// Start (a session is live from its first request's second to its
+	// last's, as Build counts it); nil means not measured.
+	Concurrency []float64
 	// Lengths is the histogram of session length (first to last
 	// request), in milliseconds, in the profile's buckets
 	// (HistogramScheme); none means not matched.
@@ -147,6 +151,16 @@ func TargetOf(p *Profile) (*SynthTarget, error) {
 	normalize(t.Routes)
 	normalize(t.Classes)
 	t.Lengths = p.SessionLengths("")
+	if len(p.Concurrency) > 0 {
+		// The mean over the whole minute: the seconds after the
+		// capture's last one had no live session.
+		t.Concurrency = make([]float64, len(t.Arrivals))
+		for _, l := range p.Concurrency {
+			if m := int(l.Time.Sub(t.Start) / time.Minute); m >= 0 && m < len(t.Concurrency) {
+				t.Concurrency[m] += float64(l.Live) / 60
+			}
+		}
+	}
 	if texts := p.Meta.Parameters.Classes; len(texts) > 0 {
 		rules := make([]ClassRule, len(texts))
 		for i, text := range texts {

@@ -64,6 +64,12 @@ func TestSynthPlan24h(t *testing.T) {
 			if rep.Copied < rep.Recorded*9/10 {
 				t.Errorf("copied %d of %d recorded sessions; a day from a sample should use nearly all", rep.Copied, rep.Recorded)
 			}
+			// Concurrency follows from arrivals and lengths: on the
+			// whole, not minute by minute (a repeat starts elsewhere in
+			// its minute).
+			if rep.ConcurrencyMeanErr > 0.05 {
+				t.Errorf("live sessions per minute are %.2f%% off on average; want under 5%%", 100*rep.ConcurrencyMeanErr)
+			}
 		})
 	}
 }
