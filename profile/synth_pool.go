@@ -30,10 +30,15 @@ type pool struct {
 	byMinute [][]int32        // sessions by the step their first request is in
 	events   int64
 	// cache holds the capture's events when they fit in the budget
-	// (cacheBytes): a short capture copied into a long one is then read
-	// once, not once per pass. nil means passes read the files.
+	// (cacheable, from the scan's estimate): a short capture copied into
+	// a long one is then read once, not once per pass. The first pass
+	// fills it as it reads the files; passes opened after it is full
+	// (cached) read it.
 	cache      []schema.Exchange
 	cacheBytes int64
+	cacheable  bool
+	cached     bool
+	filling    bool // a pass is filling the cache
 }
 
 // poolSession is one recorded session.
@@ -56,19 +61,18 @@ type routeCount struct {
 // measures it.
 func (s *poolSession) lengthMS() int64 { return int64(s.end.Sub(s.start) / time.Millisecond) }
 
-// scanPool reads the capture at paths once and summarizes its sessions,
-// keeping its events in memory while they fit in budget bytes (budget ≤ 0:
-// never). Events without a session key are left out: Synth copies
-// sessions.
+// scanPool reads the capture at paths once (the replay projection, column
+// by column) and summarizes its sessions, and whether its events fit in
+// budget bytes of memory (budget ≤ 0: never cached). Events without a
+// session key are left out: Synth copies sessions.
 func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64) (*pool, error) {
 	step := t.step()
-	rd, err := eventlog.Open[schema.Exchange](paths, eventlog.Range{})
+	rd, err := eventlog.Open[schema.RequestLine](paths, eventlog.Range{})
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
 	p := &pool{paths: paths, step: step, routeIdx: map[string]int32{}}
-	caching := budget > 0
 	index := map[string]int32{}
 	groups := map[[2]string]int32{} // (method, path) -> route, saves RouteGroup per request
 	for {
@@ -92,19 +96,13 @@ func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64)
 		}
 		p.last = l.Time
 		p.events++
-		if caching {
-			p.cacheBytes += eventSize(l)
-			if p.cacheBytes > budget {
-				caching, p.cache = false, nil
-			} else {
-				p.cache = append(p.cache, *l)
-			}
-		}
+		p.cacheBytes += eventSize(l)
 		i, ok := index[l.Session]
 		if !ok {
 			i = int32(len(p.sessions))
 			index[l.Session] = i
-			p.sessions = append(p.sessions, poolSession{id: l.Session, start: l.Time, class: t.class(l), weight: 1})
+			e := l.Exchange()
+			p.sessions = append(p.sessions, poolSession{id: l.Session, start: l.Time, class: t.class(&e), weight: 1})
 		}
 		s := &p.sessions[i]
 		s.end = l.Time
@@ -119,6 +117,7 @@ func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64)
 		}
 		s.count(r)
 	}
+	p.cacheable = budget > 0 && p.cacheBytes <= budget
 	if len(p.sessions) == 0 {
 		return nil, fmt.Errorf("profile: synth: %v: no sessions (no events with a session key)", paths)
 	}
@@ -133,7 +132,7 @@ func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64)
 }
 
 // eventSize estimates the memory an event holds, in bytes.
-func eventSize(e *schema.Exchange) int64 {
+func eventSize(e *schema.RequestLine) int64 {
 	n := int64(256 + len(e.Session) + len(e.User) + len(e.Path) + len(e.Query) + len(e.Body))
 	for _, h := range e.Headers {
 		n += int64(32 + len(h.Name) + len(h.Value))
@@ -185,6 +184,7 @@ func (p *pool) reweight(t *SynthTarget) {
 	const rounds = 40
 	for i := range p.sessions {
 		s := &p.sessions[i]
+		s.weight = 1
 		s.lengthKey = strconv.Itoa(lengthBucket(t.Lengths, s.lengthMS()))
 	}
 	for range rounds {

@@ -34,14 +34,15 @@ type SynthStream struct {
 // tileStream is one pass being read: the capture, with each event copied
 // for each copy of its session.
 type tileStream struct {
-	plan *tilePlan
-	pool *pool
-	rd   *eventlog.Reader[schema.Exchange, *schema.Exchange] // nil when reading the pool's cache
-	pos  int                                                 // next cached event
-	held outHeap
-	cur  time.Time // latest capture time read
-	eof  bool
-	seq  uint64
+	plan   *tilePlan
+	pool   *pool
+	rd     *eventlog.Reader[schema.Exchange, *schema.Exchange] // nil when reading the pool's cache
+	pos    int                                                 // next cached event
+	filler bool                                                // this pass fills the pool's cache
+	held   outHeap
+	cur    time.Time // latest capture time read
+	eof    bool
+	seq    uint64
 }
 
 // out is a copied event waiting for its turn.
@@ -133,13 +134,17 @@ func (s *SynthStream) draw() {
 
 // openNext starts reading the drawn pass.
 func (s *SynthStream) openNext() error {
-	ts := &tileStream{plan: s.drawn, pool: s.pl.pool}
-	if s.pl.pool.cache == nil {
-		rd, err := eventlog.Open[schema.Exchange](s.pl.pool.paths, eventlog.Range{})
+	p := s.pl.pool
+	ts := &tileStream{plan: s.drawn, pool: p}
+	if !p.cached {
+		rd, err := eventlog.Open[schema.Exchange](p.paths, eventlog.Range{})
 		if err != nil {
 			return err
 		}
 		ts.rd = rd
+		if p.cacheable && !p.filling {
+			ts.filler, p.filling = true, true
+		}
 	}
 	s.open = append(s.open, ts)
 	s.drawn = nil
@@ -172,6 +177,9 @@ func (ts *tileStream) fill() error {
 			if ts.rd != nil {
 				ts.rd.Close()
 			}
+			if ts.filler {
+				ts.pool.cached = true
+			}
 			break
 		}
 		if err != nil {
@@ -198,7 +206,11 @@ func (ts *tileStream) fill() error {
 // read returns the capture's next event, from the cache or the files.
 func (ts *tileStream) read() (*schema.Exchange, error) {
 	if ts.rd != nil {
-		return ts.rd.Next()
+		e, err := ts.rd.Next()
+		if err == nil && ts.filler {
+			ts.pool.cache = append(ts.pool.cache, *e)
+		}
+		return e, err
 	}
 	if ts.pos == len(ts.pool.cache) {
 		return nil, io.EOF

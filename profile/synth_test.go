@@ -24,6 +24,11 @@ func TestSynthPlan24h(t *testing.T) {
 	capturePath := synthSample(t)
 	ctx := context.Background()
 	target := sampleTarget(t, capturePath)
+	p, err := scanPool(ctx, []string{capturePath}, target, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.reweight(target)
 	for _, tc := range []struct {
 		name  string
 		scale float64
@@ -34,13 +39,7 @@ func TestSynthPlan24h(t *testing.T) {
 		{"scale 0.4", 0.4, 3}, // fewer than recorded: weights choose
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := SynthConfig{Capture: []string{capturePath}, Duration: 24 * time.Hour, Scale: tc.scale, Seed: tc.seed, CacheBytes: -1}
-			s, p, err := newSynthStream(ctx, cfg, target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			rep := predict(p, target, newPlanner(p, target, cfg.Seed, cfg.scale(), target.Start, cfg.Duration))
+			rep := predict(p, target, newPlanner(p, target, tc.seed, tc.scale, target.Start, 24*time.Hour))
 			var b strings.Builder
 			rep.WriteText(&b)
 			t.Log("\n" + b.String())
@@ -155,14 +154,15 @@ func checkCopies(t *testing.T, recorded, synth printed, sessions int) {
 
 // TestSynthFile writes a short synthetic capture at scale 1.5 (a partial
 // last minute, repeated copies) and reads it back whole: every session is
-// a recorded one (all fields, response facts included) under new ids,
+// a recorded one (all fields, response facts included; without them under
+// -race) under new ids,
 // moved by whole seconds; new sessions per minute are the plan's; the
 // same seed writes the same bytes.
 func TestSynthFile(t *testing.T) {
 	capturePath := synthSample(t)
 	ctx := context.Background()
 	target := sampleTarget(t, capturePath)
-	cfg := SynthConfig{Capture: []string{capturePath}, Duration: 10*time.Minute + 30*time.Second, Scale: 1.5, Seed: 9}
+	cfg := SynthConfig{Capture: []string{capturePath}, Duration: 5*time.Minute + 30*time.Second, Scale: 1.5, Seed: 9}
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")
 	rep, err := Synth(ctx, cfg, target, a)
@@ -176,8 +176,9 @@ func TestSynthFile(t *testing.T) {
 	if !sameFile(t, a, b) {
 		t.Errorf("the same seed wrote different files (cached and streamed)")
 	}
-	recorded := fingerprints(t, capturePath, false)
-	synth := fingerprints(t, a, false)
+	// Every field; under -race (slow row decoding) the replay projection's.
+	recorded := fingerprints(t, capturePath, raceOn)
+	synth := fingerprints(t, a, raceOn)
 	checkCopies(t, recorded, synth, int(rep.Sessions))
 	got := make([]int64, len(rep.Arrivals))
 	for _, f := range synth.firsts {
@@ -193,6 +194,7 @@ func TestSynthFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	spanFirst, spanLast := s.Span()
 	s.Close()
 	plan := predict(p, target, newPlanner(p, target, cfg.Seed, cfg.scale(), target.Start, cfg.Duration))
 	if !slices.Equal(plan.Arrivals, rep.Arrivals) || plan.Events != rep.Events || plan.LengthKS != rep.LengthKS {
@@ -202,7 +204,10 @@ func TestSynthFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{MetaSynthSeed: "9", MetaSynthScale: "1.5", MetaSynthDuration: "10m30s", schema.MetaSource: "synth", schema.MetaResolution: "1s"} {
+	if !fi.First.Equal(spanFirst) || !fi.Last.Equal(spanLast) {
+		t.Errorf("file spans %s to %s; Span said %s to %s", fi.First, fi.Last, spanFirst, spanLast)
+	}
+	for k, want := range map[string]string{MetaSynthSeed: "9", MetaSynthScale: "1.5", MetaSynthDuration: "5m30s", schema.MetaSource: "synth", schema.MetaResolution: "1s"} {
 		if fi.Metadata[k] != want {
 			t.Errorf("metadata %s = %q; want %q", k, fi.Metadata[k], want)
 		}
