@@ -63,8 +63,8 @@ func (s *poolSession) lengthMS() int64 { return int64(s.end.Sub(s.start) / time.
 
 // scanPool reads the capture at paths once (the replay projection, column
 // by column) and summarizes its sessions, and whether its events fit in
-// budget bytes of memory (budget ≤ 0: never cached). Events without a
-// session key are left out: Synth copies sessions.
+// budget bytes of memory (budget ≤ 0: never cached). An event without a
+// session id is a session of one (sessionKey).
 func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64) (*pool, error) {
 	step := t.step()
 	rd, err := eventlog.Open[schema.RequestLine](paths, eventlog.Range{})
@@ -88,21 +88,19 @@ func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64)
 		if err != nil {
 			return nil, err
 		}
-		if l.Session == "" {
-			continue
-		}
+		id := sessionKey(l.Session, p.events)
 		if p.events == 0 {
 			p.first = l.Time
 		}
 		p.last = l.Time
 		p.events++
 		p.cacheBytes += eventSize(l)
-		i, ok := index[l.Session]
+		i, ok := index[id]
 		if !ok {
 			i = int32(len(p.sessions))
-			index[l.Session] = i
+			index[id] = i
 			e := l.Exchange()
-			p.sessions = append(p.sessions, poolSession{id: l.Session, start: l.Time, class: t.class(&e), weight: 1})
+			p.sessions = append(p.sessions, poolSession{id: id, start: l.Time, class: t.class(&e), weight: 1})
 		}
 		s := &p.sessions[i]
 		s.end = l.Time
@@ -119,7 +117,7 @@ func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64)
 	}
 	p.cacheable = budget > 0 && p.cacheBytes <= budget
 	if len(p.sessions) == 0 {
-		return nil, fmt.Errorf("profile: synth: %v: no sessions (no events with a session key)", paths)
+		return nil, fmt.Errorf("profile: synth: %v: no events", paths)
 	}
 	p.origin = p.first.Truncate(step)
 	n := int(p.last.Sub(p.origin)/step) + 1
@@ -129,6 +127,16 @@ func scanPool(ctx context.Context, paths []string, t *SynthTarget, budget int64)
 		p.byMinute[m] = append(p.byMinute[m], int32(i))
 	}
 	return p, nil
+}
+
+// sessionKey returns the key of the session of the n-th event read (from
+// 0): its session id, or for an event without one a key of its own (a
+// session of one, as a profile counts it) that no session id has.
+func sessionKey(session string, n int64) string {
+	if session != "" {
+		return session
+	}
+	return "\x00" + strconv.FormatInt(n, 36)
 }
 
 // eventSize estimates the memory an event holds, in bytes.

@@ -39,6 +39,7 @@ type tileStream struct {
 	rd     *eventlog.Reader[schema.Exchange, *schema.Exchange] // nil when reading the pool's cache
 	pos    int                                                 // next cached event
 	filler bool                                                // this pass fills the pool's cache
+	n      int64                                               // events read
 	held   outHeap
 	cur    time.Time // latest capture time read
 	eof    bool
@@ -186,7 +187,9 @@ func (ts *tileStream) fill() error {
 			return err
 		}
 		ts.cur = e.Time
-		for _, c := range ts.plan.copies[e.Session] {
+		key := sessionKey(e.Session, ts.n)
+		ts.n++
+		for _, c := range ts.plan.copies[key] {
 			ev := *e
 			ev.Time = e.Time.Add(c.shift)
 			ev.Session = c.session

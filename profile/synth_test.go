@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/schema"
 	"math"
@@ -261,5 +262,53 @@ func TestSynthErrors(t *testing.T) {
 				t.Errorf("%s exists after an error", out)
 			}
 		})
+	}
+}
+
+// TestSynthAnonymous: a request without a session id is a session of one,
+// as the profile counts it, and is copied as one (under a session id of
+// its own per copy).
+func TestSynthAnonymous(t *testing.T) {
+	dir := t.TempDir()
+	capturePath := filepath.Join(dir, "c.parquet")
+	w, err := eventlog.Create[schema.Exchange](capturePath, eventlog.WriterConfig{Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 21, 19, 0, 0, 0, time.UTC)
+	for m := range 3 {
+		for k := range 4 {
+			at := t0.Add(time.Duration(m)*time.Minute + time.Duration(k)*10*time.Second)
+			e := schema.Exchange{Time: at, Method: "GET", Scheme: "http", Host: "h", Path: "/anon", Protocol: schema.ProtoHTTP11, Source: "test"}
+			if k%2 == 0 { // every other one in a two-request session
+				e.Session, e.Path = fmt.Sprintf("s_%d%d", m, k), "/first"
+				if err := w.Add(&e); err != nil {
+					t.Fatal(err)
+				}
+				e.Time, e.Path, e.Seq = at.Add(time.Second), "/second", 1
+			}
+			if err := w.Add(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	target := sampleTarget(t, capturePath)
+	if got := target.Arrivals; !slices.Equal(got, []float64{4, 4, 4}) {
+		t.Fatalf("profile arrivals %v; want 4 a minute (two sessions, two anonymous requests)", got)
+	}
+	out := filepath.Join(dir, "s.parquet")
+	rep, err := Synth(context.Background(), SynthConfig{Capture: []string{capturePath}, Duration: 9 * time.Minute, Seed: 3}, target, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Arrivals, []int64{4, 4, 4, 4, 4, 4, 4, 4, 4}) || rep.Events != 9*6 || rep.RouteMaxPP > 1e-9 {
+		t.Errorf("arrivals %v, %d events, route mix off %.3f pp; want 4 a minute, 54 events, the mix exact", rep.Arrivals, rep.Events, rep.RouteMaxPP)
+	}
+	synth := fingerprints(t, out, false)
+	if len(synth.prints) != 36 {
+		t.Errorf("%d sessions written; want 36 (every copy its own id)", len(synth.prints))
 	}
 }
