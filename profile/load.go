@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"go.yaml.in/yaml/v3"
@@ -51,10 +52,38 @@ func Load(dir string) (*Profile, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	for i := range p.Moments {
-		p.Moments[i].Time = p.Moments[i].Time.UTC()
+	if err := p.check(); err != nil {
+		return nil, fmt.Errorf("profile: %s: %w", dir, err)
 	}
 	return p, nil
+}
+
+// check returns the first inconsistency between profile.yaml and the
+// tables that Show, Plot and Compare rely on.
+func (p *Profile) check() error {
+	m := &p.Meta
+	switch {
+	case len(p.ArrivalsMinute) != m.Minutes:
+		return fmt.Errorf("%s has %d rows; %s says minutes: %d", TableArrivalsMinute, len(p.ArrivalsMinute), MetaFile, m.Minutes)
+	case len(p.ArrivalsSecond) != m.Seconds:
+		return fmt.Errorf("%s has %d rows; %s says seconds: %d", TableArrivalsSecond, len(p.ArrivalsSecond), MetaFile, m.Seconds)
+	case len(p.Concurrency) != m.Seconds:
+		return fmt.Errorf("%s has %d rows; %s says seconds: %d", TableConcurrency, len(p.Concurrency), MetaFile, m.Seconds)
+	case m.Seconds > 60*m.Minutes:
+		return fmt.Errorf("%s: %d seconds do not fit in %d minutes", MetaFile, m.Seconds, m.Minutes)
+	}
+	end := m.Start.Add(time.Duration(m.Minutes) * time.Minute)
+	for i, r := range p.RoutesMinute {
+		if r.Time.Before(m.Start) || !r.Time.Before(end) {
+			return fmt.Errorf("%s row %d: time %v outside the profile's minutes [%v, %v)", TableRoutesMinute, i, r.Time, m.Start, end)
+		}
+	}
+	for i, r := range p.Mix {
+		if r.Time.Before(m.Start) || !r.Time.Before(end) {
+			return fmt.Errorf("%s row %d: time %v outside the profile's minutes [%v, %v)", TableMix, i, r.Time, m.Start, end)
+		}
+	}
+	return nil
 }
 
 func major(v string) string {

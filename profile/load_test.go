@@ -15,7 +15,7 @@ func TestWriteLoadRoundTrip(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 19, 45, 0, 0, time.UTC)
 	p := &Profile{
 		Meta: Meta{Capture: []string{"c.parquet"}, Built: t0, First: t0, Last: t0.Add(time.Minute), Start: t0,
-			Minutes: 2, Seconds: 120, Requests: 3, Sessions: 1, Routes: []string{"GET /"}, Classes: []string{"tv"},
+			Minutes: 1, Seconds: 1, Requests: 3, Sessions: 1, Routes: []string{"GET /"}, Classes: []string{"tv"},
 			Parameters: Parameters{SessionIdle: "30m0s", MaxRoutes: 200}},
 		ArrivalsSecond:  []ArrivalSecond{{t0, 1}},
 		ArrivalsMinute:  []ArrivalMinute{{t0, 1, 3}},
@@ -85,6 +85,10 @@ func TestLoadErrors(t *testing.T) {
 		}, `moments.parquet: no column "time"`},
 		// a missing table
 		{"missing table", func(d string) error { return os.Remove(filepath.Join(d, TableThinkTime)) }, "think_time.parquet"},
+		// profile.yaml and the tables disagree
+		{"inconsistent", func(d string) error {
+			return os.WriteFile(filepath.Join(d, MetaFile), []byte("version: \"1\"\nminutes: 3\n"), 0o644)
+		}, "arrivals_minute.parquet has 0 rows; profile.yaml says minutes: 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "p")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,54 @@ func TestProfileCommands(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(notProfile, "keep.txt")); string(b) != "mine" {
 		t.Error("the directory that is not a profile was changed")
+	}
+}
+
+// TestProfileOfSample builds the profile of the bundled match-night sample
+// (imported from its access log) and checks it against the sample's
+// generator's own counts (testdata/sample/README.md): requests by endpoint
+// and by status exactly, and the kickoff found as a rise of arrivals.
+func TestProfileOfSample(t *testing.T) {
+	p, err := profile.Build(t.Context(), []string{sampleCapture(t)}, profile.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Meta.Requests != 46497 {
+		t.Errorf("requests = %d; want 46,497", p.Meta.Requests)
+	}
+	endpoint := map[string]int64{}
+	for _, s := range p.RouteMix() {
+		name := s.Value
+		if strings.HasPrefix(name, "GET /api/v1/browse/") {
+			name = "browse"
+		}
+		endpoint[name] += s.Count
+	}
+	for route, want := range map[string]int64{
+		"browse": 10072, "GET /api/v1/chat/{id}/messages": 5142, "POST /api/v1/heartbeat": 6789, "GET /api/v1/home": 3271,
+		"GET /live/{id}/manifest.m3u8": 6252, "GET /api/v1/recommendations": 2798, "GET /api/v1/search": 4008,
+		"GET /live/{id}/seg-{n}.ts": 5850, "POST /api/v1/session": 2315,
+	} {
+		if endpoint[route] != want {
+			t.Errorf("requests of %s = %d; want %d", route, endpoint[route], want)
+		}
+	}
+	status := map[string]int64{}
+	for _, s := range p.StatusMix("") {
+		status[s.Value] = s.Count
+	}
+	want := map[string]int64{"200": 38765, "204": 6770, "304": 476, "401": 129, "404": 88, "500": 35, "502": 89, "503": 104, "504": 41}
+	if !reflect.DeepEqual(status, want) {
+		t.Errorf("statuses = %v; want %v", status, want)
+	}
+	kickoff := false
+	for _, m := range p.Moments {
+		at := m.Time.Format("15:04")
+		if m.Curve == profile.CurveArrivals && m.Change > 1 && at >= "19:52" && at <= "19:55" {
+			kickoff = true
+		}
+	}
+	if !kickoff {
+		t.Errorf("no rise of arrivals at the 19:55 kickoff among %v", p.Moments)
 	}
 }
