@@ -64,8 +64,7 @@ Everything is deterministic by --seed. The file is written to a temporary file
 and renamed. Synth prints its error against the profile: new sessions per
 minute, route and class mix (percentage points), session-length KS distance
 (docs/PROFILES.md).`,
-		Example: `  surge profile synth profiles/day --from day.parquet --duration 168h -o week.parquet
-  surge profile synth profiles/final --from saturday.parquet --scale 1.5 -o final-1.5x.parquet`,
+		Example: `  surge profile synth profiles/final --from final.parquet --duration 1h --scale 1.5 -o synthetic.parquet`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := &cfg.s.Profile.Synth

@@ -52,6 +52,11 @@ The window replayed is --window-from to --window-to (--to is the same as
 from the window's start. A window outside the capture is an error that
 prints the capture's time range.
 
+--profile PROFILE (a surge profile build directory) re-times the capture to
+the profile's arrival curve before all of the above: the capture's recorded
+sessions, copied whole under new ids, start so that new sessions per minute
+are the profile's over its span (docs/PROFILES.md, surge profile synth).
+
 Only targets on the allowlist are contacted: loopback by default; add hosts,
 IPs or CIDRs with --allow or targets.allow in the config. Ctrl-C stops
 gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
@@ -59,6 +64,7 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
   surge replay --from final/ --window-from 19:55 --window-to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
   surge replay --config configs/event-3x.yaml --results results.parquet --summary-json summary.json
   surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run
+  surge replay --from final.parquet --profile profiles/final --target http://127.0.0.1:8080 --dry-run
   surge replay --from kafka://127.0.0.1:9092/captures --window-from 2026-11-21T19:55:00Z --window-to +20m --target http://127.0.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
