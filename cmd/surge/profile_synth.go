@@ -65,7 +65,7 @@ and renamed. Synth prints its error against the profile: new sessions per
 minute, route and class mix (percentage points), session-length KS distance
 (docs/PROFILES.md).`,
 		Example: `  surge profile synth profiles/final --from final.parquet --duration 1h --scale 1.5 -o synthetic.parquet`,
-		Args: cobra.ExactArgs(1),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := &cfg.s.Profile.Synth
 			var errs []error
