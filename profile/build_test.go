@@ -2,9 +2,12 @@ package profile
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,20 +277,68 @@ func checkHist(t *testing.T, what string, rows func(func(key string, lo, hi, n i
 }
 
 // steady is 30 minutes cut out of steady traffic: a new session a second,
-// each of 100 requests 6 s apart (10 minutes), already running when the
-// capture starts and still running when it ends.
-func steady() *synth.Sessions {
-	return &synth.Sessions{
+// each of 50 requests 12 s apart (10 minutes), already running when the
+// capture starts and still running when it ends. With drop, half the live
+// sessions leave at 20:00, each with one last request to the home page,
+// which no one requested before.
+func steady(drop bool) *synth.Sessions {
+	s := &synth.Sessions{
 		Start: t0.Add(-15 * time.Minute), Duration: 45 * time.Minute, From: t0, Until: t0.Add(30 * time.Minute),
 		Arrivals: func(int) int { return 1 },
 		Kinds: []synth.Kind{{Device: "tv", Region: "eu-west", Protocol: schema.ProtoHTTP2, Status: 200,
-			Paths: []string{"/live/ev/manifest.m3u8", "/live/ev/manifest.m3u8", "/api/v1/search"}, Requests: 100, Think: 6 * time.Second}},
+			Paths: []string{"/live/ev/manifest.m3u8", "/live/ev/manifest.m3u8", "/api/v1/search"}, Requests: 50, Think: 12 * time.Second}},
 	}
+	if drop {
+		s.DropAt, s.DropEvery, s.DropPath = t0.Add(15*time.Minute), 2, "/api/v1/home"
+	}
+	return s
 }
 
-// TestMoments plants a drop (half the live sessions leave at 20:00, each
-// with one last home-page request, a page no one requested before) and checks it is the one moment found,
-// at 20:00, and that the same capture without the drop has none.
+var (
+	steadyMu    sync.Mutex
+	steadyPaths = map[bool]string{}
+)
+
+// steadyCapture writes the steady capture (with or without the drop) once
+// for the tests that read it, into a directory TestMain removes.
+func steadyCapture(t testing.TB, drop bool) string {
+	t.Helper()
+	steadyMu.Lock()
+	defer steadyMu.Unlock()
+	if p, ok := steadyPaths[drop]; ok {
+		return p
+	}
+	path := filepath.Join(sharedDir, fmt.Sprintf("steady-%v.parquet", drop))
+	w, err := eventlog.Create[schema.Exchange](path, eventlog.WriterConfig{Source: "synth", RowGroupRows: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := steady(drop).Generate(func(e *schema.Exchange) error { return w.Write(*e) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	steadyPaths[drop] = path
+	return path
+}
+
+// sharedDir holds files several tests read.
+var sharedDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if sharedDir, err = os.MkdirTemp("", "surge-profile-test-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(sharedDir)
+	os.Exit(code)
+}
+
+// TestMoments plants a drop (steady with drop) and checks it is the one
+// moment found, at 20:00, and that the same capture without the drop has
+// none.
 func TestMoments(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -297,17 +348,13 @@ func TestMoments(t *testing.T) {
 		{"drop", true},  // the planted drop at 20:00
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			gen := steady()
-			if tc.drop {
-				gen.DropAt, gen.DropEvery, gen.DropPath = t0.Add(15*time.Minute), 2, "/api/v1/home"
-			}
-			path, _ := writeCapture(t, gen)
+			path := steadyCapture(t, tc.drop)
 			p, err := Build(context.Background(), []string{path}, Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if p.Meta.Parameters.MomentEdge != 1 {
-				t.Errorf("MomentEdge = %d; want 1 (6 s think times)", p.Meta.Parameters.MomentEdge)
+				t.Errorf("MomentEdge = %d; want 1 (12 s think times)", p.Meta.Parameters.MomentEdge)
 			}
 			if !tc.drop {
 				if len(p.Moments) != 0 {
@@ -324,7 +371,7 @@ func TestMoments(t *testing.T) {
 			}
 			// Half the manifest and search requests went; the home page
 			// had none before.
-			for _, want := range []string{"GET /live/ev/manifest.m3u8 4020→", "GET /api/v1/home 0→2", "(new)"} {
+			for _, want := range []string{"GET /live/ev/manifest.m3u8 2", "(×0.5", "GET /api/v1/home 0→2", "(new)"} {
 				if !strings.Contains(m.Routes, want) {
 					t.Errorf("moment routes %q; want %q among them", m.Routes, want)
 				}
@@ -334,5 +381,40 @@ func TestMoments(t *testing.T) {
 			}
 			t.Log(m.Description)
 		})
+	}
+}
+
+// TestBuildDataset builds the known-structure capture from a hive
+// directory (its two hour partitions read one after the other, sessions
+// carried across) and checks the profile equals the one from one file.
+func TestBuildDataset(t *testing.T) {
+	path, evs := writeCapture(t, knownStructure())
+	dir := filepath.Join(t.TempDir(), "ds")
+	d, err := eventlog.CreateDataset[schema.Exchange](dir, eventlog.WriterConfig{Source: "synth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(evs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := eventlog.Files([]string{dir}, eventlog.Range{})
+	if len(files) != 2 {
+		t.Fatalf("dataset files = %v; want two hour partitions", files)
+	}
+	now := func() time.Time { return t0 }
+	one, err := Build(context.Background(), []string{path}, Config{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Build(context.Background(), []string{dir}, Config{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one.Meta.Capture, two.Meta.Capture = nil, nil
+	if !reflect.DeepEqual(one, two) {
+		t.Errorf("profile of the dataset differs from the profile of the file:\n%+v\n%+v", two.Meta, one.Meta)
 	}
 }

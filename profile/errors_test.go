@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/internal/synth"
 	"github.com/surge-replay/surge/schema"
@@ -118,4 +120,38 @@ func FuzzLoadMeta(f *testing.F) {
 		}
 		Load(dir)
 	})
+}
+
+// TestBuildMissingColumn builds from a surge exchange file that lacks the
+// protocol column and checks the error names the file and the column.
+func TestBuildMissingColumn(t *testing.T) {
+	type partial struct {
+		Time    time.Time `parquet:"time,timestamp(nanosecond:utc)"`
+		Session string    `parquet:"session"`
+		Method  string    `parquet:"method,dict"`
+		Host    string    `parquet:"host,dict"`
+		Path    string    `parquet:"path"`
+		Status  *int32    `parquet:"status,optional"`
+		Region  string    `parquet:"region,dict"`
+		Device  string    `parquet:"device,dict"`
+	}
+	path := filepath.Join(t.TempDir(), "partial.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[partial](f,
+		parquet.KeyValueMetadata(schema.MetaVersion, schema.Version), parquet.KeyValueMetadata(schema.MetaKind, string(schema.KindExchange)),
+		parquet.KeyValueMetadata(schema.MetaFirst, t0.Format(time.RFC3339Nano)), parquet.KeyValueMetadata(schema.MetaLast, t0.Format(time.RFC3339Nano)))
+	if _, err := w.Write([]partial{{Time: t0, Session: "s", Method: "GET", Host: "h", Path: "/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Build(context.Background(), []string{path}, Config{})
+	if err == nil || !strings.Contains(err.Error(), `partial.parquet: no column "protocol"`) {
+		t.Errorf("Build = %v; want an error naming partial.parquet and the protocol column", err)
+	}
 }

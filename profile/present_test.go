@@ -31,9 +31,7 @@ var (
 func dropped(t *testing.T) *Profile {
 	t.Helper()
 	dropOnce.Do(func() {
-		gen := steady()
-		gen.DropAt, gen.DropEvery, gen.DropPath = t0.Add(15*time.Minute), 2, "/api/v1/home"
-		path, _ := writeCapture(t, gen)
+		path := steadyCapture(t, true)
 		dropProfile, dropErr = Build(context.Background(), []string{path}, Config{Now: func() time.Time { return t0.Add(24 * time.Hour) }})
 		if dropErr == nil {
 			dropProfile.Meta.Capture = []string{"drop.parquet"}
@@ -76,8 +74,7 @@ func TestCompare(t *testing.T) {
 		}
 	}
 
-	path, _ := writeCapture(t, steady())
-	flat, err := Build(context.Background(), []string{path}, Config{})
+	flat, err := Build(context.Background(), []string{steadyCapture(t, false)}, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

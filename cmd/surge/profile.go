@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/surge-replay/surge/eventlog/kafkalog"
 	"github.com/surge-replay/surge/profile"
 )
 
@@ -49,6 +50,11 @@ within --moment-window minutes on the per-minute arrival or concurrency curve.`,
 			s := &cfg.s.Profile.Build
 			if s.Output == "" {
 				return usageError([]error{errors.New("profile build: --output (-o) PROFILE/ is required")})
+			}
+			for _, a := range args {
+				if kafkalog.IsAddr(a) {
+					return usageError([]error{fmt.Errorf("profile build: %s: a profile is built from Parquet captures; archive the topic first (surge kafka archive)", a)})
+				}
 			}
 			c := profile.Config{SessionIdle: s.SessionIdle, MaxRoutes: s.MaxRoutes, MomentChange: s.MomentChange, MomentWindow: s.MomentWindow}
 			for _, text := range s.Class {

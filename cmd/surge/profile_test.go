@@ -45,7 +45,7 @@ func TestProfileCommands(t *testing.T) {
 	dir := t.TempDir()
 	capPath := profileCapture(t, dir)
 	prof := filepath.Join(dir, "prof")
-	out := mustSurge(t, "profile", "build", capPath, "-o", prof, "--class", "path=/live/**:viewer", "--session-idle", "10m")
+	out := mustSurge(t, "profile", "build", capPath, "-o", prof, "--class", "path=/api/v1/home:home-first", "--session-idle", "10m")
 	if !strings.Contains(out, "7200 requests, 1200 sessions") {
 		t.Errorf("build printed %q; want 7200 requests, 1200 sessions", out)
 	}
@@ -53,8 +53,16 @@ func TestProfileCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(p.Meta.Classes, ",") != "viewer,default" || p.Meta.Parameters.SessionIdle != "10m0s" {
-		t.Errorf("classes %v, session idle %q; want viewer,default and 10m0s", p.Meta.Classes, p.Meta.Parameters.SessionIdle)
+	if strings.Join(p.Meta.Classes, ",") != "home-first,default" || p.Meta.Parameters.SessionIdle != "10m0s" {
+		t.Errorf("classes %v, session idle %q; want home-first,default and 10m0s", p.Meta.Classes, p.Meta.Parameters.SessionIdle)
+	}
+	// The tv sessions start at the home page, the mobile ones at search.
+	perClass := map[string]int64{}
+	for _, b := range p.SessionRequests {
+		perClass[b.Class] += b.Sessions
+	}
+	if perClass["home-first"] != 600 || perClass["default"] != 600 {
+		t.Errorf("sessions per class = %v; want 600 home-first, 600 default", perClass)
 	}
 	// A second build replaces the profile.
 	mustSurge(t, "profile", "build", capPath, "-o", prof)
@@ -93,6 +101,8 @@ func TestProfileCommands(t *testing.T) {
 		{[]string{"profile", "build", filepath.Join(notProfile, "keep.txt"), "-o", prof}, "keep.txt"},
 		// not a profile
 		{[]string{"profile", "show", notProfile}, "no profile.yaml"},
+		// a topic is not profiled directly
+		{[]string{"profile", "build", "kafka://127.0.0.1:9092/captures", "-o", prof}, "archive the topic first"},
 		// plot needs an output
 		{[]string{"profile", "plot", prof}, "--output (-o) DIR/ is required"},
 	} {
