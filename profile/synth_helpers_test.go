@@ -29,12 +29,8 @@ var (
 func synthSample(t testing.TB) string {
 	t.Helper()
 	synthSampleOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "surge-synth-test-")
-		if err != nil {
-			synthSampleErr = err
-			return
-		}
-		synthSamplePath = filepath.Join(dir, "night.parquet")
+		// sharedDir: build_test.go's TestMain makes and removes it.
+		synthSamplePath = filepath.Join(sharedDir, "synth-night.parquet")
 		synthSampleErr = importSample(synthSamplePath)
 	})
 	if synthSampleErr != nil {
@@ -76,14 +72,6 @@ func importSample(out string) error {
 		return err
 	}
 	return w.Close()
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if synthSamplePath != "" {
-		os.RemoveAll(filepath.Dir(synthSamplePath))
-	}
-	os.Exit(code)
 }
 
 // printed is a capture read for the tests: each session's fingerprint
