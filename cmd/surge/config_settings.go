@@ -112,6 +112,7 @@ type replaySettings struct {
 	// Shaping and live control (docs/SHAPING.md).
 	RatioFor       stringArray `mapstructure:"ratio_for"`
 	TimeResolution string      `mapstructure:"time_resolution"`
+	Profile        string      `mapstructure:"profile"` // re-time to a profile's arrival curve (replay_profile.go)
 	Control        string      `mapstructure:"control"`
 	ControlToken   string      `mapstructure:"control_token"`
 	Watch          bool        `mapstructure:"watch"`

@@ -26,12 +26,15 @@ var stringBad = map[string][]badValue{
 	"profile.build.output":            {{"/proc/version", "is a file"}},
 	"profile.build.class":             {{"live", "CONDITION[,CONDITION]:NAME"}, {"header.X=1:x", "can test path"}},
 	"profile.plot.output":             {{"/proc/version", "is a file"}},
+	"profile.synth.output":            {{"/proc/version", "exists; pass --force"}},
+	"profile.synth.start":             {{"noon", "not an RFC 3339 time"}},
 	"inspect.to":                      {{"noon", "not a time"}},
 	"kafka.tail.brokers":              {{"a:b/c", "HOST:PORT"}},
 	"kafka.tail.format":               {{"xml", "want text or json"}},
 	"kafka.tail.since":                {{"yesterday", "neither a positive duration"}},
 	"replay.accounts":                 {{"/nonexistent/accounts.csv", "no such file"}},
 	"replay.conns":                    {{"each", "want per-user or shared"}},
+	"replay.profile":                  {{"/nonexistent/profile", "no profile.yaml"}},
 	"replay.driver":                   {{"fast", "want auto, lean or http"}},
 	"replay.junit":                    {{"/proc/version", "exists; pass --force"}},
 	"replay.mode":                     {{"open", "want timeline or closed"}},
@@ -116,6 +119,7 @@ var anyValue = map[string]string{
 	"kafka.archive.group":         "a consumer group name",
 	"kafka.archive.out":           "a directory the archive resumes in: existing files are its own",
 	"kafka.archive.topic":         "a topic name",
+	"profile.synth.from":          "capture paths, opened when synth starts (a missing one is an error naming it)",
 	"replay.capture":              "capture paths, opened when the run starts (a missing one is an error naming it)",
 	"replay.from":                 "capture paths or a window start, told apart by form",
 	"report.junit":                "written after the report, from results already recorded (no run to spoil)",
@@ -160,6 +164,8 @@ var semanticBad = map[string][]badValue{
 
 	"accounts.build.ratio_max": {{"0", "want a number above 0"}},
 	"accounts.build.buckets":   {{"3", "power of two"}},
+	"profile.synth.duration":   {{"-1h", "0 (the profile's span) or more"}},
+	"profile.synth.scale":      {{"0", "a scale above 0"}, {"-1.5", "a scale above 0"}},
 }
 
 // typedBad derives a bad value from a key's Go type, or reports none.

@@ -22,7 +22,8 @@ session class, region, device and protocol mix over time, status mix per route,
 and the notable moments of the arrival and concurrency curves. A profile is a
 directory: profile.yaml and one Parquet table each (docs/PROFILES.md).`,
 	}
-	cmd.AddCommand(newProfileBuildCommand(cfg), newProfileShowCommand(cfg), newProfilePlotCommand(cfg), newProfileCompareCommand(cfg))
+	cmd.AddCommand(newProfileBuildCommand(cfg), newProfileShowCommand(cfg), newProfilePlotCommand(cfg), newProfileCompareCommand(cfg),
+		newProfileSynthCommand(cfg))
 	return cmd
 }
 

@@ -14,6 +14,7 @@ type profileSettings struct {
 	Build   profileBuildSettings   `mapstructure:"build"`
 	Plot    profilePlotSettings    `mapstructure:"plot"`
 	Compare profileCompareSettings `mapstructure:"compare"`
+	Synth   profileSynthSettings   `mapstructure:"synth"` // profile_synth.go
 }
 
 type profileBuildSettings struct {
@@ -63,6 +64,7 @@ func (s *profileSettings) validate() []error {
 	if err := checkPlotDir(s.Plot.Output); err != nil {
 		bad("profile.plot.output", "%v", err)
 	}
+	errs = append(errs, s.Synth.validate()...)
 	return errs
 }
 

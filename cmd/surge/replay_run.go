@@ -45,6 +45,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode, %s\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), o.engine.Protocol(), plan)
+	if o.profile != nil {
+		fmt.Fprintf(stderr, "sessions re-timed to the arrival curve of profile %s (%d minutes from %s)\n", o.profile.dir, len(o.profile.target.Arrivals), o.profile.target.Start.Format(time.RFC3339))
+	}
 	fmt.Fprint(stderr, captureLossNote(o.captures))
 	fmt.Fprint(stderr, regionsPlan(&o.engine))
 	if o.dryRun {
@@ -223,6 +226,10 @@ type replayPlan struct {
 // clock (its bounded look-ahead).
 func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, controls *shaper.Controls) (*shaper.Shaper, replayPlan, error) {
 	first, last, open, err := resolveCapture(ctx, o.captures)
+	if err == nil && o.profile != nil {
+		// --profile: the capture's sessions re-timed to its arrival curve.
+		first, last, open, err = o.profile.resolve(ctx, o.captures, o.shape.Seed)
+	}
 	if err != nil {
 		return nil, replayPlan{}, err
 	}
