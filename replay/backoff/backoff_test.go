@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/surge-replay/surge/shaper"
 )
 
 // formula returns the delays the blog's formula gives for n attempts,
@@ -273,4 +275,15 @@ func ExamplePolicy() {
 	// 1s
 	// given up
 	// exponential base=100ms cap=1s max_attempts=6
+}
+
+// TestStormPolicies: the names the shape config accepts are the policies.
+func TestStormPolicies(t *testing.T) {
+	var kinds []string
+	for _, k := range Kinds() {
+		kinds = append(kinds, string(k))
+	}
+	if got, want := fmt.Sprint(shaper.StormPolicies()), fmt.Sprint(kinds); got != want {
+		t.Errorf("shaper.StormPolicies() = %s; want backoff.Kinds() %s", got, want)
+	}
 }
