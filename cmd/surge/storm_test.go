@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -24,5 +25,20 @@ func TestStormConfig(t *testing.T) {
 	}
 	if w := "storm     50% of all dropped at +1m, reconnect decorrelated_jitter base=1s cap=30s"; !strings.Contains(errs, w) {
 		t.Errorf("dry run lacks %q:\n%s", w, errs)
+	}
+}
+
+// TestReconnectStormConfig: configs/reconnect-storm.yaml loads and its dry
+// run shows the storm.
+func TestReconnectStormConfig(t *testing.T) {
+	capture := filepath.Join(t.TempDir(), "ws.parquet")
+	t.Setenv("SURGE_SCRUB_KEY", "test-key")
+	mustSurge(t, "import", "har", "--session-key", "cookie:sid", sample+"match-night-ws.har.gz", "-o", capture)
+	_, errs, err := surge(t, "demo", "--config", "../../configs/reconnect-storm.yaml", "--from", capture, "--dry-run")
+	if err != nil {
+		t.Fatalf("demo --config configs/reconnect-storm.yaml --dry-run: %v\n%s", err, errs)
+	}
+	if w := "storm     50% of all dropped at 20:08:00Z, reconnect decorrelated_jitter base=250ms cap=8s max_attempts=8"; !strings.Contains(errs, w) {
+		t.Errorf("the storm plan lacks %q:\n%s", w, errs)
 	}
 }
