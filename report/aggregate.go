@@ -77,6 +77,7 @@ type Aggregator struct {
 	lo     int64
 	spill  second         // results outside the series
 	window *hdr.Histogram // scratch for Snapshot's last seconds, reused
+	storms *stormTracker  // nil without a StormPlan
 }
 
 // tally counts results by outcome.
@@ -121,7 +122,25 @@ func NewAggregator(info RunInfo) *Aggregator {
 		lat:       newDense(), svc: newDense(), late: newDense(),
 		conns:  newConnAgg(),
 		routes: map[string]*routeAgg{},
+		storms: stormsOf(info.StormPlan),
 	}
+}
+
+func stormsOf(plan []StormInfo) *stormTracker {
+	if len(plan) == 0 {
+		return nil
+	}
+	return newStormTracker(plan)
+}
+
+// AddConnAttempt folds one WebSocket connection attempt into the storms'
+// report; without a StormPlan it does nothing.
+func (a *Aggregator) AddConnAttempt(c ConnAttempt) {
+	a.mu.Lock()
+	if a.storms != nil {
+		a.storms.add(c)
+	}
+	a.mu.Unlock()
 }
 
 // SetStart sets the run's start (RunInfo.Start), the zero of the

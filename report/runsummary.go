@@ -110,6 +110,8 @@ type RunSummary struct {
 	Thresholds ThresholdResults `json:"thresholds,omitempty"`
 	// Cohorts splits the run at its surge time, when it has one (Gate).
 	Cohorts *CohortReport `json:"cohorts,omitempty"`
+	// Storms is what each reconnect storm of StormPlan did (storm.go).
+	Storms []StormReport `json:"storms,omitempty"`
 
 	// TextRoutes is how many routes WriteText lists: 0 means 15, a negative
 	// number all of them. Not part of the JSON.
@@ -202,6 +204,9 @@ func (a *Aggregator) Summary() *RunSummary {
 		PerSecond: a.seconds(),
 	}
 	a.conns.summary(s)
+	if a.storms != nil {
+		s.Storms = a.storms.reports()
+	}
 	// Without a start time, the series starts at the whole second of the
 	// earliest intended time (not of the first result added).
 	var shift int64

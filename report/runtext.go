@@ -42,6 +42,7 @@ func (s *RunSummary) WriteText(w io.Writer) error {
 		s.writeRoutes(&b)
 		s.writeSeries(&b)
 		s.writeCohorts(&b)
+		writeStorms(&b, s.Storms)
 	}
 	b.WriteString("\n" + s.Verdict() + "\n")
 	s.writeGate(&b)
