@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surge-replay/surge/schema"
 )
 
 func sec(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
@@ -102,5 +104,23 @@ func TestNoStorms(t *testing.T) {
 	agg.AddConnAttempt(ConnAttempt{Client: "c", Dropped: true, OK: true})
 	if s := agg.Summary(); s.Storms != nil || agg.storms != nil {
 		t.Errorf("storms without a plan: %+v", s.Storms)
+	}
+}
+
+// TestStormHTML: the HTML report marks each storm on its time axes and
+// charts its attempts and clients back.
+func TestStormHTML(t *testing.T) {
+	agg := NewAggregator(RunInfo{StormPlan: []StormInfo{{AtNS: int64(sec(10)), Spec: "50% of all dropped", Policy: "fixed"}}})
+	agg.Add(&schema.Result{Intended: time.Unix(100, 0), Status: 200})
+	agg.AddConnAttempt(ConnAttempt{Client: "c", Start: sec(1), Handshake: time.Millisecond, OK: true, End: sec(10), Dropped: true})
+	agg.AddConnAttempt(ConnAttempt{Client: "c", Attempt: 1, Start: sec(12), Handshake: time.Millisecond, OK: true, End: sec(20)})
+	var b bytes.Buffer
+	if err := (&HTMLReport{Summary: agg.Summary()}).WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"storm 1", "Reconnect storms: reconnect attempts and clients back per second", "storm 1 attempts", "storm 1 back"} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("HTML lacks %q", w)
+		}
 	}
 }
