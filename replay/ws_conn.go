@@ -153,27 +153,36 @@ func (e *wsEngine) session(p *pending) {
 	chk.stats = e.stats
 	for attempt := 0; ; attempt++ {
 		backoff := e.attempt(p, base, attempt, chk)
+		if r.stopping.Load() || e.ctx.Err() != nil {
+			backoff = nil
+		}
+		if backoff != nil {
+			// Hold the run open for the reconnect: p's completion may
+			// be the last in flight.
+			r.inflight.Add(1)
+		}
 		// The collector owns p once done: keep what a reconnect copies.
 		tmpl := *p
 		p.done(p)
-		if backoff == nil || r.stopping.Load() || e.ctx.Err() != nil {
+		if backoff == nil {
 			return
 		}
 		d, ok := backoff(attempt + 1)
 		if !ok {
 			e.stats.gaveUp.Add(1)
+			r.inflight.Done()
 			return
 		}
 		e.stats.reconnects.Add(1)
 		if !e.sleep(d) {
+			r.inflight.Done()
 			return
 		}
 		next := &pending{at: r.clk.now(), vsess: tmpl.vsess, method: tmpl.method, target: tmpl.target, host: tmpl.host,
 			headers: tmpl.headers, ws: s, sent: -1, assigned: -1, done: tmpl.done, result: tmpl.result}
 		next.result.WebSocket = schema.WebSocket{WS: true, WSAttempt: int32(attempt + 1)}
 		next.result.Status, next.result.Error, next.result.Detail = 0, "", ""
-		next.handed, next.inflight = next.at, true
-		r.inflight.Add(1)
+		next.handed, next.inflight = next.at, true // the hold above
 		p = next
 	}
 }
