@@ -81,7 +81,6 @@ func TestHARWebSocketMessages(t *testing.T) {
 	}
 }
 
-
 // TestHARWebSocketMessageErrors: each bad message is a RecordError naming
 // its field.
 func TestHARWebSocketMessageErrors(t *testing.T) {
