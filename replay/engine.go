@@ -102,6 +102,11 @@ type Config struct {
 	// now late, and MaxLateness applies to them as to any.
 	Start time.Time
 
+	// WebSocket replays recorded WebSocket upgrades as connections with
+	// their messages (docs/WEBSOCKET.md). Nil sends an upgrade as a plain
+	// request, as before.
+	WebSocket *WSConfig
+
 	// testDriver replaces the network driver in tests.
 	testDriver func(r *run) driver
 }
@@ -140,7 +145,7 @@ func (c *Config) maxLateness() time.Duration {
 	return c.MaxLateness
 }
 
-func positive[T int | time.Duration | float64](v, def T) T {
+func positive[T int | int64 | time.Duration | float64](v, def T) T {
 	if v <= 0 {
 		return def
 	}
@@ -189,6 +194,9 @@ func (c *Config) Validate() []error {
 	if c.MaxRPS < 0 {
 		errs = append(errs, fmt.Errorf("max-rps: negative (%g)", c.MaxRPS))
 	}
+	if c.WebSocket != nil {
+		errs = append(errs, c.WebSocket.Validate()...)
+	}
 	if c.Abort != nil && (c.Abort.Rate <= 0 || c.Abort.Rate >= 1) {
 		errs = append(errs, fmt.Errorf("abort: error rate %g is not between 0 and 1", c.Abort.Rate))
 	}
@@ -222,6 +230,10 @@ type Stats struct {
 	// user); AccountsExhausted the users that found every account taken
 	// and shared one. Zero without accounts.
 	AccountsLeased, AccountsExhausted int64
+	// WebSocket is what the WebSocket connections did beyond their
+	// results (message lateness and staleness, reconnects); nil without
+	// Config.WebSocket.
+	WebSocket *WSStats
 }
 
 // ErrStopped reports a run that was stopped or aborted before the end of its
@@ -243,6 +255,7 @@ type run struct {
 	results chan *pending
 	abort   *abortWatch
 
+	ws        *wsEngine                    // nil: no WebSocket replay
 	capAllows func(now time.Duration) bool // nil: no cap
 	leases    *leases                      // nil: no accounts
 
@@ -305,6 +318,9 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	if r.drv, err = r.newDriver(); err != nil {
 		return nil, err
 	}
+	if r.ws = newWSEngine(ctx, r); r.ws != nil {
+		defer r.ws.close()
+	}
 	if cfg.Started != nil {
 		cfg.Started(r.clk.wall(0))
 	}
@@ -330,6 +346,9 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	<-collected
 
 	st := &Stats{Start: r.clk.wall(0), Scheduled: r.scheduled.Load(), Sent: r.sent.Load(), Dropped: r.dropped.Load()}
+	if r.ws != nil {
+		st.WebSocket = r.ws.stats
+	}
 	if r.leases != nil {
 		st.AccountsLeased, st.AccountsExhausted = r.leases.leased.Load(), r.leases.exhausted.Load()
 	}
@@ -537,6 +556,10 @@ func (r *run) send(p *pending, now time.Duration) {
 	p.handed = now
 	p.inflight = true
 	r.inflight.Add(1)
+	if p.ws != nil && r.ws != nil {
+		r.ws.start(p)
+		return
+	}
 	r.drv.send(p)
 }
 

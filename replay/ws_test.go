@@ -1,0 +1,259 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
+)
+
+// wsUpgrade is a recorded upgrade of session s (sequence 0) to path at t0.
+func wsUpgrade(s, path string) *schema.Exchange {
+	return &schema.Exchange{
+		Time: t0, Session: s, Method: "GET", Path: path, Protocol: schema.ProtoWebSocket,
+		Headers: []schema.Header{
+			{Name: "Upgrade", Value: "websocket"}, {Name: "Connection", Value: "Upgrade"},
+			{Name: "Sec-WebSocket-Key", Value: "dGhlIHNhbXBsZSBub25jZQ=="}, {Name: "Sec-WebSocket-Version", Value: "13"},
+			{Name: "X-Session", Value: s},
+		},
+	}
+}
+
+// wsScriptFrames records n client text messages "m0".."m<n-1>" of conn,
+// step apart from offset first, then a client close at close (0: none),
+// and k server messages in between.
+func wsScriptFrames(x *FrameIndex, conn string, n int, first, step, close time.Duration, k int) {
+	for i := 0; i < n; i++ {
+		x.Add(&schema.Frame{Time: t0.Add(first + time.Duration(i)*step), Conn: conn, Direction: schema.FromClient,
+			Opcode: schema.OpText, Payload: []byte("m" + strconv.Itoa(i))})
+	}
+	for i := 0; i < k; i++ {
+		x.Add(&schema.Frame{Time: t0.Add(first + time.Duration(i)*step + time.Millisecond), Conn: conn, Direction: schema.FromServer,
+			Opcode: schema.OpText, Payload: []byte(`{"seq":1}`)})
+	}
+	if close > 0 {
+		x.Add(&schema.Frame{Time: t0.Add(close), Conn: conn, Direction: schema.FromClient, Opcode: schema.OpClose, Payload: []byte{0x03, 0xe8}})
+	}
+}
+
+// wsArrival is a client message as the target saw it.
+type wsArrival struct {
+	msg string
+	at  time.Duration // since the connection was accepted
+}
+
+// wsTarget is a loopback WebSocket server: it records the client messages
+// of each connection (by X-Session) and their arrival offsets, and answers
+// each with an echo.
+type wsTarget struct {
+	mu       sync.Mutex
+	arrivals map[string][]wsArrival
+	headers  map[string]http.Header
+	feed     func(ctx context.Context, c *websocket.Conn) // nil: echo only
+}
+
+func newWSTarget(t *testing.T, feed func(ctx context.Context, c *websocket.Conn)) (*wsTarget, *url.URL) {
+	w := &wsTarget{arrivals: map[string][]wsArrival{}, headers: map[string]http.Header{}, feed: feed}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		start := time.Now()
+		s := r.Header.Get("X-Session")
+		w.mu.Lock()
+		w.headers[s] = r.Header.Clone()
+		w.mu.Unlock()
+		ctx := r.Context()
+		if w.feed != nil {
+			go w.feed(ctx, c)
+		}
+		for {
+			typ, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			w.mu.Lock()
+			w.arrivals[s] = append(w.arrivals[s], wsArrival{string(data), time.Since(start)})
+			w.mu.Unlock()
+			if w.feed == nil {
+				if c.Write(ctx, typ, data) != nil {
+					return
+				}
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return w, u
+}
+
+// runWS replays reqs with frames against target and returns the results.
+func runWS(t *testing.T, target *url.URL, reqs []shaper.Request, ws *WSConfig) ([]schema.Result, *Stats) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []schema.Result
+	st, err := Run(context.Background(), Config{Target: target, GoClock: true, WebSocket: ws}, &slice{reqs: reqs}, nil, func(r *schema.Result) {
+		mu.Lock()
+		got = append(got, *r)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	return got, st
+}
+
+// TestWSReplayInOrderAtOffsets: a recorded session's client messages reach
+// the target in order, at their recorded offsets (within a bound a loaded
+// machine keeps), the echoes are counted, and the connection closes as
+// recorded.
+func TestWSReplayInOrderAtOffsets(t *testing.T) {
+	tg, u := newWSTarget(t, nil)
+	x := NewFrameIndex()
+	const n = 8
+	step := 40 * time.Millisecond
+	var reqs []shaper.Request
+	for i := 0; i < 3; i++ {
+		s := "s" + strconv.Itoa(i)
+		wsScriptFrames(x, ConnID(s, 0), n, 20*time.Millisecond, step, 20*time.Millisecond+n*step, 0)
+		reqs = append(reqs, shaper.Request{At: time.Duration(i) * 10 * time.Millisecond, Session: s, VirtualSession: s, Exchange: wsUpgrade(s, "/chat")})
+	}
+	got, st := runWS(t, u, reqs, &WSConfig{Frames: x})
+	if len(got) != 3 {
+		t.Fatalf("results = %d; want 3 (one per connection)", len(got))
+	}
+	for _, r := range got {
+		if !r.WS || r.Status != 101 || r.Error != "" {
+			t.Errorf("%s: WS %v status %d error %q; want a 101 connection", r.Session, r.WS, r.Status, r.Error)
+		}
+		if r.WSFramesOut != n || r.WSFramesIn != n || r.WSBytesOut != r.WSBytesIn {
+			t.Errorf("%s: frames out %d in %d bytes out %d in %d; want %d echoed", r.Session, r.WSFramesOut, r.WSFramesIn, r.WSBytesOut, r.WSBytesIn, n)
+		}
+		if r.WSCloseBy != schema.WSCloseClient || r.WSCloseCode != 1000 {
+			t.Errorf("%s: closed by %q code %d; want client 1000 as recorded", r.Session, r.WSCloseBy, r.WSCloseCode)
+		}
+		if r.WSDurationNS < int64(n*step) {
+			t.Errorf("%s: duration %s; want at least the recorded %s", r.Session, time.Duration(r.WSDurationNS), n*step)
+		}
+	}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	for s, arr := range tg.arrivals {
+		if len(arr) != n {
+			t.Fatalf("%s: target got %d messages; want %d", s, len(arr), n)
+		}
+		for i, a := range arr {
+			if a.msg != "m"+strconv.Itoa(i) {
+				t.Errorf("%s: message %d = %q; want m%d (in order)", s, i, a.msg, i)
+			}
+			// Offsets are relative to the accept, which came after the
+			// handshake: the first is 20 ms minus the handshake.
+			want := 20*time.Millisecond + time.Duration(i)*step
+			if d := a.at - want; d < -15*time.Millisecond || d > 30*time.Millisecond {
+				t.Errorf("%s: message %d arrived at %s; want %s (±)", s, i, a.at, want)
+			}
+		}
+		if h := tg.headers[s]; h.Get("Sec-WebSocket-Key") == "dGhlIHNhbXBsZSBub25jZQ==" {
+			t.Errorf("%s: the recorded Sec-WebSocket-Key was sent; want the library's own", s)
+		}
+	}
+	if h := st.WebSocket.Lateness(); h.TotalCount() != 3*n {
+		t.Errorf("lateness histogram counts %d; want %d", h.TotalCount(), 3*n)
+	}
+}
+
+// TestWSTargetCloses: a connection the target closes ends there, closed by
+// the target with its code; without a reconnect policy it stays closed.
+func TestWSTargetCloses(t *testing.T) {
+	_, u := newWSTarget(t, func(ctx context.Context, c *websocket.Conn) {
+		c.Write(ctx, websocket.MessageText, []byte(`{"hello":1}`))
+		c.Close(websocket.StatusTryAgainLater, "restart")
+	})
+	x := NewFrameIndex()
+	wsScriptFrames(x, ConnID("a", 0), 2, time.Second, time.Second, 0, 0)
+	got, st := runWS(t, u, []shaper.Request{{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/feed/x")}}, &WSConfig{Frames: x})
+	if len(got) != 1 {
+		t.Fatalf("results = %d; want 1", len(got))
+	}
+	r := got[0]
+	if r.WSCloseBy != schema.WSCloseTarget || r.WSCloseCode != int32(websocket.StatusTryAgainLater) || r.WSFramesIn != 1 {
+		t.Errorf("closed by %q code %d, frames in %d; want target 1013 after 1 frame", r.WSCloseBy, r.WSCloseCode, r.WSFramesIn)
+	}
+	if st.WebSocket.Reconnects() != 0 {
+		t.Errorf("reconnects = %d; want 0 (no policy)", st.WebSocket.Reconnects())
+	}
+}
+
+// TestWSRefusedUpgrade: a target that answers the upgrade with 503 is a
+// result with that status, not a connection.
+func TestWSRefusedUpgrade(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "full", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	got, _ := runWS(t, u, []shaper.Request{{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/chat")}}, &WSConfig{})
+	if len(got) != 1 || got[0].Status != 503 || got[0].WSDurationNS != 0 || !got[0].WS {
+		t.Fatalf("results = %+v; want one WS row with status 503", got)
+	}
+}
+
+// TestWSDropReconnects: Drop closes the chosen fraction abruptly and each
+// dropped client reconnects by the backoff it was given: a row per attempt.
+func TestWSDropReconnects(t *testing.T) {
+	_, u := newWSTarget(t, nil)
+	x := NewFrameIndex()
+	var reqs []shaper.Request
+	for i := 0; i < 10; i++ {
+		s := fmt.Sprintf("s%d", i)
+		wsScriptFrames(x, ConnID(s, 0), 2, 0, 600*time.Millisecond, 700*time.Millisecond, 0)
+		reqs = append(reqs, shaper.Request{Session: s, VirtualSession: s, Class: map[bool]string{true: "vip", false: "anon"}[i < 4], Exchange: wsUpgrade(s, "/chat")})
+	}
+	conns := NewWSConns()
+	dropped := make(chan int, 1)
+	go func() {
+		for conns.Live() < 10 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		n, err := conns.Drop(0.5, "anon", func(attempt int) (time.Duration, bool) { return 10 * time.Millisecond, attempt <= 1 })
+		if err != nil {
+			t.Error(err)
+		}
+		dropped <- n
+	}()
+	got, st := runWS(t, u, reqs, &WSConfig{Frames: x, Conns: conns})
+	n := <-dropped
+	if n != 3 {
+		t.Errorf("Drop(0.5, anon) dropped %d; want 3 (half of 6, rounded)", n)
+	}
+	var drops, retries int
+	for _, r := range got {
+		if r.WSCloseBy == schema.WSCloseDrop {
+			drops++
+			if i, _ := strconv.Atoi(r.Session[1:]); i < 4 {
+				t.Errorf("%s, a vip connection, was dropped; want anon only", r.Session)
+			}
+		}
+		if r.WSAttempt == 1 {
+			retries++
+		}
+	}
+	if drops != 3 || retries != 3 || st.WebSocket.Reconnects() != 3 || len(got) != 13 {
+		t.Errorf("drops %d, reconnect rows %d, reconnects %d, rows %d; want 3, 3, 3, 13", drops, retries, st.WebSocket.Reconnects(), len(got))
+	}
+	if _, err := conns.Drop(0, "", nil); err == nil {
+		t.Errorf("Drop(0) = nil error; want ErrBadFraction")
+	}
+}
