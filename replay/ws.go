@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/schema"
+	"github.com/surge-replay/surge/shaper"
 )
 
 // WebSocket replay (docs/WEBSOCKET.md).
@@ -65,6 +66,11 @@ type WSConfig struct {
 	Checks []WSCheck
 	// ReadLimit bounds one received message in bytes. Zero means 1 MiB.
 	ReadLimit int64
+	// Storms are the run's reconnect storms (ws_storm.go), in offset order
+	// (shaper.Settings.Storms); StormSeed keys each client's reconnect
+	// delays (the run's seed). Nil: none.
+	Storms    []shaper.Storm
+	StormSeed uint64
 }
 
 func (c *WSConfig) speed() float64 { return positive(c.Speed, 1) }

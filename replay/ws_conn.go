@@ -30,6 +30,7 @@ type wsEngine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	stats  *WSStats
+	storms *wsStorms // nil without storms
 }
 
 // newWSEngine returns the engine for r, or nil when r replays no WebSocket.
@@ -72,6 +73,7 @@ func newWSEngine(ctx context.Context, r *run) *wsEngine {
 		case <-e.ctx.Done():
 		}
 	}()
+	e.startStorms()
 	return e
 }
 
@@ -151,8 +153,15 @@ func (e *wsEngine) session(p *pending) {
 	base := p.at // offsets of the messages count from the scheduled upgrade
 	chk := newWSChecker(s.check)
 	chk.stats = e.stats
+	var prev Backoff
 	for attempt := 0; ; attempt++ {
 		backoff := e.attempt(p, base, attempt, chk)
+		if backoff == nil && attempt > 0 && p.result.Status != http.StatusSwitchingProtocols {
+			// A refused or failed reconnect tries again by the same
+			// policy, until it says to give up.
+			backoff = prev
+		}
+		prev = backoff
 		if r.stopping.Load() || e.ctx.Err() != nil {
 			backoff = nil
 		}
@@ -258,7 +267,7 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 		return wc.backoff
 	}
 	if wc.closeBy == schema.WSCloseTarget && r.clk.now() < base+s.end {
-		return e.cfg.Reconnect
+		return e.targetReconnect(wc)
 	}
 	return nil
 }

@@ -157,6 +157,9 @@ func (a *Aggregator) SetStart(t time.Time) {
 func (a *Aggregator) Add(r *schema.Result) {
 	a.mu.Lock()
 	a.add(r)
+	if a.storms != nil && r.WS {
+		a.storms.add(connAttemptOf(r, a.origin))
+	}
 	a.mu.Unlock()
 }
 

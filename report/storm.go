@@ -9,6 +9,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/surge-replay/surge/schema"
 )
 
 // Reconnect storms in the report: what the clients a storm cut off did
@@ -52,6 +54,26 @@ type ConnAttempt struct {
 	// Dropped is true when surge dropped it (a storm); Closed when the
 	// target closed it.
 	Dropped, Closed bool
+}
+
+// connAttemptOf returns the connection attempt of a WebSocket result row,
+// its times from origin (the run's start). The client is the virtual
+// session's upgrade: recorded session, clone and the upgrade's sequence
+// number (a page with two sockets is two clients).
+func connAttemptOf(r *schema.Result, origin time.Time) ConnAttempt {
+	c := ConnAttempt{
+		Client:  fmt.Sprintf("%s/%d/%d", r.Session, r.Clone, r.Seq),
+		Attempt: int(r.WSAttempt),
+		Start:   r.Intended.Sub(origin),
+		OK:      r.Status == 101,
+		Dropped: r.WSCloseBy == schema.WSCloseDrop,
+		Closed:  r.WSCloseBy == schema.WSCloseTarget,
+	}
+	if r.Status > 0 {
+		c.Handshake = max(time.Duration(r.LatencyNS), 1)
+	}
+	c.End = c.Start + c.Handshake + time.Duration(r.WSDurationNS)
+	return c
 }
 
 // restartWindow is how long after a target-restart storm a connection the
@@ -280,12 +302,20 @@ func writeStorms(b *strings.Builder, storms []StormReport) {
 		fmt.Fprintf(b, "    reconnect attempts %d (peak %d/s), refused %d, no answer %d; handshake p50 %s p99 %s\n",
 			s.Attempts, s.PeakAttemptsPerSecond, s.Refused, s.Failed, msText(s.Handshake.P50), msText(s.Handshake.P99))
 		if len(s.AttemptsPerSecond) > 0 {
-			fmt.Fprintf(b, "    attempts/s  %s  (%d s from the storm)\n", sparkline(s.AttemptsPerSecond, 60), len(s.AttemptsPerSecond))
+			fmt.Fprintf(b, "    attempts/s  %s  (%d s from the storm%s)\n", sparkline(s.AttemptsPerSecond, 60), len(s.AttemptsPerSecond), counts(s.AttemptsPerSecond))
 		}
 		if len(s.BackPerSecond) > 0 {
-			fmt.Fprintf(b, "    back/s      %s\n", sparkline(s.BackPerSecond, 60))
+			fmt.Fprintf(b, "    back/s      %s  (%s)\n", sparkline(s.BackPerSecond, 60), strings.TrimPrefix(counts(s.BackPerSecond), ": "))
 		}
 	}
+}
+
+// counts returns ": 40 30 0 20" for a short series, "" for a long one.
+func counts(n []int64) string {
+	if len(n) > 30 {
+		return ""
+	}
+	return ": " + strings.Trim(fmt.Sprint(n), "[]")
 }
 
 func backText(v float64) string {

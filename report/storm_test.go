@@ -80,7 +80,7 @@ func TestStormReport(t *testing.T) {
 		"storm 1 at +10s: 100% of all dropped",
 		"clients cut off 4: back 2 (50% in 1.50s, 95% in never), gave up 1, still out at the end 1",
 		"reconnect attempts 7 (peak 4/s), refused 4, no answer 1; handshake p50 3.0ms p99 6.0ms",
-		"attempts/s  █▄▂",
+		"attempts/s  █▄▂  (3 s from the storm: 4 2 1)",
 	} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("text report lacks %q:\n%s", w, text.String())
