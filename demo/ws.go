@@ -115,7 +115,10 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, f feed, event string
 		return
 	}
 	defer h.remove(wc, f, event)
-	go h.read(ctx, wc)
+	// The reader's context is not the sender's: cancelling a read makes
+	// the library close the socket at once, and a restart must close it
+	// with its code.
+	go h.read(context.Background(), wc)
 	err = h.send(ctx, wc, f, event)
 	switch code := websocket.StatusCode(wc.code.Load()); {
 	case code != 0: // closed by a restart or Close
@@ -197,9 +200,8 @@ func (h *hub) count(f func(*WSStats)) {
 	h.mu.Unlock()
 }
 
-// read reads and counts what the client sends (chat messages, pings'
-// answers are handled by the library) until the socket ends; its end ends
-// the feed.
+// read reads and counts what the client sends (chat messages; pings are
+// answered by the library) until the socket ends, which ends the feed.
 func (h *hub) read(ctx context.Context, wc *wsConn) {
 	defer wc.cancel()
 	for {

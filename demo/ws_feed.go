@@ -47,7 +47,9 @@ func (h *hub) send(ctx context.Context, wc *wsConn, f feed, event string) error 
 		stamp := h.now().UnixMilli()
 		for _, out := range h.inject(f, k, n, stamp, iv) {
 			buf = h.frame(buf[:0], f, event, out.seq, out.stamp)
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			// Not ctx: a write cancelled midway makes the library cut
+			// the socket, and a restart must close it with its code.
+			wctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 			err := wc.c.Write(wctx, websocket.MessageText, buf)
 			cancel()
 			if err != nil {

@@ -116,7 +116,7 @@ func TestWSFeeds(t *testing.T) {
 			t.Errorf("%d presence messages in 12; want every 5th", presence)
 		}
 	}
-	st := srv.Stats().WebSocket
+	st := eventually(srv, func(st WSStats) bool { return st.FramesReceived == 1 })
 	if st.Accepted != 2 || st.Open != 2 || st.FramesSent < 24 || st.FramesReceived != 1 {
 		t.Errorf("stats %+v; want 2 accepted and open, 24+ frames out, 1 in", st)
 	}
@@ -198,7 +198,7 @@ func TestWSCapacity(t *testing.T) {
 				t.Errorf("upgrade %d over the rate: %v, %+v; want 503 with Retry-After: 1", i, err, resp)
 			}
 		}
-		if st := srv.Stats().WebSocket; st.RefusedRate != 1 || st.Accepted != 2 {
+		if st := eventually(srv, func(st WSStats) bool { return st.Accepted == 2 }); st.RefusedRate != 1 || st.Accepted != 2 {
 			t.Errorf("stats %+v; want 2 accepted, 1 refused over the rate", st)
 		}
 	})
@@ -211,6 +211,8 @@ func TestWSCapacity(t *testing.T) {
 			}
 			defer c.CloseNow()
 			if i < 2 {
+				// The server counts a socket in after the client has it.
+				eventually(srv, func(st WSStats) bool { return st.Accepted == int64(i+1) })
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -220,7 +222,7 @@ func TestWSCapacity(t *testing.T) {
 				t.Errorf("socket %d over the limit: read %v; want close 1013", i, err)
 			}
 		}
-		if st := srv.Stats().WebSocket; st.ClosedFull != 1 || st.Peak != 2 {
+		if st := eventually(srv, func(st WSStats) bool { return st.ClosedFull == 1 }); st.ClosedFull != 1 || st.Peak != 2 {
 			t.Errorf("stats %+v; want 1 closed with 1013, peak 2", st)
 		}
 	})
@@ -269,6 +271,19 @@ func TestWSRestart(t *testing.T) {
 	}
 	if st := srv.Stats().WebSocket; st.Restarts != 1 || st.RefusedDown != 1 {
 		t.Errorf("stats %+v; want 1 restart, 1 refused while down", st)
+	}
+}
+
+// eventually returns the server's WebSocket counters once ok holds of them
+// (a client's handshake ends before the server counts it), or after 10 s.
+func eventually(srv *Server, ok func(WSStats) bool) WSStats {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := srv.Stats().WebSocket
+		if ok(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

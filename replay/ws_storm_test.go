@@ -123,3 +123,55 @@ func TestStormWaves(t *testing.T) {
 		t.Errorf("95%% back after %v ms with full jitter, %v ms without; want sooner with jitter", full.Back95MS, exp.Back95MS)
 	}
 }
+
+// TestStormTargetRestart: a restart storm POSTs the demo target's restart
+// control; the target closes every socket (1012) and refuses upgrades for
+// 500 ms; the clients it closed reconnect by the storm's policy, through
+// the refusals, and all are back.
+func TestStormTargetRestart(t *testing.T) {
+	srv, err := demo.Start(demo.Config{WebSocket: demo.WSConfig{AcceptRate: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	target, _ := url.Parse(srv.URL())
+	x := NewFrameIndex()
+	var reqs []shaper.Request
+	const clients = 20
+	for i := range clients {
+		s := fmt.Sprintf("s%02d", i)
+		wsScriptFrames(x, ConnID(s, 0), 4, 0, 500*time.Millisecond, 3*time.Second, 0)
+		reqs = append(reqs, shaper.Request{At: time.Duration(i) * 10 * time.Millisecond, Session: s, VirtualSession: s,
+			Exchange: wsUpgrade(s, "/ws/viewers/derby-20261121")})
+	}
+	spec := shaper.StormSpec{At: "+1s", Restart: demo.RestartPath + "?down=500ms", Policy: "full_jitter",
+		Base: shaper.Duration(200 * time.Millisecond), Cap: shaper.Duration(time.Second)}
+	storms := []shaper.Storm{{StormSpec: spec, Offset: time.Second}}
+	agg := report.NewAggregator(report.RunInfo{StormPlan: []report.StormInfo{{AtNS: int64(time.Second), Spec: spec.String(), Restart: true, Policy: spec.Policy}}})
+	var mu sync.Mutex
+	var closed1012 int
+	cfg := Config{Target: target, GoClock: true, WebSocket: &WSConfig{Frames: x, Storms: storms, StormSeed: 1},
+		Started: func(start time.Time) { agg.SetStart(start) }}
+	if _, err := Run(context.Background(), cfg, &slice{reqs: reqs}, nil, func(r *schema.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		agg.Add(r)
+		if r.WSCloseBy == schema.WSCloseTarget && r.WSCloseCode == 1012 {
+			closed1012++
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := agg.Summary().Storms[0]
+	st := srv.Stats().WebSocket
+	if st.Restarts != 1 || closed1012 != clients {
+		t.Errorf("target: %d restarts, %d connections closed with 1012; want 1, %d", st.Restarts, closed1012, clients)
+	}
+	if s.Dropped != clients || s.Back != clients || s.Refused == 0 || s.Refused != st.RefusedDown {
+		t.Errorf("storm: %d cut off, %d back, %d refused (target refused %d while down); want %d, %d, the target's refusals",
+			s.Dropped, s.Back, s.Refused, st.RefusedDown, clients, clients)
+	}
+	if s.Back95MS < 500 {
+		t.Errorf("95%% back after %v ms; want after the 500 ms the target was down", s.Back95MS)
+	}
+}
