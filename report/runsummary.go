@@ -110,6 +110,9 @@ type RunSummary struct {
 	Thresholds ThresholdResults `json:"thresholds,omitempty"`
 	// Cohorts splits the run at its surge time, when it has one (Gate).
 	Cohorts *CohortReport `json:"cohorts,omitempty"`
+	// WebSocket reports the WebSocket connections, when the run had any
+	// (ws.go).
+	WebSocket *WebSocketSummary `json:"websocket,omitempty"`
 
 	// TextRoutes is how many routes WriteText lists: 0 means 15, a negative
 	// number all of them. Not part of the JSON.
@@ -202,6 +205,9 @@ func (a *Aggregator) Summary() *RunSummary {
 		PerSecond: a.seconds(),
 	}
 	a.conns.summary(s)
+	if a.ws != nil {
+		s.WebSocket = a.ws.summary()
+	}
 	// Without a start time, the series starts at the whole second of the
 	// earliest intended time (not of the first result added).
 	var shift int64
