@@ -371,9 +371,10 @@ func (w *wsWriter) fire() {
 		m := &w.s.out[w.next]
 		w.next++
 		late := int64(r.clk.now() - (w.base + m.at))
-		ctx, cancel := context.WithTimeout(w.e.ctx, r.cfg.timeout())
-		err := w.wc.c.Write(ctx, m.typ, m.data)
-		cancel()
+		// No deadline of its own: a write blocked on a target that stopped
+		// reading ends when the connection does (closed by the target, a
+		// drop, the stop, or the recorded end's close timing out).
+		err := w.wc.c.Write(w.e.ctx, m.typ, m.data)
 		if err != nil {
 			return // the reader sees the connection end
 		}
