@@ -223,7 +223,7 @@ func TestWSScale(t *testing.T) {
 	t.Logf("%d connections: %d opened (%d handshakes over 1 s), %d failed %v; live at 28 s %d, peak %d; run %s",
 		n, opened, slow, failed, errs, live, peak, time.Since(start).Round(time.Millisecond))
 	heap := int64(plateau.HeapInuse+plateau.StackInuse) - int64(before.HeapInuse+before.StackInuse)
-	t.Logf("memory per idle connection: %.1f KiB Go heap+stacks (%d MiB in all for %d), %.1f KiB RSS; goroutines at 28 s: see below; messages sent %d",
+	t.Logf("memory per idle connection: %.1f KiB Go heap+stacks (%d MiB in all for %d), %.1f KiB RSS; messages sent %d",
 		float64(heap)/float64(max(live, 1))/1024, heap>>20, live, float64(rssPlateau-rssBefore)/float64(max(live, 1))/1024, st.WebSocket.Lateness().TotalCount())
 	if opened != int64(n) || live != n {
 		t.Fatalf("opened %d, live at 28 s %d; want all %d open at once", opened, live, n)
