@@ -30,6 +30,7 @@ type wsEngine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	stats  *WSStats
+	timers wsTimers
 }
 
 // newWSEngine returns the engine for r, or nil when r replays no WebSocket.
@@ -62,6 +63,13 @@ func newWSEngine(ctx context.Context, r *run) *wsEngine {
 		ForceAttemptHTTP2: false,
 	}
 	e.client = &http.Client{Transport: tr}
+	e.timers = goTimers{r.clk}
+	if !r.cfg.GoClock && leanSupported {
+		// Linux: messages paced by a precise clock of their own.
+		if p, err := newWSPacer(r.clk.wall(0)); err == nil {
+			e.timers = p
+		}
+	}
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	go func() {
 		// A stop closes every connection with 1001 (going away); a
@@ -83,8 +91,11 @@ type dialTrace struct {
 
 type dialTraceKey struct{}
 
-// close cuts whatever is still open.
-func (e *wsEngine) close() { e.cancel() }
+// close cuts whatever is still open and stops the timers.
+func (e *wsEngine) close() {
+	e.cancel()
+	e.timers.close()
+}
 
 func (e *wsEngine) closeAll() {
 	e.conns.mu.Lock()
@@ -111,7 +122,7 @@ type wsConn struct {
 	closeBy string  // who ended it, once decided
 	code    int     // the close code sent, when we closed
 	backoff Backoff // Drop's policy for the reconnect
-	timer   *time.Timer
+	timer   func()  // stops the pending timed callback; nil none
 }
 
 // end decides who ends c (the first caller wins) and closes it: with a close
@@ -124,7 +135,7 @@ func (c *wsConn) end(by string, code int, backoff Backoff, graceful bool) bool {
 	}
 	c.closeBy, c.code, c.backoff = by, code, backoff
 	if c.timer != nil {
-		c.timer.Stop()
+		c.timer()
 	}
 	c.mu.Unlock()
 	if graceful {
@@ -357,7 +368,7 @@ func (w *wsWriter) arm(now time.Duration) {
 	if w.wc.closeBy != "" {
 		return
 	}
-	w.wc.timer = time.AfterFunc(max(at-now-earlySend, 0), w.fire)
+	w.wc.timer = w.e.timers.at(at, w.fire)
 }
 
 // fire sends what is due, then arms the next timer or ends the connection.
@@ -397,7 +408,7 @@ func (w *wsWriter) stop() {
 	w.done.Store(true)
 	w.wc.mu.Lock()
 	if w.wc.timer != nil {
-		w.wc.timer.Stop()
+		w.wc.timer()
 	}
 	w.wc.mu.Unlock()
 }
