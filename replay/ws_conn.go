@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -247,16 +248,21 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 	w := &wsWriter{e: e, wc: wc, s: s, base: base, res: res}
 	w.first(opened, attempt)
 	silence := chk.watchSilence(wc)
+	if r.stopping.Load() {
+		// The run stopped while this one dialed.
+		wc.end(schema.WSCloseStop, int(websocket.StatusGoingAway), nil, true)
+	}
 	for {
-		typ, data, err := c.Read(e.ctx)
+		n, data, err := e.read(c, chk.c != nil)
 		if err != nil {
 			e.ended(wc, res, err)
 			break
 		}
-		_ = typ
 		res.WSFramesIn++
-		res.WSBytesIn += int64(len(data))
-		chk.frame(data, time.Now())
+		res.WSBytesIn += n
+		if data != nil {
+			chk.frame(data, time.Now())
+		}
 	}
 	if silence != nil {
 		silence.Stop()
@@ -272,6 +278,21 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 		return e.cfg.Reconnect
 	}
 	return nil
+}
+
+// read reads one message: whole when keep (a check reads it), else
+// counted and discarded as it arrives.
+func (e *wsEngine) read(c *websocket.Conn, keep bool) (int64, []byte, error) {
+	if keep {
+		_, data, err := c.Read(e.ctx)
+		return int64(len(data)), data, err
+	}
+	_, rd, err := c.Reader(e.ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := io.Copy(io.Discard, rd)
+	return n, nil, err
 }
 
 // ended records how the connection ended after Read failed with err.
