@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,4 +226,25 @@ func FuzzWSCheckFrame(f *testing.F) {
 			t.Errorf("two copies of %q counted %d faults; want at most 1", msg, res.WSDuplicates+res.WSGaps+res.WSRegressions)
 		}
 	})
+}
+
+// TestDecodeWSSettings: the websocket block decodes strictly, every problem
+// named with its place.
+func TestDecodeWSSettings(t *testing.T) {
+	s, err := DecodeWSSettings([]byte(`{"checks":[{"route":"/feed/*","seq":"$.seq","ts":"$.ts","heartbeat":"1s","silence":3}]}`))
+	if err != nil || len(s.Checks) != 1 || s.Checks[0].Heartbeat != time.Second || s.Checks[0].seq == nil {
+		t.Fatalf("DecodeWSSettings = %+v, %v; want one compiled check with a 1 s heartbeat", s, err)
+	}
+	for _, c := range []struct{ in, want string }{
+		{`{"checks":[{"route":"/x","seq":"seq"}]}`, "websocket.checks[0]: seq: JSON path"},  // no $
+		{`{"checks":[{"seq":"$.s","heartbeat":"often"}]}`, "websocket.checks[0].heartbeat"}, // bad duration
+		{`{"checks":[{"route":"/x"}]}`, "checks nothing"},                                   // nothing to check
+		{`{"check":[]}`, `unknown field "check"`},                                           // a typo
+		{`{"checks":[{"route":"[","seq":"$.s"}]}`, "websocket.checks[0]: route"},            // bad pattern
+	} {
+		_, err := DecodeWSSettings([]byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("DecodeWSSettings(%s) = %v; want an error containing %q", c.in, err, c.want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +31,7 @@ type wsEngine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	stats  *WSStats
+	timers wsTimers
 	storms *wsStorms // nil without storms
 }
 
@@ -63,6 +65,13 @@ func newWSEngine(ctx context.Context, r *run) *wsEngine {
 		ForceAttemptHTTP2: false,
 	}
 	e.client = &http.Client{Transport: tr}
+	e.timers = goTimers{r.clk}
+	if !r.cfg.GoClock && leanSupported {
+		// Linux: messages paced by a precise clock of their own.
+		if p, err := newWSPacer(r.clk.wall(0)); err == nil {
+			e.timers = p
+		}
+	}
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	go func() {
 		// A stop closes every connection with 1001 (going away); a
@@ -85,8 +94,11 @@ type dialTrace struct {
 
 type dialTraceKey struct{}
 
-// close cuts whatever is still open.
-func (e *wsEngine) close() { e.cancel() }
+// close cuts whatever is still open and stops the timers.
+func (e *wsEngine) close() {
+	e.cancel()
+	e.timers.close()
+}
 
 func (e *wsEngine) closeAll() {
 	e.conns.mu.Lock()
@@ -113,7 +125,7 @@ type wsConn struct {
 	closeBy string  // who ended it, once decided
 	code    int     // the close code sent, when we closed
 	backoff Backoff // Drop's policy for the reconnect
-	timer   *time.Timer
+	timer   func()  // stops the pending timed callback; nil none
 }
 
 // end decides who ends c (the first caller wins) and closes it: with a close
@@ -126,7 +138,7 @@ func (c *wsConn) end(by string, code int, backoff Backoff, graceful bool) bool {
 	}
 	c.closeBy, c.code, c.backoff = by, code, backoff
 	if c.timer != nil {
-		c.timer.Stop()
+		c.timer()
 	}
 	c.mu.Unlock()
 	if graceful {
@@ -245,16 +257,21 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 	w := &wsWriter{e: e, wc: wc, s: s, base: base, res: res}
 	w.first(opened, attempt)
 	silence := chk.watchSilence(wc)
+	if r.stopping.Load() {
+		// The run stopped while this one dialed.
+		wc.end(schema.WSCloseStop, int(websocket.StatusGoingAway), nil, true)
+	}
 	for {
-		typ, data, err := c.Read(e.ctx)
+		n, data, err := e.read(c, chk.c != nil)
 		if err != nil {
 			e.ended(wc, res, err)
 			break
 		}
-		_ = typ
 		res.WSFramesIn++
-		res.WSBytesIn += int64(len(data))
-		chk.frame(data, time.Now())
+		res.WSBytesIn += n
+		if data != nil {
+			chk.frame(data, time.Now())
+		}
 	}
 	if silence != nil {
 		silence.Stop()
@@ -270,6 +287,21 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 		return e.targetReconnect(wc)
 	}
 	return nil
+}
+
+// read reads one message: whole when keep (a check reads it), else
+// counted and discarded as it arrives.
+func (e *wsEngine) read(c *websocket.Conn, keep bool) (int64, []byte, error) {
+	if keep {
+		_, data, err := c.Read(e.ctx)
+		return int64(len(data)), data, err
+	}
+	_, rd, err := c.Reader(e.ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := io.Copy(io.Discard, rd)
+	return n, nil, err
 }
 
 // ended records how the connection ended after Read failed with err.
@@ -366,7 +398,7 @@ func (w *wsWriter) arm(now time.Duration) {
 	if w.wc.closeBy != "" {
 		return
 	}
-	w.wc.timer = time.AfterFunc(max(at-now-earlySend, 0), w.fire)
+	w.wc.timer = w.e.timers.at(at, w.fire)
 }
 
 // fire sends what is due, then arms the next timer or ends the connection.
@@ -380,9 +412,10 @@ func (w *wsWriter) fire() {
 		m := &w.s.out[w.next]
 		w.next++
 		late := int64(r.clk.now() - (w.base + m.at))
-		ctx, cancel := context.WithTimeout(w.e.ctx, r.cfg.timeout())
-		err := w.wc.c.Write(ctx, m.typ, m.data)
-		cancel()
+		// No deadline of its own: a write blocked on a target that stopped
+		// reading ends when the connection does (closed by the target, a
+		// drop, the stop, or the recorded end's close timing out).
+		err := w.wc.c.Write(w.e.ctx, m.typ, m.data)
 		if err != nil {
 			return // the reader sees the connection end
 		}
@@ -405,7 +438,7 @@ func (w *wsWriter) stop() {
 	w.done.Store(true)
 	w.wc.mu.Lock()
 	if w.wc.timer != nil {
-		w.wc.timer.Stop()
+		w.wc.timer()
 	}
 	w.wc.mu.Unlock()
 }

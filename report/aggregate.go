@@ -71,6 +71,7 @@ type Aggregator struct {
 	first, last       time.Time // earliest and latest intended time
 	lastSend          time.Time
 	conns             connAgg // client queueing and connections (conns.go)
+	ws                *wsAgg  // WebSocket connections (ws.go); nil until one
 
 	routes map[string]*routeAgg
 	secs   []*second // secs[i] is second lo+i of the series; nil when empty
@@ -201,6 +202,12 @@ func (a *Aggregator) add(r *schema.Result) {
 	a.svc.record(r.ServiceNS)
 	a.late.record(r.LatenessNS)
 	a.conns.add(r)
+	if r.WS {
+		if a.ws == nil {
+			a.ws = newWSAgg()
+		}
+		a.ws.add(r)
+	}
 	rt.lat.record(r.LatencyNS, runDigits)
 	rt.svc.record(r.ServiceNS, runDigits)
 	sec.lat.record(r.LatencyNS, secondDigits)

@@ -110,6 +110,9 @@ type RunSummary struct {
 	Thresholds ThresholdResults `json:"thresholds,omitempty"`
 	// Cohorts splits the run at its surge time, when it has one (Gate).
 	Cohorts *CohortReport `json:"cohorts,omitempty"`
+	// WebSocket reports the WebSocket connections, when the run had any
+	// (ws.go).
+	WebSocket *WebSocketSummary `json:"websocket,omitempty"`
 	// Storms is what each reconnect storm of StormPlan did (storm.go).
 	Storms []StormReport `json:"storms,omitempty"`
 
@@ -204,6 +207,9 @@ func (a *Aggregator) Summary() *RunSummary {
 		PerSecond: a.seconds(),
 	}
 	a.conns.summary(s)
+	if a.ws != nil {
+		s.WebSocket = a.ws.summary()
+	}
 	if a.storms != nil {
 		s.Storms = a.storms.reports()
 	}

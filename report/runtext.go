@@ -41,6 +41,7 @@ func (s *RunSummary) WriteText(w io.Writer) error {
 		s.writeLatency(&b)
 		s.writeRoutes(&b)
 		s.writeSeries(&b)
+		s.writeWebSocket(&b)
 		s.writeCohorts(&b)
 		writeStorms(&b, s.Storms)
 	}

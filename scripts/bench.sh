@@ -15,6 +15,8 @@
 #   E. the capture tap (scripts/bench/tap): added latency at BENCH_TAP_RATE
 #      (5000) req/s and throughput against a bare reverse proxy; BENCH_TAP=0
 #      skips it.
+#   F. WebSocket replay: message send lateness at 1k connections and 20k
+#      connections at once (memory per idle connection); BENCH_WS=0 skips it.
 #
 # Every replay run is bounded in count (rate × duration requests) and time,
 # and sends only to 127.0.0.1. Each number is the median of BENCH_RUNS runs.
@@ -309,6 +311,16 @@ if [ "${BENCH_TAP:-1}" = 1 ]; then
 	go build -o "$WORK/tapbench" ./scripts/bench/tap
 	timeout 900 "$WORK/tapbench" -rate "${BENCH_TAP_RATE:-5000}" -duration "${DUR}s" -runs "$RUNS" >"$RES/tap.txt" 2>&1 || echo "exit $?" >>"$RES/tap.txt"
 	cat "$RES/tap.txt"
+fi
+
+# ---- F. WebSocket replay (issue 14) -----------------------------------------
+# Send lateness of messages at 1k connections, and 20k connections held at
+# once (memory per idle connection); both against a target in a child
+# process (docs/WEBSOCKET.md). BENCH_WS=0 skips it.
+if [ "${BENCH_WS:-1}" = 1 ]; then
+	log "F: WebSocket replay: send lateness at 1k connections, 20k connections"
+	go test -run '^$' -bench 'BenchmarkWSSendLateness1k$' -benchtime 1x -count "$RUNS" ./replay | tee "$RES/ws-lateness.txt"
+	SURGE_WS_SCALE=1 go test -count=1 -run '^TestWSScale$' -v -timeout 10m ./replay | tee "$RES/ws-scale.txt"
 fi
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $((SECONDS - T0)) s" >>"$RES/meta.txt"

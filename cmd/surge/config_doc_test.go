@@ -17,6 +17,7 @@ var noFlagDoc = map[string]string{
 	"thresholds": "k6-style thresholds: metric → expressions (docs/REPORT.md, \"Thresholds\")",
 	"secrets":    "values for secrets every user shares: placeholder or header/parameter name → value",
 	"shape":      "per-class ratios, curves, exits, content lists and rewrites (docs/SHAPING.md)",
+	"websocket":  "WebSocket ordering and staleness checks per route (docs/WEBSOCKET.md)",
 }
 
 // TestConfigReference: docs/CONFIG.md lists every key with its flag,

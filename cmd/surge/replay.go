@@ -147,7 +147,8 @@ type replayOptions struct {
 	// settings are the per-class ratios and curves (--ratio-for, shape: in
 	// the config), compiled once the window start is known (planReplay).
 	settings shaper.Settings
-	live     liveOptions // live control: API, config watcher (live.go)
+	ws       replay.WSSettings // the websocket: block
+	live     liveOptions       // live control: API, config watcher (live.go)
 	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
 	nFlagClasses int
 }
@@ -258,6 +259,9 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		if _, _, err := net.SplitHostPort(o.web); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: want HOST:PORT, e.g. 127.0.0.1:5665 (%v)", cfg.label("replay.web"), o.web, err))
 		}
+	}
+	if o.ws, serr = wsSettings(cfg); serr != nil {
+		errs = append(errs, serr)
 	}
 	o.search, errs = searchFrom(cfg, errs)
 	return o, errors.Join(errs...)

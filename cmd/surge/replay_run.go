@@ -58,6 +58,13 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return nil
 	}
 	o.engine.SessionIdle = time.Duration(float64(plan.IdleGap) / plan.Speed)
+	if _, isKafka, _ := kafkaCapture(o.captures); !isKafka {
+		if o.engine.WebSocket, err = wsConfig(o.captures, eventlog.Range{From: plan.From}, plan.Speed, o.ws); err != nil {
+			return err
+		}
+	} else {
+		o.engine.WebSocket = &replay.WSConfig{Speed: plan.Speed, Checks: o.ws.Checks}
+	}
 	info := report.RunInfo{
 		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
@@ -171,6 +178,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		} else {
 			sink.Abort()
 		}
+	}
+	if ws := st.WebSocket; ws != nil {
+		agg.SetWebSocket(ws.Lateness(), ws.Staleness(), ws.GaveUp())
 	}
 	summary := agg.Summary()
 	settle(summary, gate, runErr, lg.abortReason())
