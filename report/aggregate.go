@@ -158,9 +158,6 @@ func (a *Aggregator) SetStart(t time.Time) {
 func (a *Aggregator) Add(r *schema.Result) {
 	a.mu.Lock()
 	a.add(r)
-	if a.storms != nil && r.WS {
-		a.storms.add(connAttemptOf(r, a.origin))
-	}
 	a.mu.Unlock()
 }
 
@@ -169,6 +166,9 @@ func (a *Aggregator) add(r *schema.Result) {
 		// No start given: cut the series at whole seconds, so the bins do
 		// not depend on which result came first.
 		a.origin = r.Intended.Truncate(time.Second)
+	}
+	if a.storms != nil && r.WS {
+		a.storms.add(connAttemptOf(r, a.origin))
 	}
 	if a.scheduled == 0 || r.Intended.Before(a.first) {
 		a.first = r.Intended

@@ -99,6 +99,13 @@ func normPolicy(p string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(p)), "-", "_")
 }
 
+// NormPolicy returns a storm's policy name as StormPolicies writes it
+// ("" is "none"), and whether it is one of them.
+func NormPolicy(p string) (string, bool) {
+	n := cmp.Or(normPolicy(p), "none")
+	return n, slices.Contains(StormPolicies(), n)
+}
+
 // validate returns every problem of s, each naming its key.
 func (s *StormSpec) validate() error {
 	var errs []error
