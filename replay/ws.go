@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -146,31 +145,7 @@ var ErrBadFraction = errors.New("replay: drop fraction is not in (0, 1]")
 // keyed hash of (virtual session, clone, attempt) is lowest, round(fraction
 // × live) of them. Drop returns how many it dropped.
 func (w *WSConns) Drop(fraction float64, class string, backoff Backoff) (int, error) {
-	if !(fraction > 0 && fraction <= 1) {
-		return 0, fmt.Errorf("%w: %v", ErrBadFraction, fraction)
-	}
-	w.mu.Lock()
-	var pick []*wsConn
-	for c := range w.live {
-		if class == "" || c.class == class {
-			pick = append(pick, c)
-		}
-	}
-	w.mu.Unlock()
-	sort.Slice(pick, func(i, j int) bool {
-		if pick[i].hash != pick[j].hash {
-			return pick[i].hash < pick[j].hash
-		}
-		return pick[i].key < pick[j].key
-	})
-	n := int(math.Round(fraction * float64(len(pick))))
-	dropped := 0
-	for _, c := range pick[:n] {
-		if c.drop(backoff) {
-			dropped++
-		}
-	}
-	return dropped, nil
+	return w.DropEach(fraction, class, func(string) Backoff { return backoff })
 }
 
 func (w *WSConns) add(c *wsConn) {

@@ -117,9 +117,9 @@ func (c stormConns) Drop(fraction float64, class string, reconnect func(client s
 	return c.w.DropEach(fraction, class, func(client string) Backoff { return Backoff(reconnect(client)) })
 }
 
-// DropEach is Drop with a reconnect policy per client: backoffFor(client)
-// for each dropped connection's virtual client (nil: it does not
-// reconnect). It chooses the same connections Drop does.
+// DropEach is Drop with a reconnect policy per client: each dropped
+// connection's client reconnects by backoffFor(its virtual session) (nil:
+// it does not). The connections are those Drop's comment says.
 func (w *WSConns) DropEach(fraction float64, class string, backoffFor func(client string) Backoff) (int, error) {
 	if !(fraction > 0 && fraction <= 1) {
 		return 0, fmt.Errorf("%w: %v", ErrBadFraction, fraction)

@@ -150,14 +150,18 @@ func TestStormTargetRestart(t *testing.T) {
 	agg := report.NewAggregator(report.RunInfo{StormPlan: []report.StormInfo{{AtNS: int64(time.Second), Spec: spec.String(), Restart: true, Policy: spec.Policy}}})
 	var mu sync.Mutex
 	var closed1012 int
+	var rows []string
+	var start0 time.Time
 	cfg := Config{Target: target, GoClock: true, WebSocket: &WSConfig{Frames: x, Storms: storms, StormSeed: 1},
-		Started: func(start time.Time) { agg.SetStart(start) }}
+		Started: func(start time.Time) { agg.SetStart(start); start0 = start }}
 	if _, err := Run(context.Background(), cfg, &slice{reqs: reqs}, nil, func(r *schema.Result) {
 		mu.Lock()
 		defer mu.Unlock()
 		agg.Add(r)
 		if r.WSCloseBy == schema.WSCloseTarget && r.WSCloseCode == 1012 {
 			closed1012++
+			rows = append(rows, fmt.Sprintf("%s#%d attempt %d intended %v latency %v duration %v", r.Session, r.Clone, r.WSAttempt,
+				r.Intended.Sub(start0), time.Duration(r.LatencyNS), time.Duration(r.WSDurationNS)))
 		}
 	}); err != nil {
 		t.Fatal(err)
@@ -166,6 +170,9 @@ func TestStormTargetRestart(t *testing.T) {
 	st := srv.Stats().WebSocket
 	if st.Restarts != 1 || closed1012 != clients {
 		t.Errorf("target: %d restarts, %d connections closed with 1012; want 1, %d", st.Restarts, closed1012, clients)
+	}
+	if s.Dropped != clients {
+		t.Logf("closed with 1012:\n%s", strings.Join(rows, "\n"))
 	}
 	if s.Dropped != clients || s.Back != clients || s.Refused == 0 || s.Refused != st.RefusedDown {
 		t.Errorf("storm: %d cut off, %d back, %d refused (target refused %d while down); want %d, %d, the target's refusals",

@@ -25,7 +25,6 @@ const (
 	domainExit    = 'x' // whether an exit ends a virtual session
 	domainFollow  = 'f' // the follow-up session after an exit
 	domainContent = 'c' // the content id of a virtual session
-	domainStorm   = 'w' // whether a storm drops a WebSocket connection
 )
 
 const (

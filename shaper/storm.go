@@ -14,9 +14,10 @@ import (
 // StormSpec is a reconnect storm, one entry of the `storm:` list of the
 // shape config: at At, the live WebSocket connections a storm selects are
 // dropped and their clients reconnect by a policy. Either surge drops them
-// (Fraction of the live connections, of Class or all, each chosen by a
-// keyed hash of the connection, the storm and the seed, so the same run
-// drops the same connections), or, with Restart, the target does: surge
+// (Fraction of the live connections, of Class or all: replay's registry
+// drops round(Fraction × live) of them, chosen by a keyed hash of virtual
+// session, clone and attempt, so the same run drops the same ones), or,
+// with Restart, the target does: surge
 // POSTs Restart on the target at At and the target closes its sockets
 // itself (the demo target's /_demo/restart closes every WebSocket with
 // close code 1012, Service Restart), and the clients it closed reconnect.
@@ -236,17 +237,6 @@ func (s *Settings) Storms(start, end time.Time, speed float64, loops int) ([]Sto
 		return cmp.Or(cmp.Compare(a.Offset, b.Offset), cmp.Compare(a.Index, b.Index))
 	})
 	return out, nil
-}
-
-// Drops reports whether the storm drops connection conn (an id stable
-// within the run) under run seed seed: a keyed hash below Fraction, so a
-// storm of 0.5 drops half the connections in expectation, the same half
-// for the same seed. A Restart storm drops nothing itself.
-func (st *Storm) Drops(seed uint64, conn string) bool {
-	if st.Restart != "" {
-		return false
-	}
-	return unit(keyed(domainStorm, seed^uint64(st.Index+1)*0x9e3779b97f4a7c15, int32(st.Loop), 0, conn)) < st.Fraction
 }
 
 // stormNames returns the storms as the plan prints them.

@@ -98,50 +98,6 @@ func TestStorms(t *testing.T) {
 	}
 }
 
-// TestStormDrops: a storm drops its fraction of the connections, the same
-// ones for the same seed, others for another seed; a restart drops none.
-func TestStormDrops(t *testing.T) {
-	s, _ := shaper.DecodeSettings([]byte(`{"storm": [{"at": "+1m", "fraction": 0.5}, {"at": "+2m", "restart": "/r"}]}`))
-	storms, err := s.Storms(base, base.Add(time.Hour), 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 20000
-	var dropped, same, restart int
-	for i := range n {
-		conn := fmt.Sprintf("c%d", i)
-		a := storms[0].Drops(1, conn)
-		if a {
-			dropped++
-		}
-		if a == storms[0].Drops(1, conn) {
-			same++
-		}
-		if storms[1].Drops(1, conn) {
-			restart++
-		}
-	}
-	if math.Abs(float64(dropped)/n-0.5) > 0.02 {
-		t.Errorf("fraction 0.5 dropped %d of %d", dropped, n)
-	}
-	if same != n {
-		t.Errorf("the same seed chose differently for %d connections", n-same)
-	}
-	if restart != 0 {
-		t.Errorf("a restart storm dropped %d connections itself; want 0", restart)
-	}
-	var differ int
-	for i := range 1000 {
-		conn := fmt.Sprintf("c%d", i)
-		if storms[0].Drops(1, conn) != storms[0].Drops(2, conn) {
-			differ++
-		}
-	}
-	if differ < 300 {
-		t.Errorf("seeds 1 and 2 chose differently for only %d of 1000 connections", differ)
-	}
-}
-
 // TestStormControl: a live change cannot add a storm.
 func TestStormControl(t *testing.T) {
 	c := shaper.Control{Op: shaper.OpSet, Set: &shaper.Settings{Storm: []shaper.StormSpec{{At: "+1m", Fraction: 1}}}}
@@ -174,7 +130,6 @@ func FuzzStormSettings(f *testing.F) {
 				t.Errorf("storms out of order: %v after %v", st.Offset, storms[i-1].Offset)
 			}
 			_ = st.String()
-			st.Drops(1, "c")
 		}
 	})
 }
