@@ -3,10 +3,12 @@ package replay
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -275,5 +277,81 @@ func TestWSDropReconnects(t *testing.T) {
 	}
 	if _, err := conns.Drop(0, "", nil); err == nil {
 		t.Errorf("Drop(0) = nil error; want ErrBadFraction")
+	}
+}
+
+// TestWSClonesThroughShaper: a recorded WebSocket session shaped at ratio 3
+// is three connections of three virtual users, each sending the recorded
+// messages with placeholders filled (a shared secret in a header and in a
+// message), and the speed scales the message offsets.
+func TestWSClonesThroughShaper(t *testing.T) {
+	tg, u := newWSTarget(t, nil)
+	up := *wsUpgrade("s_rec", "/chat")
+	up.Headers = append(up.Headers, schema.Header{Name: "X-App-Key", Value: "{{secret:appkey}}"})
+	x := NewFrameIndex()
+	conn := ConnID("s_rec", 0)
+	for i, at := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond} {
+		x.Add(&schema.Frame{Time: t0.Add(at), Conn: conn, Direction: schema.FromClient, Opcode: schema.OpText,
+			Payload: fmt.Appendf(nil, `{"n":%d,"key":"{{secret:appkey}}"}`, i)})
+	}
+	x.Add(&schema.Frame{Time: t0.Add(400 * time.Millisecond), Conn: conn, Direction: schema.FromClient, Opcode: schema.OpClose, Payload: []byte{3, 232}})
+	events := []schema.Exchange{up}
+	sh, err := shaper.New(shaper.Config{Ratio: shaper.Constant(3), Speed: 2, Spread: -1}, func() (shaper.Source, error) {
+		i := 0
+		return func() (*schema.Exchange, error) {
+			if i == len(events) {
+				return nil, io.EOF
+			}
+			i++
+			return &events[i-1], nil
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []schema.Result
+	var mu sync.Mutex
+	var start time.Time
+	_, err = Run(context.Background(), Config{Target: u, GoClock: true, Secrets: map[string]string{"{{secret:appkey}}": "k-123"},
+		Started: func(s time.Time) { start = s }, WebSocket: &WSConfig{Frames: x, Speed: 2}}, sh, nil, func(r *schema.Result) {
+		mu.Lock()
+		got = append(got, *r)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]bool{}
+	for _, r := range got {
+		users[r.User+"/"+strconv.Itoa(int(r.Clone))] = true
+		if r.WSFramesOut != 2 || r.WSCloseBy != schema.WSCloseClient {
+			t.Errorf("clone %d: %d messages out, closed by %q; want 2, client", r.Clone, r.WSFramesOut, r.WSCloseBy)
+		}
+	}
+	if len(got) != 3 || len(users) != 3 {
+		t.Fatalf("%d connections of %d virtual users; want 3 of 3", len(got), len(users))
+	}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	arr := tg.arrivals["s_rec"] // X-Session is the recorded one on every clone
+	if len(arr) != 6 {
+		t.Fatalf("target got %d messages; want 6", len(arr))
+	}
+	for _, a := range arr {
+		if !strings.Contains(a.msg, `"key":"k-123"`) {
+			t.Errorf("message %s; want the secret filled", a.msg)
+		}
+		// At speed 2 the messages are due at +50 ms and +150 ms (the
+		// recorded +100 and +300 ms halved); late is bounded loosely.
+		due := 50 * time.Millisecond
+		if strings.Contains(a.msg, `"n":1`) {
+			due = 150 * time.Millisecond
+		}
+		if d := a.at.Sub(start) - due; d < -time.Millisecond || d > 40*time.Millisecond {
+			t.Errorf("message %s %s after its time at speed 2; want within [-1 ms, 40 ms]", a.msg, d)
+		}
+	}
+	if h := tg.headers["s_rec"].Get("X-App-Key"); h != "k-123" {
+		t.Errorf("X-App-Key = %q; want the secret filled", h)
 	}
 }
