@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
@@ -41,6 +42,11 @@ func wsConfig(captures []string, r eventlog.Range, speed float64, s replay.WSSet
 		p := eventlog.FramesPath(c)
 		if _, err := os.Stat(p); err == nil {
 			paths = append(paths, p)
+		}
+		// A directory of capture files: the frames files beside them.
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			beside, _ := filepath.Glob(filepath.Join(c, "*"+eventlog.FramesSuffix))
+			paths = append(paths, beside...)
 		}
 	}
 	if len(paths) > 0 {
