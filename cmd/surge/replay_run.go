@@ -58,12 +58,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return nil
 	}
 	o.engine.SessionIdle = time.Duration(float64(plan.IdleGap) / plan.Speed)
-	if _, isKafka, _ := kafkaCapture(o.captures); !isKafka {
-		if o.engine.WebSocket, err = wsConfig(o.captures, eventlog.Range{From: plan.From}, plan.Speed, o.ws); err != nil {
-			return err
-		}
-	} else {
-		o.engine.WebSocket = &replay.WSConfig{Speed: plan.Speed, Checks: o.ws.Checks}
+	if o.engine.WebSocket, err = o.wsEngine(plan); err != nil {
+		return err
 	}
 	info := report.RunInfo{
 		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,

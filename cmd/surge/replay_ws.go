@@ -69,3 +69,12 @@ func wsConfig(captures []string, r eventlog.Range, speed float64, s replay.WSSet
 	}
 	return &replay.WSConfig{Frames: x, Speed: speed, Checks: s.Checks}, nil
 }
+
+// wsEngine is the WebSocket configuration of a run of plan: the frames
+// beside file captures (a Kafka capture has none yet).
+func (o *replayOptions) wsEngine(plan replayPlan) (*replay.WSConfig, error) {
+	if _, isKafka, _ := kafkaCapture(o.captures); isKafka {
+		return &replay.WSConfig{Speed: plan.Speed, Checks: o.ws.Checks}, nil
+	}
+	return wsConfig(o.captures, eventlog.Range{From: plan.From}, plan.Speed, o.ws)
+}
