@@ -57,9 +57,13 @@ type WSConfig struct {
 	// means a private one.
 	Conns *WSConns
 	// Reconnect is the policy of a client whose connection the target
-	// closed (or broke) before its recorded end. Nil means it does not
-	// reconnect.
+	// closed (or broke) before its recorded end, or whose first handshake
+	// failed. Nil means it does not reconnect.
 	Reconnect Backoff
+	// NewReconnect, when set, makes each such client a policy of its own
+	// (one with state, such as decorrelated jitter's last sleep), in place
+	// of Reconnect.
+	NewReconnect func() Backoff
 	// Checks are the ordering and staleness checks, by route; the first
 	// whose Route matches the upgrade's path applies.
 	Checks []WSCheck
@@ -133,6 +137,12 @@ func (w *WSConns) LiveByClass() map[string]int {
 // ErrBadFraction is Drop's error for a fraction outside (0, 1].
 var ErrBadFraction = errors.New("replay: drop fraction is not in (0, 1]")
 
+// DropEach is Drop with a policy of its own for each dropped client, made
+// by newBackoff (for policies with state, such as decorrelated jitter).
+func (w *WSConns) DropEach(fraction float64, class string, newBackoff func() Backoff) (int, error) {
+	return w.drop(fraction, class, newBackoff)
+}
+
 // Drop closes fraction (0 < fraction ≤ 1) of the live connections of class
 // (every class when class is ""), abruptly, without a close frame, as a
 // network failure would; each dropped client then reconnects by backoff
@@ -140,6 +150,10 @@ var ErrBadFraction = errors.New("replay: drop fraction is not in (0, 1]")
 // keyed hash of (virtual session, clone, attempt) is lowest, round(fraction
 // × live) of them. Drop returns how many it dropped.
 func (w *WSConns) Drop(fraction float64, class string, backoff Backoff) (int, error) {
+	return w.drop(fraction, class, func() Backoff { return backoff })
+}
+
+func (w *WSConns) drop(fraction float64, class string, newBackoff func() Backoff) (int, error) {
 	if !(fraction > 0 && fraction <= 1) {
 		return 0, fmt.Errorf("%w: %v", ErrBadFraction, fraction)
 	}
@@ -160,7 +174,7 @@ func (w *WSConns) Drop(fraction float64, class string, backoff Backoff) (int, er
 	n := int(math.Round(fraction * float64(len(pick))))
 	dropped := 0
 	for _, c := range pick[:n] {
-		if c.drop(backoff) {
+		if c.drop(newBackoff()) {
 			dropped++
 		}
 	}

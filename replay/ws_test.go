@@ -355,3 +355,49 @@ func TestWSClonesThroughShaper(t *testing.T) {
 		t.Errorf("X-App-Key = %q; want the secret filled", h)
 	}
 }
+
+// TestWSReconnectUntilGiveUp: after the target closes, a client reconnects
+// by its own policy (NewReconnect), which sees its failures since the last
+// open connection (1, 2, 3, 4: the refused upgrades count) and gives up at
+// the fourth; every attempt is a row.
+func TestWSReconnectUntilGiveUp(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if !first {
+			http.Error(w, "restarting", http.StatusServiceUnavailable)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close(websocket.StatusServiceRestart, "")
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	x := NewFrameIndex()
+	wsScriptFrames(x, ConnID("a", 0), 1, 5*time.Second, time.Second, 6*time.Second, 0)
+	var seen []int
+	policies := 0
+	ws := &WSConfig{Frames: x, NewReconnect: func() Backoff {
+		policies++
+		return func(failures int) (time.Duration, bool) {
+			mu.Lock()
+			seen = append(seen, failures)
+			mu.Unlock()
+			return time.Millisecond, failures < 4
+		}
+	}}
+	got, st := runWS(t, u, []shaper.Request{{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/chat")}}, ws)
+	if len(got) != 4 || got[0].Status != 101 || got[3].Status != 503 || got[3].WSAttempt != 3 {
+		t.Fatalf("rows %d (first status %d, last %d attempt %d); want 4: the connection, 3 refused reconnects", len(got), got[0].Status, got[len(got)-1].Status, got[len(got)-1].WSAttempt)
+	}
+	if fmt.Sprint(seen) != "[1 2 3 4]" || policies != 1 || st.WebSocket.GaveUp() != 1 || st.WebSocket.Reconnects() != 3 {
+		t.Errorf("policy saw %v (%d policies), gave up %d, reconnects %d; want [1 2 3 4], 1, 1, 3", seen, policies, st.WebSocket.GaveUp(), st.WebSocket.Reconnects())
+	}
+}
