@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -397,7 +396,7 @@ type wsWriter struct {
 	next  int
 	late  []int64
 	mu    sync.Mutex // guards res counters written by callbacks, late
-	done  atomic.Bool
+	done  bool       // stopped: a callback still running must not touch res
 	bytes int64
 }
 
@@ -432,7 +431,10 @@ func (w *wsWriter) arm(now time.Duration) {
 
 // fire sends what is due, then arms the next timer or ends the connection.
 func (w *wsWriter) fire() {
-	if w.done.Load() {
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	if done {
 		return
 	}
 	r := w.e.r
@@ -449,6 +451,12 @@ func (w *wsWriter) fire() {
 			return // the reader sees the connection end
 		}
 		w.mu.Lock()
+		if w.done {
+			// The connection ended while this wrote: its row is
+			// being completed without it.
+			w.mu.Unlock()
+			return
+		}
 		w.late = append(w.late, late)
 		w.res.WSFramesOut++
 		w.res.WSBytesOut += int64(len(m.data))
@@ -464,7 +472,9 @@ func (w *wsWriter) fire() {
 
 // stop ends the writer (the connection is closed).
 func (w *wsWriter) stop() {
-	w.done.Store(true)
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 	w.wc.mu.Lock()
 	if w.wc.timer != nil {
 		w.wc.timer()
