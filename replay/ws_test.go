@@ -401,3 +401,53 @@ func TestWSReconnectUntilGiveUp(t *testing.T) {
 		t.Errorf("policy saw %v (%d policies), gave up %d, reconnects %d; want [1 2 3 4], 1, 1, 3", seen, policies, st.WebSocket.GaveUp(), st.WebSocket.Reconnects())
 	}
 }
+
+// TestWSClosedMode: in closed mode a session's WebSocket connection does not
+// hold up its next request, and its reconnect rows are completed once each.
+func TestWSClosedMode(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return // the client closed
+			}
+		}
+	})
+	target, _ := url.Parse(srv.URL)
+	x := NewFrameIndex()
+	wsScriptFrames(x, ConnID("a", 0), 1, 50*time.Millisecond, time.Millisecond, 500*time.Millisecond, 0)
+	api := &schema.Exchange{Time: t0.Add(10 * time.Millisecond), Session: "a", Seq: 1, Method: "GET", Path: "/api"}
+	reqs := []shaper.Request{
+		{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/chat")},
+		{At: 10 * time.Millisecond, Session: "a", VirtualSession: "a", Exchange: api},
+	}
+	var mu sync.Mutex
+	var rows []schema.Result
+	var apiAt time.Time
+	_, err := Run(context.Background(), Config{Target: target, GoClock: true, Mode: Closed, WebSocket: &WSConfig{Frames: x}}, &slice{reqs: reqs}, nil, func(r *schema.Result) {
+		mu.Lock()
+		rows = append(rows, *r)
+		if !r.WS {
+			apiAt = r.Intended
+		}
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].WS || !rows[1].WS {
+		t.Fatalf("rows %+v; want the request first (it did not wait for the socket), then the connection", rows)
+	}
+	// The close is due 500 ms after the scheduled upgrade.
+	if life := time.Duration(rows[1].LatencyNS + rows[1].WSDurationNS); life < 495*time.Millisecond || apiAt.IsZero() {
+		t.Errorf("handshake + life %s; want at least the recorded 500 ms, the request meanwhile", life)
+	}
+}
