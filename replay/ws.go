@@ -32,16 +32,24 @@ import (
 //
 // Each connection attempt is one schema.Result (schema.WebSocket facts).
 //
-// Storms hook in through WSConns: the registry of live connections. Drop
-// closes a fraction of them (or all of a class) abruptly, as a network
-// failure would, and each dropped client reconnects by the Backoff it is
-// given; WSConfig.Reconnect is the policy of a client whose connection the
-// target closed before its recorded end (a target restart).
+// Storms hook in through WSConns: the registry of live connections
+// (WSConfig.Conns, made by the caller with NewWSConns and kept to act on
+// during the run). Drop (or DropEach, a policy per client) closes a fraction
+// of them, or of one class, abruptly, as a network failure would, and each
+// dropped client reconnects by the Backoff it is given; WSConfig.Reconnect
+// (or NewReconnect) is the policy of a client whose connection the target
+// closed or broke (a target restart) or whose first handshake failed. A
+// policy is asked with the failures since the client's last open
+// connection; a client never reconnects past its recorded life or after
+// the run stopped. WSStats (Stats.WebSocket) counts reconnects and clients
+// that gave up; every attempt is a result row (WSAttempt).
 
 // Backoff is a reconnect policy: how long a client waits before its
-// attempt-th reconnect (1 for the first), and false when it gives up
-// instead. It must be safe for concurrent use; replay/backoff has the AWS
-// definitions (none, fixed, exponential, full, equal, decorrelated jitter).
+// attempt-th reconnect since its last open connection (1 for the first),
+// and false when it gives up instead. A Backoff given to Drop or as
+// WSConfig.Reconnect is shared by clients and must be safe for concurrent
+// use; one made per client (DropEach, NewReconnect) is called by its client
+// alone.
 type Backoff func(attempt int) (time.Duration, bool)
 
 // WSConfig configures the WebSocket engine of a run (Config.WebSocket).
