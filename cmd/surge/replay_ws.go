@@ -39,9 +39,9 @@ func wsConfig(captures []string, r eventlog.Range, speed float64, s replay.WSSet
 	x := replay.NewFrameIndex()
 	var paths []string
 	for _, c := range captures {
-		p := eventlog.FramesPath(c)
-		if _, err := os.Stat(p); err == nil {
-			paths = append(paths, p)
+		// A capture proxy's _frames may hold no part yet.
+		if files, err := eventlog.Files([]string{eventlog.FramesPath(c)}, eventlog.Range{}); err == nil {
+			paths = append(paths, files...)
 		}
 		// A directory of capture files: the frames files beside them.
 		if st, err := os.Stat(c); err == nil && st.IsDir() {

