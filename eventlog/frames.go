@@ -9,6 +9,9 @@ import (
 // frames (schema.Frame): DIR/_frames, as surge capture proxy writes it.
 const FramesDir = "_frames"
 
+// FramesSuffix ends the name of the frames file beside a capture file.
+const FramesSuffix = ".frames.parquet"
+
 // FramesPath returns where the WebSocket frames of the capture at path
 // live: "x.frames.parquet" beside a file "x.parquet", DIR/_frames for a
 // dataset directory. Frames are a log of their own (one event type per
@@ -16,7 +19,7 @@ const FramesDir = "_frames"
 // there.
 func FramesPath(path string) string {
 	if strings.HasSuffix(path, ".parquet") {
-		return strings.TrimSuffix(path, ".parquet") + ".frames.parquet"
+		return strings.TrimSuffix(path, ".parquet") + FramesSuffix
 	}
 	return filepath.Join(path, FramesDir)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -32,16 +33,24 @@ import (
 //
 // Each connection attempt is one schema.Result (schema.WebSocket facts).
 //
-// Storms hook in through WSConns: the registry of live connections. Drop
-// closes a fraction of them (or all of a class) abruptly, as a network
-// failure would, and each dropped client reconnects by the Backoff it is
-// given; WSConfig.Reconnect is the policy of a client whose connection the
-// target closed before its recorded end (a target restart).
+// Storms hook in through WSConns: the registry of live connections
+// (WSConfig.Conns, made by the caller with NewWSConns and kept to act on
+// during the run). Drop (or DropEach, a policy per client) closes a fraction
+// of them, or of one class, abruptly, as a network failure would, and each
+// dropped client reconnects by the Backoff it is given; WSConfig.Reconnect
+// (or NewReconnect) is the policy of a client whose connection the target
+// closed or broke (a target restart) or whose first handshake failed. A
+// policy is asked with the failures since the client's last open
+// connection; a client never reconnects past its recorded life or after
+// the run stopped. WSStats (Stats.WebSocket) counts reconnects and clients
+// that gave up; every attempt is a result row (WSAttempt).
 
 // Backoff is a reconnect policy: how long a client waits before its
-// attempt-th reconnect (1 for the first), and false when it gives up
-// instead. It must be safe for concurrent use; replay/backoff has the AWS
-// definitions (none, fixed, exponential, full, equal, decorrelated jitter).
+// attempt-th reconnect since its last open connection (1 for the first),
+// and false when it gives up instead. A Backoff given to Drop or as
+// WSConfig.Reconnect is shared by clients and must be safe for concurrent
+// use; one made per client (DropEach, NewReconnect) is called by its client
+// alone.
 type Backoff func(attempt int) (time.Duration, bool)
 
 // WSConfig configures the WebSocket engine of a run (Config.WebSocket).
@@ -57,9 +66,13 @@ type WSConfig struct {
 	// means a private one.
 	Conns *WSConns
 	// Reconnect is the policy of a client whose connection the target
-	// closed (or broke) before its recorded end. Nil means it does not
-	// reconnect.
+	// closed (or broke) before its recorded end, or whose first handshake
+	// failed. Nil means it does not reconnect.
 	Reconnect Backoff
+	// NewReconnect, when set, makes each such client a policy of its own
+	// (one with state, such as decorrelated jitter's last sleep), in place
+	// of Reconnect.
+	NewReconnect func() Backoff
 	// Checks are the ordering and staleness checks, by route; the first
 	// whose Route matches the upgrade's path applies.
 	Checks []WSCheck
@@ -138,6 +151,12 @@ func (w *WSConns) LiveByClass() map[string]int {
 // ErrBadFraction is Drop's error for a fraction outside (0, 1].
 var ErrBadFraction = errors.New("replay: drop fraction is not in (0, 1]")
 
+// DropEach is Drop with a policy of its own for each dropped client, made
+// by newBackoff (for policies with state, such as decorrelated jitter).
+func (w *WSConns) DropEach(fraction float64, class string, newBackoff func() Backoff) (int, error) {
+	return w.drop(fraction, class, newBackoff)
+}
+
 // Drop closes fraction (0 < fraction ≤ 1) of the live connections of class
 // (every class when class is ""), abruptly, without a close frame, as a
 // network failure would; each dropped client then reconnects by backoff
@@ -145,7 +164,35 @@ var ErrBadFraction = errors.New("replay: drop fraction is not in (0, 1]")
 // keyed hash of (virtual session, clone, attempt) is lowest, round(fraction
 // × live) of them. Drop returns how many it dropped.
 func (w *WSConns) Drop(fraction float64, class string, backoff Backoff) (int, error) {
-	return w.DropEach(fraction, class, func(string) Backoff { return backoff })
+	return w.drop(fraction, class, func() Backoff { return backoff })
+}
+
+func (w *WSConns) drop(fraction float64, class string, newBackoff func() Backoff) (int, error) {
+	if !(fraction > 0 && fraction <= 1) {
+		return 0, fmt.Errorf("%w: %v", ErrBadFraction, fraction)
+	}
+	w.mu.Lock()
+	var pick []*wsConn
+	for c := range w.live {
+		if class == "" || c.class == class {
+			pick = append(pick, c)
+		}
+	}
+	w.mu.Unlock()
+	sort.Slice(pick, func(i, j int) bool {
+		if pick[i].hash != pick[j].hash {
+			return pick[i].hash < pick[j].hash
+		}
+		return pick[i].key < pick[j].key
+	})
+	n := int(math.Round(fraction * float64(len(pick))))
+	dropped := 0
+	for _, c := range pick[:n] {
+		if c.drop(newBackoff()) {
+			dropped++
+		}
+	}
+	return dropped, nil
 }
 
 func (w *WSConns) add(c *wsConn) {

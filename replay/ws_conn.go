@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -159,25 +158,34 @@ func (e *wsEngine) start(p *pending) { go e.session(p) }
 
 // session runs a scheduled connection and its reconnects; each attempt is
 // completed as a result of its own.
+//
+// A client reconnects after a drop (by Drop's policy), after the target
+// closed or broke its connection, or after a failed reconnect (by
+// WSConfig's policy), as long as its recorded life has not ended. Its
+// policy sees the failures since its last open connection: 1 for the first
+// reconnect after a connection was up, 2 after that one failed, and so on.
 func (e *wsEngine) session(p *pending) {
 	r := e.r
 	s := p.ws
 	base := p.at // offsets of the messages count from the scheduled upgrade
 	chk := newWSChecker(s.check)
 	chk.stats = e.stats
-	var prev Backoff
+	var policy Backoff // the policy in force: Drop's or the config's
+	failures := 0
 	for attempt := 0; ; attempt++ {
-		backoff := e.attempt(p, base, attempt, chk)
-		if backoff == nil && attempt > 0 && p.result.Status != http.StatusSwitchingProtocols {
-			// A refused or failed reconnect tries again by the same
-			// policy, until it says to give up.
-			backoff = prev
+		opened, then := e.attempt(p, base, attempt, chk)
+		switch {
+		case opened && then != nil:
+			policy, failures = then, 0
+		case opened:
+			policy = nil // ended as recorded (or stopped)
+		case attempt == 0:
+			policy = e.cfg.reconnect() // the first handshake failed
 		}
-		prev = backoff
-		if r.stopping.Load() || e.ctx.Err() != nil {
-			backoff = nil
+		if r.stopping.Load() || e.ctx.Err() != nil || r.clk.now() >= base+s.life(r.cfg.timeout()) {
+			policy = nil
 		}
-		if backoff != nil {
+		if policy != nil {
 			// Hold the run open for the reconnect: p's completion may
 			// be the last in flight.
 			r.inflight.Add(1)
@@ -185,10 +193,11 @@ func (e *wsEngine) session(p *pending) {
 		// The collector owns p once done: keep what a reconnect copies.
 		tmpl := *p
 		p.done(p)
-		if backoff == nil {
+		if policy == nil {
 			return
 		}
-		d, ok := backoff(attempt + 1)
+		failures++
+		d, ok := policy(failures)
 		if !ok {
 			e.stats.gaveUp.Add(1)
 			r.inflight.Done()
@@ -208,6 +217,26 @@ func (e *wsEngine) session(p *pending) {
 	}
 }
 
+// life is how long after its scheduled upgrade a connection's recorded
+// life lasts: to its recorded end, and when the server closed in the
+// recording, the wait for the target's close beyond it.
+func (s *wsScript) life(wait time.Duration) time.Duration {
+	if s.waitPeer {
+		return s.end + wait
+	}
+	return s.end
+}
+
+// reconnect returns a client's policy after the target closed its
+// connection or its first handshake failed: a new one from NewReconnect,
+// else Reconnect (nil: none).
+func (c *WSConfig) reconnect() Backoff {
+	if c.NewReconnect != nil {
+		return c.NewReconnect()
+	}
+	return c.Reconnect
+}
+
 // sleep waits d, or until the run stops; false when it stopped.
 func (e *wsEngine) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -221,9 +250,10 @@ func (e *wsEngine) sleep(d time.Duration) bool {
 	return false
 }
 
-// attempt opens one connection and runs it to its end. It returns the
-// backoff to reconnect by, nil for none.
-func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsChecker) Backoff {
+// attempt opens one connection and runs it to its end. It reports whether
+// the connection opened, and the policy to reconnect by after it ended
+// (Drop's, or the config's when the target closed it; nil for none).
+func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsChecker) (bool, Backoff) {
 	r := e.r
 	s := p.ws
 	res := &p.result
@@ -245,7 +275,7 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 	}
 	if err != nil {
 		e.dialFailed(p, tr, resp, err)
-		return nil
+		return false, nil
 	}
 	p.sent = max(p.sent, start)
 	c.SetReadLimit(positive(e.cfg.ReadLimit, 1<<20))
@@ -280,13 +310,13 @@ func (e *wsEngine) attempt(p *pending, base time.Duration, attempt int, chk *wsC
 	res.WSDurationNS = int64(r.clk.now() - opened)
 	chk.fill(res)
 	w.fill(res)
-	if wc.closeBy == schema.WSCloseDrop {
-		return wc.backoff
+	switch wc.closeBy {
+	case schema.WSCloseDrop:
+		return true, wc.backoff
+	case schema.WSCloseTarget:
+		return true, e.targetReconnect(wc)
 	}
-	if wc.closeBy == schema.WSCloseTarget && r.clk.now() < base+s.end {
-		return e.targetReconnect(wc)
-	}
-	return nil
+	return true, nil
 }
 
 // read reads one message: whole when keep (a check reads it), else
@@ -368,7 +398,7 @@ type wsWriter struct {
 	next  int
 	late  []int64
 	mu    sync.Mutex // guards res counters written by callbacks, late
-	done  atomic.Bool
+	done  bool       // stopped: a callback still running must not touch res
 	bytes int64
 }
 
@@ -403,7 +433,10 @@ func (w *wsWriter) arm(now time.Duration) {
 
 // fire sends what is due, then arms the next timer or ends the connection.
 func (w *wsWriter) fire() {
-	if w.done.Load() {
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	if done {
 		return
 	}
 	r := w.e.r
@@ -420,6 +453,12 @@ func (w *wsWriter) fire() {
 			return // the reader sees the connection end
 		}
 		w.mu.Lock()
+		if w.done {
+			// The connection ended while this wrote: its row is
+			// being completed without it.
+			w.mu.Unlock()
+			return
+		}
 		w.late = append(w.late, late)
 		w.res.WSFramesOut++
 		w.res.WSBytesOut += int64(len(m.data))
@@ -435,7 +474,9 @@ func (w *wsWriter) fire() {
 
 // stop ends the writer (the connection is closed).
 func (w *wsWriter) stop() {
-	w.done.Store(true)
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 	w.wc.mu.Lock()
 	if w.wc.timer != nil {
 		w.wc.timer()

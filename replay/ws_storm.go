@@ -3,9 +3,8 @@ package replay
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
-	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -96,8 +95,8 @@ func (e *wsEngine) restartTarget(ctx context.Context, path string) error {
 }
 
 // targetReconnect is the reconnect of a client whose connection the target
-// closed before its recorded end: the restart storm's, per client, within
-// restartWindow of a restart; else WSConfig.Reconnect.
+// closed: the restart storm's, its own (seeded by its virtual session),
+// within restartWindow of a restart; else WSConfig's.
 func (e *wsEngine) targetReconnect(wc *wsConn) Backoff {
 	if st := e.storms; st != nil {
 		st.mu.Lock()
@@ -107,47 +106,18 @@ func (e *wsEngine) targetReconnect(wc *wsConn) Backoff {
 			return Backoff(storm.ReconnectFor(s, e.cfg.StormSeed, wc.key))
 		}
 	}
-	return e.cfg.Reconnect
+	return e.cfg.reconnect()
 }
 
 // stormConns is the registry as a storm.Conns.
 type stormConns struct{ w *WSConns }
 
-func (c stormConns) Drop(fraction float64, class string, reconnect func(client string) storm.Reconnect) (int, error) {
-	return c.w.DropEach(fraction, class, func(client string) Backoff { return Backoff(reconnect(client)) })
-}
-
-// DropEach is Drop with a reconnect policy per client: each dropped
-// connection's client reconnects by backoffFor(its virtual session) (nil:
-// it does not). The connections are those Drop's comment says.
-func (w *WSConns) DropEach(fraction float64, class string, backoffFor func(client string) Backoff) (int, error) {
-	if !(fraction > 0 && fraction <= 1) {
-		return 0, fmt.Errorf("%w: %v", ErrBadFraction, fraction)
-	}
-	w.mu.Lock()
-	var pick []*wsConn
-	for c := range w.live {
-		if class == "" || c.class == class {
-			pick = append(pick, c)
-		}
-	}
-	w.mu.Unlock()
-	sort.Slice(pick, func(i, j int) bool {
-		if pick[i].hash != pick[j].hash {
-			return pick[i].hash < pick[j].hash
-		}
-		return pick[i].key < pick[j].key
+// Drop drops through the registry, each dropped client with the policy of
+// its place in the registry's (deterministic) drop order.
+func (c stormConns) Drop(fraction float64, class string, reconnect func(key string) storm.Reconnect) (int, error) {
+	n := 0
+	return c.w.DropEach(fraction, class, func() Backoff {
+		n++
+		return Backoff(reconnect(strconv.Itoa(n)))
 	})
-	n := int(math.Round(fraction * float64(len(pick))))
-	dropped := 0
-	for _, c := range pick[:n] {
-		var b Backoff
-		if backoffFor != nil {
-			b = backoffFor(c.key)
-		}
-		if c.drop(b) {
-			dropped++
-		}
-	}
-	return dropped, nil
 }

@@ -3,10 +3,12 @@ package replay
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -275,5 +277,177 @@ func TestWSDropReconnects(t *testing.T) {
 	}
 	if _, err := conns.Drop(0, "", nil); err == nil {
 		t.Errorf("Drop(0) = nil error; want ErrBadFraction")
+	}
+}
+
+// TestWSClonesThroughShaper: a recorded WebSocket session shaped at ratio 3
+// is three connections of three virtual users, each sending the recorded
+// messages with placeholders filled (a shared secret in a header and in a
+// message), and the speed scales the message offsets.
+func TestWSClonesThroughShaper(t *testing.T) {
+	tg, u := newWSTarget(t, nil)
+	up := *wsUpgrade("s_rec", "/chat")
+	up.Headers = append(up.Headers, schema.Header{Name: "X-App-Key", Value: "{{secret:appkey}}"})
+	x := NewFrameIndex()
+	conn := ConnID("s_rec", 0)
+	for i, at := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond} {
+		x.Add(&schema.Frame{Time: t0.Add(at), Conn: conn, Direction: schema.FromClient, Opcode: schema.OpText,
+			Payload: fmt.Appendf(nil, `{"n":%d,"key":"{{secret:appkey}}"}`, i)})
+	}
+	x.Add(&schema.Frame{Time: t0.Add(400 * time.Millisecond), Conn: conn, Direction: schema.FromClient, Opcode: schema.OpClose, Payload: []byte{3, 232}})
+	events := []schema.Exchange{up}
+	sh, err := shaper.New(shaper.Config{Ratio: shaper.Constant(3), Speed: 2, Spread: -1}, func() (shaper.Source, error) {
+		i := 0
+		return func() (*schema.Exchange, error) {
+			if i == len(events) {
+				return nil, io.EOF
+			}
+			i++
+			return &events[i-1], nil
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []schema.Result
+	var mu sync.Mutex
+	var start time.Time
+	_, err = Run(context.Background(), Config{Target: u, GoClock: true, Secrets: map[string]string{"{{secret:appkey}}": "k-123"},
+		Started: func(s time.Time) { start = s }, WebSocket: &WSConfig{Frames: x, Speed: 2}}, sh, nil, func(r *schema.Result) {
+		mu.Lock()
+		got = append(got, *r)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]bool{}
+	for _, r := range got {
+		users[r.User+"/"+strconv.Itoa(int(r.Clone))] = true
+		if r.WSFramesOut != 2 || r.WSCloseBy != schema.WSCloseClient {
+			t.Errorf("clone %d: %d messages out, closed by %q; want 2, client", r.Clone, r.WSFramesOut, r.WSCloseBy)
+		}
+	}
+	if len(got) != 3 || len(users) != 3 {
+		t.Fatalf("%d connections of %d virtual users; want 3 of 3", len(got), len(users))
+	}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	arr := tg.arrivals["s_rec"] // X-Session is the recorded one on every clone
+	if len(arr) != 6 {
+		t.Fatalf("target got %d messages; want 6", len(arr))
+	}
+	for _, a := range arr {
+		if !strings.Contains(a.msg, `"key":"k-123"`) {
+			t.Errorf("message %s; want the secret filled", a.msg)
+		}
+		// At speed 2 the messages are due at +50 ms and +150 ms (the
+		// recorded +100 and +300 ms halved); late is bounded loosely.
+		due := 50 * time.Millisecond
+		if strings.Contains(a.msg, `"n":1`) {
+			due = 150 * time.Millisecond
+		}
+		if d := a.at.Sub(start) - due; d < -time.Millisecond || d > 40*time.Millisecond {
+			t.Errorf("message %s %s after its time at speed 2; want within [-1 ms, 40 ms]", a.msg, d)
+		}
+	}
+	if h := tg.headers["s_rec"].Get("X-App-Key"); h != "k-123" {
+		t.Errorf("X-App-Key = %q; want the secret filled", h)
+	}
+}
+
+// TestWSReconnectUntilGiveUp: after the target closes, a client reconnects
+// by its own policy (NewReconnect), which sees its failures since the last
+// open connection (1, 2, 3, 4: the refused upgrades count) and gives up at
+// the fourth; every attempt is a row.
+func TestWSReconnectUntilGiveUp(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if !first {
+			http.Error(w, "restarting", http.StatusServiceUnavailable)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close(websocket.StatusServiceRestart, "")
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	x := NewFrameIndex()
+	wsScriptFrames(x, ConnID("a", 0), 1, 5*time.Second, time.Second, 6*time.Second, 0)
+	var seen []int
+	policies := 0
+	ws := &WSConfig{Frames: x, NewReconnect: func() Backoff {
+		policies++
+		return func(failures int) (time.Duration, bool) {
+			mu.Lock()
+			seen = append(seen, failures)
+			mu.Unlock()
+			return time.Millisecond, failures < 4
+		}
+	}}
+	got, st := runWS(t, u, []shaper.Request{{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/chat")}}, ws)
+	if len(got) != 4 || got[0].Status != 101 || got[3].Status != 503 || got[3].WSAttempt != 3 {
+		t.Fatalf("rows %d (first status %d, last %d attempt %d); want 4: the connection, 3 refused reconnects", len(got), got[0].Status, got[len(got)-1].Status, got[len(got)-1].WSAttempt)
+	}
+	if fmt.Sprint(seen) != "[1 2 3 4]" || policies != 1 || st.WebSocket.GaveUp() != 1 || st.WebSocket.Reconnects() != 3 {
+		t.Errorf("policy saw %v (%d policies), gave up %d, reconnects %d; want [1 2 3 4], 1, 1, 3", seen, policies, st.WebSocket.GaveUp(), st.WebSocket.Reconnects())
+	}
+}
+
+// TestWSClosedMode: in closed mode a session's WebSocket connection does not
+// hold up its next request, and its reconnect rows are completed once each.
+func TestWSClosedMode(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return // the client closed
+			}
+		}
+	})
+	target, _ := url.Parse(srv.URL)
+	x := NewFrameIndex()
+	wsScriptFrames(x, ConnID("a", 0), 1, 50*time.Millisecond, time.Millisecond, 500*time.Millisecond, 0)
+	api := &schema.Exchange{Time: t0.Add(10 * time.Millisecond), Session: "a", Seq: 1, Method: "GET", Path: "/api"}
+	reqs := []shaper.Request{
+		{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/chat")},
+		{At: 10 * time.Millisecond, Session: "a", VirtualSession: "a", Exchange: api},
+	}
+	var mu sync.Mutex
+	var rows []schema.Result
+	var apiAt time.Time
+	_, err := Run(context.Background(), Config{Target: target, GoClock: true, Mode: Closed, WebSocket: &WSConfig{Frames: x}}, &slice{reqs: reqs}, nil, func(r *schema.Result) {
+		mu.Lock()
+		rows = append(rows, *r)
+		if !r.WS {
+			apiAt = r.Intended
+		}
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].WS || !rows[1].WS {
+		t.Fatalf("rows %+v; want the request first (it did not wait for the socket), then the connection", rows)
+	}
+	// The close is due 500 ms after the scheduled upgrade.
+	if life := time.Duration(rows[1].LatencyNS + rows[1].WSDurationNS); life < 495*time.Millisecond || apiAt.IsZero() {
+		t.Errorf("handshake + life %s; want at least the recorded 500 ms, the request meanwhile", life)
 	}
 }

@@ -58,12 +58,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return nil
 	}
 	o.engine.SessionIdle = time.Duration(float64(plan.IdleGap) / plan.Speed)
-	if _, isKafka, _ := kafkaCapture(o.captures); !isKafka {
-		if o.engine.WebSocket, err = wsConfig(o.captures, eventlog.Range{From: plan.From}, plan.Speed, o.ws); err != nil {
-			return err
-		}
-	} else {
-		o.engine.WebSocket = &replay.WSConfig{Speed: plan.Speed, Checks: o.ws.Checks}
+	if o.engine.WebSocket, err = o.wsEngine(plan); err != nil {
+		return err
 	}
 	if len(plan.storms) > 0 {
 		o.engine.WebSocket.Storms, o.engine.WebSocket.StormSeed = plan.storms, plan.Seed

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
@@ -38,9 +39,14 @@ func wsConfig(captures []string, r eventlog.Range, speed float64, s replay.WSSet
 	x := replay.NewFrameIndex()
 	var paths []string
 	for _, c := range captures {
-		p := eventlog.FramesPath(c)
-		if _, err := os.Stat(p); err == nil {
-			paths = append(paths, p)
+		// A capture proxy's _frames may hold no part yet.
+		if files, err := eventlog.Files([]string{eventlog.FramesPath(c)}, eventlog.Range{}); err == nil {
+			paths = append(paths, files...)
+		}
+		// A directory of capture files: the frames files beside them.
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			beside, _ := filepath.Glob(filepath.Join(c, "*"+eventlog.FramesSuffix))
+			paths = append(paths, beside...)
 		}
 	}
 	if len(paths) > 0 {
@@ -62,4 +68,13 @@ func wsConfig(captures []string, r eventlog.Range, speed float64, s replay.WSSet
 		}
 	}
 	return &replay.WSConfig{Frames: x, Speed: speed, Checks: s.Checks}, nil
+}
+
+// wsEngine is the WebSocket configuration of a run of plan: the frames
+// beside file captures (a Kafka capture has none yet).
+func (o *replayOptions) wsEngine(plan replayPlan) (*replay.WSConfig, error) {
+	if _, isKafka, _ := kafkaCapture(o.captures); isKafka {
+		return &replay.WSConfig{Speed: plan.Speed, Checks: o.ws.Checks}, nil
+	}
+	return wsConfig(o.captures, eventlog.Range{From: plan.From}, plan.Speed, o.ws)
 }

@@ -60,7 +60,7 @@ func TestReplayWebSocketEndToEnd(t *testing.T) {
 		t.Fatalf("import wrote no frames file: %v\n%s", err, stderr)
 	}
 	var mu sync.Mutex
-	var got []string
+	var got [][]string // per connection
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			w.WriteHeader(200)
@@ -71,13 +71,17 @@ func TestReplayWebSocketEndToEnd(t *testing.T) {
 			return
 		}
 		defer c.CloseNow()
+		mu.Lock()
+		i := len(got)
+		got = append(got, nil)
+		mu.Unlock()
 		for n := 1; ; n++ {
 			_, data, err := c.Read(r.Context())
 			if err != nil {
 				return
 			}
 			mu.Lock()
-			got = append(got, string(data))
+			got[i] = append(got[i], string(data))
 			mu.Unlock()
 			seq := n
 			if n == 2 {
@@ -92,15 +96,16 @@ func TestReplayWebSocketEndToEnd(t *testing.T) {
 	results, summary := filepath.Join(dir, "r.parquet"), filepath.Join(dir, "s.json")
 	out, stderr, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--progress", "none", "--spread=0",
 		"--results", results, "--summary-json", summary)
-	if err != nil {
+	// A loaded machine may make the generator's verdict fail the run;
+	// the WebSocket facts are checked all the same.
+	if err != nil && !strings.Contains(err.Error(), "generator fell behind") {
 		t.Fatalf("replay: %v\n%s\n%s", err, out, stderr)
 	}
 	if !strings.Contains(out, "websocket: 2 connections (2 opened") || !strings.Contains(out, "gaps 2") {
 		t.Errorf("report text lacks the websocket section:\n%s", out)
 	}
 	mu.Lock()
-	if len(got) != 4 || strings.Count(strings.Join(got, ""), `{"op":"sub"}{"op":"ping"}`) != 2 {
-		// Each connection: sub then ping, in order.
+	if len(got) != 2 || strings.Join(got[0], "") != `{"op":"sub"}{"op":"ping"}` || strings.Join(got[1], "") != `{"op":"sub"}{"op":"ping"}` {
 		t.Errorf("target got %q; want sub, ping on each of 2 connections", got)
 	}
 	mu.Unlock()

@@ -35,8 +35,10 @@ type Reconnect func(attempt int) (time.Duration, bool)
 type Conns interface {
 	// Drop closes fraction (0 < fraction ≤ 1) of the live connections of
 	// class ("" every class), abruptly, and each dropped client reconnects
-	// by reconnect(client); it returns how many it dropped.
-	Drop(fraction float64, class string, reconnect func(client string) Reconnect) (int, error)
+	// by reconnect(key), key naming the client within the storm (stable
+	// for the same run: replay passes its place in the drop order); it
+	// returns how many it dropped.
+	Drop(fraction float64, class string, reconnect func(key string) Reconnect) (int, error)
 }
 
 // Restarter asks the target to restart: POST path on the target. The
@@ -75,11 +77,12 @@ func Policy(st *shaper.Storm) backoff.Policy {
 	return backoff.Policy{Kind: k, Base: time.Duration(st.Base), Cap: time.Duration(st.Cap), MaxAttempts: st.MaxAttempts}
 }
 
-// ReconnectFor returns the reconnect delays of client after storm st under
-// run seed seed: its own Backoff, seeded by (seed, storm, pass, client).
-func ReconnectFor(st *shaper.Storm, seed uint64, client string) Reconnect {
+// ReconnectFor returns the reconnect delays of the client named key after
+// storm st under run seed seed: its own Backoff, seeded by (seed, storm,
+// pass, key).
+func ReconnectFor(st *shaper.Storm, seed uint64, key string) Reconnect {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%d/%d/%s", st.Index, st.Loop, client)
+	fmt.Fprintf(h, "%d/%d/%s", st.Index, st.Loop, key)
 	b := Policy(st).New(seed ^ h.Sum64())
 	var mu sync.Mutex
 	return func(int) (time.Duration, bool) {
@@ -109,8 +112,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		case st.Restart != "":
 			f.Err = r.Restart(ctx, st.Restart)
 		default:
-			f.Dropped, f.Err = r.Conns.Drop(st.Fraction, st.Class, func(client string) Reconnect {
-				return ReconnectFor(st, r.Seed, client)
+			f.Dropped, f.Err = r.Conns.Drop(st.Fraction, st.Class, func(key string) Reconnect {
+				return ReconnectFor(st, r.Seed, key)
 			})
 		}
 		r.mu.Lock()
