@@ -184,3 +184,48 @@ func TestStormTargetRestart(t *testing.T) {
 		t.Errorf("95%% back after %v ms; want after the 500 ms the target was down", s.Back95MS)
 	}
 }
+
+// TestWSChecksAgainstDemoFaults: the demo feed server injecting each fault
+// at known frames of every connection (a skipped, a duplicated and a
+// regressed sequence number, a message stamped 5 s early) and the replay's
+// checks: on each of three connections every fault is counted once and
+// nothing else is.
+func TestWSChecksAgainstDemoFaults(t *testing.T) {
+	faults := []demo.Fault{
+		{Feed: "chat", Frame: 3, Kind: demo.FaultSkip},
+		{Feed: "chat", Frame: 6, Kind: demo.FaultDuplicate},
+		{Feed: "chat", Frame: 9, Kind: demo.FaultRegress},
+		{Feed: "chat", Frame: 12, Kind: demo.FaultDelay, Delay: 5 * time.Second},
+	}
+	srv, err := demo.Start(demo.Config{WebSocket: demo.WSConfig{AcceptRate: -1, ChatInterval: 20 * time.Millisecond, Faults: faults}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	target, _ := url.Parse(srv.URL())
+	x := NewFrameIndex()
+	var reqs []shaper.Request
+	for i := range 3 {
+		s := fmt.Sprintf("s%d", i)
+		// Subscribe, then stay 1 s (about 50 feed messages), then close.
+		x.Add(&schema.Frame{Time: t0, Conn: ConnID(s, 0), Direction: schema.FromClient, Opcode: schema.OpText, Payload: []byte(`{"type":"subscribe"}`)})
+		x.Add(&schema.Frame{Time: t0.Add(time.Second), Conn: ConnID(s, 0), Direction: schema.FromClient, Opcode: schema.OpClose, Payload: []byte{0x03, 0xe8}})
+		reqs = append(reqs, shaper.Request{At: time.Duration(i) * 7 * time.Millisecond, Session: s, VirtualSession: s, Exchange: wsUpgrade(s, "/ws/chat/derby-20261121")})
+	}
+	checks := []WSCheck{{Route: "/ws/chat/*", Seq: "$.seq", Stream: "$.stream", TS: "$.ts"}}
+	got, _ := runWS(t, target, reqs, &WSConfig{Frames: x, Checks: checks})
+	if len(got) != 3 {
+		t.Fatalf("%d result rows; want 3", len(got))
+	}
+	for _, r := range got {
+		if r.WSFramesIn < 15 {
+			t.Errorf("%s: %d messages in; want the 12th frame and beyond", r.Session, r.WSFramesIn)
+		}
+		if r.WSGaps != 1 || r.WSDuplicates != 1 || r.WSRegressions != 1 {
+			t.Errorf("%s: gaps %d, duplicates %d, regressions %d; want 1 each", r.Session, r.WSGaps, r.WSDuplicates, r.WSRegressions)
+		}
+		if r.WSStaleMaxNS < int64(5*time.Second) || r.WSStaleMaxNS > int64(6*time.Second) {
+			t.Errorf("%s: stale max %v; want about 5 s (the one delayed message)", r.Session, time.Duration(r.WSStaleMaxNS))
+		}
+	}
+}
