@@ -110,8 +110,12 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, f feed, event string
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wc := &wsConn{c: c, cancel: cancel}
-	if !h.add(wc, f, event) {
-		c.Close(websocket.StatusTryAgainLater, "too many connections")
+	if ok, closing := h.add(wc, f, event); !ok {
+		if closing {
+			c.Close(websocket.StatusGoingAway, "server closing")
+		} else {
+			c.Close(websocket.StatusTryAgainLater, "too many connections")
+		}
 		return
 	}
 	defer h.remove(wc, f, event)
@@ -119,14 +123,14 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, f feed, event string
 	// the library close the socket at once, and a restart must close it
 	// with its code.
 	go h.read(context.Background(), wc)
-	err = h.send(ctx, wc, f, event)
-	switch code := websocket.StatusCode(wc.code.Load()); {
-	case code != 0: // closed by a restart or Close
-		c.Close(code, "service restart")
-	case err != nil && ctx.Err() == nil:
+	h.send(ctx, wc, f, event) // until the client, a restart or Close ends it
+	switch code := websocket.StatusCode(wc.code.Load()); code {
+	case 0: // the client closed or went away, or a write failed
 		c.CloseNow()
-	default:
-		c.CloseNow() // the client closed, or went away
+	case websocket.StatusServiceRestart:
+		c.Close(code, "service restart")
+	default: // the server is closing
+		c.Close(code, "server closing")
 	}
 }
 
@@ -148,19 +152,19 @@ func (h *hub) admit() bool {
 	return true
 }
 
-// add registers an accepted socket, or reports that the server is full.
-func (h *hub) add(wc *wsConn, f feed, event string) bool {
+// add registers an accepted socket, or reports that the server is full or
+// closing.
+func (h *hub) add(wc *wsConn, f feed, event string) (ok, closing bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.maxConns > 0 && len(h.conns) >= h.maxConns {
-		h.st.ClosedFull++
-		return false
-	}
 	select {
 	case <-h.stop:
-		h.st.ClosedFull++
-		return false
+		return false, true
 	default:
+	}
+	if h.maxConns > 0 && len(h.conns) >= h.maxConns {
+		h.st.ClosedFull++
+		return false, false
 	}
 	h.conns[wc] = struct{}{}
 	n := h.perEvent[event]
@@ -171,7 +175,7 @@ func (h *hub) add(wc *wsConn, f feed, event string) bool {
 	n[f]++
 	h.st.Accepted++
 	h.peak = max(h.peak, len(h.conns))
-	return true
+	return true, false
 }
 
 func (h *hub) remove(wc *wsConn, f feed, event string) {
