@@ -183,8 +183,8 @@ func testWSInOrder(t *testing.T, goClock bool) {
 			// machine (the benchmark measures lateness).
 			k, _ := strconv.Atoi(s[1:])
 			want := wsStart.Add(time.Duration(k)*10*time.Millisecond + 20*time.Millisecond + time.Duration(i)*step)
-			if d := a.at.Sub(want); d < -time.Millisecond || d > 40*time.Millisecond {
-				t.Errorf("%s: message %d arrived %s after its recorded offset; want within [-1 ms, 40 ms]", s, i, d)
+			if d := a.at.Sub(want); d < -time.Millisecond || d > 250*time.Millisecond {
+				t.Errorf("%s: message %d arrived %s after its recorded offset; want within [-1 ms, 250 ms]", s, i, d)
 			}
 		}
 		if h := tg.headers[s]; h.Get("Sec-WebSocket-Key") == "dGhlIHNhbXBsZSBub25jZQ==" {
@@ -347,8 +347,8 @@ func TestWSClonesThroughShaper(t *testing.T) {
 		if strings.Contains(a.msg, `"n":1`) {
 			due = 150 * time.Millisecond
 		}
-		if d := a.at.Sub(start) - due; d < -time.Millisecond || d > 40*time.Millisecond {
-			t.Errorf("message %s %s after its time at speed 2; want within [-1 ms, 40 ms]", a.msg, d)
+		if d := a.at.Sub(start) - due; d < -time.Millisecond || d > 250*time.Millisecond {
+			t.Errorf("message %s %s after its time at speed 2; want within [-1 ms, 250 ms]", a.msg, d)
 		}
 	}
 	if h := tg.headers["s_rec"].Get("X-App-Key"); h != "k-123" {

@@ -302,6 +302,7 @@ if [ "${BENCH_KAFKA:-1}" = 1 ]; then
 		for f in kafka-client kafka-encoding kafka-fleet; do medians "$RES/$f.txt"; done
 		echo '```'
 	} >"$RES/kafka.md"
+fi
 
 # ---- E. capture tap (issue 13) -----------------------------------------------
 # Added latency at 5k req/s open loop and closed-loop throughput: direct,

@@ -58,6 +58,8 @@ var stringBad = map[string][]badValue{
 	"thresholds":                      {{"p99<500", "a map"}},
 	"shape":                           {{"10x", "a map"}},
 	"websocket":                       {{"checks", "a map"}},
+	"regions":                         {{"eu", "a map"}},
+	"dns.ttl":                         {{"5 minutes", "want ttl"}, {"-5s", "want ttl"}},
 	"capture.proxy.upstream":          {{"127.0.0.1:9000", "want http://HOST"}},
 	"capture.proxy.output":            {{"/proc/version", "not a directory"}},
 	"capture.proxy.admin":             {{"9090", "missing port"}},
