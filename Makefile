@@ -11,7 +11,7 @@ SAMPLE := testdata/sample
 DEMO_KEY ?= surge-demo-key
 FUZZTIME ?= 60s
 
-.PHONY: all build install demo demo-kickoff test test-go interop lint vet fmt-check bench fuzz sample clean browser-deps
+.PHONY: all build install demo demo-kickoff demo-storm test test-go interop lint vet fmt-check bench fuzz sample clean browser-deps
 
 all: build
 
@@ -31,6 +31,7 @@ demo: build
 	@rm -rf $(OUT)/demo && mkdir -p $(OUT)/demo
 	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import nginx --config configs/capture.yaml \
 		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet
+	SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import har --session-key cookie:sid $(SAMPLE)/match-night-ws.har.gz -o $(OUT)/demo/match-night-ws.parquet
 	$(BIN) inspect $(OUT)/demo/match-night.parquet
 	$(BIN) demo --from $(OUT)/demo/match-night.parquet --ratio 3 --speed 30 \
 		--results $(OUT)/demo/results.parquet --summary-json $(OUT)/demo/summary.json \
@@ -46,6 +47,17 @@ demo-kickoff: build
 		--log-format @$(SAMPLE)/match-night.format $(SAMPLE)/match-night.log.gz -o $(OUT)/demo/match-night.parquet; }
 	$(BIN) demo --config configs/kickoff-surge.yaml --dry-run
 	$(BIN) demo --config configs/kickoff-surge.yaml --results $(OUT)/demo/kickoff-results.parquet --force
+
+## demo-storm: the sample's WebSocket feeds around half-time at 2x, half the
+## sockets dropped at half-time and reconnecting with decorrelated jitter
+## (configs/reconnect-storm.yaml, docs/WEBSOCKET.md); about 100 s, most of it
+## the sockets living out their recorded time. Imports the sample's WebSocket
+## sessions first when make demo has not.
+demo-storm: build
+	@test -f $(OUT)/demo/match-night-ws.parquet || { mkdir -p $(OUT)/demo && SURGE_SCRUB_KEY=$(DEMO_KEY) $(BIN) import har --session-key cookie:sid \
+		$(SAMPLE)/match-night-ws.har.gz -o $(OUT)/demo/match-night-ws.parquet; }
+	$(BIN) demo --config configs/reconnect-storm.yaml --results $(OUT)/demo/storm-results.parquet \
+		--html $(OUT)/demo/storm-report.html --force
 
 ## test: everything — vet, format, unit/integration tests with -race (fuzz
 ## seed corpora included), and the DuckDB/pyarrow interop test. Integration

@@ -33,6 +33,11 @@ type Hit struct {
 	SessionID string
 	// Pos is where the record starts in its file.
 	Pos Position
+	// Frames are the WebSocket messages of an upgrade, when the source
+	// records them (HAR _webSocketMessages, JSON lines "frames"): times,
+	// directions, opcodes and raw payloads; the pipeline sets their
+	// session, connection and sequence and scrubs them.
+	Frames []schema.Frame
 
 	// key is the raw session key, found before the record is scrubbed
 	// (see pipeline.prepare).

@@ -47,7 +47,13 @@ var errHAREntryTooLarge = errors.New("a JSON value is too large to decode in mem
 //     was blocked or aborted) and leaves Status, ResponseBytes and LatencyNS
 //     nil;
 //   - response.content.size, or else response.bodySize, when not negative,
-//     is ResponseBytes; time (milliseconds) is LatencyNS.
+//     is ResponseBytes; time (milliseconds) is LatencyNS;
+//   - _webSocketMessages (Chrome's, on a WebSocket upgrade) are Hit.Frames:
+//     type "send" is a client frame, "receive" a server frame, time (epoch
+//     seconds, a float) its time, opcode its opcode, data its payload (text,
+//     or base64 for opcode 2), cut at FrameLimit bytes. The import writes
+//     them with the upgrade's session, Conn "<session>#<seq>" of the
+//     upgrade and Seq in message order.
 //
 // HAR records no client address: Hit.Client is "har:" followed by name
 // (and "#page=" and the entry's pageref when it has one) with
@@ -305,7 +311,9 @@ type harEntry struct {
 	PageRef         string     `json:"pageref"`
 	Time            *float64   `json:"time"`
 	Request         harRequest `json:"request"`
-	Response        *struct {
+	// WebSocketMessages are Chrome's recording of a WebSocket's messages.
+	WebSocketMessages []harWSMessage `json:"_webSocketMessages"`
+	Response          *struct {
 		Status   int    `json:"status"`
 		BodySize *int64 `json:"bodySize"`
 		Content  struct {
@@ -365,7 +373,10 @@ func (e *harEntry) fill(h *Hit, name string) *RecordError {
 	if e.PageRef != "" {
 		h.Client += "#page=" + e.PageRef
 	}
-	return exchangeProblem(x)
+	if rerr := exchangeProblem(x); rerr != nil {
+		return rerr
+	}
+	return harFrames(h, e.WebSocketMessages)
 }
 
 // fill sets the request line, headers and body of x.

@@ -43,6 +43,7 @@ type jsonlRecord struct {
 	Client        string          `json:"client"`
 	UserID        string          `json:"user_id"`
 	SessionID     string          `json:"session_id"`
+	Frames        []jsonlFrame    `json:"frames"`
 }
 
 // NewJSONLDecoder returns a Decoder for surge's own JSON lines form: one JSON
@@ -133,7 +134,10 @@ func decodeJSONLine(line []byte, h *Hit, scratch *[]byte) *RecordError {
 	h.Client = rec.Client
 	h.UserID = cmp.Or(rec.UserID, rec.User)
 	h.SessionID = cmp.Or(rec.SessionID, rec.Session)
-	return exchangeProblem(e)
+	if rerr := exchangeProblem(e); rerr != nil {
+		return rerr
+	}
+	return jsonlFrames(h, rec.Frames)
 }
 
 // jsonlBody decodes the base64 body and applies body_size and

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -48,6 +49,13 @@ type Options struct {
 	Host string
 	// Scrub configures scrubbing; Scrub.Key is required.
 	Scrub ScrubConfig
+	// Frames receives the WebSocket messages of upgrades whose source
+	// records them (HAR _webSocketMessages, JSON lines frames), right
+	// after their upgrade went to emit, with the upgrade's Session, Conn
+	// (replay.ConnID: "<session>#<seq>") and Seq in message order, payloads
+	// scrubbed as bodies. Nil drops them (counted in Report.FramesDropped).
+	// It takes ownership of the frame.
+	Frames func(*schema.Frame) error
 }
 
 func (o *Options) window() time.Duration {
@@ -281,6 +289,37 @@ func (p *pipeline) prefetchAhead() {
 	}
 }
 
+// emitFrames hands the WebSocket messages of h, whose exchange was
+// emitted, to Options.Frames.
+func (p *pipeline) emitFrames(h *Hit) error {
+	if len(h.Frames) == 0 {
+		return nil
+	}
+	defer func() { h.Frames = h.Frames[:0] }()
+	if p.opts.Frames == nil {
+		p.rep.FramesDropped += int64(len(h.Frames))
+		return nil
+	}
+	e := &h.Exchange
+	conn := e.Session + "#" + strconv.Itoa(int(e.Seq))
+	for i := range h.Frames {
+		f := h.Frames[i] // a copy: Frames takes ownership
+		f.Session, f.Conn, f.Seq = e.Session, conn, int32(i)
+		if len(f.Payload) > 0 && (f.Opcode == schema.OpText || f.Opcode == schema.OpBinary) {
+			n := len(f.Payload)
+			f.Payload = p.scrub.body(f.Payload)
+			if !f.PayloadTruncated {
+				f.PayloadSize += int64(len(f.Payload) - n)
+			}
+		}
+		if err := p.opts.Frames(&f); err != nil {
+			return err
+		}
+		p.rep.Frames++
+	}
+	return nil
+}
+
 // release completes a record in request-start order and emits it.
 func (p *pipeline) release(h *Hit) error {
 	defer func() {
@@ -323,6 +362,9 @@ func (p *pipeline) release(h *Hit) error {
 		return err
 	}
 	p.rep.Events++
+	if err := p.emitFrames(h); err != nil {
+		return err
+	}
 	if e.BodyTruncated {
 		p.rep.Truncated++
 		max := p.opts.MaxProblems

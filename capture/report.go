@@ -8,12 +8,16 @@ import (
 // Report says what an import did. It is stored as JSON in the output's
 // metadata (schema.MetaProblems) and printed by surge inspect.
 type Report struct {
-	Format   string   `json:"format"`
-	Files    []string `json:"files"`
-	Records  int64    `json:"records"`  // records read, good or bad
-	Events   int64    `json:"events"`   // events written
-	Skipped  int64    `json:"skipped"`  // bad records skipped
-	Sessions int64    `json:"sessions"` // sessions started
+	Format  string   `json:"format"`
+	Files   []string `json:"files"`
+	Records int64    `json:"records"` // records read, good or bad
+	Events  int64    `json:"events"`  // events written
+	// Frames counts WebSocket messages written (Options.Frames);
+	// FramesDropped those read but not written (no Options.Frames).
+	Frames        int64 `json:"frames,omitempty"`
+	FramesDropped int64 `json:"frames_dropped,omitempty"`
+	Skipped       int64 `json:"skipped"`  // bad records skipped
+	Sessions      int64 `json:"sessions"` // sessions started
 	// Disordered counts records whose request started before that of an
 	// earlier record (access logs are written at response end);
 	// MaxDisorderMS is the largest such step back.

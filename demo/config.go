@@ -52,6 +52,10 @@ type Config struct {
 	// service time, so logins load the session class either way.
 	AcceptEmptyLogin bool
 
+	// WebSocket is the capacity and behaviour of the WebSocket feeds
+	// (/ws/chat/{event}, /ws/viewers/{event}); its zero value works.
+	WebSocket WSConfig
+
 	// Now is the wall clock that responses show: the live playlist's media
 	// sequence and the chat's timestamps. Default time.Now. Load and service
 	// times are measured with the runtime's clock, so tests of timing use

@@ -22,6 +22,16 @@
 //	GET  /live/{event}/seg-{n}.ts               [segment]          2 KB of MPEG-TS packets
 //	GET  /api/v1/chat/{event}/messages?since=…  [chat]             auth
 //	POST /api/v1/heartbeat                      [heartbeat]        auth, 204
+//	GET  /ws/chat/{event}                       WebSocket          chat messages and presence counts
+//	GET  /ws/viewers/{event}                    WebSocket          the event's viewer count
+//	POST /_demo/restart?down=2s                 control            close every WebSocket (1012), refuse upgrades for down
+//
+// The WebSocket feeds (ws_feed.go) send JSON messages with a sequence
+// number per event stream and the producer's time; their capacity is a
+// handshake rate (503 beyond it) and a number of open sockets (close code
+// 1013 beyond it), see WSConfig, which can also inject faults (a skipped,
+// duplicated or regressed sequence number, a delayed timestamp) at known
+// frames for tests of ordering and staleness checks.
 //
 // GET routes also answer HEAD. Unknown paths get 404, known paths with the
 // wrong method 405 with an Allow header, request bodies over 64 KB 413. The

@@ -19,6 +19,14 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b
 // serveHTTP answers one request: route, method, credentials, body, then
 // capacity and service time, then the response.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if f, event, ok := wsRoute(r.URL.Path); ok {
+		s.ws.serve(w, r, f, event)
+		return
+	}
+	if r.URL.Path == RestartPath {
+		s.ws.restart(w, r)
+		return
+	}
 	m, ok := route(r.URL.Path)
 	if !ok {
 		s.notFound.Add(1)

@@ -30,6 +30,7 @@ type Server struct {
 	now          func() time.Time
 	limiters     [numClasses]*limiter
 	live         *live
+	ws           *hub
 	stop         chan struct{} // closed by Close
 	notFound     atomic.Int64
 	notAllowed   atomic.Int64
@@ -54,6 +55,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.WebSocket.validate(); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		seed:        cfg.Seed,
 		timeout:     cfg.queueTimeout(),
@@ -65,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 		s.limiters[c] = newLimiter(c, caps[c], s.timeout, cfg.Seed)
 	}
 	s.live = newLive(s.now())
+	s.ws = newHub(cfg.WebSocket, cfg.Seed, s.now, s.stop)
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s, nil
 }
@@ -140,6 +145,15 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
+// Restart imitates a restart of the feed servers, as POST RestartPath
+// does: every open WebSocket is closed with code 1012 (Service Restart) and
+// upgrades get 503 for down. It returns how many sockets it closed.
+func (s *Server) Restart(down time.Duration) int {
+	n := s.ws.closeAll(1012, down)
+	s.ws.count(func(st *WSStats) { st.Restarts++ })
+	return n
+}
+
 // Stats returns the server's counters so far.
 func (s *Server) Stats() Stats {
 	st := Stats{
@@ -148,6 +162,7 @@ func (s *Server) Stats() Stats {
 		MethodNotAllowed: s.notAllowed.Load(),
 		Unauthorized:     s.unauthorized.Load(),
 		TooLarge:         s.tooLarge.Load(),
+		WebSocket:        s.ws.stats(),
 	}
 	for c, l := range s.limiters {
 		st.Classes[c] = l.stats()

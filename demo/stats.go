@@ -19,6 +19,24 @@ type Stats struct {
 	MethodNotAllowed int64
 	Unauthorized     int64
 	TooLarge         int64
+	// WebSocket are the counters of the WebSocket feeds.
+	WebSocket WSStats
+}
+
+// WSStats are the counters of the WebSocket feeds.
+type WSStats struct {
+	MaxConns   int     // the open-socket limit; 0: none
+	AcceptRate float64 // handshakes per second; 0: no limit
+	// Upgrades counts upgrade requests to a feed; RefusedRate those that got
+	// 503 over the accept rate, RefusedDown those that got 503 while down
+	// after a restart, BadUpgrades those that were not WebSocket
+	// handshakes; Accepted the sockets opened, ClosedFull those then closed
+	// at once with 1013 over MaxConns.
+	Upgrades, RefusedRate, RefusedDown, BadUpgrades, Accepted, ClosedFull int64
+	Closed                                                                int64 // sockets that ended (opened ones)
+	Restarts                                                              int64 // restarts (RestartPath, Server.Restart)
+	Open, Peak                                                            int   // sockets open now, and at most
+	FramesSent, FramesReceived                                            int64 // feed messages out, client messages in
 }
 
 // ClassStats are the counters of one route class.
@@ -65,5 +83,9 @@ func (s Stats) String() string {
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "404 %d, 405 %d, 401 %d, 413 %d\n", s.NotFound, s.MethodNotAllowed, s.Unauthorized, s.TooLarge)
+	if w := s.WebSocket; w.Upgrades > 0 {
+		fmt.Fprintf(&b, "websocket: %d upgrades, %d accepted, 503 %d (accept rate %g/s) + %d (restart), 1013 %d (over %d open), peak %d open, %d restarts, frames %d out, %d in\n",
+			w.Upgrades, w.Accepted, w.RefusedRate, w.AcceptRate, w.RefusedDown, w.ClosedFull, w.MaxConns, w.Peak, w.Restarts, w.FramesSent, w.FramesReceived)
+	}
 	return b.String()
 }

@@ -167,8 +167,8 @@ func (lf *logFile) groupsIn(r Range) []int {
 }
 
 // Files expands paths into the event files they name: a file is taken as is;
-// a directory is walked for *.parquet files (hidden and temporary files
-// skipped), and hive partitions (dt=YYYY-MM-DD/hour=HH) wholly outside r are
+// a directory is walked for *.parquet files (hidden and temporary files,
+// "_" directories such as _frames, and *.frames.parquet skipped), and hive partitions (dt=YYYY-MM-DD/hour=HH) wholly outside r are
 // pruned without being opened. The result is sorted within each directory.
 func Files(paths []string, r Range) ([]string, error) {
 	var files []string
@@ -199,7 +199,9 @@ func Files(paths []string, r Range) ([]string, error) {
 				}
 				return nil
 			}
-			if strings.HasSuffix(name, ".parquet") {
+			// A capture's WebSocket frames beside it (FramesPath) are a
+			// log of their own, not more of its events.
+			if strings.HasSuffix(name, ".parquet") && !strings.HasSuffix(name, FramesSuffix) {
 				found = append(found, path)
 			}
 			return nil

@@ -117,6 +117,15 @@ func (r *run) runSession(rn *runner) {
 			prevEnd = now
 			continue
 		}
+		if p.ws != nil {
+			// A WebSocket connection lives on beside the session's
+			// requests (a browser keeps using HTTP while its socket is
+			// open): the next request does not wait for it to end.
+			p.done = r.complete
+			r.send(p, now)
+			prevEnd = now
+			continue
+		}
 		p.done = func(p *pending) {
 			end := p.end
 			r.complete(p)

@@ -123,6 +123,11 @@ type Config struct {
 	// the run, a positive duration that long (ParseDNSTTL).
 	DNSTTL time.Duration
 
+	// WebSocket replays recorded WebSocket upgrades as connections with
+	// their messages (docs/WEBSOCKET.md). Nil sends an upgrade as a plain
+	// request, as before.
+	WebSocket *WSConfig
+
 	// testDriver replaces the network driver in tests.
 	testDriver func(r *run) driver
 	// testExchange replaces the regions' DNS network in tests.
@@ -163,7 +168,7 @@ func (c *Config) maxLateness() time.Duration {
 	return c.MaxLateness
 }
 
-func positive[T int | time.Duration | float64](v, def T) T {
+func positive[T int | int64 | time.Duration | float64](v, def T) T {
 	if v <= 0 {
 		return def
 	}
@@ -217,6 +222,9 @@ func (c *Config) Validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("accounts-exhausted: %q is not %s or %s", c.AccountsExhausted, accounts.ExhaustedShare, accounts.ExhaustedStop))
 	}
+	if c.WebSocket != nil {
+		errs = append(errs, c.WebSocket.Validate()...)
+	}
 	if c.Abort != nil && (c.Abort.Rate <= 0 || c.Abort.Rate >= 1) {
 		errs = append(errs, fmt.Errorf("abort: error rate %g is not between 0 and 1", c.Abort.Rate))
 	}
@@ -257,6 +265,10 @@ type Stats struct {
 	// AccountsUnmatched the virtual users whose recorded user has no
 	// account in the pool (they borrowed another user's free account).
 	AccountsSharedSessions, AccountsUnmatched int64
+	// WebSocket is what the WebSocket connections did beyond their
+	// results (message lateness and staleness, reconnects); nil without
+	// Config.WebSocket.
+	WebSocket *WSStats
 }
 
 // ErrStopped reports a run that was stopped or aborted before the end of its
@@ -279,6 +291,7 @@ type run struct {
 	abort   *abortWatch
 	nets    *regionNets // nil: no regions
 
+	ws        *wsEngine                    // nil: no WebSocket replay
 	capAllows func(now time.Duration) bool // nil: no cap
 	leases    *leases                      // nil: no accounts
 	lender    *accounts.Lender             // nil: no pool
@@ -348,6 +361,9 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	if r.drv, err = r.newDriver(); err != nil {
 		return nil, err
 	}
+	if r.ws = newWSEngine(ctx, r); r.ws != nil {
+		defer r.ws.close()
+	}
 	if cfg.Started != nil {
 		cfg.Started(r.clk.wall(0))
 	}
@@ -373,6 +389,9 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	<-collected
 
 	st := &Stats{Start: r.clk.wall(0), Scheduled: r.scheduled.Load(), Sent: r.sent.Load(), Dropped: r.dropped.Load()}
+	if r.ws != nil {
+		st.WebSocket = r.ws.stats
+	}
 	st.DNS = nets.stats()
 	if r.leases != nil {
 		st.AccountsLeased, st.AccountsExhausted = r.leases.leased.Load(), r.leases.exhausted.Load()
@@ -609,6 +628,10 @@ func (r *run) send(p *pending, now time.Duration) {
 	p.handed = now
 	p.inflight = true
 	r.inflight.Add(1)
+	if p.ws != nil && r.ws != nil {
+		r.ws.start(p)
+		return
+	}
 	r.drv.send(p)
 }
 

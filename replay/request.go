@@ -37,6 +37,7 @@ type pending struct {
 	inflight bool           // handed to the driver (counted until collected)
 	halt     string         // stop the run when this request is due (pool exhausted); not sent
 	done     func(*pending) // set by the engine: where a completed request goes
+	ws       *wsScript      // a WebSocket upgrade's connection script (Config.WebSocket); nil otherwise
 	result   schema.Result
 }
 
@@ -55,6 +56,7 @@ type preparer struct {
 	query  string // the target URL's raw query, merged into every request's
 	auth   string // "Basic ..." from the target URL's user info, or ""
 	subst  substituter
+	wsCfg  *WSConfig // nil: WebSocket upgrades are sent as plain requests
 }
 
 func newPreparer(target *url.URL, accounts []Account) *preparer {
@@ -63,7 +65,7 @@ func newPreparer(target *url.URL, accounts []Account) *preparer {
 
 func newPreparerFor(c *Config) *preparer {
 	target := c.Target
-	pr := &preparer{host: target.Host, subst: newSubstituter(c.Accounts, c.Secrets, c.SessionIdle)}
+	pr := &preparer{host: target.Host, subst: newSubstituter(c.Accounts, c.Secrets, c.SessionIdle), wsCfg: c.WebSocket}
 	pr.prefix = strings.TrimSuffix(target.EscapedPath(), "/")
 	pr.query = target.RawQuery
 	if u := target.User; u != nil {
@@ -152,6 +154,9 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 		// The recorded status, so the report tells a failure the
 		// recording had too from a new one.
 		RecordedStatus: int32(e.StatusCode()),
+	}
+	if pr.wsCfg != nil && isWebSocket(e) {
+		pr.prepareWS(r, p)
 	}
 	return p
 }

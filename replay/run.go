@@ -74,6 +74,9 @@ func (r *run) finish(ctx context.Context) {
 		grace.Stop()
 	}
 	r.drv.close()
+	if r.ws != nil {
+		r.ws.close()
+	}
 	<-drained
 }
 

@@ -72,12 +72,14 @@ type Aggregator struct {
 	lastSend          time.Time
 	regions           map[string]*runRegion
 	conns             connAgg // client queueing and connections (conns.go)
+	ws                *wsAgg  // WebSocket connections (ws.go); nil until one
 
 	routes map[string]*routeAgg
 	secs   []*second // secs[i] is second lo+i of the series; nil when empty
 	lo     int64
 	spill  second         // results outside the series
 	window *hdr.Histogram // scratch for Snapshot's last seconds, reused
+	storms *stormTracker  // nil without a StormPlan
 }
 
 // tally counts results by outcome.
@@ -122,7 +124,25 @@ func NewAggregator(info RunInfo) *Aggregator {
 		lat:       newDense(), svc: newDense(), late: newDense(),
 		conns:  newConnAgg(),
 		routes: map[string]*routeAgg{},
+		storms: stormsOf(info.StormPlan),
 	}
+}
+
+func stormsOf(plan []StormInfo) *stormTracker {
+	if len(plan) == 0 {
+		return nil
+	}
+	return newStormTracker(plan)
+}
+
+// AddConnAttempt folds one WebSocket connection attempt into the storms'
+// report; without a StormPlan it does nothing.
+func (a *Aggregator) AddConnAttempt(c ConnAttempt) {
+	a.mu.Lock()
+	if a.storms != nil {
+		a.storms.add(c)
+	}
+	a.mu.Unlock()
 }
 
 // SetStart sets the run's start (RunInfo.Start), the zero of the
@@ -147,6 +167,9 @@ func (a *Aggregator) add(r *schema.Result) {
 		// No start given: cut the series at whole seconds, so the bins do
 		// not depend on which result came first.
 		a.origin = r.Intended.Truncate(time.Second)
+	}
+	if a.storms != nil && r.WS {
+		a.storms.add(connAttemptOf(r, a.origin))
 	}
 	if a.scheduled == 0 || r.Intended.Before(a.first) {
 		a.first = r.Intended
@@ -181,6 +204,12 @@ func (a *Aggregator) add(r *schema.Result) {
 	a.svc.record(r.ServiceNS)
 	a.late.record(r.LatenessNS)
 	a.conns.add(r)
+	if r.WS {
+		if a.ws == nil {
+			a.ws = newWSAgg()
+		}
+		a.ws.add(r)
+	}
 	rt.lat.record(r.LatencyNS, runDigits)
 	rt.svc.record(r.ServiceNS, runDigits)
 	sec.lat.record(r.LatencyNS, secondDigits)

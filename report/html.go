@@ -117,6 +117,7 @@ func (r *HTMLReport) markers(s *TimelineSeries) []Marker {
 	} else if i := r.Summary.Surge; i != nil {
 		ms = append(ms, Marker{T: i.OffsetS, Label: "surge"})
 	}
+	ms = append(ms, stormMarkers(r.Summary)...)
 	if r.Summary.Aborted {
 		for i := len(s.T) - 1; i >= 0; i-- {
 			if s.Sent[i] > 0 {
@@ -163,6 +164,9 @@ func (r *HTMLReport) charts() []*chart {
 		mk("lateness", "Generator lateness (send − intended): the generator's own delay", "ms", []string{"p50", "p99", "max"}, s.LateP50, s.LateP99, s.LateMax),
 		mk("connections", "Connections opened and requests that waited for one, per second", "per s", []string{"opened", "waited (client queueing)"}, s.Opened, s.Queued),
 		mk("queue", "Client queueing: time waited inside surge for a connection", "ms", []string{"p99", "max"}, s.QueueP99, s.QueueMax),
+	}
+	if c := stormChart(r.Summary, ms, x0, x1); c != nil {
+		charts = append(charts, c)
 	}
 	if len(errNames) == 0 {
 		charts[3].Note = "no errors or drops"

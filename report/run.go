@@ -44,6 +44,9 @@ type RunInfo struct {
 	WindowFrom time.Time `json:"window_from,omitzero"`
 	// Surge is the surge time the run split its cohorts at; nil without one.
 	Surge *SurgeInfo `json:"surge,omitempty"`
+	// StormPlan are the run's reconnect storms (storm.go); the report's
+	// Storms are computed from them and the WebSocket connection attempts.
+	StormPlan []StormInfo `json:"storm_plan,omitempty"`
 }
 
 // SurgeInfo records a run's surge time: OffsetS seconds from the run's start

@@ -117,6 +117,11 @@ type RunSummary struct {
 	// Accounts says how virtual users signed in as test accounts; nil
 	// without accounts (accounts.go).
 	Accounts *AccountsSummary `json:"accounts,omitempty"`
+	// WebSocket reports the WebSocket connections, when the run had any
+	// (ws.go).
+	WebSocket *WebSocketSummary `json:"websocket,omitempty"`
+	// Storms is what each reconnect storm of StormPlan did (storm.go).
+	Storms []StormReport `json:"storms,omitempty"`
 
 	// TextRoutes is how many routes WriteText lists: 0 means 15, a negative
 	// number all of them. Not part of the JSON.
@@ -210,6 +215,12 @@ func (a *Aggregator) Summary() *RunSummary {
 		Regions:   a.regionReports(),
 	}
 	a.conns.summary(s)
+	if a.ws != nil {
+		s.WebSocket = a.ws.summary()
+	}
+	if a.storms != nil {
+		s.Storms = a.storms.reports()
+	}
 	// Without a start time, the series starts at the whole second of the
 	// earliest intended time (not of the first result added).
 	var shift int64

@@ -43,7 +43,9 @@ func (s *RunSummary) WriteText(w io.Writer) error {
 		s.writeRoutes(&b)
 		s.writeRegions(&b)
 		s.writeSeries(&b)
+		s.writeWebSocket(&b)
 		s.writeCohorts(&b)
+		writeStorms(&b, s.Storms)
 	}
 	b.WriteString("\n" + s.Verdict() + "\n")
 	s.writeGate(&b)

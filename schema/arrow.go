@@ -84,6 +84,25 @@ var ResultArrow = arrow.NewSchema([]arrow.Field{
 	{Name: "retries", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 	{Name: "detail", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "recorded_status", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	// WebSocket connection facts (schema 1.2).
+	{Name: "ws", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+	{Name: "ws_attempt", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	{Name: "ws_duration_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_frames_out", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_bytes_out", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_frames_in", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_bytes_in", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_skipped", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_close_code", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	{Name: "ws_close_by", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "ws_late_p99_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_late_max_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_gaps", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_duplicates", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_regressions", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_silences", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_stale_max_ns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "ws_stale_on_reconnect", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 }, nil)
 
 var (

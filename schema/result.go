@@ -91,7 +91,72 @@ type Result struct {
 	// when it recorded none), so a report can tell a failure the recording
 	// had too (a 404 then and now) from a new one.
 	RecordedStatus int32 `parquet:"recorded_status,optional" json:"recorded_status,omitempty"`
+
+	// WebSocket connection facts (schema 1.2), on the row of a WebSocket
+	// upgrade (WS true): one row per connection attempt. The upgrade's
+	// handshake is the request: LatencyNS runs from the intended time to
+	// the 101 response, ServiceNS from the upgrade's send, ConnectNS is the
+	// TCP (and TLS) connect, Status the handshake's status. Zero in rows of
+	// plain HTTP requests and in results written before schema 1.2.
+	WebSocket
 }
+
+// WebSocket holds what a replayed WebSocket connection did, from the
+// handshake to its close (replay's WebSocket engine, docs/WEBSOCKET.md).
+// Frames and bytes count messages (a fragmented message is one) and their
+// payload bytes, excluding control frames. Times are nanoseconds.
+type WebSocket struct {
+	// WS is true on a WebSocket connection's row.
+	WS bool `parquet:"ws,optional" json:"ws,omitempty"`
+	// WSAttempt is 0 for the scheduled connection, n for its nth reconnect.
+	WSAttempt int32 `parquet:"ws_attempt,optional" json:"ws_attempt,omitempty"`
+	// WSDurationNS is the connection's life, from the 101 response to its
+	// close (0 when the handshake failed).
+	WSDurationNS int64 `parquet:"ws_duration_ns,optional" json:"ws_duration_ns,omitempty"`
+	// WSFramesOut and WSBytesOut count the client messages sent;
+	// WSFramesIn and WSBytesIn the server messages received.
+	WSFramesOut int64 `parquet:"ws_frames_out,optional" json:"ws_frames_out,omitempty"`
+	WSBytesOut  int64 `parquet:"ws_bytes_out,optional" json:"ws_bytes_out,omitempty"`
+	WSFramesIn  int64 `parquet:"ws_frames_in,optional" json:"ws_frames_in,omitempty"`
+	WSBytesIn   int64 `parquet:"ws_bytes_in,optional" json:"ws_bytes_in,omitempty"`
+	// WSSkipped counts recorded client messages not sent: their time
+	// passed while the client was reconnecting, or they were pings and
+	// pongs (the library answers the target's pings itself).
+	WSSkipped int64 `parquet:"ws_skipped,optional" json:"ws_skipped,omitempty"`
+	// WSCloseCode is the close status (RFC 6455 §7.4): the one sent by
+	// whoever closed, 1006 when the connection ended without a close
+	// frame, 0 when it never opened.
+	WSCloseCode int32 `parquet:"ws_close_code,optional" json:"ws_close_code,omitempty"`
+	// WSCloseBy says who ended it: WSCloseClient (as recorded),
+	// WSCloseTarget, WSCloseDrop (dropped by surge: a storm), WSCloseStop
+	// (the run stopped).
+	WSCloseBy string `parquet:"ws_close_by,optional,dict" json:"ws_close_by,omitempty"`
+	// WSLateP99NS and WSLateMaxNS are the 99th percentile and the maximum
+	// of the send lateness of its client messages (actual send time minus
+	// recorded offset scaled by speed).
+	WSLateP99NS int64 `parquet:"ws_late_p99_ns,optional" json:"ws_late_p99_ns,omitempty"`
+	WSLateMaxNS int64 `parquet:"ws_late_max_ns,optional" json:"ws_late_max_ns,omitempty"`
+	// Ordering and staleness checks of the frames received (replay
+	// WSCheck): sequence gaps (numbers missing), duplicates, regressions
+	// (a number below the highest seen), silences (heartbeat intervals
+	// times the silence count without a frame), the largest staleness
+	// (receive time minus producer time), and StaleOnReconnect: the
+	// first frame after a reconnect was older than the last one before.
+	WSGaps             int64 `parquet:"ws_gaps,optional" json:"ws_gaps,omitempty"`
+	WSDuplicates       int64 `parquet:"ws_duplicates,optional" json:"ws_duplicates,omitempty"`
+	WSRegressions      int64 `parquet:"ws_regressions,optional" json:"ws_regressions,omitempty"`
+	WSSilences         int64 `parquet:"ws_silences,optional" json:"ws_silences,omitempty"`
+	WSStaleMaxNS       int64 `parquet:"ws_stale_max_ns,optional" json:"ws_stale_max_ns,omitempty"`
+	WSStaleOnReconnect bool  `parquet:"ws_stale_on_reconnect,optional" json:"ws_stale_on_reconnect,omitempty"`
+}
+
+// Who ended a WebSocket connection (Result.WSCloseBy).
+const (
+	WSCloseClient = "client" // the replay, as the recording did (or at its recorded end)
+	WSCloseTarget = "target" // the target closed it (or it broke)
+	WSCloseDrop   = "drop"   // surge dropped it on purpose (a reconnect storm)
+	WSCloseStop   = "stop"   // the run stopped
+)
 
 // EventTime returns the intended send time: results are ordered by it.
 func (r *Result) EventTime() time.Time { return r.Intended }

@@ -9,8 +9,9 @@ import (
 // Version is the schema version written into every file surge produces.
 // Readers accept any minor version of the same major and refuse other majors.
 //
-// 1.1 added the optional exchange column connection_ns.
-const Version = "1.1"
+// 1.1 added the optional exchange column connection_ns; 1.2 the optional
+// WebSocket result columns (ws, ws_*: schema.WebSocket).
+const Version = "1.2"
 
 // Metadata keys surge writes into a Parquet file's key/value metadata.
 const (

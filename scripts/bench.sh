@@ -22,6 +22,8 @@
 #      BENCH_POOL_BUILD_USERS (250000) users' synthetic histories, and replay
 #      start-up with a synthetic BENCH_POOL_ACCOUNTS (5000000; 25000000 for
 #      the full measure) account index; BENCH_POOL=0 skips it.
+#   H. WebSocket replay: message send lateness at 1k connections and 20k
+#      connections at once (memory per idle connection); BENCH_WS=0 skips it.
 #
 # Every replay run is bounded in count (rate × duration requests) and time,
 # and sends only to 127.0.0.1. Each number is the median of BENCH_RUNS runs.
@@ -373,6 +375,16 @@ if [ "${BENCH_POOL:-1}" = 1 ]; then
 	dd if="$WORK/pool-index/index.bin" iflag=nocache count=0 2>/dev/null || true
 	"$WORK/bin/pool" load -pool "$WORK/pool-index" | tee "$RES/pool-load.txt"
 	rm -rf "$WORK/pool-built" "$WORK/pool-index" "$WORK/views.parquet"
+fi
+
+# ---- H. WebSocket replay (issue 14) -----------------------------------------
+# Send lateness of messages at 1k connections, and 20k connections held at
+# once (memory per idle connection); both against a target in a child
+# process (docs/WEBSOCKET.md). BENCH_WS=0 skips it.
+if [ "${BENCH_WS:-1}" = 1 ]; then
+	log "H: WebSocket replay: send lateness at 1k connections, 20k connections"
+	go test -run '^$' -bench 'BenchmarkWSSendLateness1k$' -benchtime 1x -count "$RUNS" ./replay | tee "$RES/ws-lateness.txt"
+	SURGE_WS_SCALE=1 go test -count=1 -run '^TestWSScale$' -v -timeout 10m ./replay | tee "$RES/ws-scale.txt"
 fi
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $((SECONDS - T0)) s" >>"$RES/meta.txt"

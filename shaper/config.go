@@ -136,6 +136,9 @@ func (c *Config) Validate() []error {
 			bad("Sets", "exits[%d]: no recorded sessions in set %q", i, e.To)
 		}
 	}
+	if err := c.Shape.ValidateStorms(); err != nil {
+		bad("Shape", "%v", err)
+	}
 	if c.IdleGap < 0 {
 		bad("IdleGap", "%v is negative; want a duration, or 0 for %v", c.IdleGap, DefaultIdleGap)
 	}

@@ -74,6 +74,9 @@ func (c *Control) Validate() error {
 		if _, err := NewRewriter(c.Set.Content, c.Set.Rewrites, 0); err != nil {
 			return fmt.Errorf("control set: %w", err)
 		}
+		if c.Set.Storm != nil && !c.Replace {
+			return fmt.Errorf("control set: storms are planned when the run starts; a change cannot add them")
+		}
 		if c.Set.Sessions != nil && !c.Replace {
 			return fmt.Errorf("control set: sessions are collected before the run; a change cannot add them")
 		}

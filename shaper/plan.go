@@ -24,6 +24,7 @@ type Plan struct {
 	// spread (Config.Resolution); 0 means none.
 	Resolution time.Duration
 	Exits      []string // the scheduled exits (ExitSpec.String)
+	Storms     []string // the reconnect storms (StormSpec.String)
 }
 
 // Window returns the window's length, or 0 while a bound is unknown.
@@ -61,6 +62,9 @@ func (p Plan) String() string {
 	line("ratio", "%s", p.Ratio)
 	for _, e := range p.Exits {
 		line("exit", "%s", e)
+	}
+	for _, e := range p.Storms {
+		line("storm", "%s", e)
 	}
 	line("seed", "%d", p.Seed)
 	if p.Spread > 0 {

@@ -37,6 +37,9 @@ type Settings struct {
 	// to; they are collected from the capture before the run (only in a
 	// config, not in a change).
 	Sessions map[string]SetSpec `json:"sessions,omitempty"`
+	// Storm are the reconnect storms of the run's WebSocket connections
+	// (StormSpec), planned when the run starts.
+	Storm []StormSpec `json:"storm,omitempty"`
 	// Content maps recorded content ids to ids of a weighted list, per
 	// virtual session; Rewrites edit the requests sent. Both apply to
 	// requests due from the change on.

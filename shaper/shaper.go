@@ -245,6 +245,7 @@ func (s *Shaper) Plan() Plan {
 		Loops:   int(s.loops),
 		Ratio:   ratioName(s.ratio),
 		Exits:   s.exitNames(),
+		Storms:  s.settings.stormNames(),
 		Seed:    s.cfg.Seed,
 		Spread:  s.spread,
 		IdleGap: s.live.gap,

@@ -44,6 +44,7 @@ type settings struct {
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
+	WebSocket  map[string]any    `mapstructure:"websocket"`  // WebSocket checks: decoded strictly by replay.DecodeWSSettings
 	Regions    map[string]any    `mapstructure:"regions"`    // region → {resolvers, source, ecs}: decoded strictly by replay.DecodeRegions (docs/REGIONS.md)
 	DNS        dnsSettings       `mapstructure:"dns"`
 }

@@ -258,6 +258,12 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 		// reader refuses a partition out of time order.
 		fmt.Fprintf(w, "  warning: the %d late records went to the topic out of time order; reading their partitions will fail at them: import again with a larger --reorder-window\n", rep.Late)
 	}
+	if rep.Frames > 0 {
+		fmt.Fprintf(w, "  %s of WebSocket connections -> %s\n", plural(rep.Frames, "frame", "frames"), eventlog.FramesPath(o.output))
+	}
+	if rep.FramesDropped > 0 {
+		fmt.Fprintf(w, "  %s of WebSocket connections not written: a Kafka output takes exchanges only\n", plural(rep.FramesDropped, "frame", "frames"))
+	}
 	if rep.Skipped > 0 {
 		fmt.Fprintf(w, "  %s skipped; first:\n", plural(rep.Skipped, "bad record", "bad records"))
 		for _, p := range rep.Problems[:min(len(rep.Problems), 5)] {
@@ -291,9 +297,17 @@ func importExchanges(cmd *cobra.Command, o *importOptions, cfg eventlog.WriterCo
 	if err != nil {
 		return nil, err
 	}
-	rep, err := capture.Import(cmd.Context(), inputs, o.capture, func(e *schema.Exchange) error {
+	opts := o.capture
+	frames := &frameSink{path: eventlog.FramesPath(o.output), cfg: cfg}
+	if !kafkalog.IsAddr(o.output) {
+		opts.Frames = frames.add
+	}
+	rep, err := capture.Import(cmd.Context(), inputs, opts, func(e *schema.Exchange) error {
 		return sink.Add(e)
 	})
+	if ferr := frames.finish(err == nil && rep.Events > 0); err == nil {
+		err = ferr
+	}
 	return rep, finish(sink, o, rep, err)
 }
 

@@ -156,7 +156,8 @@ type replayOptions struct {
 	// settings are the per-class ratios and curves (--ratio-for, shape: in
 	// the config), compiled once the window start is known (planReplay).
 	settings shaper.Settings
-	live     liveOptions // live control: API, config watcher (live.go)
+	ws       replay.WSSettings // the websocket: block
+	live     liveOptions       // live control: API, config watcher (live.go)
 	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
 	nFlagClasses int
 	// accountsSource is --accounts; accountsLoad how long loading the
@@ -275,6 +276,9 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		if o.profile, err = loadReplayProfile(dir, cfg.label("replay.profile")); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if o.ws, serr = wsSettings(cfg); serr != nil {
+		errs = append(errs, serr)
 	}
 	o.search, errs = searchFrom(cfg, errs)
 	return o, errors.Join(errs...)

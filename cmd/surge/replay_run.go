@@ -63,9 +63,16 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return nil
 	}
 	o.engine.SessionIdle = time.Duration(float64(plan.IdleGap) / plan.Speed)
+	if o.engine.WebSocket, err = o.wsEngine(plan); err != nil {
+		return err
+	}
+	if len(plan.storms) > 0 {
+		o.engine.WebSocket.Storms, o.engine.WebSocket.StormSeed = plan.storms, plan.Seed
+	}
 	info := report.RunInfo{
 		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
+		StormPlan: stormPlan(plan.storms),
 	}
 	agg := report.NewAggregator(info)
 	tl := o.timeline()
@@ -177,6 +184,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 			sink.Abort()
 		}
 	}
+	if ws := st.WebSocket; ws != nil {
+		agg.SetWebSocket(ws.Lateness(), ws.Staleness(), ws.GaveUp())
+	}
 	summary := agg.Summary()
 	summary.Accounts = o.accountsSummary(st) // replay_accounts.go
 	settle(summary, gate, runErr, lg.abortReason())
@@ -218,7 +228,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 // replayPlan is the shaper's plan with the ratio as a number.
 type replayPlan struct {
 	shaper.Plan
-	ratio float64
+	ratio  float64
+	storms []shaper.Storm // the reconnect storms, at their offsets
 }
 
 // planReplay resolves the window against the capture and builds the shaper.
@@ -272,7 +283,15 @@ func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, contro
 	if live != nil {
 		live.Bind(sh)
 	}
-	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio}, nil
+	end := cfg.To
+	if end.IsZero() {
+		end = last.Add(time.Nanosecond) // an open window ends after the last event
+	}
+	storms, err := planStorms(&o.settings, cfg.From, end, sh.Plan().Speed, sh.Plan().Loops)
+	if err != nil {
+		return nil, replayPlan{}, err
+	}
+	return sh, replayPlan{Plan: sh.Plan(), ratio: ratio, storms: storms}, nil
 }
 
 // resolveCapture returns the time range of the captures (files, or one

@@ -99,6 +99,9 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 		agg := report.NewAggregator(report.RunInfo{Target: replay.Redact(step.engine.Target), Capture: step.captures,
 			Ratio: ratio, Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(step.engine.Mode)})
 		step.engine.Started = agg.SetStart
+		if step.engine.WebSocket, err = step.wsEngine(plan); err != nil {
+			return nil, err
+		}
 		pass++
 		_, err = replay.Run(ctx, step.engine, sh, stop, agg.Add)
 		if closed(stop) {

@@ -26,6 +26,9 @@ func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 			errs = append(errs, fmt.Errorf("config %s: %v", cfg.file, err))
 		}
 	}
+	if err := s.ValidateStorms(); err != nil {
+		errs = append(errs, fmt.Errorf("config %s: shape: %w", cfg.file, err))
+	}
 	var flags []shaper.ClassSpec
 	for _, rf := range cfg.s.Replay.RatioFor {
 		c, err := shaper.ParseRatioFor(rf)

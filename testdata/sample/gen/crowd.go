@@ -62,6 +62,7 @@ const (
 	streamArrive  = 1<<62 + 2
 	streamGor     = 1<<62 + 3 // GoReplay payload ids
 	streamGorPick = 1<<62 + 4
+	streamWS      = 1 << 61 // + the WebSocket stretch's index
 )
 
 // newCrowd draws the night's sessions, ordered by arrival.

@@ -56,6 +56,9 @@ func run(o options) error {
 		{"match-night.gor", func(f io.Writer) error { return writeGor(f, w.xs, o.seed) }},
 		{"views.csv.gz", func(f io.Writer) error { return gzipped(f, func(w io.Writer) error { return writeViewsCSV(w, views) }) }},
 		{"views.jsonl", func(f io.Writer) error { return writeViewsJSONL(f, views) }},
+		{"match-night-ws.har.gz", func(f io.Writer) error {
+			return gzipped(f, func(zw io.Writer) error { return writeWSHAR(zw, o.seed, w.xs) })
+		}},
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
