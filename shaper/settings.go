@@ -222,10 +222,15 @@ func compileCurves(specs []CurveSpec, start time.Time, where string, errs *[]err
 			}
 			return t
 		}
-		pts := func(ps []PointSpec) []Point {
+		bad := false
+		pts := func(ps []PointSpec, kind string) []Point {
 			out := make([]Point, len(ps))
 			for j, p := range ps {
 				out[j] = Point{At: at(p.At), Value: p.Value}
+				if err := checkPoint(kind, ps, out, j); err != nil {
+					*errs = append(*errs, fmt.Errorf("%s: %v", w, err))
+					bad = true
+				}
 			}
 			return out
 		}
@@ -234,21 +239,50 @@ func compileCurves(specs []CurveSpec, start time.Time, where string, errs *[]err
 			set = append(set, Ramp{At: at(r.At), From: r.From, To: r.To, Over: time.Duration(r.Over)})
 		}
 		if cs.Step != nil {
-			set = append(set, Step(pts(cs.Step)))
+			set = append(set, Step(pts(cs.Step, "step")))
 		}
 		if p := cs.Spike; p != nil {
 			set = append(set, Spike{At: at(p.At), Peak: p.Peak, Rise: time.Duration(p.Rise), Fall: time.Duration(p.Fall)})
 		}
 		if cs.Points != nil {
-			set = append(set, Points(pts(cs.Points)))
+			set = append(set, Points(pts(cs.Points, "points")))
 		}
 		if len(set) != 1 {
 			*errs = append(*errs, fmt.Errorf("%s: want exactly one of ramp, step, spike, points; have %d", w, len(set)))
 			continue
 		}
+		if bad {
+			continue // said above, with the times as written
+		}
 		out = append(out, set[0])
 	}
 	return out
+}
+
+// checkPoint checks point j of a written step or points curve: its value,
+// and that it comes after the point before. The points are named by their
+// times as written ("+5m", "20:00:00Z"), never as resolved against a
+// window start the check does not know yet.
+func checkPoint(kind string, written []PointSpec, ps []Point, j int) error {
+	p := ps[j]
+	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) || p.Value < 0 {
+		return fmt.Errorf("%s: point %d (at %s): value %v must be a number ≥ 0", kind, j+1, writtenAt(written[j].At), p.Value)
+	}
+	if j > 0 && !p.At.After(ps[j-1].At) {
+		return fmt.Errorf("%s: point %d (at %s) is not after point %d (at %s): points go in time order", kind, j+1, writtenAt(written[j].At), j, writtenAt(written[j-1].At))
+	}
+	return nil
+}
+
+// writtenAt quotes a written time; empty is the window start.
+func writtenAt(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "the window start"
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(strings.TrimSpace(s), "+")); err == nil {
+		return fmt.Sprintf("%q, %v after the window start", s, d)
+	}
+	return strconv.Quote(s)
 }
 
 // ParseRatioFor parses a --ratio-for value, "CONDITION[,CONDITION…]:RATIO"
