@@ -258,6 +258,11 @@ func (l *Live) append(ctl shaper.Control) (shaper.Control, error) {
 	case ctl.Op == shaper.OpResume && !paused:
 		return ctl, ErrNotPaused
 	}
+	// A change is checked against the run's shaping: an exit to a class
+	// or session set the run does not have is refused, not ignored.
+	if err := l.settings.CheckChange(&ctl); err != nil {
+		return ctl, err
+	}
 	ctl.At, ctl.Issued = l.now(), time.Now().UTC()
 	ctl, err := l.controls.Append(ctl)
 	if err != nil {

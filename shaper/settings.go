@@ -1,11 +1,11 @@
 package shaper
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -127,16 +127,40 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the duration as a Go duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// DecodeSettings decodes JSON (or YAML turned into JSON) into Settings,
-// refusing unknown keys: "shape: json: unknown field "ratioz"".
+// DecodeSettings decodes JSON (or YAML turned into JSON) into Settings. It
+// returns every problem (errors.Join of *KeyError), each naming its key:
+// unknown keys with the nearest known one ("ratios[0].ratioz: unknown key
+// (did you mean "ratio"?)"), values of the wrong type as written.
 func DecodeSettings(data []byte) (Settings, error) {
 	var s Settings
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("shape: %v", err)
+	err := decodeChecked(data, reflect.TypeOf(s), &s)
+	return s, err
+}
+
+// DecodeExit decodes an exit (the body of POST /v1/run/exit) as
+// DecodeSettings decodes settings.
+func DecodeExit(data []byte) (ExitSpec, error) {
+	var e ExitSpec
+	err := decodeChecked(data, reflect.TypeOf(e), &e)
+	return e, err
+}
+
+// decodeChecked checks data against t (CheckShape's rules), then decodes it
+// into v.
+func decodeChecked(data []byte, t reflect.Type, v any) error {
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("not JSON: %v", err)
 	}
-	return s, nil
+	var errs []error
+	checkValue(t, doc, "", &errs)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%v", err) // CheckShape let through what it should not have
+	}
+	return nil
 }
 
 // When resolves a written capture time against the window start: "" is
@@ -191,7 +215,7 @@ func (s *Settings) Classes(start time.Time, base float64) (*Classes, error) {
 		where := fmt.Sprintf("ratios[%d]", i)
 		m, err := ParseMatch(cs.Match)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %v", where, err))
+			errs = append(errs, fmt.Errorf("%s.match: %v", where, err))
 		}
 		if len(cs.Match) == 0 {
 			errs = append(errs, fmt.Errorf("%s: no match: a class needs one condition at least (\"path=/live/**\")", where))
@@ -202,8 +226,22 @@ func (s *Settings) Classes(start time.Time, base float64) (*Classes, error) {
 		}
 		c.Rules = append(c.Rules, cl)
 	}
-	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
+	// Ratios named by their keys; the curves are checked as compiled.
+	if s.Ratio != nil {
+		if err := checkRatio(*s.Ratio); err != nil {
+			errs = append(errs, &KeyError{Path: "ratio", Msg: err.Error()})
+		}
+	}
+	for i, cs := range s.Ratios {
+		if err := checkRatio(cs.Ratio); err != nil {
+			errs = append(errs, &KeyError{Path: fmt.Sprintf("ratios[%d].ratio", i), Msg: err.Error()})
+		}
+	}
+	if len(errs) == 0 {
+		// What is left: a base ratio given by the caller.
+		if err := c.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -253,6 +291,10 @@ func compileCurves(specs []CurveSpec, start time.Time, where string, errs *[]err
 		}
 		if bad {
 			continue // said above, with the times as written
+		}
+		if err := validateCurve(set[0]); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %v", w, err))
+			continue
 		}
 		out = append(out, set[0])
 	}

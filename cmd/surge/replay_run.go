@@ -178,6 +178,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
+	// The engine is done with the shaper: what its rules matched over
+	// the part of the window replayed (the dry run says it before).
+	writeUnmatched(stderr, sh.Unmatched())
 	var ctls []shaper.Control
 	if controls != nil {
 		ctls, _ = controls.Since(0)
@@ -245,6 +248,9 @@ func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, contro
 		}
 		if cfg.Sets, err = shaper.CollectSets(o.settings.Sessions, src); err != nil {
 			return nil, replayPlan{}, &exitError{exitUsage, fmt.Errorf("shape: %w", err)}
+		}
+		if err := emptySets(o.settings, cfg.Sets); err != nil {
+			return nil, replayPlan{}, &exitError{exitUsage, err}
 		}
 	}
 	if live != nil {

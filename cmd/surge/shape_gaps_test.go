@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,5 +40,74 @@ func TestProtocolClassFromParquet(t *testing.T) {
 	}
 	if got["default"] != 0 {
 		t.Errorf("default class: %d requests; want 0: every request is HTTP/1.1 or HTTP/2", got["default"])
+	}
+}
+
+// TestShapeConfigErrorLines: every error of a shape block names the file,
+// the line and the key, suggests the nearest key, and exits 2 (usage),
+// never with the decoder's own words ("json: unknown field", "Go struct
+// field").
+func TestShapeConfigErrorLines(t *testing.T) {
+	capture := sampleCapture(t)
+	tests := []struct {
+		yaml string
+		want []string
+	}{
+		// An unknown key at the top, with the nearest known one.
+		{"shape:\n  ratioz: 3\n", []string{`c.yaml:2: shape.ratioz: unknown key (did you mean "ratio"?)`}},
+		// An unknown key inside a list item, and a wrong type.
+		{"shape:\n  ratios:\n    - name: live\n      match: \"path=/live/**\"\n      ratio: \"ten\"\n      curvs: []\n", []string{
+			`c.yaml:5: shape.ratios[0].ratio: "ten" is a string; want a number`,
+			`c.yaml:6: shape.ratios[0].curvs: unknown key (did you mean "curves"?)`}},
+		// A duration that is not one; a list where a mapping belongs.
+		{"shape:\n  exits:\n    - {at: \"+1m\", fraction: 0.2, within: soon}\n  content: [a]\n", []string{
+			`c.yaml:3: shape.exits[0].within: "soon" is not a duration`, `c.yaml:4: shape.content: found a list; want a mapping of pattern, ids, file`}},
+		// An exit to a set the config does not have (and no sessions).
+		{"shape:\n  exits:\n    - {at: \"+1m\", fraction: 0.2, to: nohome}\n", []string{
+			`c.yaml:3: shape.exits[0].to: no session set "nohome": the run has no sessions: block`}},
+		// An exit to a set and a class near known ones; a fraction over 1.
+		{"shape:\n  ratios: [{name: live, match: \"path=/live/**\", ratio: 2}]\n  sessions:\n    home: {match: \"path=/api/v1/home\"}\n  exits:\n    - {at: \"+1m\", fraction: 1.5, class: lvie, to: nohome}\n", []string{
+			`c.yaml:6: shape.exits[0].fraction: 1.5 is not between 0 and 1`,
+			`c.yaml:6: shape.exits[0].to: no session set "nohome" (did you mean "home"?) (sets: home)`,
+			`c.yaml:6: shape.exits[0].class: no class "lvie" (did you mean "live"?) (classes: live, default, home)`}},
+		// A set no recorded session starts as: the exit would start nothing.
+		{"shape:\n  sessions:\n    home: {match: \"path=/nowhere\"}\n  exits:\n    - {at: \"+1m\", fraction: 0.2, to: home}\n", []string{
+			`shape.sessions.home: no recorded session of the window starts with a request matching path=/nowhere`}},
+	}
+	for _, tt := range tests {
+		_, _, err := surgeConfigOnly(t, capture, tt.yaml)
+		if err == nil {
+			t.Errorf("config %q: nil error; want %q", tt.yaml, tt.want)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("config %q: error\n%v\nwant it to say %q", tt.yaml, err, w)
+			}
+		}
+		for _, leak := range []string{"json:", "Go struct", "shaper: "} {
+			if strings.Contains(err.Error(), leak) {
+				t.Errorf("config %q: error %v says %q: the decoder's words, not the user's", tt.yaml, err, leak)
+			}
+		}
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != exitUsage {
+			t.Errorf("config %q: error %#v; want exit %d (usage)", tt.yaml, err, exitUsage)
+		}
+	}
+}
+
+// TestUnmatchedClassWarning: a class whose rules match no recorded session
+// of the window is warned of (and counted) in the plan.
+func TestUnmatchedClassWarning(t *testing.T) {
+	capture := sampleCapture(t)
+	_, errs, err := surge(t, "replay", "--from", capture, "--window-to", "2m", "--target", "http://127.0.0.1:9", "--dry-run",
+		"--ratio-for", "path=/lvie/**:10", "--ratio-for", "device=tv:2", "--ratio-for", "region=mars:3")
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, errs)
+	}
+	want := "warning: 2 classes matched no recorded session of the window: a rule that matches nothing reshapes nothing:\n  path=/lvie/**\n  region=mars\n"
+	if !strings.Contains(errs, want) {
+		t.Errorf("dry run lacks %q:\n%s", want, errs)
 	}
 }
