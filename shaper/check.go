@@ -39,6 +39,21 @@ func CheckShape(doc any) []error {
 	return errs
 }
 
+// requiredKeys are the keys a mapping of a type must have, and what each
+// is: their zero value would be a silent choice (a class at ratio 0 drops
+// its sessions), and a missing one is most often an edit not finished yet.
+var requiredKeys = map[reflect.Type][][2]string{
+	reflect.TypeOf(ClassSpec{}): {{"match", `the condition(s) a session's first request must meet ("path=/live/**")`},
+		{"ratio", "the class's ratio (0 drops its sessions)"}},
+	reflect.TypeOf(RampSpec{}):   {{"from", "the factor before the ramp"}, {"to", "the factor after it"}},
+	reflect.TypeOf(SpikeSpec{}):  {{"peak", "the factor at the peak"}},
+	reflect.TypeOf(PointSpec{}):  {{"value", "the factor from this point on"}},
+	reflect.TypeOf(ExitSpec{}):   {{"fraction", "the fraction of the live sessions to end (0.2)"}},
+	reflect.TypeOf(SetSpec{}):    {{"match", `the condition(s) a session's first request must meet ("path=/api/v1/home")`}},
+	reflect.TypeOf(Choice{}):     {{"id", "the content id"}, {"weight", "the id's weight (> 0)"}},
+	reflect.TypeOf(PrefixSpec{}): {{"from", "the prefix to replace"}, {"to", "the prefix to put instead"}},
+}
+
 var (
 	durationType = reflect.TypeOf(Duration(0))
 	condsType    = reflect.TypeOf(Conds(nil))
@@ -93,6 +108,15 @@ func checkValue(t reflect.Type, v any, path string, errs *[]error) {
 			f := t.Field(i)
 			if name := jsonName(f); name != "" {
 				fields[name] = f
+			}
+		}
+		for _, req := range requiredKeys[t] {
+			found := false
+			for k := range m {
+				found = found || strings.EqualFold(k, req[0])
+			}
+			if !found {
+				*errs = append(*errs, &KeyError{Path: join(path, req[0]), Msg: "missing: " + req[1]})
 			}
 		}
 		for _, k := range sortedKeys(m) {
