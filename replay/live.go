@@ -57,6 +57,11 @@ type Live struct {
 	stopped  bool
 	stopAt   time.Duration
 	settings shaper.Settings // as the controls so far make them
+
+	// OnChange, when set, is called after each control is recorded, with
+	// the shaping it leaves in effect (a metrics gauge follows the ratio
+	// with it). Set it before the run starts; it must not call l.
+	OnChange func(ctl shaper.Control, now shaper.Settings)
 }
 
 // pause is a pause made at schedule offset at, wall time from; to is zero
@@ -285,6 +290,9 @@ func (l *Live) append(ctl shaper.Control) (shaper.Control, error) {
 		l.stopped, l.stopAt = true, ctl.At
 	}
 	l.wake()
+	if l.OnChange != nil {
+		l.OnChange(ctl, l.settings)
+	}
 	return ctl, nil
 }
 

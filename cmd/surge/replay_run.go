@@ -75,6 +75,14 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return err
 	}
 	defer web.close()
+	if live != nil && web != nil {
+		// The surge_ratio gauge follows the live ratio.
+		live.OnChange = func(_ shaper.Control, now shaper.Settings) {
+			if now.Ratio != nil {
+				web.metrics.SetRatio(*now.Ratio)
+			}
+		}
+	}
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
@@ -173,6 +181,10 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	summary := agg.Summary()
+	if controls != nil {
+		ctls, _ := controls.Since(0)
+		summary.RatioChanges = ratioChanges(plan.ratio, ctls)
+	}
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
@@ -235,7 +247,7 @@ func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, contro
 	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
 		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
-	ratio := ratioOf(cfg.Ratio)
+	ratio := plan0Ratio(o) // the default class's: shape.ratio, else --ratio
 	// Curve and exit times are capture times the shaper resolves against
 	// the window start.
 	cfg.Shape = o.settings

@@ -2,10 +2,16 @@ package main
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // classRequests returns the dry run's requests per class line.
@@ -109,5 +115,76 @@ func TestUnmatchedClassWarning(t *testing.T) {
 	want := "warning: 2 classes matched no recorded session of the window: a rule that matches nothing reshapes nothing:\n  path=/lvie/**\n  region=mars\n"
 	if !strings.Contains(errs, want) {
 		t.Errorf("dry run lacks %q:\n%s", want, errs)
+	}
+}
+
+// TestLiveRatioReported: a ratio changed while the run runs moves the
+// surge_ratio gauge, and the report's header shows the start ratio, the
+// change, the final and the largest ratio (text, JSON and surge report).
+func TestLiveRatioReported(t *testing.T) {
+	capture := flatCapture(t, 20, 3*time.Second)
+	srv := httptest.NewServer(&arrivals{})
+	defer srv.Close()
+	ctlAddr, webAddr := freePort(t), freePort(t)
+	results := filepath.Join(t.TempDir(), "results.parquet")
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	type out struct {
+		stdout, stderr string
+		err            error
+	}
+	done := make(chan out, 1)
+	go func() {
+		o, e, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--control", ctlAddr, "--web", webAddr,
+			"--web-linger", "0s", "--progress", "none", "--spread=0", "--results", results, "--summary-json", summary)
+		done <- out{o, e, err}
+	}()
+	gauge := func() string {
+		resp, err := http.Get("http://" + webAddr + "/metrics")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`(?m)^surge_ratio (\S+)$`).FindStringSubmatch(string(b))
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	for deadline := time.Now().Add(10 * time.Second); gauge() != "1"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("surge_ratio never read 1 (got %q)", gauge())
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, _, err := surge(t, "ctl", "--addr", "http://"+ctlAddr, "set", "ratio=3"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the control API never took the change")
+		}
+	}
+	if g := gauge(); g != "3" {
+		t.Errorf("surge_ratio = %q after the ratio went to 3; want 3", g)
+	}
+	var o out
+	select {
+	case o = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the replay did not end")
+	}
+	if o.err != nil && !strings.Contains(o.err.Error(), "generator fell behind") {
+		t.Fatalf("replay: %v\n%s", o.err, o.stderr)
+	}
+	header := regexp.MustCompile(`ratio 1x, then 3x at \+[0-9.]+m?s \(ctl\): final 3x, max 3x`)
+	if !header.MatchString(o.stdout) {
+		t.Errorf("the report's header lacks the ratio change:\n%s", o.stdout)
+	}
+	if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), `"ratio_changes": [`) {
+		t.Errorf("summary JSON lacks ratio_changes (%v):\n%s", err, b)
+	}
+	rep, _, err := surge(t, "report", results)
+	if err != nil || !header.MatchString(rep) {
+		t.Errorf("surge report %s: %v; its header lacks the ratio change:\n%s", results, err, rep)
 	}
 }
