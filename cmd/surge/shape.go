@@ -17,27 +17,9 @@ import (
 // class's ratio stays --ratio unless shape.ratio is given.
 func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 	var errs []error
-	doc := &shapeDoc{what: "config", block: "shape"}
-	if cfg.file != "" {
-		data, err := os.ReadFile(cfg.file)
-		if err != nil {
-			return s, 0, fmt.Errorf("config %s: %w", cfg.file, err)
-		}
-		if doc, err = readShapeDoc(cfg.file, data); err != nil {
-			return s, 0, err
-		}
-	} else if raw := cfg.s.Shape; raw != nil {
-		// Not from a file (no lines to name): check the keys as given.
-		var v any = raw
-		var n yaml.Node
-		if err := n.Encode(v); err == nil {
-			doc.node = &n
-		}
-	}
-	var derrs []error
-	if s, derrs = doc.settings(); len(derrs) > 0 {
-		// Keys or types are wrong: what the rest would say is noise.
-		return s, 0, errors.Join(derrs...)
+	s, doc, err := shapeBlock(cfg)
+	if err != nil {
+		return s, 0, err
 	}
 	var flags []shaper.ClassSpec
 	for _, rf := range cfg.s.Replay.RatioFor {
@@ -59,6 +41,31 @@ func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 	// times against.
 	errs = append(errs, doc.wrap(s.Validate())...)
 	return s, nFlags, errors.Join(errs...)
+}
+
+// shapeBlock decodes the config's shape block as written (shapeDoc: every
+// error with its line), or the keys as given when not from a file.
+func shapeBlock(cfg *config) (shaper.Settings, *shapeDoc, error) {
+	doc := &shapeDoc{what: "config", block: "shape"}
+	if cfg.file != "" {
+		data, err := os.ReadFile(cfg.file)
+		if err != nil {
+			return shaper.Settings{}, doc, fmt.Errorf("config %s: %w", cfg.file, err)
+		}
+		if doc, err = readShapeDoc(cfg.file, data); err != nil {
+			return shaper.Settings{}, doc, err
+		}
+	} else if raw := cfg.s.Shape; raw != nil {
+		// Not from a file (no lines to name): check the keys as given.
+		var v any = raw
+		var n yaml.Node
+		if err := n.Encode(v); err == nil {
+			doc.node = &n
+		}
+	}
+	s, errs := doc.settings()
+	// Keys or types wrong: what the rest would say is noise.
+	return s, doc, errors.Join(errs...)
 }
 
 // ratioOf returns the number of a constant ratio, or 1.
