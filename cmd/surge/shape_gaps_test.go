@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surge-replay/surge/eventlog/kafkalog/kafkatest"
 )
 
 // classRequests returns the dry run's requests per class line.
@@ -186,5 +188,25 @@ func TestLiveRatioReported(t *testing.T) {
 	rep, _, err := surge(t, "report", results)
 	if err != nil || !header.MatchString(rep) {
 		t.Errorf("surge report %s: %v; its header lacks the ratio change:\n%s", results, err, rep)
+	}
+}
+
+// TestProtocolClassFromKafka: a class rule on protocol matches when the
+// capture is replayed from a Kafka topic (its records carry the protocol).
+func TestProtocolClassFromKafka(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	capture := kafkatest.Topic(t, brokers, 2, "")
+	kafkatest.Produce(t, capture, 0, 60) // HTTP/1.1 every one
+	_, errs, err := surge(t, "replay", "--from", capture.String(), "--target", "http://127.0.0.1:9", "--dry-run",
+		"--ratio-for", "protocol=HTTP/1.1:2", "--ratio-for", "protocol=HTTP/2:3")
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, errs)
+	}
+	got := classRequests(t, errs)
+	if got["protocol=HTTP/1.1"] != 120 || got["default"] != 0 {
+		t.Errorf("classes %v; want the 60 HTTP/1.1 requests at 2x in their class\n%s", got, errs)
+	}
+	if !strings.Contains(errs, "warning: 1 class matched no recorded session of the window") || !strings.Contains(errs, "  protocol=HTTP/2\n") {
+		t.Errorf("dry run does not warn of the HTTP/2 class, which matches nothing:\n%s", errs)
 	}
 }
