@@ -251,6 +251,18 @@ func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, contro
 	// Curve and exit times are capture times the shaper resolves against
 	// the window start.
 	cfg.Shape = o.settings
+	if cfg.Shape.Shaped() {
+		// The config was checked against a stand-in window start; times
+		// written as clock times and as offsets may only disagree on
+		// their order against the real one.
+		if _, err := cfg.Shape.Classes(cfg.From, ratio); err != nil {
+			var errs []error
+			for _, e := range unjoinAll(err) {
+				errs = append(errs, fmt.Errorf("shape.%v (times resolved against the window start %s)", e, cfg.From.UTC().Format(time.RFC3339)))
+			}
+			return nil, replayPlan{}, usageError(errs)
+		}
+	}
 	if len(o.settings.Sessions) > 0 {
 		// The sets of recorded sessions exits send users to: one pass over
 		// the window before the run.

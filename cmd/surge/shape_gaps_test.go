@@ -78,6 +78,10 @@ func TestShapeConfigErrorLines(t *testing.T) {
 			`c.yaml:6: shape.exits[0].fraction: 1.5 is not between 0 and 1`,
 			`c.yaml:6: shape.exits[0].to: no session set "nohome" (did you mean "home"?) (sets: home)`,
 			`c.yaml:6: shape.exits[0].class: no class "lvie" (did you mean "live"?) (classes: live, default, home)`}},
+		// Points in order against the stand-in start but not against the
+		// capture's (19:44:59Z): said when the window start is known.
+		{"shape:\n  curves: [{step: [{at: \"+30m\", value: 2}, {at: \"20:00:00Z\", value: 3}]}]\n", []string{
+			`shape.curves[0]: step: point 2 (at "20:00:00Z") is not after point 1 (at "+30m", 30m0s after the window start)`}},
 		// A set no recorded session starts as: the exit would start nothing.
 		{"shape:\n  sessions:\n    home: {match: \"path=/nowhere\"}\n  exits:\n    - {at: \"+1m\", fraction: 0.2, to: home}\n", []string{
 			`shape.sessions.home: no recorded session of the window starts with a request matching path=/nowhere`}},
