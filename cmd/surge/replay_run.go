@@ -70,7 +70,14 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	info.WindowFrom, info.Surge = plan.From, surge.Info()
 	startCh := make(chan time.Time, 1)
-	web, err := o.startWeb(stderr, agg, tl, plan.ratio, o.engine.SessionIdle, plan.Duration)
+	var changes func() []report.RatioChange
+	if controls != nil {
+		changes = func() []report.RatioChange {
+			ctls, _ := controls.Since(0)
+			return ratioChanges(plan.ratio, ctls)
+		}
+	}
+	web, err := o.startWeb(stderr, agg, tl, plan.ratio, o.engine.SessionIdle, plan.Duration, changes)
 	if err != nil {
 		return err
 	}
@@ -181,9 +188,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	summary := agg.Summary()
-	if controls != nil {
-		ctls, _ := controls.Since(0)
-		summary.RatioChanges = ratioChanges(plan.ratio, ctls)
+	if changes != nil {
+		summary.RatioChanges = changes()
 	}
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)

@@ -173,6 +173,16 @@ func TestLiveRatioReported(t *testing.T) {
 	if g := gauge(); g != "3" {
 		t.Errorf("surge_ratio = %q after the ratio went to 3; want 3", g)
 	}
+	// The running page's header shows the change too.
+	if resp, err := http.Get("http://" + webAddr + "/"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "1x, then 3x at ") {
+			t.Errorf("the live page's header lacks the ratio change")
+		}
+	} else {
+		t.Errorf("live page: %v", err)
+	}
 	var o out
 	select {
 	case o = <-done:
