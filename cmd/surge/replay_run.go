@@ -45,8 +45,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode, %s\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), o.engine.Protocol(), plan)
 	fmt.Fprint(stderr, captureLossNote(o.captures))
+	fmt.Fprint(stderr, regionsPlan(&o.engine))
 	if o.dryRun {
-		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
+		if err := replay.CheckRegions(cmd.Context(), &o.engine); err != nil {
 			return err
 		}
 		sched, err := planSchedule(sh)
@@ -193,6 +194,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
+	fmt.Fprint(stderr, dnsLine(st))
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
