@@ -24,6 +24,9 @@ func (s *Settings) Validate() []error {
 	if _, err := NewRewriter(s.Content, s.Rewrites, 0); err != nil {
 		errs = append(errs, unjoin(err)...)
 	}
+	if _, err := compileRegions(s.Regions); err != nil {
+		errs = append(errs, unjoin(err)...)
+	}
 	for _, name := range sortedSets(s.Sessions) {
 		sp := s.Sessions[name]
 		where := "sessions." + name

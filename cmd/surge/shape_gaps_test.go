@@ -82,6 +82,8 @@ func TestShapeConfigErrorLines(t *testing.T) {
 		// capture's (19:44:59Z): said when the window start is known.
 		{"shape:\n  curves: [{step: [{at: \"+30m\", value: 2}, {at: \"20:00:00Z\", value: 3}]}]\n", []string{
 			`shape.curves[0]: step: point 2 (at "20:00:00Z") is not after point 1 (at "+30m", 30m0s after the window start)`}},
+		// A region mix's bad weight: at config time, with its line.
+		{"shape:\n  regions: {mix: {eu: -1, us: 2}}\n", []string{`c.yaml:2: shape.regions: mix: eu: weight -1: want a positive number`}},
 		// A set no recorded session starts as: the exit would start nothing.
 		{"shape:\n  sessions:\n    home: {match: \"path=/nowhere\"}\n  exits:\n    - {at: \"+1m\", fraction: 0.2, to: home}\n", []string{
 			`shape.sessions.home: no recorded session of the window starts with a request matching path=/nowhere`}},
