@@ -170,6 +170,9 @@ func (s *RunSpec) Validate() []error {
 		if s.Shape.Ratio != nil {
 			bad("shape.ratio: the run's ratio is its spec's ratio (surge run start --ratio); leave it out of the shape block")
 		}
+		if s.Shape.Regions != nil {
+			bad("shape.regions: not in fleet runs yet: agents have no per-region DNS (regions:) to send a region's sessions through")
+		}
 		for _, err := range s.Shape.Validate() {
 			bad("shape.%v", err)
 		}

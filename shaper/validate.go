@@ -107,7 +107,7 @@ func (run *Settings) CheckChange(ctl *Control) error {
 		next := run.Merge(ctl.Set)
 		if ctl.Replace {
 			next = *ctl.Set
-			next.Sessions = run.Sessions
+			next.Sessions, next.Regions = run.Sessions, run.Regions
 		}
 		if errs := next.Validate(); len(errs) > 0 {
 			return errors.Join(errs...)

@@ -175,7 +175,7 @@ func (w *configWatcher) settings(data []byte) (shaper.Settings, error) {
 	if !set.Shaped() && ratio == 0 {
 		return set, fmt.Errorf("config %s: replay.ratio 0 with no classes schedules nothing (surge ctl pause holds a run)", w.file)
 	}
-	set.Sessions = nil
+	set.Sessions, set.Regions = nil, nil // the run keeps its own (restartOnly)
 	return set, nil
 }
 
@@ -208,7 +208,7 @@ func (w *configWatcher) restartOnly(data []byte) {
 }
 
 // startKeys flattens a config's keys other than the live ones (shape
-// except its session sets, replay.ratio) to "replay.speed" → its value as
+// except its session sets and region mix, replay.ratio) to "replay.speed" → its value as
 // YAML, for restartOnly.
 func startKeys(data []byte) map[string]string {
 	var doc map[string]any
@@ -234,8 +234,10 @@ func startKeys(data []byte) map[string]string {
 			case key == "shape":
 				if sm, ok := x.(map[string]any); ok {
 					for sk, sv := range sm {
-						if strings.EqualFold(sk, "sessions") {
-							walk("shape.sessions", sv)
+						// Collected or compiled at the start: a reload
+						// keeps them.
+						if k := strings.ToLower(sk); k == "sessions" || k == "regions" {
+							walk("shape."+k, sv)
 						}
 					}
 				}
