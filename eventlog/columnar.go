@@ -27,7 +27,7 @@ type rowReader[T any] interface {
 // allocate nothing; a batch's header lists share one allocation.
 type requestLineReader struct {
 	time, session, user, seq, method, scheme, host, path, query column
-	hname, hvalue, body, region, device, status                 column
+	hname, hvalue, body, region, device, protocol, status       column
 	bodySize, latency                                           column          // truncation and think time
 	headers                                                     []schema.Header // the current slab rows' header lists are cut from
 }
@@ -45,7 +45,8 @@ var requestLineColumns = [...]struct {
 	{path: []string{"seq"}}, {path: []string{"method"}}, {path: []string{"scheme"}}, {path: []string{"host"}},
 	{path: []string{"path"}}, {path: []string{"query"}},
 	{path: []string{"headers", "list", "element", "name"}}, {path: []string{"headers", "list", "element", "value"}},
-	{path: []string{"body"}}, {path: []string{"region"}}, {path: []string{"device"}}, {path: []string{"status"}},
+	{path: []string{"body"}}, {path: []string{"region"}}, {path: []string{"device"}}, {path: []string{"protocol"}},
+	{path: []string{"status"}},
 	{path: []string{"body_size"}}, {path: []string{"latency_ns"}},
 }
 
@@ -77,7 +78,7 @@ func newRequestLineReader(rg parquet.RowGroup, s *parquet.Schema, caches *lineCa
 // columns returns the reader's columns in the order of requestLineColumns.
 func (r *requestLineReader) columns() []*column {
 	return []*column{&r.time, &r.session, &r.user, &r.seq, &r.method, &r.scheme, &r.host, &r.path, &r.query,
-		&r.hname, &r.hvalue, &r.body, &r.region, &r.device, &r.status, &r.bodySize, &r.latency}
+		&r.hname, &r.hvalue, &r.body, &r.region, &r.device, &r.protocol, &r.status, &r.bodySize, &r.latency}
 }
 
 // Read decodes up to len(rows) rows.
@@ -92,7 +93,8 @@ func (r *requestLineReader) Read(rows []schema.RequestLine) (n int, err error) {
 			c   *column
 			dst *string
 		}{{&r.session, &row.Session}, {&r.user, &row.User}, {&r.method, &row.Method}, {&r.scheme, &row.Scheme},
-			{&r.host, &row.Host}, {&r.path, &row.Path}, {&r.query, &row.Query}, {&r.region, &row.Region}, {&r.device, &row.Device}} {
+			{&r.host, &row.Host}, {&r.path, &row.Path}, {&r.query, &row.Query}, {&r.region, &row.Region}, {&r.device, &row.Device},
+			{&r.protocol, &row.Protocol}} {
 			if err := f.c.load(); err != nil {
 				return i, unexpected(err)
 			}

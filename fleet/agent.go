@@ -165,6 +165,22 @@ func (a *Agent) run(ctx context.Context, l *liveState) {
 		}
 		return
 	}
+	// The session sets exits send users to: read from the capture topic
+	// before the run, the same on every agent.
+	began := time.Now()
+	sets, err := collectSets(ctx, spec)
+	if err != nil {
+		a.logf("run %s refused: %v", spec.Run, err)
+		pub.update(func(r *AgentReport) { r.Refused = err.Error() })
+		if err := pub.publish(ctx, true); err != nil {
+			a.logf("run %s: %v", spec.Run, err)
+		}
+		return
+	}
+	if sets != nil {
+		l.sets = sets
+		a.logf("run %s: session sets collected in %v (%d sets)", spec.Run, time.Since(began).Round(time.Millisecond), len(sets))
+	}
 	clk, err := measureClock(ctx, a.cfg.Topics, a.cfg.ID, 5, time.Now)
 	if err != nil {
 		a.logf("run %s: clock: %v", spec.Run, err)

@@ -27,6 +27,9 @@ type liveState struct {
 	mu      sync.Mutex
 	st      State
 	changed chan struct{}
+	// sets are the run's session sets (collectSets), set once before the
+	// agent joins the run's group; read-only after.
+	sets map[string]shaper.SessionSet
 }
 
 func newLiveState(st State) *liveState {
@@ -106,6 +109,7 @@ func newGated(ctx context.Context, live *liveState, spec *RunSpec, lookahead tim
 		origins: newOrigins(spec.spread()), marks: marks, grace: spec.grace(), late: spec.late(), counts: counts}
 	cfg := spec.shaperConfig()
 	cfg.Ratio = shaper.RatioFunc(g.ratio)
+	cfg.Sets = live.sets
 	// The run's shaper control events (OpShape) reach the shaper through
 	// its Controls, synced from the state before each event is shaped.
 	g.controls, _ = shaper.NewControls()
@@ -169,8 +173,13 @@ func (g *gated) Next() (*shaper.Request, error) {
 		if !ok {
 			return nil, io.EOF
 		}
-		p, _ := g.origins.of(r.Exchange, r.At)
-		dup, h := classify(w, time.Now(), g.marks[p], g.grace, g.late)
+		// A follow-up session (an exit's) is of no partition of this
+		// generation: no earlier owner sent it.
+		var mark time.Time
+		if p, ok := g.origins.of(r.Exchange, r.At); ok {
+			mark = g.marks[p]
+		}
+		dup, h := classify(w, time.Now(), mark, g.grace, g.late)
 		g.counts.count(dup, h)
 		if h == skipped {
 			continue

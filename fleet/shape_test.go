@@ -25,7 +25,7 @@ func TestStateShape(t *testing.T) {
 		e.Shape = &c
 		return e
 	}
-	set := shaper.Control{Op: shaper.OpSet, Set: &shaper.Settings{Ratio: &three, Ratios: []shaper.ClassSpec{{Match: shaper.Conds{"path=/live/**"}, Ratio: 10}}}}
+	set := shaper.Control{Op: shaper.OpSet, Set: &shaper.Settings{Ratio: &three, Ratios: []shaper.ClassSpec{{Name: "live", Match: shaper.Conds{"path=/live/**"}, Ratio: 10}}}}
 	exit := shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.2, Class: "live"}}
 	events := []Event{
 		start,
@@ -37,10 +37,13 @@ func TestStateShape(t *testing.T) {
 		shape(21*time.Second, shaper.Control{Op: shaper.OpPause}), // refused: an op of its own
 		shape(22*time.Second, shaper.Control{Op: shaper.OpSet, Set: &shaper.Settings{Ratios: []shaper.ClassSpec{{Match: shaper.Conds{"colour=red"}}}}}), // refused: bad key
 		ev(OpShape, 23*time.Second), // refused: no event
+		shape(24*time.Second, shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.2, Class: "lvie"}}), // refused: no such class
+		shape(25*time.Second, shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.2, To: "home"}}),    // refused: no such set
 	}
 	st, errs := Fold("r1", events)
-	if len(errs) != 3 || !strings.Contains(errs[0].Error(), "want set or exit") || !strings.Contains(errs[1].Error(), "colour") || !strings.Contains(errs[2].Error(), "no control event") {
-		t.Errorf("Fold errors %v; want three refusals", errs)
+	if len(errs) != 5 || !strings.Contains(errs[0].Error(), "want set or exit") || !strings.Contains(errs[1].Error(), "colour") || !strings.Contains(errs[2].Error(), "no control event") ||
+		!strings.Contains(errs[3].Error(), `exit.class: no class "lvie" (did you mean "live"?)`) || !strings.Contains(errs[4].Error(), `exit.to: no session set "home"`) {
+		t.Errorf("Fold errors %v; want five refusals", errs)
 	}
 	var got []string
 	for _, c := range st.Shape {

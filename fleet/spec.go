@@ -20,8 +20,8 @@ import (
 
 // Version is the version of the control and results records, sent in their
 // HeaderVersion header. A reader refuses another major version.
-// 1.1 added RunSpec.Thresholds and AgentReport.Gate.
-const Version = "1.1"
+// 1.1 added RunSpec.Thresholds and AgentReport.Gate; 1.2 RunSpec.Shape.
+const Version = "1.2"
 
 // Record headers of the control and results topics.
 const (
@@ -106,6 +106,15 @@ type RunSpec struct {
 	// with its report; the merged report evaluates them on the fleet's
 	// results. An agent of 1.0 ignores them: they then have no data.
 	Thresholds []string `json:"thresholds,omitempty"`
+	// Shape is the run's shaping beyond its ratio (1.2): the shape block of
+	// a config, as surge replay reads it (docs/SHAPING.md): classes,
+	// curves, exits, session sets, content list, rewrites. Ratio stays
+	// the default class's ratio (surge run set ratio= changes it), so
+	// Shape.Ratio is not used. Every agent collects the session sets
+	// from the capture topic's window before the run, the same on every
+	// agent, so an exit's follow-up sessions are those one machine would
+	// start. An agent of 1.1 ignores Shape: it replays the run unshaped.
+	Shape *shaper.Settings `json:"shape,omitempty"`
 }
 
 // newGate returns a Gate for the run's thresholds, nil without any.
@@ -157,6 +166,17 @@ func (s *RunSpec) Validate() []error {
 	if _, err := s.newGate(); err != nil {
 		bad("thresholds: %v", err)
 	}
+	if s.Shape != nil {
+		if s.Shape.Ratio != nil {
+			bad("shape.ratio: the run's ratio is its spec's ratio (surge run start --ratio); leave it out of the shape block")
+		}
+		if s.Shape.Regions != nil {
+			bad("shape.regions: not in fleet runs yet: agents have no per-region DNS (regions:) to send a region's sessions through")
+		}
+		for _, err := range s.Shape.Validate() {
+			bad("shape.%v", err)
+		}
+	}
 	cfg := s.shaperConfig()
 	for _, err := range cfg.Validate() {
 		errs = append(errs, err)
@@ -173,10 +193,14 @@ func (s *RunSpec) Validate() []error {
 // shaperConfig returns the shaper's configuration for s, with the constant
 // ratio of the spec (an agent replaces it with the run's live ratio).
 func (s *RunSpec) shaperConfig() shaper.Config {
-	return shaper.Config{
+	c := shaper.Config{
 		From: s.WindowFrom, To: s.WindowTo, Speed: s.Speed, Ratio: shaper.Constant(s.Ratio),
 		Seed: s.Seed, Spread: time.Duration(s.SpreadNS),
 	}
+	if s.Shape != nil {
+		c.Shape = *s.Shape
+	}
+	return c
 }
 
 // speed returns the speed with its default.

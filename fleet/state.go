@@ -85,7 +85,10 @@ func (s State) Apply(e Event) (State, error) {
 			return s, fmt.Errorf("run %s: shape op %q: want set or exit (pause, resume and stop are ops of their own)", e.Run, c.Op)
 		}
 		c.At, c.Issued, c.By = s.Offset(at), e.Issued, e.By
-		if err := c.Validate(); err != nil {
+		// Checked against the run's shaping so far: an exit to a class
+		// or session set the run does not have is refused.
+		cur := s.Shaping()
+		if err := cur.CheckChange(&c); err != nil {
 			return s, fmt.Errorf("run %s: %v", e.Run, err)
 		}
 		if n := len(s.Shape); n > 0 && c.At < s.Shape[n-1].At {
@@ -198,4 +201,26 @@ func (s State) Offset(w time.Time) time.Duration {
 		paused += p.To.Sub(p.From)
 	}
 	return max(w.Sub(s.Spec.StartAt)-paused, 0)
+}
+
+// Shaping returns the run's shaping as its spec and its shape events so
+// far make it (the ratio aside: RatioAt).
+func (s State) Shaping() shaper.Settings {
+	var cur shaper.Settings
+	if s.Spec != nil && s.Spec.Shape != nil {
+		cur = *s.Spec.Shape
+	}
+	for _, c := range s.Shape {
+		if c.Op != shaper.OpSet || c.Set == nil {
+			continue
+		}
+		if c.Replace {
+			sets := cur.Sessions
+			cur = *c.Set
+			cur.Sessions = sets
+		} else {
+			cur = cur.Merge(c.Set)
+		}
+	}
+	return cur
 }

@@ -65,10 +65,13 @@ func (h *ControlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.change(w, func() (shaper.Control, error) { return h.Live.Set(set, false, by) })
 	case r.URL.Path == "/v1/run/exit" && r.Method == http.MethodPost:
-		var e shaper.ExitSpec
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			fail(w, http.StatusBadRequest, err)
+			return
+		}
+		e, err := shaper.DecodeExit(body)
+		if err != nil {
 			fail(w, http.StatusBadRequest, fmt.Errorf("exit: %v", err))
 			return
 		}

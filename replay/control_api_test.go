@@ -18,16 +18,20 @@ func TestControlHandler(t *testing.T) {
 		want                                    int
 		in                                      string // in the body
 	}{
-		{"get", "GET", "/v1/run", "", "", "127.0.0.1:5000", 200, `"state": "starting"`},                              // loopback, no token
-		{"not loopback", "GET", "/v1/run", "", "", "192.0.2.7:5000", 403, "loopback clients only"},                   // refused without a token
-		{"bad patch", "PATCH", "/v1/run", `{"ratios": [{"match": "colour=red"}]}`, "", "127.0.0.1:1", 400, "colour"}, // every error named
-		{"unknown key", "PATCH", "/v1/run", `{"ratioz": 2}`, "", "127.0.0.1:1", 400, "ratioz"},                       // refused
-		{"patch", "PATCH", "/v1/run", `{"ratio": 2}`, "", "127.0.0.1:1", 200, `"op": "set"`},                         // a control event
-		{"resume unpaused", "POST", "/v1/run/resume", "", "", "127.0.0.1:1", 409, "not paused"},                      // conflict
-		{"bad exit", "POST", "/v1/run/exit", `{"fraction": 3}`, "", "127.0.0.1:1", 400, "not between 0 and 1"},       // checked
-		{"unknown action", "POST", "/v1/run/explode", "", "", "127.0.0.1:1", 404, "want /v1/run/pause"},              // not found
-		{"method", "DELETE", "/v1/run", "", "", "127.0.0.1:1", 405, "not allowed"},                                   // method
-		{"elsewhere", "GET", "/", "", "", "127.0.0.1:1", 404, "/v1/run"},                                             // not the API
+		{"get", "GET", "/v1/run", "", "", "127.0.0.1:5000", 200, `"state": "starting"`},                                            // loopback, no token
+		{"not loopback", "GET", "/v1/run", "", "", "192.0.2.7:5000", 403, "loopback clients only"},                                 // refused without a token
+		{"bad patch", "PATCH", "/v1/run", `{"ratios": [{"match": "colour=red", "ratio": 2}]}`, "", "127.0.0.1:1", 400, "colour"},   // every error named
+		{"no ratio", "PATCH", "/v1/run", `{"ratios": [{"match": "path=/x"}]}`, "", "127.0.0.1:1", 400, "ratios[0].ratio: missing"}, // never a silent 0
+		{"wrong type", "PATCH", "/v1/run", `{"ratio": "2"}`, "", "127.0.0.1:1", 400, `ratio: \"2\" is a string; want a number`},    // said as written
+		{"exit typo", "POST", "/v1/run/exit", `{"fraction": 0.2, "clas": "x"}`, "", "127.0.0.1:1", 400, `exit: clas: unknown key (did you mean \"class\"?)`},
+		{"exit to no set", "POST", "/v1/run/exit", `{"fraction": 0.2, "to": "home"}`, "", "127.0.0.1:1", 400, `exit.to: no session set \"home\"`}, // refused
+		{"unknown key", "PATCH", "/v1/run", `{"ratioz": 2}`, "", "127.0.0.1:1", 400, "ratioz"},                                                    // refused
+		{"patch", "PATCH", "/v1/run", `{"ratio": 2}`, "", "127.0.0.1:1", 200, `"op": "set"`},                                                      // a control event
+		{"resume unpaused", "POST", "/v1/run/resume", "", "", "127.0.0.1:1", 409, "not paused"},                                                   // conflict
+		{"bad exit", "POST", "/v1/run/exit", `{"fraction": 3}`, "", "127.0.0.1:1", 400, "not between 0 and 1"},                                    // checked
+		{"unknown action", "POST", "/v1/run/explode", "", "", "127.0.0.1:1", 404, "want /v1/run/pause"},                                           // not found
+		{"method", "DELETE", "/v1/run", "", "", "127.0.0.1:1", 405, "not allowed"},                                                                // method
+		{"elsewhere", "GET", "/", "", "", "127.0.0.1:1", 404, "/v1/run"},                                                                          // not the API
 	}
 	for _, tt := range tests {
 		h := &replay.ControlHandler{Live: live}

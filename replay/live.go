@@ -57,6 +57,11 @@ type Live struct {
 	stopped  bool
 	stopAt   time.Duration
 	settings shaper.Settings // as the controls so far make them
+
+	// OnChange, when set, is called after each control is recorded, with
+	// the shaping it leaves in effect (a metrics gauge follows the ratio
+	// with it). Set it before the run starts; it must not call l.
+	OnChange func(ctl shaper.Control, now shaper.Settings)
 }
 
 // pause is a pause made at schedule offset at, wall time from; to is zero
@@ -258,6 +263,11 @@ func (l *Live) append(ctl shaper.Control) (shaper.Control, error) {
 	case ctl.Op == shaper.OpResume && !paused:
 		return ctl, ErrNotPaused
 	}
+	// A change is checked against the run's shaping: an exit to a class
+	// or session set the run does not have is refused, not ignored.
+	if err := l.settings.CheckChange(&ctl); err != nil {
+		return ctl, err
+	}
 	ctl.At, ctl.Issued = l.now(), time.Now().UTC()
 	ctl, err := l.controls.Append(ctl)
 	if err != nil {
@@ -280,6 +290,9 @@ func (l *Live) append(ctl shaper.Control) (shaper.Control, error) {
 		l.stopped, l.stopAt = true, ctl.At
 	}
 	l.wake()
+	if l.OnChange != nil {
+		l.OnChange(ctl, l.settings)
+	}
 	return ctl, nil
 }
 

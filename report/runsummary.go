@@ -82,6 +82,11 @@ type RunSummary struct {
 	Dropped   int64            `json:"dropped"`
 	DroppedBy map[string]int64 `json:"dropped_by"`
 
+	// RatioChanges are the changes of the ratio made while the run ran
+	// (live control), in order; the header shows them (RatioText). Ratio
+	// stays the starting ratio.
+	RatioChanges []RatioChange `json:"ratio_changes,omitempty"`
+
 	IntendedRPS float64 `json:"intended_rps"`
 	AchievedRPS float64 `json:"achieved_rps"`
 	DurationS   float64 `json:"duration_s"`

@@ -83,8 +83,8 @@ func (s *RunSummary) writeHeader(b *strings.Builder) {
 	b.WriteString("surge replay report\n")
 	fmt.Fprintf(b, "  target    %s\n", cmp.Or(s.Target, "-"))
 	fmt.Fprintf(b, "  capture   %s\n", cmp.Or(strings.Join(s.Capture, " "), "-"))
-	fmt.Fprintf(b, "  run       ratio %sx  speed %sx  seed %d  mode %s\n",
-		num(s.Ratio), num(s.Speed), s.Seed, cmp.Or(s.Mode, "-"))
+	fmt.Fprintf(b, "  run       ratio %s  speed %sx  seed %d  mode %s\n",
+		s.RatioText(), num(s.Speed), s.Seed, cmp.Or(s.Mode, "-"))
 	start := "-"
 	if !s.Start.IsZero() {
 		start = s.Start.Format(time.RFC3339)

@@ -134,6 +134,9 @@ type RequestLine struct {
 	Body    []byte    `parquet:"body"`
 	Region  string    `parquet:"region,dict"`
 	Device  string    `parquet:"device,dict"`
+	// Protocol is the recorded protocol (ProtoHTTP11, …): class rules
+	// match on it (shaper "protocol=HTTP/2").
+	Protocol string `parquet:"protocol,dict"`
 	// Status is the recorded response status, 0 when the source recorded
 	// none: the replay copies it into Result.RecordedStatus.
 	Status int32 `parquet:"status,optional"`
@@ -148,11 +151,11 @@ type RequestLine struct {
 func (r *RequestLine) EventTime() time.Time { return r.Time }
 
 // Exchange returns the exchange r projects, without its response facts
-// (but its recorded status and latency) and its protocol and source.
+// (but its recorded status and latency) and its source.
 func (r *RequestLine) Exchange() Exchange {
 	e := Exchange{Time: r.Time, Session: r.Session, User: r.User, Seq: r.Seq, Method: r.Method,
 		Scheme: r.Scheme, Host: r.Host, Path: r.Path, Query: r.Query, Headers: r.Headers, Body: r.Body,
-		Region: r.Region, Device: r.Device, BodySize: r.BodySize, BodyTruncated: r.BodyTruncated, LatencyNS: r.LatencyNS}
+		Region: r.Region, Device: r.Device, Protocol: r.Protocol, BodySize: r.BodySize, BodyTruncated: r.BodyTruncated, LatencyNS: r.LatencyNS}
 	if r.Status != 0 {
 		e.Status = Int32(r.Status)
 	}

@@ -51,6 +51,11 @@ func (s *Shaper) compile(from time.Time, at time.Duration) error {
 			return fmt.Errorf("shaper: %w", err)
 		}
 		s.ratio, s.classes, s.classifier = c, c, c
+		for i := range c.Rules {
+			if l := c.Rules[i].label(); !slices.Contains(s.ruleLabels, l) {
+				s.ruleLabels = append(s.ruleLabels, l)
+			}
+		}
 	} else if s.settings.Ratio != nil {
 		s.ratio, s.classes, s.classifier = Constant(*s.settings.Ratio), nil, nil
 	}

@@ -169,7 +169,11 @@ func TestSettingsErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("Classes = nil error; want five")
 	}
-	for _, want := range []string{"ratios[0]", "class path=/x: ratio -1", "ratios[2].curves[0]: want exactly one", "is not after point 1", `curves[1]: time "noon"`} {
+	for _, want := range []string{"ratios[0].match: condition \"colour=red\"", "ratios[1].ratio: ratio -1 is negative", "ratios[2].curves[0]: want exactly one",
+		// Offsets are named as written, durations, never clock times of
+		// the day the check resolved them against.
+		`curves[0]: step: point 2 (at "+1m", 1m0s after the window start) is not after point 1 (at "+2m", 2m0s after the window start)`,
+		`curves[1]: time "noon"`} {
 		if !contains(err.Error(), want) {
 			t.Errorf("Classes error = %v; want it to say %q", err, want)
 		}

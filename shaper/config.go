@@ -71,7 +71,8 @@ type Config struct {
 	// decides when, never what.
 	Gate func(at time.Duration) error
 	// Sets are the named sets of recorded sessions exits send users to
-	// (CollectSets); every ExitSpec.To must name one.
+	// (CollectSets); when set, every ExitSpec.To must name a set that is
+	// not empty. Nil means not collected (yet): exits start no follow-ups.
 	Sets map[string]SessionSet
 }
 
@@ -132,7 +133,7 @@ func (c *Config) Validate() []error {
 		if _, err := When(e.At, time.Unix(0, 0).UTC()); err != nil {
 			bad("Shape", "exits[%d]: %v", i, err)
 		}
-		if e.To != "" && len(c.Sets[e.To]) == 0 {
+		if e.To != "" && c.Sets != nil && len(c.Sets[e.To]) == 0 {
 			bad("Sets", "exits[%d]: no recorded sessions in set %q", i, e.To)
 		}
 	}

@@ -28,7 +28,8 @@ func FuzzParseCond(f *testing.F) {
 }
 
 // FuzzDecodeSettings: any JSON decodes or errors, and decoded settings
-// compile or error, never panic.
+// compile or error, never panic; an error is said in the user's words
+// (CheckShape lets through nothing encoding/json refuses).
 func FuzzDecodeSettings(f *testing.F) {
 	f.Add(`{"ratio": 2, "ratios": [{"match": "path=/live/**", "ratio": 10, "curves": [{"step": [{"at": "+1m", "value": 2}]}]}]}`)
 	f.Add(`{"curves": [{"spike": {"at": "20:00:00Z", "peak": 3, "rise": "30s", "fall": 60}}], "exits": [{"fraction": 0.2}]}`)
@@ -36,8 +37,12 @@ func FuzzDecodeSettings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data string) {
 		s, err := shaper.DecodeSettings([]byte(data))
 		if err != nil {
+			if m := err.Error(); strings.Contains(m, "Go struct") || (strings.Contains(m, "json:") && !strings.HasPrefix(m, "not JSON")) {
+				t.Errorf("DecodeSettings(%q) = %v: the decoder's words", data, err)
+			}
 			return
 		}
+		s.Validate()
 		s.Classes(base, 1)
 		shaper.NewRewriter(s.Content, s.Rewrites, 1)
 	})

@@ -1,11 +1,11 @@
 package shaper
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -134,16 +134,40 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the duration as a Go duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// DecodeSettings decodes JSON (or YAML turned into JSON) into Settings,
-// refusing unknown keys: "shape: json: unknown field "ratioz"".
+// DecodeSettings decodes JSON (or YAML turned into JSON) into Settings. It
+// returns every problem (errors.Join of *KeyError), each naming its key:
+// unknown keys with the nearest known one ("ratios[0].ratioz: unknown key
+// (did you mean "ratio"?)"), values of the wrong type as written.
 func DecodeSettings(data []byte) (Settings, error) {
 	var s Settings
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("shape: %v", err)
+	err := decodeChecked(data, reflect.TypeOf(s), &s)
+	return s, err
+}
+
+// DecodeExit decodes an exit (the body of POST /v1/run/exit) as
+// DecodeSettings decodes settings.
+func DecodeExit(data []byte) (ExitSpec, error) {
+	var e ExitSpec
+	err := decodeChecked(data, reflect.TypeOf(e), &e)
+	return e, err
+}
+
+// decodeChecked checks data against t (CheckShape's rules), then decodes it
+// into v.
+func decodeChecked(data []byte, t reflect.Type, v any) error {
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("not JSON: %v", err)
 	}
-	return s, nil
+	var errs []error
+	checkValue(t, doc, "", &errs)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%v", err) // CheckShape let through what it should not have
+	}
+	return nil
 }
 
 // When resolves a written capture time against the window start: "" is
@@ -198,7 +222,7 @@ func (s *Settings) Classes(start time.Time, base float64) (*Classes, error) {
 		where := fmt.Sprintf("ratios[%d]", i)
 		m, err := ParseMatch(cs.Match)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %v", where, err))
+			errs = append(errs, fmt.Errorf("%s.match: %v", where, err))
 		}
 		if len(cs.Match) == 0 {
 			errs = append(errs, fmt.Errorf("%s: no match: a class needs one condition at least (\"path=/live/**\")", where))
@@ -209,8 +233,22 @@ func (s *Settings) Classes(start time.Time, base float64) (*Classes, error) {
 		}
 		c.Rules = append(c.Rules, cl)
 	}
-	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
+	// Ratios named by their keys; the curves are checked as compiled.
+	if s.Ratio != nil {
+		if err := checkRatio(*s.Ratio); err != nil {
+			errs = append(errs, &KeyError{Path: "ratio", Msg: err.Error()})
+		}
+	}
+	for i, cs := range s.Ratios {
+		if err := checkRatio(cs.Ratio); err != nil {
+			errs = append(errs, &KeyError{Path: fmt.Sprintf("ratios[%d].ratio", i), Msg: err.Error()})
+		}
+	}
+	if len(errs) == 0 {
+		// What is left: a base ratio given by the caller.
+		if err := c.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -229,10 +267,15 @@ func compileCurves(specs []CurveSpec, start time.Time, where string, errs *[]err
 			}
 			return t
 		}
-		pts := func(ps []PointSpec) []Point {
+		bad := false
+		pts := func(ps []PointSpec, kind string) []Point {
 			out := make([]Point, len(ps))
 			for j, p := range ps {
 				out[j] = Point{At: at(p.At), Value: p.Value}
+				if err := checkPoint(kind, ps, out, j); err != nil {
+					*errs = append(*errs, fmt.Errorf("%s: %v", w, err))
+					bad = true
+				}
 			}
 			return out
 		}
@@ -241,21 +284,54 @@ func compileCurves(specs []CurveSpec, start time.Time, where string, errs *[]err
 			set = append(set, Ramp{At: at(r.At), From: r.From, To: r.To, Over: time.Duration(r.Over)})
 		}
 		if cs.Step != nil {
-			set = append(set, Step(pts(cs.Step)))
+			set = append(set, Step(pts(cs.Step, "step")))
 		}
 		if p := cs.Spike; p != nil {
 			set = append(set, Spike{At: at(p.At), Peak: p.Peak, Rise: time.Duration(p.Rise), Fall: time.Duration(p.Fall)})
 		}
 		if cs.Points != nil {
-			set = append(set, Points(pts(cs.Points)))
+			set = append(set, Points(pts(cs.Points, "points")))
 		}
 		if len(set) != 1 {
 			*errs = append(*errs, fmt.Errorf("%s: want exactly one of ramp, step, spike, points; have %d", w, len(set)))
 			continue
 		}
+		if bad {
+			continue // said above, with the times as written
+		}
+		if err := validateCurve(set[0]); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %v", w, err))
+			continue
+		}
 		out = append(out, set[0])
 	}
 	return out
+}
+
+// checkPoint checks point j of a written step or points curve: its value,
+// and that it comes after the point before. The points are named by their
+// times as written ("+5m", "20:00:00Z"), never as resolved against a
+// window start the check does not know yet.
+func checkPoint(kind string, written []PointSpec, ps []Point, j int) error {
+	p := ps[j]
+	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) || p.Value < 0 {
+		return fmt.Errorf("%s: point %d (at %s): value %v must be a number ≥ 0", kind, j+1, writtenAt(written[j].At), p.Value)
+	}
+	if j > 0 && !p.At.After(ps[j-1].At) {
+		return fmt.Errorf("%s: point %d (at %s) is not after point %d (at %s): points go in time order", kind, j+1, writtenAt(written[j].At), j, writtenAt(written[j-1].At))
+	}
+	return nil
+}
+
+// writtenAt quotes a written time; empty is the window start.
+func writtenAt(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "the window start"
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(strings.TrimSpace(s), "+")); err == nil {
+		return fmt.Sprintf("%q, %v after the window start", s, d)
+	}
+	return strconv.Quote(s)
 }
 
 // ParseRatioFor parses a --ratio-for value, "CONDITION[,CONDITION…]:RATIO"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/surge-replay/surge/schema"
@@ -150,6 +151,11 @@ type Shaper struct {
 	rewrites []rewriteGen // in offset order; the first is in effect
 	regions  *regionMix   // Settings.Regions compiled; nil: none
 	dynamic  Ratio        // Config.Ratio when it is not a Constant (nor Classes)
+
+	// Classes matched (Unmatched): the rule labels of every shaping in
+	// effect so far, in order, and the recorded sessions each started.
+	ruleLabels    []string
+	classSessions map[string]int64
 }
 
 // New returns a Shaper of the capture that open opens, or the errors of
@@ -174,6 +180,14 @@ func New(cfg Config, open Opener) (*Shaper, error) {
 	}
 	s.classifier, _ = s.ratio.(Classifier)
 	s.classes, _ = s.ratio.(*Classes)
+	s.classSessions = map[string]int64{}
+	if s.classes != nil {
+		for i := range s.classes.Rules {
+			if l := s.classes.Rules[i].label(); !slices.Contains(s.ruleLabels, l) {
+				s.ruleLabels = append(s.ruleLabels, l)
+			}
+		}
+	}
 	s.settings, s.base = cfg.Shape, 1
 	if c, ok := s.ratio.(Constant); ok {
 		s.base = float64(c)
@@ -233,6 +247,21 @@ func (s *Shaper) Stats() Stats {
 	st := s.stats
 	st.MaxLive = int64(s.live.peak)
 	return st
+}
+
+// Unmatched returns the classes (their labels, rules only: not the
+// default) that no recorded session read so far has started in, in rule
+// order, over every shaping in effect so far: a rule that matches nothing
+// of the capture is most likely a mistake (a path written wrong). Read at
+// the end of the schedule (or of a dry run), it covers the whole window.
+func (s *Shaper) Unmatched() []string {
+	var out []string
+	for _, l := range s.ruleLabels {
+		if s.classSessions[l] == 0 {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Plan returns what the schedule is: the configuration with defaults filled
@@ -367,6 +396,9 @@ func (s *Shaper) shape(e *schema.Exchange, at time.Duration) error {
 func (s *Shaper) decide(ss *session, e *schema.Exchange, at time.Duration) error {
 	var r float64
 	r, ss.class = s.decideRatio(e, at)
+	if s.classes != nil {
+		s.classSessions[ss.class]++
+	}
 	if err := checkRatio(r); err != nil {
 		return &RatioError{Session: e.Session, At: at, Ratio: r, Err: err}
 	}

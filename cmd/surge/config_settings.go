@@ -254,7 +254,9 @@ type runSettings struct {
 
 // runShapeSettings are surge run shape's.
 type runShapeSettings struct {
-	Class string `mapstructure:"class"`
+	Class  string        `mapstructure:"class"`
+	To     string        `mapstructure:"to"`
+	Within time.Duration `mapstructure:"within"`
 }
 
 type runStartSettings struct {

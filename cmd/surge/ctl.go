@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,6 +68,9 @@ and applies to sessions that start from then on, within 100 ms of schedule time.
 				if err != nil {
 					return &exitError{exitUsage, fmt.Errorf("ctl exit: fraction %q is not a number", args[1])}
 				}
+				if !(f >= 0 && f <= 1) {
+					return &exitError{exitUsage, fmt.Errorf("ctl exit: fraction %s is not between 0 and 1 (0.2 ends a fifth of the live sessions)", args[1])}
+				}
 				e := shaper.ExitSpec{Fraction: f, Class: cfg.s.Ctl.Class, To: cfg.s.Ctl.To, Within: shaper.Duration(cfg.s.Ctl.Within)}
 				body, _ := json.Marshal(e)
 				return c.call(http.MethodPost, "/v1/run/exit", body)
@@ -123,18 +127,33 @@ func ctlPatch(path string, stdin io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ctl patch: %w", err)
 	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	// The file is a shape block of its own: its errors name its lines.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("ctl patch %s: %w", path, err)
 	}
-	body, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("ctl patch %s: %w", path, err)
+	doc := &shapeDoc{what: "ctl patch", file: path, line0: 1}
+	if path == "-" {
+		doc.file = "(stdin)"
 	}
-	if _, err := shaper.DecodeSettings(body); err != nil {
-		return nil, fmt.Errorf("ctl patch %s: %w", path, err)
+	if len(root.Content) > 0 {
+		doc.node = root.Content[0]
 	}
-	return body, nil
+	if _, errs := doc.settings(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// The body is the file as written: a key given empty (ratios: [])
+	// is a change too.
+	var v any
+	if doc.node != nil {
+		if err := doc.node.Decode(&v); err != nil {
+			return nil, fmt.Errorf("ctl patch %s: %w", path, err)
+		}
+	}
+	if v == nil {
+		v = map[string]any{}
+	}
+	return json.Marshal(jsonable(v))
 }
 
 // ctlClient calls a run's control API.
@@ -171,7 +190,13 @@ func (c *ctlClient) call(method, path string, body []byte) error {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(answer, &e) == nil && e.Error != "" {
-			return fmt.Errorf("ctl: %s %s: %s (%s)", method, path, e.Error, resp.Status)
+			err := fmt.Errorf("ctl: %s %s: refused: %s (%s)", method, path, e.Error, resp.Status)
+			if resp.StatusCode == http.StatusBadRequest {
+				// The change itself is wrong: a usage error, as a bad
+				// flag or config is.
+				return &exitError{exitUsage, err}
+			}
+			return err
 		}
 		return fmt.Errorf("ctl: %s %s: %s", method, path, resp.Status)
 	}

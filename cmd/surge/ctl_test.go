@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -41,6 +42,8 @@ func TestCtl(t *testing.T) {
 	}
 	patch := filepath.Join(t.TempDir(), "patch.yaml")
 	os.WriteFile(patch, []byte("ratios:\n  - {name: live, match: \"path=/live/**\", ratio: 2}\n"), 0o644)
+	badPatch := filepath.Join(t.TempDir(), "patch.yaml")
+	os.WriteFile(badPatch, []byte("ratios:\n  - {name: live, match: \"path=/live/**\", ratio: ten}\n"), 0o644)
 	steps := []struct {
 		args []string
 		want string // in the output, or in the error
@@ -53,14 +56,24 @@ func TestCtl(t *testing.T) {
 		{[]string{"resume"}, `"op": "resume"`, false},                          // go on
 		{[]string{"exit", "0.5", "--class", "live"}, `"fraction": 0.5`, false}, // half the live sessions
 		{[]string{"set", "ratioz=3"}, "unknown key", true},                     // a usage error, nothing sent
-		{[]string{"stop"}, `"op": "stop"`, false},                              // end
-		{[]string{"resume"}, "no more changes (409 Conflict)", true},           // nothing after a stop
+		// Exits to a class or a set the run does not have are refused
+		// (400, exit 2), not accepted to end nothing.
+		{[]string{"exit", "0.5", "--class", "lvie"}, `exit.class: no class "lvie" (did you mean "live"?)`, true},
+		{[]string{"exit", "0.5", "--to", "home"}, `exit.to: no session set "home": the run has no sessions: block`, true},
+		{[]string{"exit", "1.5"}, "fraction 1.5 is not between 0 and 1", true}, // checked before sending
+		{[]string{"patch", badPatch}, "patch.yaml:2: ratios[0].ratio: \"ten\" is a string; want a number", true},
+		{[]string{"stop"}, `"op": "stop"`, false},                    // end
+		{[]string{"resume"}, "no more changes (409 Conflict)", true}, // nothing after a stop
 	}
 	for _, s := range steps {
 		out, err := ctl(s.args...)
 		got := out
 		if err != nil {
 			got = err.Error()
+		}
+		var ee *exitError
+		if s.fail && strings.Contains(s.want, "409") == false && (!errors.As(err, &ee) || ee.code != exitUsage) {
+			t.Errorf("surge ctl %s: error %v; want exit %d (usage)", strings.Join(s.args, " "), err, exitUsage)
 		}
 		if (err != nil) != s.fail || !strings.Contains(got, s.want) {
 			t.Errorf("surge ctl %s = %q, %v; want %q (error: %v)", strings.Join(s.args, " "), out, err, s.want, s.fail)

@@ -30,6 +30,9 @@ type schedulePlan struct {
 	// Classes are the per-class request counts per second (per-class
 	// ratios: shaper.Classes), in the order the classes first appear.
 	Classes []classSeries
+	// Unmatched are the classes no recorded session of the window starts
+	// in (shaper.Shaper.Unmatched): rules that match nothing.
+	Unmatched []string
 }
 
 // classSeries is one class's requests per second of the run.
@@ -93,6 +96,7 @@ func planSchedule(sh *shaper.Shaper) (schedulePlan, error) {
 		users[u] = struct{}{}
 		p.PeakUsers = max(p.PeakUsers, int64(len(users)))
 	}
+	p.Unmatched = sh.Unmatched()
 	return p, nil
 }
 
@@ -129,6 +133,7 @@ func (p schedulePlan) write(w io.Writer, c *replay.Config) {
 		}
 		line("class", "%s %s (%s requests, peak %s/%s)", report.Sparkline(counts, 60), c.Name, report.Count(total), report.Count(peak), unit[:3])
 	}
+	writeUnmatched(w, p.Unmatched)
 	line("runs for", "%v (last request's offset, clone spread included)", p.Duration.Round(time.Millisecond))
 	bound := c.ConnBound()
 	if c.Conns == replay.ConnsShared {
@@ -163,4 +168,18 @@ func perUnit(perSecond []int64, seconds int) ([]int64, string) {
 		out[len(out)-1] += c
 	}
 	return out, "minute"
+}
+
+// writeUnmatched warns of the classes whose rules matched no recorded
+// session: a rule that matches nothing (a path written wrong, a label the
+// capture does not have) reshapes nothing, and says so here rather than
+// not at all.
+func writeUnmatched(w io.Writer, unmatched []string) {
+	if len(unmatched) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "warning: %s matched no recorded session of the window: a rule that matches nothing reshapes nothing:\n", plural(int64(len(unmatched)), "class", "classes"))
+	for _, c := range unmatched {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
 }

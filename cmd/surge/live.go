@@ -12,6 +12,7 @@ import (
 
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/shaper"
 )
 
@@ -147,4 +148,20 @@ func controlsOf(paths []string) ([]shaper.Control, error) {
 		return ctls, nil
 	}
 	return nil, nil
+}
+
+// ratioChanges returns the changes of the default ratio that a run's
+// control events made, from its starting ratio: the report's header shows
+// them. A set that leaves the ratio as it was is no change.
+func ratioChanges(start float64, ctls []shaper.Control) []report.RatioChange {
+	var out []report.RatioChange
+	cur := start
+	for _, c := range ctls {
+		if c.Op != shaper.OpSet || c.Set == nil || c.Set.Ratio == nil || *c.Set.Ratio == cur {
+			continue
+		}
+		cur = *c.Set.Ratio
+		out = append(out, report.RatioChange{OffsetS: c.At.Seconds(), Ratio: cur, By: c.By})
+	}
+	return out
 }

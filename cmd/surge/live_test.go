@@ -179,7 +179,7 @@ func TestLiveRatioChange(t *testing.T) {
 			t.Errorf("%s: the target's rate reached %v/s after %v; want within 1 s (+ the 200 ms window)", c.name, c.want, got)
 		}
 	}
-	if !strings.Contains(out.errs, `unknown field "ratioz"`) || !strings.Contains(out.errs, "not applied, the run keeps its shaping") {
+	if !strings.Contains(out.errs, `run.yaml:4: shape.ratioz: unknown key (did you mean "ratio"?)`) || !strings.Contains(out.errs, "not applied, the run keeps its shaping") {
 		t.Errorf("the invalid edit was not reported:\n%s", out.errs)
 	}
 	// Every change is a control event in the results.

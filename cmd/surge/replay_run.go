@@ -82,11 +82,26 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	info.WindowFrom, info.Surge = plan.From, surge.Info()
 	startCh := make(chan time.Time, 1)
-	web, err := o.startWeb(stderr, agg, tl, plan.ratio, o.engine.SessionIdle, plan.Duration)
+	var changes func() []report.RatioChange
+	if controls != nil {
+		changes = func() []report.RatioChange {
+			ctls, _ := controls.Since(0)
+			return ratioChanges(plan.ratio, ctls)
+		}
+	}
+	web, err := o.startWeb(stderr, agg, tl, plan.ratio, o.engine.SessionIdle, plan.Duration, changes)
 	if err != nil {
 		return err
 	}
 	defer web.close()
+	if live != nil && web != nil {
+		// The surge_ratio gauge follows the live ratio.
+		live.OnChange = func(_ shaper.Control, now shaper.Settings) {
+			if now.Ratio != nil {
+				web.metrics.SetRatio(*now.Ratio)
+			}
+		}
+	}
 	var sink eventlog.Sink[schema.Result]
 	var sinkErr error
 	if o.results != "" {
@@ -189,12 +204,18 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	summary := agg.Summary()
 	summary.Accounts = o.accountsSummary(st) // replay_accounts.go
+	if changes != nil {
+		summary.RatioChanges = changes()
+	}
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
 	fmt.Fprint(stderr, dnsLine(st))
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
+	// The engine is done with the shaper: what its rules matched over
+	// the part of the window replayed (the dry run says it before).
+	writeUnmatched(stderr, sh.Unmatched())
 	var ctls []shaper.Control
 	if controls != nil {
 		ctls, _ = controls.Since(0)
@@ -258,10 +279,22 @@ func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, contro
 	if cfg.From, cfg.To, err = resolveWindow(o.window[0], o.window[1], first, last); err != nil {
 		return nil, replayPlan{}, &exitError{exitUsage, err}
 	}
-	ratio := ratioOf(cfg.Ratio)
+	ratio := plan0Ratio(o) // the default class's: shape.ratio, else --ratio
 	// Curve and exit times are capture times the shaper resolves against
 	// the window start.
 	cfg.Shape = o.settings
+	if cfg.Shape.Shaped() {
+		// The config was checked against a stand-in window start; times
+		// written as clock times and as offsets may only disagree on
+		// their order against the real one.
+		if _, err := cfg.Shape.Classes(cfg.From, ratio); err != nil {
+			var errs []error
+			for _, e := range unjoinAll(err) {
+				errs = append(errs, fmt.Errorf("shape.%v (times resolved against the window start %s)", e, cfg.From.UTC().Format(time.RFC3339)))
+			}
+			return nil, replayPlan{}, usageError(errs)
+		}
+	}
 	if len(o.settings.Sessions) > 0 {
 		// The sets of recorded sessions exits send users to: one pass over
 		// the window before the run.
@@ -271,6 +304,9 @@ func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, contro
 		}
 		if cfg.Sets, err = shaper.CollectSets(o.settings.Sessions, src); err != nil {
 			return nil, replayPlan{}, &exitError{exitUsage, fmt.Errorf("shape: %w", err)}
+		}
+		if err := emptySets(o.settings, cfg.Sets); err != nil {
+			return nil, replayPlan{}, &exitError{exitUsage, err}
 		}
 	}
 	if live != nil {

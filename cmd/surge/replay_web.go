@@ -33,7 +33,10 @@ type replayWeb struct {
 
 // startWeb starts the listener of --web, if asked for. agg and tl are the
 // run's report so far; ratio the run's ratio; idle its session idle gap.
-func (o *replayOptions) startWeb(stderr io.Writer, agg *report.Aggregator, tl *report.Timeline, ratio float64, idle, total time.Duration) (*replayWeb, error) {
+// changes, when not nil, returns the ratio's changes so far (live
+// control): the running page's header shows them.
+func (o *replayOptions) startWeb(stderr io.Writer, agg *report.Aggregator, tl *report.Timeline, ratio float64, idle, total time.Duration,
+	changes func() []report.RatioChange) (*replayWeb, error) {
 	if o.web == "" {
 		return nil, nil
 	}
@@ -44,7 +47,11 @@ func (o *replayOptions) startWeb(stderr io.Writer, agg *report.Aggregator, tl *r
 		final := w.final
 		w.mu.Unlock()
 		if final == nil {
-			return &report.HTMLReport{Summary: agg.Summary(), Series: tl.Series(), Running: true}
+			s := agg.Summary()
+			if changes != nil {
+				s.RatioChanges = changes()
+			}
+			return &report.HTMLReport{Summary: s, Series: tl.Series(), Running: true}
 		}
 		return &report.HTMLReport{Summary: final, Series: tl.Series()}
 	}}

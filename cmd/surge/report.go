@@ -58,6 +58,7 @@ recorded); "surge report compare" compares two runs.`,
 			if err != nil {
 				return err
 			}
+			s.RatioChanges = ratioChanges(s.Ratio, ctls)
 			if cfg.s.Report.JSON {
 				err = s.WriteJSON(cmd.OutOrStdout())
 			} else if err = s.WriteText(cmd.OutOrStdout()); err == nil {

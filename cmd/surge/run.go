@@ -190,6 +190,11 @@ func runSpecFrom(ctx context.Context, cfg *config, brokers []string) (*fleet.Run
 	} else {
 		errs = append(errs, fmt.Errorf("--start-at %q: want +DURATION (+10s) or an RFC 3339 time", at))
 	}
+	if shape, err := runShape(cfg, s); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.Shape = shape
+	}
 	g, terrs := thresholdsFrom(cfg, cfg.s.Run.Start.Threshold)
 	errs = append(errs, terrs...)
 	for i := range g.thresholds {

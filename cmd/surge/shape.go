@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/surge-replay/surge/shaper"
 )
@@ -17,14 +17,9 @@ import (
 // class's ratio stays --ratio unless shape.ratio is given.
 func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 	var errs []error
-	if raw := cfg.s.Shape; raw != nil {
-		data, err := json.Marshal(raw)
-		if err != nil {
-			return s, 0, fmt.Errorf("config %s: shape: %v", cfg.file, err)
-		}
-		if s, err = shaper.DecodeSettings(data); err != nil {
-			errs = append(errs, fmt.Errorf("config %s: %v", cfg.file, err))
-		}
+	s, doc, err := shapeBlock(cfg)
+	if err != nil {
+		return s, 0, err
 	}
 	if err := s.ValidateStorms(); err != nil {
 		errs = append(errs, fmt.Errorf("config %s: shape: %w", cfg.file, err))
@@ -40,17 +35,40 @@ func shapeSettings(cfg *config) (s shaper.Settings, nFlags int, err error) {
 	}
 	s.Ratios = append(flags, s.Ratios...)
 	nFlags = len(flags)
+	doc.flags = nFlags
 	if err := loadContentFile(&s); err != nil {
 		errs = append(errs, err)
 	}
-	if s.Shaped() {
-		// Every error before any work: none depends on the window start,
-		// which planReplay resolves the curve times against.
-		if _, err := s.Classes(time.Unix(0, 0).UTC(), 1); err != nil {
-			errs = append(errs, fmt.Errorf("shape: %w", err))
+	// Every error before any work, each with its key and line: none
+	// depends on the window start, which planReplay resolves the curve
+	// times against.
+	errs = append(errs, doc.wrap(s.Validate())...)
+	return s, nFlags, errors.Join(errs...)
+}
+
+// shapeBlock decodes the config's shape block as written (shapeDoc: every
+// error with its line), or the keys as given when not from a file.
+func shapeBlock(cfg *config) (shaper.Settings, *shapeDoc, error) {
+	doc := &shapeDoc{what: "config", block: "shape"}
+	if cfg.file != "" {
+		data, err := os.ReadFile(cfg.file)
+		if err != nil {
+			return shaper.Settings{}, doc, fmt.Errorf("config %s: %w", cfg.file, err)
+		}
+		if doc, err = readShapeDoc(cfg.file, data); err != nil {
+			return shaper.Settings{}, doc, err
+		}
+	} else if raw := cfg.s.Shape; raw != nil {
+		// Not from a file (no lines to name): check the keys as given.
+		var v any = raw
+		var n yaml.Node
+		if err := n.Encode(v); err == nil {
+			doc.node = &n
 		}
 	}
-	return s, nFlags, errors.Join(errs...)
+	s, errs := doc.settings()
+	// Keys or types wrong: what the rest would say is noise.
+	return s, doc, errors.Join(errs...)
 }
 
 // ratioOf returns the number of a constant ratio, or 1.
@@ -94,4 +112,16 @@ func plan0Ratio(o *replayOptions) float64 {
 // classes, see shapeSettings).
 func (o *replayOptions) flagClasses() []shaper.ClassSpec {
 	return o.settings.Ratios[:o.nFlagClasses]
+}
+
+// emptySets refuses a session set that an exit sends users to and that no
+// recorded session of the window starts as: the exit would start nothing.
+func emptySets(s shaper.Settings, sets map[string]shaper.SessionSet) error {
+	var errs []error
+	for i, e := range s.Exits {
+		if e.To != "" && len(sets[e.To]) == 0 {
+			errs = append(errs, fmt.Errorf("shape.sessions.%s: no recorded session of the window starts with a request matching %s, and exits[%d] sends users to it", e.To, strings.Join(s.Sessions[e.To].Match, " and "), i))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -72,7 +72,9 @@ func TestShapeConfigErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad shaping: nil error; want a usage error")
 	}
-	for _, w := range []string{`--ratio-for "path=/live/**": want CONDITION:RATIO`, `unknown key "colour"`, "ratios[2].curves[0]: want exactly one of ramp, step, spike, points"} {
+	for _, w := range []string{`--ratio-for "path=/live/**": want CONDITION:RATIO`, `unknown key "colour"`,
+		// The file's own index and line, not the index after the flags.
+		"shape.yaml:4: shape.ratios[1].curves[0]: want exactly one of ramp, step, spike, points"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error = %v; want it to say %q", err, w)
 		}
@@ -82,7 +84,7 @@ func TestShapeConfigErrors(t *testing.T) {
 		t.Errorf("error = %#v; want exit code %d (usage)", err, exitUsage)
 	}
 	_, _, err = surgeConfigOnly(t, capture, "shape:\n  ratioz: 3\n")
-	if err == nil || !strings.Contains(err.Error(), `unknown field "ratioz"`) {
+	if err == nil || !strings.Contains(err.Error(), `c.yaml:2: shape.ratioz: unknown key (did you mean "ratio"?)`) {
 		t.Errorf("unknown shape key: %v; want it named", err)
 	}
 }

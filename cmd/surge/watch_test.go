@@ -64,6 +64,17 @@ func TestConfigWatcher(t *testing.T) {
 	write(conf, "replay:\n  ratio: 4\n") // recreated
 	wait(3)
 	settle()
+	// Edits that must change nothing, each said: a file truncated by a
+	// save in progress, a class written without its ratio yet (it was
+	// applied as ratio 0), a key that applies only at a start, a removal.
+	write(conf, "")
+	settle()
+	write(conf, "replay:\n  ratio: 4\nshape:\n  ratios:\n    - match: \"path=/live/**\"\n")
+	settle()
+	write(conf, "replay:\n  ratio: 4\n  speed: 10\n")
+	settle()
+	os.Remove(conf)
+	settle()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -81,8 +92,18 @@ func TestConfigWatcher(t *testing.T) {
 	if want := "[set file ratio=2 classes=1 set file ratio=3 classes=2 set file ratio=4 classes=1]"; strings.Join(got, " ") != strings.Trim(want, "[]") {
 		t.Errorf("control events %v; want %s", got, want)
 	}
-	if out := log.String(); !strings.Contains(out, `unknown key "colour"`) || !strings.Contains(out, "not applied, the run keeps its shaping") {
-		t.Errorf("the invalid edit was not reported:\n%s", out)
+	out := log.String()
+	for _, w := range []string{
+		`run.yaml:4: shape.ratios[0].match: condition "colour=red": unknown key "colour"`, // the invalid edit, with its line
+		"not applied, the run keeps its shaping",
+		"run.yaml: empty (a save in progress?): not applied, the run keeps its shaping",
+		"run.yaml:5: shape.ratios[0].ratio: missing: the class's ratio (0 drops its sessions)",
+		"run.yaml: replay.speed changed: needs a restart, ignored",
+		"run.yaml: removed; the run keeps its shaping",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the watcher's log lacks %q:\n%s", w, out)
+		}
 	}
 }
 
