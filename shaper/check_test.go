@@ -21,7 +21,7 @@ func TestDecodeSettingsErrors(t *testing.T) {
 		{`{"ratios": {"match": "path=/x"}}`, []string{`ratios: found a mapping; want a list`}},       // a mapping for a list
 		{`{"exits": [{"fraction": 0.2, "within": "soon"}]}`, []string{`exits[0].within: "soon" is not a duration`}},
 		{`{"sessions": {"home": {"match": "path=/", "max": 1.5}}}`, []string{`sessions.home.max: 1.5 is a number; want a whole number`}},
-		{`{"xyzzy": 1}`, []string{`xyzzy: unknown key (known: ratio, curves, ratios, exits, sessions, content, rewrites, regions)`}}, // nothing near
+		{`{"xyzzy": 1}`, []string{`xyzzy: unknown key (known: ratio, curves, ratios, exits, sessions, storm, content, rewrites, regions)`}}, // nothing near
 		{`{"ratio": 3`, []string{`not JSON`}}, // cut short
 	}
 	for _, tt := range tests {

@@ -158,13 +158,6 @@ func (s *Settings) ValidateStorms() error {
 	return errors.Join(errs...)
 }
 
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
 // parseStormAt parses a storm's At: "N%" (share of the window, 0–100) or a
 // capture time as When reads it. It returns the share (pct true) or leaves
 // the time to When.
