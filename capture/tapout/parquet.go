@@ -50,6 +50,9 @@ type Parquet struct {
 	failUntil time.Time
 	// Removed are the partial files of a crashed run removed at open.
 	Removed []string
+	// Recovered is what was put back from a crashed run's write-ahead
+	// segments at open: exchanges and frames.
+	Recovered, RecoveredFrames eventlog.Recovery
 }
 
 // OpenParquet opens (or creates) a capture directory, removing what a
@@ -72,7 +75,8 @@ func OpenParquet(dir string, cfg ParquetConfig) (*Parquet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parquet{dir: dir, cfg: cfg, ex: ex, fr: fr, Removed: append(removed, removedFr...)}
+	p := &Parquet{dir: dir, cfg: cfg, ex: ex, fr: fr, Removed: append(removed, removedFr...),
+		Recovered: ex.Recovered(), RecoveredFrames: fr.Recovered()}
 	if meta, err := eventlog.ReadDatasetMeta(dir); err == nil && meta[schema.MetaCaptureLoss] != "" {
 		if err := json.Unmarshal([]byte(meta[schema.MetaCaptureLoss]), &p.base); err != nil {
 			return nil, fmt.Errorf("tapout: %s: %s: %w", filepath.Join(dir, eventlog.DatasetMeta), schema.MetaCaptureLoss, err)
@@ -120,10 +124,13 @@ func (p *Parquet) AddFrame(f *schema.Frame) error {
 	return p.check(p.fr.Add(f))
 }
 
-// Flush records the loss and rolls the parts when due.
+// Flush records the loss, rolls the parts when due and syncs the open
+// parts' write-ahead segments: what was added before a Flush survives the
+// process being killed (the next OpenParquet recovers it).
 func (p *Parquet) Flush(l capture.TapLoss) (capture.TapLost, error) {
 	p.setLoss(l)
 	var errs []error
+	errs = append(errs, p.check(p.ex.Sync()), p.check(p.fr.Sync()))
 	now := time.Now()
 	if p.ex.Due(now) {
 		errs = append(errs, p.check(p.ex.Roll()))

@@ -71,8 +71,9 @@ path prefix (sizes always are).
 
 -o DIR writes hive layout (dt=YYYY-MM-DD/hour=HH/part-*.parquet, frames
 under DIR/_frames), parts rolled by --roll-age and --roll-bytes, each
-written under a hidden name and renamed when complete; a start removes what
-a killed run left half-written. -o kafka://HOST:PORT/TOPIC produces
+written under a hidden name and renamed when complete, with a write-ahead
+segment synced at every --flush-interval; a start recovers the events a
+killed run flushed (and says how many) and removes its half-written parts. -o kafka://HOST:PORT/TOPIC produces
 exchanges to TOPIC and frames to TOPIC-frames. SIGTERM or SIGINT stops
 accepting, waits for requests in flight, writes every queued event and
 closes the output (bounded by --drain-timeout).`,
@@ -227,6 +228,15 @@ func openTapOutput(o *proxyOptions, logw io.Writer) (capture.TapOutput, error) {
 	p, err := tapout.OpenParquet(o.output, tapout.ParquetConfig{MaxAge: o.rollAge, MaxBytes: o.rollBytes})
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range []eventlog.Recovery{p.Recovered, p.RecoveredFrames} {
+		for _, path := range r.Torn {
+			fmt.Fprintf(logw, "surge: %s ended in a torn record (the run was killed while writing it): one event lost\n", path)
+		}
+	}
+	if n := p.Recovered.Events + p.RecoveredFrames.Events; n > 0 {
+		fmt.Fprintf(logw, "surge: recovered %d events (%d exchanges, %d frames) a killed run left in its write-ahead segments, into %d parts\n",
+			n, p.Recovered.Events, p.RecoveredFrames.Events, len(p.Recovered.Parts)+len(p.RecoveredFrames.Parts))
 	}
 	for _, path := range p.Removed {
 		fmt.Fprintf(logw, "surge: removed %s, a part a stopped run did not finish\n", path)
