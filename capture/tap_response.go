@@ -17,6 +17,7 @@ type tapResponse struct {
 	tap      *Tap
 	hit      *Hit
 	route    *TapRoute
+	body     *tapBody // the request's, nil without one
 	status   int
 	bytes    int64
 	hijacked bool
