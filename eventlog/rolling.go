@@ -293,3 +293,14 @@ func (w *RollingWriter[T, PT]) WriteMeta() error {
 func (w *RollingWriter[T, PT]) Close() error {
 	return errors.Join(w.Roll(), w.WriteMeta())
 }
+
+// Abort discards the open parts and their write-ahead segments, writing
+// nothing (no DatasetMeta). Events added to them are lost.
+func (w *RollingWriter[T, PT]) Abort() {
+	for hour, p := range w.open {
+		p.w.Abort()
+		p.wal.remove()
+		delete(w.open, hour)
+	}
+	w.bytes = 0
+}

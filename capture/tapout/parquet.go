@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -48,6 +49,7 @@ type Parquet struct {
 	base      capture.TapLoss // of earlier runs
 	lostSeen  capture.TapLost
 	failUntil time.Time
+	created   bool // OpenParquet made dir
 	// Removed are the partial files of a crashed run removed at open.
 	Removed []string
 	// Recovered is what was put back from a crashed run's write-ahead
@@ -55,9 +57,12 @@ type Parquet struct {
 	Recovered, RecoveredFrames eventlog.Recovery
 }
 
-// OpenParquet opens (or creates) a capture directory, removing what a
-// crashed run left half-written.
+// OpenParquet opens (or creates) a capture directory, recovering what a
+// crashed run left in write-ahead segments and removing its half-written
+// parts.
 func OpenParquet(dir string, cfg ParquetConfig) (*Parquet, error) {
+	_, err := os.Stat(dir)
+	created := os.IsNotExist(err)
 	rc := eventlog.RollingConfig{
 		WriterConfig: eventlog.WriterConfig{Source: capture.TapSource, RowGroupRows: cfg.RowGroupRows},
 		MaxAge:       cfg.MaxAge, MaxBytes: cfg.MaxBytes,
@@ -75,7 +80,7 @@ func OpenParquet(dir string, cfg ParquetConfig) (*Parquet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parquet{dir: dir, cfg: cfg, ex: ex, fr: fr, Removed: append(removed, removedFr...),
+	p := &Parquet{dir: dir, cfg: cfg, ex: ex, fr: fr, created: created, Removed: append(removed, removedFr...),
 		Recovered: ex.Recovered(), RecoveredFrames: fr.Recovered()}
 	if meta, err := eventlog.ReadDatasetMeta(dir); err == nil && meta[schema.MetaCaptureLoss] != "" {
 		if err := json.Unmarshal([]byte(meta[schema.MetaCaptureLoss]), &p.base); err != nil {
@@ -155,4 +160,17 @@ func (p *Parquet) setLoss(l capture.TapLoss) {
 func (p *Parquet) Close(l capture.TapLoss) error {
 	p.setLoss(l)
 	return errors.Join(p.ex.Close(), p.fr.Close())
+}
+
+// Abort closes an output that recorded nothing (a start that failed after
+// it was opened) without writing metadata: no _surge.json is left, and the
+// directories OpenParquet made are removed when empty. What a crashed run
+// left and OpenParquet recovered stays.
+func (p *Parquet) Abort() {
+	p.ex.Abort()
+	p.fr.Abort()
+	if p.created {
+		os.Remove(filepath.Join(p.dir, FramesDir))
+		os.Remove(p.dir)
+	}
 }

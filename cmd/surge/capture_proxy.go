@@ -161,6 +161,8 @@ func proxyOptionsFrom(cfg *config) (*proxyOptions, error) {
 	}
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		bad("%s %q: %v", l("listen"), o.listen, err)
+	} else if proxyLoops(o.listen, up) {
+		bad("%s %s is the proxy's own %s %s: every request would come back to the proxy", l("upstream"), p.Upstream, l("listen"), o.listen)
 	}
 	if o.admin != "" {
 		if _, _, err := net.SplitHostPort(o.admin); err != nil {
@@ -249,6 +251,29 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	defer stop()
 	logw := cmd.ErrOrStderr()
 	errLog := log.New(logw, "surge: ", log.LstdFlags)
+	// The certificate and listeners first: a start that fails on a bad
+	// certificate or a taken port leaves the output as it was (no
+	// directory, no _surge.json).
+	var tlsConfig *tls.Config
+	if o.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("capture proxy: --tls-cert, --tls-key: %w", err)}
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("capture proxy: --listen: %w", err)
+	}
+	defer ln.Close()
+	var aln net.Listener
+	if o.admin != "" {
+		if aln, err = net.Listen("tcp", o.admin); err != nil {
+			return fmt.Errorf("capture proxy: --admin: %w", err)
+		}
+		defer aln.Close()
+	}
 	out, err := openTapOutput(o, logw)
 	if err != nil {
 		return fmt.Errorf("capture proxy: -o %s: %w", o.output, err)
@@ -258,13 +283,12 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	o.tap.Output, o.tap.Metrics, o.tap.ErrorLog = out, capture.NewTapMetrics(reg), errLog
 	tap, err := capture.NewTap(o.tap)
 	if err != nil {
-		out.Close(capture.TapLoss{})
+		if a, ok := out.(interface{ Abort() }); ok {
+			a.Abort()
+		} else {
+			out.Close(capture.TapLoss{})
+		}
 		return err
-	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		tap.Close(context.Background())
-		return fmt.Errorf("capture proxy: --listen: %w", err)
 	}
 	srv := &http.Server{Handler: tap, ErrorLog: errLog, ReadHeaderTimeout: 30 * time.Second, Protocols: new(http.Protocols)}
 	srv.Protocols.SetHTTP1(true)
@@ -272,25 +296,19 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	errc := make(chan error, 2)
 	go func() {
-		if o.certFile != "" {
-			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			errc <- srv.ServeTLS(ln, o.certFile, o.keyFile)
+		if tlsConfig != nil {
+			srv.TLSConfig = tlsConfig
+			errc <- srv.ServeTLS(ln, "", "")
 			return
 		}
 		errc <- srv.Serve(ln)
 	}()
 	var admin *http.Server
-	if o.admin != "" {
+	if aln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-		admin = &http.Server{Addr: o.admin, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		aln, err := net.Listen("tcp", o.admin)
-		if err != nil {
-			srv.Close()
-			tap.Close(context.Background())
-			return fmt.Errorf("capture proxy: --admin: %w", err)
-		}
+		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(aln) }()
 		fmt.Fprintf(logw, "surge: metrics on http://%s/metrics\n", aln.Addr())
 	}

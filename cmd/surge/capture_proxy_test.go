@@ -266,6 +266,7 @@ func TestCaptureProxyRefusals(t *testing.T) {
 		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--bodies", "api"}, "--bodies: body route \"api\""}, // no slash
 		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--session-key", "body:x"}, "--session-key"},        // unknown kind
 		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--tls-cert", "c"}, "--tls-cert and --tls-key"},     // cert without key
+		{[]string{"--upstream", "http://localhost:8080", "-o", "d", "--listen", "127.0.0.1:8080"}, "proxy's own --listen"}, // a loop
 	} {
 		_, _, err := surge(t, append([]string{"capture", "proxy"}, tc.args...)...)
 		var ee *exitError
