@@ -48,6 +48,17 @@ type TapOutput interface {
 	Close(TapLoss) error
 }
 
+// TapLateOutput is a TapOutput that accepts an exchange earlier than events
+// it already took (a Parquet output sorts its parts). The tap then writes a
+// WebSocket upgrade when its connection closes, with ConnectionNS set (how
+// long the connection lasted); to another output it writes the upgrade at
+// the 101, without ConnectionNS (a Kafka partition must stay in time
+// order).
+type TapLateOutput interface {
+	TapOutput
+	AcceptsLate() bool
+}
+
 // TapConfig configures a Tap. Upstream, Output and Scrub.Key are required;
 // the zero value of every other field works.
 type TapConfig struct {
@@ -367,6 +378,21 @@ func (t *Tap) enqueue(ev tapEvent) {
 	case t.q <- ev:
 	default:
 		t.m.drop(dropQueueFull)
+	}
+}
+
+// enqueueEnd offers a connection's close to the recorder, never blocking
+// and never counted as a drop: without it the recorder writes the held
+// upgrade at shutdown, with the close time the connection noted.
+func (t *Tap) enqueueEnd(ev tapEvent) {
+	t.senders.Add(1)
+	defer t.senders.Add(-1)
+	if t.closing.Load() {
+		return
+	}
+	select {
+	case t.q <- ev:
+	default:
 	}
 }
 

@@ -113,6 +113,10 @@ func (p *Parquet) check(err error) error {
 	return err
 }
 
+// AcceptsLate is part of capture.TapLateOutput: parts are sorted, so a
+// WebSocket upgrade can be written when its connection closes.
+func (p *Parquet) AcceptsLate() bool { return true }
+
 // AddExchange is part of capture.TapOutput.
 func (p *Parquet) AddExchange(e *schema.Exchange) error {
 	if time.Now().Before(p.failUntil) {
