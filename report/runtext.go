@@ -87,6 +87,9 @@ func (s *RunSummary) writeHeader(b *strings.Builder) {
 	}
 	dur := time.Duration(s.DurationS * float64(time.Second)).Round(100 * time.Millisecond)
 	fmt.Fprintf(b, "  start     %s  duration %s\n", start, dur)
+	if s.CaptureLoss != nil {
+		fmt.Fprintf(b, "  capture loss  %s\n", s.CaptureLoss)
+	}
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -44,7 +44,10 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode, %s\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), o.engine.Protocol(), plan)
-	fmt.Fprint(stderr, captureLossNote(o.captures))
+	loss := captureLoss(o.captures)
+	if loss != nil {
+		fmt.Fprintf(stderr, "capture loss: %s\n", loss)
+	}
 	if o.dryRun {
 		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
 			return err
@@ -61,6 +64,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	info := report.RunInfo{
 		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
+		CaptureLoss: loss,
 	}
 	agg := report.NewAggregator(info)
 	tl := o.timeline()
