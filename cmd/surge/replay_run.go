@@ -32,7 +32,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	var live *replay.Live
 	var controls *shaper.Controls
-	if o.live.on() && !o.dryRun {
+	// --web's live page controls pause and ratio through the same live
+	// schedule as --control and --watch.
+	if (o.live.on() || o.web != "") && !o.dryRun {
 		controls, _ = shaper.NewControls()
 		initial := o.settings
 		r := plan0Ratio(o)
@@ -130,6 +132,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	lg := newLiveGate(gate, stop, done)
 	go lg.watch(startCh, liveGateTick, done)
 	web.attach(lg, done)
+	web.attachControl(live, o.webToken, done)
 	var sched replay.Schedule = sh
 	stopControl := func() {}
 	var watched sync.WaitGroup
