@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -92,7 +91,9 @@ func (s *RunSummary) writeHeader(b *strings.Builder) {
 	}
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// num formats a ratio, speed or offset a person set (Ratio: no float
+// noise).
+func num(v float64) string { return Ratio(v) }
 
 func (s *RunSummary) writeCounts(b *strings.Builder) {
 	fmt.Fprintf(b, "\n  requests  scheduled %s  sent %s  completed %s  dropped %s\n",
