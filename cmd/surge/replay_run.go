@@ -46,6 +46,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode, %s\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), o.engine.Protocol(), plan)
+	fmt.Fprint(stderr, spreadNote(plan.Plan, plan.ratio))
 	loss := captureLoss(o.captures)
 	if loss != nil {
 		fmt.Fprintf(stderr, "capture loss: %s\n", loss)
