@@ -122,8 +122,8 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 			return nil, err
 		}
 		sum := agg.Summary()
-		fmt.Fprintf(stderr, "  pass %d at %gx: sent %d, p99 %.1f ms, errors %d, lateness p99 %.1f ms\n",
-			pass, ratio, sum.Sent, sum.Latency.P99, sum.Sent-sum.OK, sum.Lateness.P99)
+		fmt.Fprintf(stderr, "  pass %d at %sx: sent %s, p99 %s ms, errors %s, lateness p99 %s ms\n",
+			pass, report.Ratio(ratio), report.Count(sum.Sent), report.Fig(sum.Latency.P99), report.Count(sum.Sent-sum.OK), report.Fig(sum.Lateness.P99))
 		return sum, nil
 	}
 	s.Progress = func(st capacity.Step) {
@@ -134,7 +134,7 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 		case !st.Holds:
 			verdict = fmt.Sprintf("breach: %v", st.Breaches)
 		}
-		fmt.Fprintf(stderr, "step %gx (%s): %s\n", st.Ratio, st.Phase, verdict)
+		fmt.Fprintf(stderr, "step %sx (%s): %s\n", report.Ratio(st.Ratio), st.Phase, verdict)
 	}
 	fmt.Fprintf(stderr, "surge replay --search-capacity: %s -> %s\n", o.captures, replay.Redact(o.engine.Target))
 	res, err := s.Do(ctx)
