@@ -58,6 +58,9 @@ test: vet fmt-check interop-deps browser-deps
 vet:
 	$(GO) vet ./...
 	$(GO) vet ./$(SAMPLE)/gen
+	@# The shell scripts parse (make bench is not run by make test: a syntax
+	@# error there would otherwise go unseen until someone benches).
+	@for f in scripts/*.sh .ci/run; do bash -n "$$f" || exit 1; done
 
 fmt-check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

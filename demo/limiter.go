@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // loadWindow is the time constant of a class's load average: utilization
@@ -47,6 +49,9 @@ type limiter struct {
 	rejected int64
 	waitSum  time.Duration
 	service  time.Duration // sum of measured service times
+	// serviceHist holds the measured service times of served requests in
+	// µs (1 µs to 1 min, 3 significant digits), for percentiles.
+	serviceHist *hdrhistogram.Histogram
 }
 
 func newLimiter(c class, capacity int, timeout time.Duration, seed uint64) *limiter {
@@ -56,6 +61,8 @@ func newLimiter(c class, capacity int, timeout time.Duration, seed uint64) *limi
 		timeout:  timeout,
 		seed:     seed,
 		slots:    make(chan struct{}, capacity),
+
+		serviceHist: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3),
 	}
 }
 
@@ -158,7 +165,9 @@ func (l *limiter) release(now, start time.Time, ok bool) {
 	l.inFlight--
 	if ok {
 		l.served++
-		l.service += now.Sub(start)
+		d := now.Sub(start)
+		l.service += d
+		_ = l.serviceHist.RecordValue(max(int64(d/time.Microsecond), 1)) // clamps to the top: no error below a minute
 	}
 	l.load.set(now, l.inFlight+l.waiting)
 }
@@ -205,6 +214,8 @@ func (l *limiter) stats() ClassStats {
 	}
 	if l.served > 0 {
 		s.MeanService = l.service / time.Duration(l.served)
+		s.P50Service = time.Duration(l.serviceHist.ValueAtQuantile(50)) * time.Microsecond
+		s.P99Service = time.Duration(l.serviceHist.ValueAtQuantile(99)) * time.Microsecond
 	}
 	return s
 }

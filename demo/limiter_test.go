@@ -145,6 +145,12 @@ func TestLoadStretchesServiceTime(t *testing.T) {
 					t.Errorf("every %v: mean service %v, %d of %d rejected; want %v–%v, rejections %v",
 						tt.interval, st.MeanService, st.Rejected, st.Requests, tt.minMean, tt.maxMean, tt.rejected)
 				}
+				// The percentiles come from the same measured service times:
+				// at least the base minimum, ordered, and at most the slow
+				// tail (4x) of the base maximum stretched 3x.
+				if st.P50Service < 40*time.Millisecond || st.P99Service < st.P50Service || st.P99Service > 12*120*time.Millisecond {
+					t.Errorf("every %v: service p50 %v, p99 %v; want 40 ms ≤ p50 ≤ p99 ≤ 1.44 s", tt.interval, st.P50Service, st.P99Service)
+				}
 			})
 		})
 	}

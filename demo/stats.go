@@ -35,6 +35,12 @@ type ClassStats struct {
 	PeakInFlight int           // most requests in service at once
 	MeanWait     time.Duration // mean time queued, of requests that got a slot
 	MeanService  time.Duration // mean time in service, of served requests
+	// P50Service and P99Service are percentiles of the time in service of
+	// served requests, as the server measured it (from taking a slot to
+	// the end of the service timer, µs precision): what a client's latency
+	// is compared with.
+	P50Service time.Duration
+	P99Service time.Duration
 }
 
 // Class returns the counters of the named class.
@@ -51,10 +57,11 @@ func (s Stats) Class(name string) (ClassStats, bool) {
 func (s Stats) String() string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "class\tcapacity\trequests\tserved\t503\tpeak\tmean wait\tmean service\t")
+	fmt.Fprintln(tw, "class\tcapacity\trequests\tserved\t503\tpeak\tmean wait\tmean service\tp50 service\tp99 service\t")
 	for _, c := range s.Classes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%v\t%v\t\n", c.Class, c.Capacity, c.Requests, c.Served,
-			c.Rejected, c.PeakInFlight, c.MeanWait.Round(100*time.Microsecond), c.MeanService.Round(100*time.Microsecond))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%v\t%v\t%v\t%v\t\n", c.Class, c.Capacity, c.Requests, c.Served,
+			c.Rejected, c.PeakInFlight, c.MeanWait.Round(100*time.Microsecond), c.MeanService.Round(100*time.Microsecond),
+			c.P50Service.Round(100*time.Microsecond), c.P99Service.Round(100*time.Microsecond))
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "404 %d, 405 %d, 401 %d, 413 %d\n", s.NotFound, s.MethodNotAllowed, s.Unauthorized, s.TooLarge)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -122,7 +121,9 @@ func (s *substituter) value(ph, user, name string) string {
 		}
 		return s.accounts[s.leases.get(user, s.now)].Token
 	}
-	return "surge-" + strconv.FormatUint(hashString(ph+"\x00"+user), 16)
+	// Fixed width: a hash with leading zero digits keeps them, so every
+	// filled value has the length of the others.
+	return fmt.Sprintf("surge-%016x", hashString(ph+"\x00"+user))
 }
 
 // replaceQuery substitutes the placeholders of a raw query, parameter by

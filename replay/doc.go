@@ -2,8 +2,10 @@
 // open-loop clock (a pacer on its own OS thread sleeping to absolute
 // deadlines), session runners (timeline and closed loop), the protocol
 // drivers (a lean HTTP/1.1 client for plain keep-alive replay, net/http for
-// HTTP/2 and TLS), placeholder substitution, and safety (target allowlist,
-// rate cap, abort conditions, graceful stop).
+// HTTP/2 and TLS), per-region DNS (each region's resolvers, source
+// address and client subnet; connections never shared across regions:
+// Region), placeholder substitution, and safety (target allowlist, resolved
+// addresses included, rate cap, abort conditions, graceful stop).
 //
 // A request is sent at its scheduled time whether or not earlier ones were
 // answered. Every request yields a schema.Result: latency is measured from the

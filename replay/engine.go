@@ -101,9 +101,23 @@ type Config struct {
 	// starts its clock. A Start in the past makes the requests due before
 	// now late, and MaxLateness applies to them as to any.
 	Start time.Time
+	// Regions are the per-region DNS of the run (docs/REGIONS.md): a
+	// virtual session whose region (Result.Region: recorded, or assigned
+	// by the shaper) is listed resolves the target through that region's
+	// resolvers, from its source address, on connections of its region
+	// only; sessions of other regions use the region named DefaultRegion,
+	// or else the machine's resolver as without regions. Nil means no
+	// regions: the target is resolved once, by the machine.
+	Regions []Region
+	// DNSTTL is how long a region's answer is cached: DNSTTLRecord (zero,
+	// the default) the records' TTL, DNSTTLNone never, DNSTTLForever for
+	// the run, a positive duration that long (ParseDNSTTL).
+	DNSTTL time.Duration
 
 	// testDriver replaces the network driver in tests.
 	testDriver func(r *run) driver
+	// testExchange replaces the regions' DNS network in tests.
+	testExchange dnsExchange
 }
 
 // Connection models (Config.Conns).
@@ -192,7 +206,7 @@ func (c *Config) Validate() []error {
 	if c.Abort != nil && (c.Abort.Rate <= 0 || c.Abort.Rate >= 1) {
 		errs = append(errs, fmt.Errorf("abort: error rate %g is not between 0 and 1", c.Abort.Rate))
 	}
-	return errs
+	return append(errs, c.validateRegions()...)
 }
 
 // Schedule is what a run replays: requests in intended-time order.
@@ -218,6 +232,8 @@ type Stats struct {
 	Sent      int64  // requests written to the target
 	Dropped   int64  // never sent (deadline, cap, abort)
 	Stopped   string // why the run ended early ("" when it ran to the end)
+	// DNS counts each region's lookups (Config.Regions); nil without.
+	DNS map[string]DNSStats
 	// AccountsLeased counts accounts lent to virtual users (one per live
 	// user); AccountsExhausted the users that found every account taken
 	// and shared one. Zero without accounts.
@@ -242,6 +258,7 @@ type run struct {
 	emit    func(*schema.Result)
 	results chan *pending
 	abort   *abortWatch
+	nets    *regionNets // nil: no regions
 
 	capAllows func(now time.Duration) bool // nil: no cap
 	leases    *leases                      // nil: no accounts
@@ -271,10 +288,17 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if err := CheckTarget(ctx, cfg.Target, cfg.Allow); err != nil {
+	nets, err := newRegionNets(ctx, &cfg) // with regions, the safety check
+	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: &cfg, emit: emit, results: make(chan *pending, 8192), stopCh: make(chan struct{})}
+	defer nets.close()
+	if nets == nil {
+		if err := CheckTarget(ctx, cfg.Target, cfg.Allow); err != nil {
+			return nil, err
+		}
+	}
+	r := &run{cfg: &cfg, emit: emit, results: make(chan *pending, 8192), stopCh: make(chan struct{}), nets: nets}
 	if cfg.Abort != nil {
 		r.abort = newAbortWatch(cfg.Abort)
 	}
@@ -285,7 +309,6 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	// starts when the first request is ready, not before.
 	ready, prodErr := r.produce(ctx, sched)
 	first, ok := ready.next()
-	var err error
 	if cfg.GoClock {
 		r.clk = newGoClock(cfg.Start)
 	} else {
@@ -330,6 +353,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	<-collected
 
 	st := &Stats{Start: r.clk.wall(0), Scheduled: r.scheduled.Load(), Sent: r.sent.Load(), Dropped: r.dropped.Load()}
+	st.DNS = nets.stats()
 	if r.leases != nil {
 		st.AccountsLeased, st.AccountsExhausted = r.leases.leased.Load(), r.leases.exhausted.Load()
 	}
@@ -365,9 +389,23 @@ func (r *run) newDriver() (driver, error) {
 		if port == "" {
 			port = "80"
 		}
-		return newLeanDriver(net.JoinHostPort(c.Target.Hostname(), port), r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), !c.shared(), c.pipeline())
+		addr := net.JoinHostPort(c.Target.Hostname(), port)
+		if r.nets != nil {
+			addr = "" // every connection's address comes from its region
+		}
+		ld, err := newLeanDriver(addr, r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), !c.shared(), c.pipeline())
+		if err != nil {
+			return nil, err
+		}
+		var drv driver = ld
+		if rn, ok := drv.(interface{ setNets(*regionNets) }); ok && r.nets != nil {
+			rn.setNets(r.nets)
+		}
+		return drv, nil
 	}
-	return newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), !c.shared(), c.HTTP2, c.Insecure), nil
+	d := newHTTPDriver(c.Target, r.clk.now, c.timeout(), c.maxLateness(), c.maxConns(), !c.shared(), c.HTTP2, c.Insecure)
+	d.nets = r.nets
+	return d, nil
 }
 
 // produceBatch is how many prepared requests the producer hands the pacer
@@ -436,6 +474,9 @@ func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 				return
 			}
 			p := pr.prepare(req)
+			if r.nets != nil {
+				p.rnet = r.nets.of(p.result.Region)
+			}
 			p.cut = req.Exchange.BodyTruncated && !r.cfg.SendTruncated
 			if lean {
 				p.wire = pr.appendWire(make([]byte, 0, 256+len(p.body)), p)

@@ -180,3 +180,15 @@ func TestBucketNeverDropsAScheduleUnderTheCap(t *testing.T) {
 		}
 	}
 }
+
+// TestFilledSecretWidth: a placeholder filled without a secret or an
+// account is "surge-" and 16 hex digits for every user, leading zeros kept.
+func TestFilledSecretWidth(t *testing.T) {
+	s := newSubstituter(nil, nil, 0)
+	for i := range 2000 {
+		user := "u" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
+		if v := s.value("{{secret:sid}}", user, "Cookie"); len(v) != len("surge-")+16 || !strings.HasPrefix(v, "surge-") {
+			t.Fatalf("value for %q = %q; want surge- and 16 hex digits", user, v)
+		}
+	}
+}

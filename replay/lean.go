@@ -4,9 +4,12 @@ package replay
 
 import (
 	"container/list"
+	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +108,14 @@ type leanDriver struct {
 	dialerBusy bool          // the dialer is awake (or about to be): no wake-up needed
 	dialWake   chan struct{} // wakes the idle dialer
 	dialDone   chan struct{} // closed when the dialer has returned (after a stop, its queue done)
+
+	// Regions (region_lean.go): each connection goes to its region's
+	// address; a dial whose region has no fresh answer waits for a lookup
+	// in a goroutine of its own (lookups), never in the dialer.
+	nets         *regionNets
+	lookupCtx    context.Context
+	lookupCancel context.CancelFunc
+	lookups      sync.WaitGroup
 }
 
 // dialJob is a connection to dial and the request that opened it, queued at
@@ -141,14 +152,20 @@ type leanConn struct {
 	idleAt   time.Duration // when it last became idle
 
 	connecting bool          // a non-blocking connect is under way (the poller completes it)
-	dialAt     time.Duration // when the connect started
-	opener     *pending      // the request that opened it, until connected
+	dialAt     time.Duration // when the connect started (or its lookup, with looked)
+	rnet       *regionNet    // its region's way to the target; nil without regions
+	to         netip.AddrPort
+	looked     bool     // dialAt is when its DNS lookup started
+	opener     *pending // the request that opened it, until connected
 }
 
 func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.Duration, maxConns int, perUser bool, pipeline int) (*leanDriver, error) {
-	ta, err := net.ResolveTCPAddr("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("lean driver: %w", err)
+	ta := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} // unused with regions (addr "")
+	var err error
+	if addr != "" {
+		if ta, err = net.ResolveTCPAddr("tcp", addr); err != nil {
+			return nil, fmt.Errorf("lean driver: %w", err)
+		}
 	}
 	d := &leanDriver{
 		now: now, timeout: timeout, maxLate: maxLate, maxConns: maxConns, perUser: perUser,
@@ -186,6 +203,9 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 func (d *leanDriver) key(p *pending) string {
 	if d.perUser {
 		return userKey(p)
+	}
+	if p.rnet != nil {
+		return p.result.Region // one shared pool per region
 	}
 	return ""
 }
@@ -325,7 +345,7 @@ func (d *leanDriver) follow(p *pending) *leanConn {
 // startConn registers a new connection for p, claimed by p's session, before
 // it is dialed. d.mu is held.
 func (d *leanDriver) startConn(p *pending) *leanConn {
-	c := &leanConn{d: d, key: d.key(p), fd: -1}
+	c := &leanConn{d: d, key: d.key(p), fd: -1, rnet: p.rnet}
 	d.open++
 	d.keyOpen[c.key]++
 	d.conns[c] = true
@@ -345,8 +365,12 @@ func (d *leanDriver) startConn(p *pending) *leanConn {
 // the timeout), not the generator's lateness.
 func (c *leanConn) connect(p *pending) {
 	d := c.d
-	c.opener, c.dialAt = p, d.now()
-	fd, connected, err := d.dialStart()
+	at := d.now()
+	if c.looked {
+		at = c.dialAt // the lookup is part of opening the connection
+	}
+	c.opener, c.dialAt = p, at
+	fd, connected, err := d.dialStart(c.to, c.source())
 	d.mu.Lock()
 	stopped := d.stopped || c.dead
 	if err == nil && stopped {
@@ -405,6 +429,11 @@ func (d *leanDriver) failConnect(ps []*pending, err error, stopped bool) {
 		if stopped {
 			markDropped(q, q.end, schema.DroppedAbort)
 			q.done(q)
+			continue
+		}
+		if re := (*ResolveError)(nil); errors.As(err, &re) {
+			q.result.Detail = re.Reason
+			d.fail(q, schema.ErrDNS)
 			continue
 		}
 		q.result.Detail = errDetail(err)
@@ -561,6 +590,7 @@ func (d *leanDriver) close() {
 	d.wakeDialer()
 	d.setPacing(false)
 	<-d.dialDone
+	d.lookups.Wait()
 	<-d.pollDone
 }
 
@@ -570,6 +600,9 @@ func (d *leanDriver) close() {
 func (d *leanDriver) failAll(why error) {
 	if why != nil {
 		log.Printf("surge: %v", why)
+	}
+	if d.lookupCancel != nil {
+		d.lookupCancel()
 	}
 	d.mu.Lock()
 	d.stopped = true

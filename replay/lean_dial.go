@@ -52,7 +52,7 @@ func (d *leanDriver) dialer() {
 			if now := d.now(); now-j.at > dialQueueSlack && !j.p.retry {
 				j.p.assigned = max(j.p.assigned, now)
 			}
-			j.c.connect(j.p)
+			d.dial(j.c, j.p)
 			jobs[i] = dialJob{}
 		}
 		d.mu.Lock()

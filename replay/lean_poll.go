@@ -5,6 +5,7 @@ package replay
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -19,15 +20,28 @@ import (
 // dialStart starts a non-blocking TCP connect to the target. connected is
 // true when it completed at once; otherwise the socket becomes writable when
 // it completes (or fails: SO_ERROR says why).
-func (d *leanDriver) dialStart() (fd int, connected bool, err error) {
-	fd, err = unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// With regions, the address is to (its region's answer) and the socket is
+// bound to src first when src is valid (the region's source address).
+func (d *leanDriver) dialStart(to netip.AddrPort, src netip.Addr) (fd int, connected bool, err error) {
+	family, sa := d.family, unix.Sockaddr(nil)
+	if to.IsValid() {
+		family, sa = sockaddrOf(to)
+	} else {
+		sa = d.sockaddr()
+	}
+	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, false, err
 	}
 	// As Go's own TCP connections: pipelined requests must not wait for
 	// Nagle's algorithm.
-	if err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err == nil {
-		err = unix.Connect(fd, d.sockaddr())
+	err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err == nil && src.IsValid() {
+		_, ssa := sockaddrOf(netip.AddrPortFrom(src, 0))
+		err = unix.Bind(fd, ssa)
+	}
+	if err == nil {
+		err = unix.Connect(fd, sa)
 		if err == nil {
 			return fd, true, nil
 		}
@@ -69,6 +83,15 @@ func (d *leanDriver) sockaddr() unix.Sockaddr {
 	sa := &unix.SockaddrInet6{Port: d.addr.Port}
 	copy(sa.Addr[:], d.addr.IP.To16())
 	return sa
+}
+
+// sockaddrOf returns ap's address family and a fresh Sockaddr for it.
+func sockaddrOf(ap netip.AddrPort) (int, unix.Sockaddr) {
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
+	}
+	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 }
 
 // waitFD waits until fd is ready for events, or the timeout.

@@ -43,6 +43,11 @@ type httpDriver struct {
 	mu      sync.Mutex
 	users   map[string]*userClient
 	newT    func() *http.Transport
+	// With regions (region_net.go): each region's connections are dialed
+	// to its address from its source, in transports of its own (per user
+	// and region, or one shared pool per region: sharedBy, under mu).
+	nets     *regionNets
+	sharedBy map[string]*http.Client
 
 	// The write signal of each session's last request; sendMu guards it
 	// (closed-loop runners send from their own goroutines).
@@ -102,21 +107,44 @@ func newClient(t *http.Transport) *http.Client {
 
 // client returns the client of key's virtual user (taking a use of it, given
 // back by release), or the shared one.
-func (d *httpDriver) client(key string) *http.Client {
+func (d *httpDriver) client(key string, p *pending) *http.Client {
 	if !d.perUser {
-		return d.shared
+		if p.rnet == nil {
+			return d.shared
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		c, ok := d.sharedBy[p.result.Region]
+		if !ok {
+			c = newClient(d.transport(p.rnet))
+			if d.sharedBy == nil {
+				d.sharedBy = map[string]*http.Client{}
+			}
+			d.sharedBy[p.result.Region] = c
+		}
+		return c
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	u, ok := d.users[key]
 	if !ok {
-		t := d.newT()
+		t := d.transport(p.rnet)
 		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = perUserConns, perUserConns // as a browser
 		u = &userClient{c: newClient(t)}
 		d.users[key] = u
 	}
 	u.inflight++
 	return u.c
+}
+
+// transport returns a new Transport whose connections go to rn's
+// address (any, without regions: rn nil).
+func (d *httpDriver) transport(rn *regionNet) *http.Transport {
+	t := d.newT()
+	if rn != nil {
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return rn.dial(ctx, d.timeout) }
+	}
+	return t
 }
 
 // release gives back a use of key's client; every so often, clients idle
@@ -239,7 +267,7 @@ func (d *httpDriver) do(p *pending, prev <-chan struct{}, written chan struct{})
 		}
 	}
 	key := userKey(p)
-	client := d.client(key)
+	client := d.client(key, p)
 	defer d.release(key)
 	qctx, cancelQueued := context.WithCancelCause(d.ctx)
 	defer cancelQueued(nil)
@@ -366,6 +394,7 @@ func (d *httpDriver) classify(err error, tr *trace, ctx, qctx context.Context) (
 	var ue x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ie x509.CertificateInvalidError
+	var re *ResolveError
 	written := tr.wrote.Load()
 	tlsErr, _ := tr.tlsErr.Load().(error)
 	switch {
@@ -375,6 +404,8 @@ func (d *httpDriver) classify(err error, tr *trace, ctx, qctx context.Context) (
 		return schema.DroppedAbort, ""
 	case d.ctx.Err() != nil:
 		return schema.ErrCanceled, ""
+	case errors.As(err, &re):
+		return schema.ErrDNS, re.Reason
 	case tlsErr != nil || errors.As(err, &ce) || errors.As(err, &ae) || errors.As(err, &rh) ||
 		errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ie):
 		if tlsErr == nil {
@@ -443,5 +474,8 @@ func (d *httpDriver) close() {
 	defer d.mu.Unlock()
 	for _, u := range d.users {
 		u.c.CloseIdleConnections()
+	}
+	for _, c := range d.sharedBy {
+		c.CloseIdleConnections()
 	}
 }

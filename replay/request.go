@@ -19,6 +19,7 @@ type pending struct {
 	at       time.Duration // intended send offset
 	think    time.Duration // closed loop: recorded gap after the previous response
 	vsess    string        // virtual session, for closed-loop runners
+	rnet     *regionNet    // its region's way to the target; nil without regions
 	method   string
 	target   string // path and query, as sent
 	host     string // Host to send instead of the target's (a shaper rewrite); "" none
@@ -142,7 +143,7 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 		Seq:     e.Seq,
 		Method:  e.Method,
 		Route:   report.RouteGroup(e.Method, e.Path),
-		Region:  e.Region,
+		Region:  regionOf(r),
 		Device:  e.Device,
 		// The recorded status, so the report tells a failure the
 		// recording had too from a new one.
@@ -196,10 +197,27 @@ func (p *pending) retried() bool { return p.retry }
 // anonymous session, the virtual session itself (every virtual session is a
 // virtual user; anonymous ones must not collapse into one user "").
 func userKey(p *pending) string {
+	if p.rnet != nil {
+		// With regions, a user's connections are per region too: a
+		// connection never carries two regions' requests.
+		if p.result.User != "" {
+			return "u:" + p.result.User + "\x00" + p.result.Region
+		}
+		return "s:" + p.vsess + "\x00" + p.result.Region
+	}
 	if p.result.User != "" {
 		return "u:" + p.result.User
 	}
 	return "s:" + p.vsess
+}
+
+// regionOf is the region of r's virtual session: the shaper's (a region
+// mix), else the recorded one.
+func regionOf(r *shaper.Request) string {
+	if r.Region != "" {
+		return r.Region
+	}
+	return r.Exchange.Region
 }
 
 // idempotent reports whether method is idempotent (RFC 9110 §9.2.2): only

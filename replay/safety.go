@@ -23,16 +23,9 @@ func CheckTarget(ctx context.Context, target *url.URL, allow []string) error {
 	if host == "" {
 		return fmt.Errorf("target %q has no host", target)
 	}
-	var prefixes []netip.Prefix
-	for _, a := range allow {
-		if strings.EqualFold(a, host) {
-			return nil
-		}
-		if p, err := netip.ParsePrefix(a); err == nil {
-			prefixes = append(prefixes, p)
-		} else if ip, err := netip.ParseAddr(a); err == nil {
-			prefixes = append(prefixes, netip.PrefixFrom(ip, ip.BitLen()))
-		}
+	byName, prefixes := allowList(host, allow)
+	if byName {
+		return nil
 	}
 	addrs, err := resolve(ctx, host)
 	if err != nil {
@@ -48,6 +41,22 @@ func CheckTarget(ctx context.Context, target *url.URL, allow []string) error {
 		}
 	}
 	return nil
+}
+
+// allowList reads an allowlist for host: byName when host itself is on
+// it (any address allowed), else the IP prefixes it lists.
+func allowList(host string, allow []string) (byName bool, prefixes []netip.Prefix) {
+	for _, a := range allow {
+		if strings.EqualFold(a, host) {
+			return true, nil
+		}
+		if p, err := netip.ParsePrefix(a); err == nil {
+			prefixes = append(prefixes, p)
+		} else if ip, err := netip.ParseAddr(a); err == nil {
+			prefixes = append(prefixes, netip.PrefixFrom(ip, ip.BitLen()))
+		}
+	}
+	return false, prefixes
 }
 
 func resolve(ctx context.Context, host string) ([]netip.Addr, error) {

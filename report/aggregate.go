@@ -70,6 +70,7 @@ type Aggregator struct {
 	lat, svc, late    dense
 	first, last       time.Time // earliest and latest intended time
 	lastSend          time.Time
+	regions           map[string]*runRegion
 	conns             connAgg // client queueing and connections (conns.go)
 
 	routes map[string]*routeAgg
@@ -158,6 +159,7 @@ func (a *Aggregator) add(r *schema.Result) {
 	a.tally.add(dropped, class)
 	rt := a.route(r.Route)
 	rt.add(dropped, class)
+	a.addRegion(r, dropped, class)
 	sec := a.second(r.Intended)
 	sec.add(dropped, class)
 	if dropped {

@@ -262,7 +262,11 @@ func (s *RunSummary) writeCohorts(b *strings.Builder) {
 		case CohortArrived:
 			sessions = count(c.SessionsArrived) + " arrived"
 		}
+		p50, p99 := "-", "-" // an empty cohort has no latency, not 0 ms
+		if g.Sent > 0 {
+			p50, p99 = millis(g.Latency.P50), millis(g.Latency.P99)
+		}
 		fmt.Fprintf(b, "  %-9s %11s %8s %8s %9s %9s  %s\n", g.Cohort, count(g.Sent), percent(g.Errors, g.Sent),
-			percent(g.NewErrors, g.Sent), millis(g.Latency.P50), millis(g.Latency.P99), sessions)
+			percent(g.NewErrors, g.Sent), p50, p99, sessions)
 	}
 }

@@ -152,3 +152,30 @@ func TestGateCohorts(t *testing.T) {
 		t.Errorf("JSON cohorts = %+v, %v", back.Cohorts, err)
 	}
 }
+
+// TestCohortTextEmpty: a cohort that sent nothing shows no latency ("-"),
+// not 0 ms; one that sent shows its percentiles.
+func TestCohortTextEmpty(t *testing.T) {
+	s := &RunSummary{Cohorts: &CohortReport{Surge: Surge{Source: "config"}, Cohorts: []CohortSummary{
+		{Cohort: CohortBefore, Sent: 10, Latency: Percentiles{P50: 12, P99: 40}},
+		{Cohort: CohortExisting},
+	}}}
+	var b strings.Builder
+	s.writeCohorts(&b)
+	lines := strings.Split(b.String(), "\n")
+	var before, existing string
+	for _, l := range lines {
+		switch f := strings.Fields(l); {
+		case len(f) > 0 && f[0] == CohortBefore:
+			before = l
+		case len(f) > 0 && f[0] == CohortExisting:
+			existing = l
+		}
+	}
+	if !strings.Contains(before, "12") || !strings.Contains(before, "40") {
+		t.Errorf("before row %q; want p50 12 and p99 40", before)
+	}
+	if f := strings.Fields(existing); len(f) < 6 || f[4] != "-" || f[5] != "-" {
+		t.Errorf("existing row %q; want - for p50 and p99", existing)
+	}
+}

@@ -59,7 +59,14 @@ type htmlData struct {
 	S       *RunSummary
 	Charts  []*chart
 	Errors  []classCount
-	Regions []RegionSummary
+	Regions []htmlRegion
+}
+
+// htmlRegion is a row of the Regions table: the timeline's region and its
+// error classes from the summary (regionClasses).
+type htmlRegion struct {
+	RegionSummary
+	Classes string
 }
 
 type classCount struct {
@@ -87,7 +94,10 @@ func (r *HTMLReport) WriteHTML(w io.Writer) error {
 	}
 	slices.SortStableFunc(d.Errors, func(x, y classCount) int { return cmp.Compare(y.N, x.N) })
 	if s := r.series(); len(s.Regions) > 1 || (len(s.Regions) == 1 && s.Regions[0].Region != "-") {
-		d.Regions = s.Regions
+		classes := regionClasses(r.Summary)
+		for _, rg := range s.Regions {
+			d.Regions = append(d.Regions, htmlRegion{rg, classes[rg.Region]})
+		}
 	}
 	return htmlPage.Execute(w, d)
 }

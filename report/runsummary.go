@@ -58,6 +58,7 @@ func keptUpBound(mode string) time.Duration {
 //	connect_ms     {p50, p99, max} of connecting the connections requests opened
 //	connections    {opened, reused, tls_handshakes, retried, written}
 //	routes         per route group, by scheduled, descending
+//	regions        per region (when results carry one): counts, errors_by, latency_ms
 //	per_second     one entry per second from the first to the last
 //	verdict        pass, thresholds_failed, aborted, generator_behind,
 //	               unreachable or nothing_scheduled (Settle)
@@ -98,6 +99,9 @@ type RunSummary struct {
 
 	Routes    []RouteSummary  `json:"routes"`
 	PerSecond []SecondSummary `json:"per_second"`
+	// Regions splits the run by region (region.go), when results carry
+	// one: counts, errors by class, latency.
+	Regions []RegionReport `json:"regions,omitempty"`
 
 	// Outcome is the run's verdict (see Settle): pass, thresholds_failed,
 	// aborted, generator_behind, unreachable or nothing_scheduled.
@@ -200,6 +204,7 @@ func (a *Aggregator) Summary() *RunSummary {
 		},
 		Routes:    a.routeSummaries(),
 		PerSecond: a.seconds(),
+		Regions:   a.regionReports(),
 	}
 	a.conns.summary(s)
 	// Without a start time, the series starts at the whole second of the

@@ -39,6 +39,7 @@ func (s *RunSummary) WriteText(w io.Writer) error {
 		s.writeCounts(&b)
 		s.writeLatency(&b)
 		s.writeRoutes(&b)
+		s.writeRegions(&b)
 		s.writeSeries(&b)
 		s.writeCohorts(&b)
 	}

@@ -6,7 +6,7 @@ import "time"
 // went wrong. "" means the request got a response (whatever its status).
 //
 // Each class means one thing. The target's: connect, tls, timeout, reset,
-// protocol. Ours: canceled (our stop cut a request written to a socket),
+// protocol. The region's DNS: dns. Ours: canceled (our stop cut a request written to a socket),
 // request (a request we could not build or write). Result.Detail carries the
 // reason (the errno, the TLS alert or certificate error) where there is one.
 const (
@@ -17,6 +17,11 @@ const (
 	ErrProtocol = "protocol" // the response could not be parsed
 	ErrCanceled = "canceled" // the run stopped while the request was in flight (written)
 	ErrRequest  = "request"  // the request could not be built or sent as recorded (Detail: why)
+	// ErrDNS is a request whose region's resolvers gave no usable address
+	// for the target (Detail: nxdomain, servfail, timeout, no address, or
+	// "not allowed: IP" for an answer off the allowlist): never written,
+	// and not the target's failure.
+	ErrDNS = "dns"
 
 	// Dropped requests were never written to a socket.
 	DroppedDeadline = "dropped_deadline" // too late to send (the generator past the lateness limit)

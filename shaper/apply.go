@@ -35,6 +35,9 @@ func (s *Shaper) compile(from time.Time, at time.Duration) error {
 	if rw.Empty() {
 		rw = nil
 	}
+	if s.regions, err = compileRegions(s.settings.Regions); err != nil {
+		return fmt.Errorf("shaper: %w", err)
+	}
 	if len(s.rewrites) > 0 || rw != nil {
 		s.rewrites = append(s.rewrites, rewriteGen{from: at, rw: rw})
 	}
@@ -98,9 +101,9 @@ func (s *Shaper) apply(ctl Control, t time.Time) error {
 	switch ctl.Op {
 	case OpSet:
 		if ctl.Replace {
-			sessions := s.settings.Sessions
+			sessions, regions := s.settings.Sessions, s.settings.Regions
 			s.settings = *ctl.Set
-			s.settings.Sessions = sessions
+			s.settings.Sessions, s.settings.Regions = sessions, regions
 			if s.settings.Ratio == nil {
 				r := s.base
 				s.settings.Ratio = &r

@@ -122,6 +122,9 @@ func (c *Config) Validate() []error {
 	if _, err := NewRewriter(c.Shape.Content, c.Shape.Rewrites, 0); err != nil {
 		bad("Shape", "%v", err)
 	}
+	if _, err := compileRegions(c.Shape.Regions); err != nil {
+		bad("Shape", "%v", err)
+	}
 	for i, e := range c.Shape.Exits {
 		if err := e.validate(); err != nil {
 			bad("Shape", "exits[%d]: %v", i, err)

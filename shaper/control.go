@@ -77,6 +77,9 @@ func (c *Control) Validate() error {
 		if c.Set.Sessions != nil && !c.Replace {
 			return fmt.Errorf("control set: sessions are collected before the run; a change cannot add them")
 		}
+		if c.Set.Regions != nil && !c.Replace {
+			return fmt.Errorf("control set: regions are fixed for the run (a session keeps its region); a change cannot set them")
+		}
 		for i, e := range c.Set.Exits {
 			if err := e.validate(); err != nil {
 				return fmt.Errorf("control set: exits[%d]: %w", i, err)

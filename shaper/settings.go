@@ -42,6 +42,10 @@ type Settings struct {
 	// requests due from the change on.
 	Content  *ContentSpec  `json:"content,omitempty"`
 	Rewrites []RewriteSpec `json:"rewrites,omitempty"`
+	// Regions gives virtual sessions a region (a region mix, regions.go).
+	// Fixed for the run: a change cannot set it, and a reload keeps the
+	// run's.
+	Regions *RegionsSpec `json:"regions,omitempty"`
 }
 
 // ClassSpec is one class of Settings.Ratios.

@@ -56,6 +56,10 @@ type Request struct {
 	// Host is the Host to send when a rewrite changed the exchange's host
 	// (RewriteSpec.Host); "" means the target's.
 	Host string
+	// Region is the virtual session's region when a region mix
+	// (Settings.Regions) gave it one; "" means the recorded one
+	// (Exchange.Region).
+	Region string
 	// Exchange is the recorded request, shared by the clones: read-only.
 	Exchange *schema.Exchange
 }
@@ -144,6 +148,7 @@ type Shaper struct {
 	stopAt   time.Duration // with stopping: nothing at or after it
 	stopping bool
 	rewrites []rewriteGen // in offset order; the first is in effect
+	regions  *regionMix   // Settings.Regions compiled; nil: none
 	dynamic  Ratio        // Config.Ratio when it is not a Constant (nor Classes)
 }
 
@@ -207,6 +212,9 @@ func (s *Shaper) Next() (*Request, error) {
 				return nil, io.EOF
 			}
 			s.rewrite(&s.out)
+			if s.regions != nil {
+				s.out.Region = s.regions.region(&s.out, s.cfg.Seed)
+			}
 			s.stats.Requests++
 			return &s.out, nil
 		}

@@ -43,7 +43,10 @@ func (c *config) load() error {
 	if c.file != "" {
 		c.v.SetConfigFile(c.file)
 		if err := c.v.ReadInConfig(); err != nil {
-			return &exitError{exitUsage, fmt.Errorf("config %s: %w", c.file, err)}
+			// viper wraps the parser's message (with its line) in "While
+			// parsing config: "; the file name says that already.
+			msg := strings.TrimPrefix(err.Error(), "While parsing config: ")
+			return &exitError{exitUsage, fmt.Errorf("config %s: %s", c.file, msg)}
 		}
 	}
 	c.lines = map[string]int{}

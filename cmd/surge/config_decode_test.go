@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -109,5 +111,19 @@ func TestStrictHookShapes(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: strictHook(%v) = %#v, %v; want %#v", tc.name, tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// TestConfigSyntaxError: a config file YAML cannot parse is a usage error
+// naming the file and the parser's line, without viper's wrapper.
+func TestConfigSyntaxError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("replay:\n  speed: [1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := surge(t, "replay", "--config", path, "--from", "x.parquet", "--dry-run")
+	if code := exitCode(err); code != exitUsage || err == nil ||
+		!strings.Contains(err.Error(), "config "+path+": yaml: line") || strings.Contains(err.Error(), "While parsing") {
+		t.Errorf("surge replay --config bad.yaml: exit %d, %v; want exit %d, config %s: yaml: line …", code, err, exitUsage, path)
 	}
 }

@@ -17,6 +17,8 @@ var noFlagDoc = map[string]string{
 	"thresholds": "k6-style thresholds: metric → expressions (docs/REPORT.md, \"Thresholds\")",
 	"secrets":    "values for secrets every user shares: placeholder or header/parameter name → value",
 	"shape":      "per-class ratios, curves, exits, content lists and rewrites (docs/SHAPING.md)",
+	"regions":    "per-region DNS: region → {resolvers, source, ecs} (docs/REGIONS.md)",
+	"dns.ttl":    "how long a region's DNS answer is kept: ttl (the records' TTL), inf, 0 (never) or a duration (docs/REGIONS.md)",
 }
 
 // TestConfigReference: docs/CONFIG.md lists every key with its flag,

@@ -46,18 +46,19 @@ func (c *config) checkEnv() []error {
 	sort.Strings(unknown)
 	var errs []error
 	for _, name := range unknown {
-		hint := didYouMean(name, names)
-		if hint == "" {
-			// SURGE_RATIO: the variable names the section too.
-			var ends []string
-			for _, n := range names {
-				if strings.HasSuffix(n, "_"+strings.TrimPrefix(name, "SURGE_")) {
-					ends = append(ends, n)
-				}
+		// SURGE_RATIO: the variable names the section too; that hint
+		// comes first (SURGE_REGIONS is near by edit distance, not meant).
+		var hint string
+		var ends []string
+		for _, n := range names {
+			if strings.HasSuffix(n, "_"+strings.TrimPrefix(name, "SURGE_")) {
+				ends = append(ends, n)
 			}
-			if len(ends) > 0 {
-				hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(ends, " or "))
-			}
+		}
+		if len(ends) > 0 {
+			hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(ends, " or "))
+		} else {
+			hint = didYouMean(name, names)
 		}
 		errs = append(errs, fmt.Errorf("environment variable %s is not a surge setting%s", name, hint))
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/surge-replay/surge/replay"
 )
 
 // settings is every configuration key of surge as one typed value. Flags,
@@ -40,6 +42,13 @@ type settings struct {
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
+	Regions    map[string]any    `mapstructure:"regions"`    // region → {resolvers, source, ecs}: decoded strictly by replay.DecodeRegions (docs/REGIONS.md)
+	DNS        dnsSettings       `mapstructure:"dns"`
+}
+
+// dnsSettings are the regions' DNS cache (docs/REGIONS.md).
+type dnsSettings struct {
+	TTL string `mapstructure:"ttl"` // ttl (default), inf, 0 or a duration: replay.ParseDNSTTL
 }
 
 type importSettings struct {
@@ -442,6 +451,9 @@ func (s *settings) Validate() []error {
 		bad("demo.serve.speed", "%g: want a positive speed (1 = as recorded)", s.Demo.Serve.Speed)
 	}
 	nonNegDur("demo.serve.for", s.Demo.Serve.For)
+	if _, err := replay.ParseDNSTTL(s.DNS.TTL); err != nil {
+		bad("dns.ttl", "%v", err)
+	}
 	return append(errs, s.validateStrings()...)
 }
 

@@ -57,6 +57,8 @@ var stringBad = map[string][]badValue{
 	"demo.serve.addr":                 {{"x", "want HOST:PORT on loopback"}},
 	"thresholds":                      {{"p99<500", "a map"}},
 	"shape":                           {{"10x", "a map"}},
+	"regions":                         {{"eu", "a map"}},
+	"dns.ttl":                         {{"5 minutes", "want ttl"}, {"-5s", "want ttl"}},
 	"capture.proxy.upstream":          {{"127.0.0.1:9000", "want http://HOST"}},
 	"capture.proxy.output":            {{"/proc/version", "not a directory"}},
 	"capture.proxy.admin":             {{"9090", "missing port"}},

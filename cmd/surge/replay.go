@@ -250,6 +250,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	// shared by every user (an app key); see replay.Config.Secrets.
 	o.engine.Secrets = cfg.s.Secrets
 	o.engine.SendTruncated = cfg.s.Replay.SendTruncated
+	errs = append(errs, regionsFrom(cfg, &o.engine)...)
 	o.resolution = cfg.s.Replay.TimeResolution
 	if _, _, err := parseResolution(o.resolution); err != nil {
 		errs = append(errs, fmt.Errorf("%s %w", cfg.label("replay.time_resolution"), err))

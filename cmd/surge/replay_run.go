@@ -51,8 +51,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if loss != nil {
 		fmt.Fprintf(stderr, "capture loss: %s\n", loss)
 	}
+	fmt.Fprint(stderr, regionsPlan(&o.engine))
 	if o.dryRun {
-		if err := replay.CheckTarget(cmd.Context(), o.engine.Target, o.engine.Allow); err != nil {
+		if err := replay.CheckRegions(cmd.Context(), &o.engine); err != nil {
 			return err
 		}
 		sched, err := planSchedule(sh)
@@ -183,6 +184,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	summary := agg.Summary()
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
+	fmt.Fprint(stderr, dnsLine(st))
 	if err := summary.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
