@@ -53,6 +53,9 @@ demo-kickoff: build
 ## scripts/newcomer.sh then tries the README's first steps in a fresh clone.
 test: vet fmt-check interop-deps browser-deps
 	SURGE_PYTHON=$(abspath $(PY)) scripts/with-kafka.sh $(GO) test -race -count=1 -timeout 25m ./...
+	@# The 24 h synth test writes 2.2M events: minutes under -race, which
+	@# skips it; it runs here without (profile/synth_test.go).
+	$(GO) test -count=1 -run 'TestSynth24hFromSample' ./profile
 	scripts/newcomer.sh
 
 vet:

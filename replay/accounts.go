@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/surge-replay/surge/accounts"
+	"github.com/surge-replay/surge/shaper"
 )
 
 // Account is a test account whose token a virtual user presents.
@@ -89,7 +92,10 @@ type substituter struct {
 	accounts []Account
 	secrets  map[string]string // placeholder or lower-cased name -> value
 	leases   *leases
-	now      time.Duration // schedule time of the request being prepared
+	now      time.Duration   // schedule time of the request being prepared
+	req      *shaper.Request // the request being prepared (nil in some tests)
+	lender   *accounts.Lender
+	halt     error // a lease the pool refused: the request stops the run
 }
 
 func newSubstituter(accounts []Account, secrets map[string]string, idle time.Duration) substituter {
@@ -114,6 +120,9 @@ func (s *substituter) value(ph, user, name string) string {
 	}
 	if v, ok := s.secrets[strings.ToLower(name)]; ok && name != "" {
 		return v
+	}
+	if s.lender != nil && isCredentialHeader(name) {
+		return s.poolCredential(user)
 	}
 	if len(s.accounts) > 0 && isCredentialHeader(name) {
 		if s.leases == nil {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/surge-replay/surge/accounts"
 	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
 )
@@ -78,6 +79,14 @@ type Config struct {
 	// Accounts are test accounts for placeholder substitution, leased
 	// exclusively to live virtual users.
 	Accounts []Account
+	// Pool, when set, is a pool built from viewing histories
+	// (docs/ACCOUNTS.md) used instead of Accounts: clone k of recorded user
+	// u signs in as one of u's accounts, leased exclusively (pool.go).
+	Pool *accounts.Pool
+	// AccountsExhausted is what happens when a virtual user finds no free
+	// account: accounts.ExhaustedShare (default: share one, counted) or
+	// accounts.ExhaustedStop (stop the run at that request's time).
+	AccountsExhausted string
 	// Secrets fill placeholders shared by many users (an app key): keyed by
 	// the placeholder ("{{secret:…}}") or by the header or query parameter
 	// name it is in (case-insensitive).
@@ -203,6 +212,11 @@ func (c *Config) Validate() []error {
 	if c.MaxRPS < 0 {
 		errs = append(errs, fmt.Errorf("max-rps: negative (%g)", c.MaxRPS))
 	}
+	switch c.AccountsExhausted {
+	case "", accounts.ExhaustedShare, accounts.ExhaustedStop:
+	default:
+		errs = append(errs, fmt.Errorf("accounts-exhausted: %q is not %s or %s", c.AccountsExhausted, accounts.ExhaustedShare, accounts.ExhaustedStop))
+	}
 	if c.Abort != nil && (c.Abort.Rate <= 0 || c.Abort.Rate >= 1) {
 		errs = append(errs, fmt.Errorf("abort: error rate %g is not between 0 and 1", c.Abort.Rate))
 	}
@@ -238,6 +252,11 @@ type Stats struct {
 	// user); AccountsExhausted the users that found every account taken
 	// and shared one. Zero without accounts.
 	AccountsLeased, AccountsExhausted int64
+	// With a Pool: AccountsSharedSessions counts the virtual sessions that
+	// ran on a shared account (without one of their own);
+	// AccountsUnmatched the virtual users whose recorded user has no
+	// account in the pool (they borrowed another user's free account).
+	AccountsSharedSessions, AccountsUnmatched int64
 }
 
 // ErrStopped reports a run that was stopped or aborted before the end of its
@@ -262,6 +281,7 @@ type run struct {
 
 	capAllows func(now time.Duration) bool // nil: no cap
 	leases    *leases                      // nil: no accounts
+	lender    *accounts.Lender             // nil: no pool
 
 	runners      sync.WaitGroup // closed-loop session runners
 	closeRunners func()         // retires every runner (closed mode)
@@ -357,6 +377,7 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	if r.leases != nil {
 		st.AccountsLeased, st.AccountsExhausted = r.leases.leased.Load(), r.leases.exhausted.Load()
 	}
+	r.poolStats(st)
 	if reason, _ := r.reason.Load().(string); reason != "" {
 		st.Stopped = reason
 		return st, fmt.Errorf("%w: %s", ErrStopped, reason)
@@ -441,6 +462,10 @@ func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 	var err error
 	pr := newPreparerFor(r.cfg)
 	r.leases = pr.subst.leases
+	if err := pr.subst.usePool(r.cfg); err != nil {
+		r.stop(err.Error())
+	}
+	r.lender = pr.subst.lender
 	lean := r.cfg.usesLean()
 	paced := false
 	if ps, ok := sched.(Paced); ok {
@@ -483,6 +508,9 @@ func (r *run) produce(ctx context.Context, sched Schedule) (*feed, *error) {
 			}
 			p.done = r.complete
 			batch = append(batch, p)
+			if p.halt != "" {
+				return // the pacer stops the run at p's time (pool.go)
+			}
 			if (paced || len(batch) == cap(batch) || len(f.ch) == 0) && !flush() {
 				return
 			}
@@ -553,6 +581,9 @@ func (r *run) pace(first *pending, ready *feed, send func(p *pending, now time.D
 			// Behind schedule, sending without sleeping: read anyway.
 			pp.pollNow()
 			lastPoll = now
+		}
+		if p.halt != "" {
+			r.stop(p.halt)
 		}
 		if r.stopping.Load() {
 			r.dropAfterStop(p, now)

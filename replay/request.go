@@ -35,6 +35,7 @@ type pending struct {
 	retry    bool           // sent a second time after a reused connection failed
 	cut      bool           // its body was kept in part and is not to be sent
 	inflight bool           // handed to the driver (counted until collected)
+	halt     string         // stop the run when this request is due (pool exhausted); not sent
 	done     func(*pending) // set by the engine: where a completed request goes
 	result   schema.Result
 }
@@ -118,7 +119,7 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 	e := r.Exchange
 	p := &pending{at: r.At, think: r.Think, vsess: r.VirtualSession, method: e.Method, sent: -1, assigned: -1, host: r.Host}
 	id := identity(r)
-	pr.subst.now = r.At
+	pr.subst.now, pr.subst.req = r.At, r
 	p.target = pr.requestTarget(pr.subst.replacePath(e.Path, id), pr.subst.replaceQuery(e.Query, id))
 	p.headers = make([]schema.Header, 0, len(e.Headers)+1)
 	for _, h := range e.Headers {
@@ -135,6 +136,9 @@ func (pr *preparer) prepare(r *shaper.Request) *pending {
 	}
 	if len(e.Body) > 0 {
 		p.body = []byte(pr.subst.replace(string(e.Body), id, ""))
+	}
+	if err := pr.subst.halt; err != nil {
+		p.halt, pr.subst.halt = err.Error(), nil
 	}
 	p.result = schema.Result{
 		Session: r.Session,

@@ -114,6 +114,9 @@ type RunSummary struct {
 	Thresholds ThresholdResults `json:"thresholds,omitempty"`
 	// Cohorts splits the run at its surge time, when it has one (Gate).
 	Cohorts *CohortReport `json:"cohorts,omitempty"`
+	// Accounts says how virtual users signed in as test accounts; nil
+	// without accounts (accounts.go).
+	Accounts *AccountsSummary `json:"accounts,omitempty"`
 
 	// TextRoutes is how many routes WriteText lists: 0 means 15, a negative
 	// number all of them. Not part of the JSON.

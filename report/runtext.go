@@ -37,6 +37,7 @@ func (s *RunSummary) WriteText(w io.Writer) error {
 	s.writeHeader(&b)
 	if s.Scheduled > 0 {
 		s.writeCounts(&b)
+		s.writeAccounts(&b)
 		s.writeLatency(&b)
 		s.writeRoutes(&b)
 		s.writeRegions(&b)

@@ -76,6 +76,10 @@ const (
 	gridColor, axisColor, text = "#e5e5e5", "#999", "#444"
 )
 
+// LineColor returns the color of a chart's i-th line (from 0), for a
+// legend drawn beside it.
+func LineColor(i int) string { return palette[i%len(palette)] }
+
 // palette colors a chart's lines in order.
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
 

@@ -15,6 +15,13 @@
 #   E. the capture tap (scripts/bench/tap): added latency at BENCH_TAP_RATE
 #      (5000) req/s and throughput against a bare reverse proxy; BENCH_TAP=0
 #      skips it.
+#   F. `surge profile build` (issue 16) of a 2M- and a BENCH_PROFILE_EVENTS
+#      (20M) event capture on one core (events per CPU-second and per
+#      wall-second, peak RSS); BENCH_PROFILE_BUILD=0 skips it.
+#   G. the account pool (scripts/bench/pool): surge accounts build of
+#      BENCH_POOL_BUILD_USERS (250000) users' synthetic histories, and replay
+#      start-up with a synthetic BENCH_POOL_ACCOUNTS (5000000; 25000000 for
+#      the full measure) account index; BENCH_POOL=0 skips it.
 #
 # Every replay run is bounded in count (rate × duration requests) and time,
 # and sends only to 127.0.0.1. Each number is the median of BENCH_RUNS runs.
@@ -331,6 +338,67 @@ if [ "${BENCH_TAP:-1}" = 1 ]; then
 	cat "$RES/tap.txt"
 fi
 
+# ---- F. profile build (issue 16) --------------------------------------------
+# The same realistic capture as (d) (100,000 recurring sessions, 5,000 req/s
+# of capture time) at 2M and 20M events: the build's rate on one core, and its
+# peak RSS, which stays that of the profile and the live sessions, not the
+# capture's (docs/BENCHMARKS.md).
+if [ "${BENCH_PROFILE_BUILD:-1}" = 1 ]; then
+	{
+		echo "## Profile build (issue 16): surge profile build on one core (core 1, GOMAXPROCS=1)"
+		echo
+		echo "| events | capture MiB | CPU-s | wall s | events per CPU-s | events per wall-s | peak RSS MiB |"
+		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	} >"$RES/profile-build.md"
+	for n in 2000000 "${BENCH_PROFILE_EVENTS:-20000000}"; do
+		avail=$(df -Pk "$WORK" | awk 'NR==2 {print $4}')
+		if [ "$avail" -lt $((n / 20)) ]; then
+			log "F: $n events skipped: $((avail / 1024)) MB free in $WORK"
+			continue
+		fi
+		log "F: writing a $n-event capture"
+		"$CAPTURE" -realistic -sessions 100000 -n "$n" -rate 5000 -o "$WORK/prof-cap.parquet"
+		log "F: surge profile build of $n events"
+		rm -rf "$WORK/prof"
+		env GOMAXPROCS=1 taskset -c 1 /usr/bin/time -v -o "$RES/profile-build-$n.time" \
+			"$SURGE" profile build "$WORK/prof-cap.parquet" -o "$WORK/prof" >"$RES/profile-build-$n.out" 2>&1 || echo "exit $?" >>"$RES/profile-build-$n.out"
+		awk -v n="$n" -v mib="$(du -m "$WORK/prof-cap.parquet" | cut -f1)" -F': ' '
+			/User time/ { u = $2 } /System time/ { s = $2 } /Maximum resident/ { rss = $2 }
+			/Elapsed \(wall clock\)/ { k = split($2, p, ":"); w = 0; for (i = 1; i <= k; i++) w = w * 60 + p[i] }
+			END { c = u + s; printf "| %d | %d | %.2f | %.2f | %.0f | %.0f | %.0f |\n", n, mib, c, w, n / c, n / w, rss / 1024 }' \
+			"$RES/profile-build-$n.time" >>"$RES/profile-build.md"
+		rm -f "$WORK/prof-cap.parquet"
+	done
+	cat "$RES/profile-build.md"
+fi
+
+# ---- G. account pool (issue 12) ---------------------------------------------
+# surge accounts build of synthetic viewing histories (time, peak RSS), and
+# replay start-up with a synthetic index of BENCH_POOL_ACCOUNTS accounts, one
+# per user (the most index per account), its page cache dropped first: load
+# time, resident bytes per account, lookup and lease cost (docs/BENCHMARKS.md).
+if [ "${BENCH_POOL:-1}" = 1 ]; then
+	POOL_ACCOUNTS=${BENCH_POOL_ACCOUNTS:-5000000}
+	POOL_USERS=${BENCH_POOL_BUILD_USERS:-250000}
+	go build -o "$WORK/bin/pool" ./scripts/bench/pool
+	log "G1: surge accounts build, $POOL_USERS users x 4 events, --ratio-max 4"
+	"$WORK/bin/pool" views -users "$POOL_USERS" -events 4 -o "$WORK/views.parquet"
+	SURGE_ACCOUNTS_TOKEN_KEY=bench /usr/bin/time -f "wall %e s, CPU %U+%S s, peak RSS %M KB" -o "$RES/pool-build.time" \
+		"$SURGE" accounts build --views "$WORK/views.parquet" --ratio-max 4 --token-template 'tok.{hmac}' --epoch none -o "$WORK/pool-built" >"$RES/pool-build.txt" 2>&1
+	cat "$RES/pool-build.time" >>"$RES/pool-build.txt"
+	cat "$RES/pool-build.txt"
+	log "G2: replay start-up with a $POOL_ACCOUNTS-account index"
+	"$WORK/bin/pool" index -accounts "$POOL_ACCOUNTS" -per-user 1 -o "$WORK/pool-index"
+	dd if="$WORK/pool-index/index.bin" iflag=nocache count=0 2>/dev/null || true
+	"$WORK/bin/pool" load -pool "$WORK/pool-index" | tee "$RES/pool-load.txt"
+	rm -rf "$WORK/pool-built" "$WORK/pool-index" "$WORK/views.parquet"
+fi
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $((SECONDS - T0)) s" >>"$RES/meta.txt"
-{ "$TALLY" report "$RES"; [ -f "$RES/kafka.md" ] && { echo; cat "$RES/kafka.md"; }; } | tee "$RES/report.md"
+{
+	"$TALLY" report "$RES"
+	[ -f "$RES/kafka.md" ] && { echo; cat "$RES/kafka.md"; }
+	[ -f "$RES/profile-build.md" ] && { echo; cat "$RES/profile-build.md"; }
+	[ -f "$RES/pool-load.txt" ] && { echo; echo "## Account pool"; echo; echo '```'; cat "$RES/pool-build.txt" "$RES/pool-load.txt"; echo '```'; }
+} | tee "$RES/report.md"
 log "done in $((SECONDS - T0)) s; raw files and report.md in $RES"

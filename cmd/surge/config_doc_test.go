@@ -19,6 +19,8 @@ var noFlagDoc = map[string]string{
 	"shape":      "per-class ratios, curves, exits, content lists and rewrites (docs/SHAPING.md)",
 	"regions":    "per-region DNS: region → {resolvers, source, ecs} (docs/REGIONS.md)",
 	"dns.ttl":    "how long a region's DNS answer is kept: ttl (the records' TTL), inf, 0 (never) or a duration (docs/REGIONS.md)",
+
+	"accounts.token_key": "HMAC-SHA256 key of minted account tokens ({hmac} in --token-template; keep it in SURGE_ACCOUNTS_TOKEN_KEY, or use --token-key-file)",
 }
 
 // TestConfigReference: docs/CONFIG.md lists every key with its flag,

@@ -39,6 +39,8 @@ type settings struct {
 	Demo       demoSettings      `mapstructure:"demo"` // surge demo's own keys are replay.*
 	Ctl        ctlSettings       `mapstructure:"ctl"`
 	Capture    captureSettings   `mapstructure:"capture"`
+	Profile    profileSettings   `mapstructure:"profile"`
+	Accounts   accountsSettings  `mapstructure:"accounts"`   // surge accounts (accounts.go)
 	Shape      map[string]any    `mapstructure:"shape"`      // per-class ratios, curves, exits, content, rewrites: decoded strictly by shaper.DecodeSettings
 	Thresholds map[string]any    `mapstructure:"thresholds"` // metric → expressions, checked by report.ParseThresholdMap
 	Secrets    map[string]string `mapstructure:"secrets"`    // placeholder or header/parameter name → value (replay.Config.Secrets)
@@ -110,6 +112,7 @@ type replaySettings struct {
 	// Shaping and live control (docs/SHAPING.md).
 	RatioFor       stringArray `mapstructure:"ratio_for"`
 	TimeResolution string      `mapstructure:"time_resolution"`
+	Profile        string      `mapstructure:"profile"` // re-time to a profile's arrival curve (replay_profile.go)
 	Control        string      `mapstructure:"control"`
 	ControlToken   string      `mapstructure:"control_token"`
 	Watch          bool        `mapstructure:"watch"`
@@ -128,6 +131,8 @@ type replaySettings struct {
 	SearchResolution  float64       `mapstructure:"search_resolution"`
 	SearchMaxLateness time.Duration `mapstructure:"search_max_lateness"`
 	SearchPasses      int           `mapstructure:"search_passes"`
+	// Test accounts (docs/ACCOUNTS.md): --accounts-exhausted share or stop.
+	AccountsExhausted string `mapstructure:"accounts_exhausted"`
 }
 
 type captureSettings struct {
@@ -454,6 +459,7 @@ func (s *settings) Validate() []error {
 	if _, err := replay.ParseDNSTTL(s.DNS.TTL); err != nil {
 		bad("dns.ttl", "%v", err)
 	}
+	errs = append(errs, s.Profile.validate()...)
 	return append(errs, s.validateStrings()...)
 }
 

@@ -112,7 +112,7 @@ func TestConfigKeysAreChecked(t *testing.T) {
 // command reads viper past the decoder.
 func TestSettingsAreTheKeys(t *testing.T) {
 	_, cfg := newRoot()
-	noFlag := map[string]bool{"scrub.key": true, "thresholds": true, "secrets": true, "shape": true, "regions": true, "dns.ttl": true}
+	noFlag := map[string]bool{"scrub.key": true, "thresholds": true, "secrets": true, "shape": true, "regions": true, "dns.ttl": true, "accounts.token_key": true}
 	inSettings := map[string]bool{}
 	for _, k := range settingKeys() {
 		inSettings[k] = true

@@ -252,6 +252,12 @@ func exampleFixtures(t *testing.T) *fixtures {
 	fx.files["final"] = final
 	fx.files["captures/final-2025"] = final // configs/event-3x.yaml's capture
 	fx.files["captures/yesterday"] = final  // the daily baseline's
+	fx.files["captures/2026-11-21"] = final // surge profile build's
+	prof := filepath.Join(fx.root, "profile")
+	mustSurge(t, "profile", "build", final, "-o", prof)
+	for _, name := range []string{"profiles/final", "profiles/final-2025", "profiles/sat", "a", "b"} {
+		fx.files[name] = prof
+	}
 	results := filepath.Join(fx.root, "results.parquet")
 	mustSurge(t, "demo", "--from", capture, "--window-to", "1m", "--speed", "30", "--progress", "none", "--results", results)
 	for _, name := range []string{"results.parquet", "base.parquet", "new.parquet", "out/baseline/results.parquet", "out/today/results.parquet", "base/results.parquet", "today/results.parquet"} {
@@ -280,6 +286,7 @@ func exampleFixtures(t *testing.T) *fixtures {
 	fx.files["session.har"], _ = filepath.Abs(sample + "match-night.har")
 	fx.files["requests.gor"], _ = filepath.Abs(sample + "match-night.gor")
 	fx.write(t, "views.csv", readGzipLines(t, sample+"views.csv.gz", 300), "", false)
+	accountFixtures(t, fx) // accounts_test.go
 	return fx
 }
 

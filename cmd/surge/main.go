@@ -78,7 +78,8 @@ that order of precedence.`,
 	root.PersistentFlags().StringVar(&memprofile, "memprofile", "", "write an allocation profile to this file at the end")
 	root.PersistentFlags().MarkHidden("memprofile")
 	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg),
-		newKafkaCommand(cfg), newAgentCommand(cfg), newRunCommand(cfg), newCtlCommand(cfg), newVersionCommand(), newCaptureCommand(cfg))
+		newKafkaCommand(cfg), newAgentCommand(cfg), newRunCommand(cfg), newCtlCommand(cfg), newVersionCommand(), newCaptureCommand(cfg),
+		newProfileCommand(cfg), newAccountsCommand(cfg))
 	usageArgs(root) // usage.go: argument errors exit 2 and show the usage line
 	return root, cfg
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/surge-replay/surge/accounts"
 	"github.com/surge-replay/surge/capacity"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/replay"
@@ -52,6 +53,11 @@ The window replayed is --window-from to --window-to (--to is the same as
 from the window's start. A window outside the capture is an error that
 prints the capture's time range.
 
+--profile PROFILE (a surge profile build directory) re-times the capture to
+the profile's arrival curve before all of the above: the capture's recorded
+sessions, copied whole under new ids, start so that new sessions per minute
+are the profile's over its span (docs/PROFILES.md, surge profile synth).
+
 Only targets on the allowlist are contacted: loopback by default; add hosts,
 IPs or CIDRs with --allow or targets.allow in the config. Ctrl-C stops
 gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
@@ -59,6 +65,7 @@ gracefully (requests in flight get --grace); a second Ctrl-C stops at once.`,
   surge replay --from final/ --window-from 19:55 --window-to +20m --target https://staging.example.com --allow staging.example.com --ratio 2.5
   surge replay --config configs/event-3x.yaml --results results.parquet --summary-json summary.json
   surge replay --from final.parquet --target http://127.0.0.1:8080 --dry-run
+  surge replay --from final.parquet --profile profiles/final --target http://127.0.0.1:8080 --dry-run
   surge replay --from kafka://127.0.0.1:9092/captures --window-from 2026-11-21T19:55:00Z --window-to +20m --target http://127.0.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -104,7 +111,9 @@ func addReplayFlags(cmd *cobra.Command) {
 	f.Float64("abort-error-rate", 0, "abort when the error rate over --abort-window exceeds this fraction (0: never)")
 	f.Duration("abort-window", 10*time.Second, "window of the abort condition")
 	f.Duration("grace", 10*time.Second, "after a stop, how long requests in flight may finish")
-	f.String("accounts", "", "CSV of test accounts (columns account,token) for credential placeholders")
+	f.String("accounts", "", "test accounts for credential placeholders: a pool directory (surge accounts build: clone k of user u signs in as one of u's accounts) or a CSV (columns account,token)")
+	f.String("accounts-exhausted", accounts.ExhaustedShare, "when a virtual user finds every fitting account in use: share (share one, counted in the report) or stop (stop the run)")
+	f.String("profile", "", "re-time the capture's sessions to this profile's arrival curve (a surge profile build directory): sessions copied whole, new sessions per minute as the profile's (docs/PROFILES.md)")
 	f.String("time-resolution", "auto", "spread requests sharing an instant of this resolution evenly over it: auto (the resolution the import recorded), 0 (none: exact times) or a duration (1s)")
 	f.Bool("send-truncated", false, "send requests whose body the capture kept in part, with the bytes kept (default: skip them, counted as dropped_truncated)")
 	f.String("results", "", "write every request's result to this Parquet file (or hive directory)")
@@ -150,6 +159,13 @@ type replayOptions struct {
 	live     liveOptions // live control: API, config watcher (live.go)
 	// nFlagClasses is how many of settings.Ratios come from --ratio-for.
 	nFlagClasses int
+	// accountsSource is --accounts; accountsLoad how long loading the
+	// pool's index took (replay_accounts.go).
+	accountsSource string
+	accountsLoad   time.Duration
+	// profile re-times the capture to a profile's arrival curve
+	// (--profile, replay_profile.go); nil without.
+	profile *replayProfile
 }
 
 func replayOptionsFrom(cfg *config) (*replayOptions, error) {
@@ -239,13 +255,7 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 		o.engine.Target, _ = url.Parse(t)
 	}
 	errs = append(errs, o.engine.Validate()...)
-	if path := cfg.s.Replay.Accounts; path != "" {
-		accounts, err := replay.LoadAccounts(path)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.label("replay.accounts"), err))
-		}
-		o.engine.Accounts = accounts
-	}
+	errs = append(errs, o.loadAccounts(cfg)...) // replay_accounts.go
 	// secrets: placeholder or header/parameter name -> value, for secrets
 	// shared by every user (an app key); see replay.Config.Secrets.
 	o.engine.Secrets = cfg.s.Secrets
@@ -258,6 +268,12 @@ func replayOptionsFrom(cfg *config) (*replayOptions, error) {
 	if o.web != "" {
 		if _, _, err := net.SplitHostPort(o.web); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: want HOST:PORT, e.g. 127.0.0.1:5665 (%v)", cfg.label("replay.web"), o.web, err))
+		}
+	}
+	if dir := cfg.s.Replay.Profile; dir != "" {
+		var err error
+		if o.profile, err = loadReplayProfile(dir, cfg.label("replay.profile")); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	o.search, errs = searchFrom(cfg, errs)

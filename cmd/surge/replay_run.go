@@ -25,6 +25,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return runSearch(cmd, o)
 	}
 	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
+	defer o.closeAccounts() // replay_accounts.go
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
 	if err := checkOutputs(o.force, o.outputs); err != nil {
@@ -46,6 +47,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "surge replay: %s -> %s, %s mode, %s\n%s", strings.Join(o.captures, ", "), replay.Redact(o.engine.Target), modeName(o.engine.Mode), o.engine.Protocol(), plan)
+	if o.profile != nil {
+		fmt.Fprintf(stderr, "sessions re-timed to the arrival curve of profile %s (%d minutes from %s)\n", o.profile.dir, len(o.profile.target.Arrivals), o.profile.target.Start.Format(time.RFC3339))
+	}
 	fmt.Fprint(stderr, spreadNote(plan.Plan, plan.ratio))
 	loss := captureLoss(o.captures)
 	if loss != nil {
@@ -182,6 +186,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		}
 	}
 	summary := agg.Summary()
+	summary.Accounts = o.accountsSummary(st) // replay_accounts.go
 	settle(summary, gate, runErr, lg.abortReason())
 	summary.TextRoutes = textRoutes(o.routes)
 	fmt.Fprint(stderr, dnsLine(st))
@@ -192,6 +197,10 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if controls != nil {
 		ctls, _ = controls.Since(0)
 		writeControls(cmd.OutOrStdout(), ctls)
+	}
+	if p := o.engine.Pool; p != nil {
+		fmt.Fprintf(stderr, "accounts: pool %s: %d accounts of %d users, index loaded in %v\n", o.accountsSource, p.Accounts(), p.Users(), o.accountsLoad.Round(time.Millisecond))
+		poolWarning(stderr, st)
 	}
 	if st.AccountsLeased > 0 {
 		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
@@ -225,6 +234,10 @@ type replayPlan struct {
 // clock (its bounded look-ahead).
 func planReplay(ctx context.Context, o *replayOptions, live *replay.Live, controls *shaper.Controls) (*shaper.Shaper, replayPlan, error) {
 	first, last, open, err := resolveCapture(ctx, o.captures)
+	if err == nil && o.profile != nil {
+		// --profile: the capture's sessions re-timed to its arrival curve.
+		first, last, open, err = o.profile.resolve(ctx, o.captures, o.shape.Seed)
+	}
 	if err != nil {
 		return nil, replayPlan{}, err
 	}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/surge-replay/surge/accounts"
+	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/report"
+)
+
+// loadAccounts reads --accounts: a pool directory (its index loaded, the
+// histories left on disk) or a CSV of accounts; and --accounts-exhausted.
+func (o *replayOptions) loadAccounts(cfg *config) []error {
+	var errs []error
+	switch p := cfg.s.Replay.AccountsExhausted; p {
+	case "", accounts.ExhaustedShare, accounts.ExhaustedStop:
+		o.engine.AccountsExhausted = p
+	default:
+		errs = append(errs, fmt.Errorf("%s %q: want %s or %s", cfg.label("replay.accounts_exhausted"), p, accounts.ExhaustedShare, accounts.ExhaustedStop))
+	}
+	path := cfg.s.Replay.Accounts
+	if path == "" {
+		return errs
+	}
+	o.accountsSource = path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		start := time.Now()
+		pool, err := accounts.Open(path)
+		if err != nil {
+			return append(errs, fmt.Errorf("%s: %w", cfg.label("replay.accounts"), err))
+		}
+		o.engine.Pool = pool
+		o.accountsLoad = time.Since(start)
+		return errs
+	}
+	list, err := replay.LoadAccounts(path)
+	if err != nil {
+		return append(errs, fmt.Errorf("%s: %w", cfg.label("replay.accounts"), err))
+	}
+	o.engine.Accounts = list
+	return errs
+}
+
+// accountsSummary is the report's accounts section, nil without accounts.
+func (o *replayOptions) accountsSummary(st *replay.Stats) *report.AccountsSummary {
+	if o.accountsSource == "" || st == nil {
+		return nil
+	}
+	a := &report.AccountsSummary{Source: o.accountsSource, Leased: st.AccountsLeased, Exhausted: st.AccountsExhausted,
+		OnExhausted: o.engine.AccountsExhausted, Accounts: int64(len(o.engine.Accounts))}
+	if a.OnExhausted == "" {
+		a.OnExhausted = accounts.ExhaustedShare
+	}
+	if p := o.engine.Pool; p != nil {
+		a.Pool, a.Accounts = true, int64(p.Accounts())
+		a.SharedSessions, a.Unmatched = st.AccountsSharedSessions, st.AccountsUnmatched
+	}
+	return a
+}
+
+// poolWarning says when no virtual user found its recorded user in the
+// pool: the capture and the viewing histories were most likely imported
+// with different scrub keys (user ids are keyed hashes).
+func poolWarning(w io.Writer, st *replay.Stats) {
+	if st.AccountsLeased > 0 && st.AccountsUnmatched == st.AccountsLeased {
+		fmt.Fprintf(w, "accounts: warning: none of the %d virtual users' recorded users is in the pool: were the capture and the viewing histories imported with the same scrub key?\n", st.AccountsLeased)
+	}
+}
+
+// closeAccounts closes the pool's index file, if one is open.
+func (o *replayOptions) closeAccounts() {
+	if o.engine.Pool != nil {
+		o.engine.Pool.Close()
+	}
+}

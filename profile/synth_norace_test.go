@@ -1,0 +1,6 @@
+//go:build !race
+
+package profile
+
+// raceOn is whether the tests run under the race detector.
+const raceOn = false
