@@ -7,13 +7,14 @@ import (
 	"html/template"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/surge-replay/surge/report"
 )
 
-func x(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) + "x" }
+// x formats a ratio (report.Ratio: no float noise such as
+// 1.2000000000000002).
+func x(r float64) string { return report.Ratio(r) + "x" }
 
 // Sentence is the search's answer in one sentence: "holds 2.6x of the
 // recorded traffic (52% of projected 5x); first breach at 3.1x: /api/search
@@ -59,7 +60,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		if !s.Settled && !s.GeneratorBad {
 			verdict += " (p99 not settled)"
 		}
-		fmt.Fprintf(&b, "  %-8s %-7s %6d %8.1f %7.2f%% %10.1f %9.1f  %s\n", x(s.Ratio), s.Phase, s.Passes, s.P99MS, 100*s.ErrorRate, s.AchievedRPS, s.LatenessP99, verdict)
+		fmt.Fprintf(&b, "  %-8s %-7s %6d %8s %8s %10s %9s  %s\n", x(s.Ratio), s.Phase, s.Passes, report.Fig(s.P99MS), report.Fig(100*s.ErrorRate)+"%", report.Fig(s.AchievedRPS), report.Fig(s.LatenessP99), verdict)
 	}
 	fmt.Fprintf(&b, "rule: %s\n%s\n", r.Rule, r.Sentence())
 	_, err := io.WriteString(w, b.String())
@@ -77,7 +78,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	}{r.Sentence(), r})
 }
 
-var page = template.Must(template.New("capacity").Funcs(template.FuncMap{"pct100": func(v float64) float64 { return 100 * v }}).Parse(`<!DOCTYPE html>
+var page = template.Must(template.New("capacity").Funcs(template.FuncMap{"pct100": func(v float64) float64 { return 100 * v }, "x": x, "fig": report.Fig}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>surge capacity search</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;max-width:1100px;margin:0 auto;padding:12px 20px;color:#222}
 h1{font-size:20px}.answer{font-size:17px;font-weight:600;margin:10px 0}svg.chart{width:100%;height:230px}
@@ -88,7 +89,7 @@ th:first-child,td:first-child,th:last-child,td:last-child{text-align:left}.note{
 <h3>p99 from the intended time by ratio</h3>{{.P99}}
 <h3>error rate by ratio</h3>{{.Errors}}
 <table><thead><tr><th>ratio</th><th>phase</th><th>passes</th><th>p99 ms</th><th>errors</th><th>sent/s</th><th>lateness p99 ms</th><th>result</th></tr></thead><tbody>
-{{range .R.Steps}}<tr><td>{{.Ratio}}x</td><td>{{.Phase}}</td><td>{{.Passes}}</td><td>{{printf "%.1f" .P99MS}}</td><td>{{printf "%.2f%%" (pct100 .ErrorRate)}}</td><td>{{printf "%.1f" .AchievedRPS}}</td><td>{{printf "%.1f" .LatenessP99}}</td><td>{{if .GeneratorBad}}generator behind{{else if .Holds}}holds{{else}}breach: {{range $i, $b := .Breaches}}{{if $i}}, {{end}}{{$b}}{{end}}{{end}}</td></tr>
+{{range .R.Steps}}<tr><td>{{x .Ratio}}</td><td>{{.Phase}}</td><td>{{.Passes}}</td><td>{{fig .P99MS}}</td><td>{{fig (pct100 .ErrorRate)}}%</td><td>{{fig .AchievedRPS}}</td><td>{{fig .LatenessP99}}</td><td>{{if .GeneratorBad}}generator behind{{else if .Holds}}holds{{else}}breach: {{range $i, $b := .Breaches}}{{if $i}}, {{end}}{{$b}}{{end}}{{end}}</td></tr>
 {{end}}</tbody></table><p class="note">rule: {{.R.Rule}}</p></body></html>
 `))
 

@@ -198,7 +198,7 @@ func (s *Search) step(ctx context.Context, r float64, phase string) (*Step, erro
 	for st.Passes < maxP {
 		sum, err := s.Run(ctx, r)
 		if err != nil {
-			return st, fmt.Errorf("capacity: ratio %gx, pass %d: %w", r, st.Passes+1, err)
+			return st, fmt.Errorf("capacity: ratio %s, pass %d: %w", x(r), st.Passes+1, err)
 		}
 		st.Passes++
 		last = sum
@@ -253,6 +253,6 @@ func (s *Search) rule() string {
 	if maxP < minP {
 		maxP = max(4, minP)
 	}
-	return fmt.Sprintf("ramp from %gx by %gx up to %gx; each step replays the capture %d to %d times until its run-wide p99 changes by at most %g%% (or 5 ms) from the pass before, and is judged on its last pass; then bisect between the last ratio that held and the first that broke down to %gx; stop at once if the generator falls behind",
-		def(s.From, 1), def(s.Step, 0.5), def(s.Max, 20), minP, maxP, 100*def(s.SettleTolerance, 0.1), def(s.Resolution, def(s.Step, 0.5)/5))
+	return fmt.Sprintf("ramp from %s by %s up to %s; each step replays the capture %d to %d times until its run-wide p99 changes by at most %s%% (or 5 ms) from the pass before, and is judged on its last pass; then bisect between the last ratio that held and the first that broke down to %s; stop at once if the generator falls behind",
+		x(def(s.From, 1)), x(def(s.Step, 0.5)), x(def(s.Max, 20)), minP, maxP, report.Ratio(100*def(s.SettleTolerance, 0.1)), x(def(s.Resolution, def(s.Step, 0.5)/5)))
 }

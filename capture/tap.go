@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -45,6 +46,17 @@ type TapOutput interface {
 	Flush(TapLoss) (TapLost, error)
 	// Close flushes and closes the output, recording the final loss.
 	Close(TapLoss) error
+}
+
+// TapLateOutput is a TapOutput that accepts an exchange earlier than events
+// it already took (a Parquet output sorts its parts). The tap then writes a
+// WebSocket upgrade when its connection closes, with ConnectionNS set (how
+// long the connection lasted); to another output it writes the upgrade at
+// the 101, without ConnectionNS (a Kafka partition must stay in time
+// order).
+type TapLateOutput interface {
+	TapOutput
+	AcceptsLate() bool
 }
 
 // TapConfig configures a Tap. Upstream, Output and Scrub.Key are required;
@@ -218,8 +230,9 @@ func NewTap(cfg TapConfig) (*Tap, error) {
 		Transport: cfg.Transport,
 		// FlushInterval 0: the ReverseProxy flushes streamed responses
 		// (no Content-Length, text/event-stream) at every write itself.
-		BufferPool: copyBuffers,
-		ErrorLog:   cfg.ErrorLog,
+		BufferPool:   copyBuffers,
+		ErrorLog:     cfg.ErrorLog,
+		ErrorHandler: t.proxyError,
 	}
 	if t.proxy.Transport == nil {
 		t.proxy.Transport = defaultTapTransport()
@@ -296,13 +309,13 @@ func (t *Tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := t.route(r.URL.Path)
 	var body *tapBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = &tapBody{rc: r.Body}
+		body = &tapBody{rc: r.Body, declared: r.ContentLength}
 		if rt != nil {
 			body.limit = cmp0(rt.BodyLimit, schema.MaxBody)
 		}
 		r.Body = body
 	}
-	rw := &tapResponse{ResponseWriter: w, tap: t, hit: h, route: rt}
+	rw := &tapResponse{ResponseWriter: w, tap: t, hit: h, route: rt, body: body}
 	t1 := time.Now()
 	// Deferred, so that a request the ReverseProxy aborts (it panics with
 	// http.ErrAbortHandler when the response breaks off) is recorded too.
@@ -368,6 +381,21 @@ func (t *Tap) enqueue(ev tapEvent) {
 	}
 }
 
+// enqueueEnd offers a connection's close to the recorder, never blocking
+// and never counted as a drop: without it the recorder writes the held
+// upgrade at shutdown, with the close time the connection noted.
+func (t *Tap) enqueueEnd(ev tapEvent) {
+	t.senders.Add(1)
+	defer t.senders.Add(-1)
+	if t.closing.Load() {
+		return
+	}
+	select {
+	case t.q <- ev:
+	default:
+	}
+}
+
 // Close stops recording: it closes the WebSocket connections still open
 // (stop the server first, so no new request arrives), lets the recorder
 // write every queued event and closes the output. It returns the output's
@@ -399,15 +427,47 @@ func (t *Tap) Close(ctx context.Context) error {
 // Loss returns the capture's counts so far.
 func (t *Tap) Loss() TapLoss { return t.m.loss(t.cfg.Sample) }
 
+// proxyError answers a request the upstream did not (it is down, refused
+// or broke off) with 502, as the ReverseProxy's default handler does. The
+// upstream read none or part of the body, so first the tap reads the rest
+// of it itself, up to the route's limit, to record the request whole: a
+// request to a down upstream is worth replaying too. Reading what the
+// client is sending anyway costs it nothing; the server would discard it.
+func (t *Tap) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if l := t.cfg.ErrorLog; l != nil {
+		l.Printf("http: proxy error: %v", err)
+	} else {
+		log.Printf("http: proxy error: %v", err)
+	}
+	if tr, ok := w.(*tapResponse); ok && tr.body != nil {
+		tr.body.readRest()
+	}
+	w.WriteHeader(http.StatusBadGateway)
+}
+
 // tapBody counts a request body as the upstream reads it and keeps up to
 // limit bytes of it. The transport may still be reading it when the
 // handler returns (an early response), so it locks.
 type tapBody struct {
-	rc    interface{ Read([]byte) (int, error) }
-	mu    sync.Mutex
-	limit int
-	n     int64
-	buf   []byte
+	rc       interface{ Read([]byte) (int, error) }
+	mu       sync.Mutex
+	limit    int
+	n        int64
+	buf      []byte
+	declared int64 // the request's Content-Length, -1 when unknown
+	failed   bool  // the upstream failed: readRest was called
+}
+
+// readRest reads what the upstream did not, up to the limit (nothing when
+// bodies are not recorded for the route), for a request the upstream failed.
+func (b *tapBody) readRest() {
+	b.mu.Lock()
+	b.failed = true
+	room := int64(b.limit) - b.n
+	b.mu.Unlock()
+	if room > 0 {
+		io.Copy(io.Discard, io.LimitReader(b, room))
+	}
 }
 
 func (b *tapBody) Read(p []byte) (int, error) {
@@ -435,7 +495,12 @@ func (b *tapBody) fill(e *schema.Exchange) {
 	e.Body = b.buf
 	b.buf = nil
 	e.BodySize = b.n
-	e.BodyTruncated = b.n > int64(len(e.Body))
+	if b.failed && b.declared > b.n {
+		// The upstream failed before the whole body was read: its size
+		// is the one the client declared.
+		e.BodySize = b.declared
+	}
+	e.BodyTruncated = e.BodySize > int64(len(e.Body))
 }
 
 func stdLogf(format string, args ...any) { log.Printf(format, args...) }

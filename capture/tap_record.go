@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/surge-replay/surge/schema"
@@ -16,6 +17,7 @@ type tapEvent struct {
 	hit   *Hit
 	frame *schema.Frame
 	conn  *wsConn
+	end   bool // conn closed (at)
 }
 
 // wsConn is a WebSocket connection as the recorder knows it. Only the
@@ -25,6 +27,12 @@ type wsConn struct {
 	session string
 	id      string
 	seq     int32
+	// pending is the upgrade exchange, held until the connection closes
+	// when the output accepts late exchanges (TapLateOutput).
+	pending *schema.Exchange
+	// closedAt is when the client connection closed (UnixNano; 0 while
+	// open), set by the request path, read by the recorder at shutdown.
+	closedAt atomic.Int64
 }
 
 type wsState int8
@@ -50,7 +58,9 @@ type tapRecorder struct {
 	maxHeld   int
 	pending   tapHeap
 	arrivals  uint64
-	released  time.Time // the latest event time written
+	released  time.Time            // the latest event time written
+	late      bool                 // the output accepts late exchanges
+	open      map[*wsConn]struct{} // connections whose upgrade is pending
 }
 
 func newTapRecorder(t *Tap) *tapRecorder {
@@ -62,6 +72,9 @@ func newTapRecorder(t *Tap) *tapRecorder {
 		maxHeld: cmp0(t.cfg.QueueSize, DefaultTapQueue),
 	}
 	r.sess = newSessionizer(t.cfg.Session, t.cfg.IdleGap, r.scrub)
+	if lo, ok := r.out.(TapLateOutput); ok && lo.AcceptsLate() {
+		r.late, r.open = true, map[*wsConn]struct{}{}
+	}
 	s := t.cfg.Sample
 	r.all = s <= 0 || s >= 1
 	if !r.all {
@@ -100,6 +113,10 @@ func (r *tapRecorder) run() {
 				break
 			}
 			r.release(time.Unix(math.MaxInt32, 0))
+			// Connections still open were closed by Tap.Close, now.
+			for c := range r.open {
+				r.endConn(c, time.Now())
+			}
 			if err := r.out.Close(t.Loss()); err != nil {
 				t.m.outputErrors.Add(1)
 				t.err = err
@@ -126,6 +143,12 @@ func (r *tapRecorder) release(horizon time.Time) {
 }
 
 func (r *tapRecorder) flush() {
+	// A close whose event the full queue refused: write its upgrade now.
+	for c := range r.open {
+		if ns := c.closedAt.Load(); ns != 0 && time.Since(time.Unix(0, ns)) > r.window {
+			r.endConn(c, time.Unix(0, ns))
+		}
+	}
 	lost, err := r.out.Flush(r.t.Loss())
 	if n := lost.Exchanges + lost.Frames; n > 0 {
 		// They were counted as written when the output accepted them.
@@ -148,6 +171,10 @@ func (r *tapRecorder) write(ev tapEvent) {
 	}
 	if ev.hit != nil {
 		r.exchange(ev.hit, ev.conn)
+		return
+	}
+	if ev.end {
+		r.endConn(ev.conn, ev.at)
 		return
 	}
 	r.frame(ev.frame, ev.conn)
@@ -179,12 +206,38 @@ func (r *tapRecorder) exchange(h *Hit, conn *wsConn) {
 	if conn != nil {
 		conn.state, conn.session = wsRecorded, e.Session
 		conn.id = e.Session + "#" + strconv.Itoa(int(e.Seq))
+		if r.late {
+			conn.pending = e
+			r.open[conn] = struct{}{}
+			return
+		}
 	}
 	if err := r.out.AddExchange(e); err != nil {
 		r.outputFailed(err)
 		return
 	}
 	m.exchanges.Add(1)
+}
+
+// endConn writes the held upgrade exchange of a closed connection, with
+// how long the connection lasted (from the upgrade request's start to the
+// close; at, unless the request path saw the close earlier).
+func (r *tapRecorder) endConn(c *wsConn, at time.Time) {
+	delete(r.open, c)
+	e := c.pending
+	if e == nil {
+		return
+	}
+	c.pending = nil
+	if ns := c.closedAt.Load(); ns != 0 {
+		at = time.Unix(0, ns)
+	}
+	e.ConnectionNS = schema.Int64(max(0, int64(at.Sub(e.Time))))
+	if err := r.out.AddExchange(e); err != nil {
+		r.outputFailed(err)
+		return
+	}
+	r.t.m.exchanges.Add(1)
 }
 
 func (r *tapRecorder) frame(f *schema.Frame, conn *wsConn) {

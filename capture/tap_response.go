@@ -17,6 +17,7 @@ type tapResponse struct {
 	tap      *Tap
 	hit      *Hit
 	route    *TapRoute
+	body     *tapBody // the request's, nil without one
 	status   int
 	bytes    int64
 	hijacked bool
@@ -91,6 +92,9 @@ func (w *tapResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	brw = bufio.NewReadWriter(brw.Reader, bufio.NewWriter(tc))
 	tc.closed = func() {
+		now := time.Now()
+		ws.closedAt.Store(now.UnixNano())
+		t.enqueueEnd(tapEvent{at: now, conn: ws, end: true})
 		t.connMu.Lock()
 		delete(t.conns, tc)
 		t.connMu.Unlock()

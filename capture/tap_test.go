@@ -435,3 +435,43 @@ func TestTapUpstreamDown(t *testing.T) {
 		t.Errorf("recorded %+v; want the 502", ex)
 	}
 }
+
+// TestTapUpstreamDownBody: a request the upstream never read (it is down)
+// is recorded with its body, read by the tap, within the route's limit;
+// without body recording its size is the declared one.
+func TestTapUpstreamDownBody(t *testing.T) {
+	f := newTapFixture(t, echoUpstream(), TapConfig{Routes: []TapRoute{{Prefix: "/api/", BodyLimit: 8}}})
+	f.upstream.Close()
+	for _, tc := range []struct{ path, body string }{
+		{"/api/small", `{"a":1}`},        // within the limit: kept whole
+		{"/api/big", `{"abc":12345678}`}, // over the limit: the first 8 bytes
+		{"/other", `{"off":true}`},       // bodies off for the path: size only
+	} {
+		resp, err := f.srv.Client().Post(f.srv.URL+tc.path, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodyOf(t, resp)
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("POST %s: status %d; want 502", tc.path, resp.StatusCode)
+		}
+	}
+	ex, _ := f.close(t)
+	if len(ex) != 3 {
+		t.Fatalf("recorded %d exchanges; want 3", len(ex))
+	}
+	for i, want := range []struct {
+		body      string
+		size      int64
+		truncated bool
+	}{
+		{`{"a":1}`, 7, false},
+		{`{"abc":1`, 16, true},
+		{"", 12, true},
+	} {
+		e := ex[i]
+		if string(e.Body) != want.body || e.BodySize != want.size || e.BodyTruncated != want.truncated || e.StatusCode() != http.StatusBadGateway {
+			t.Errorf("%s: body %q size %d truncated %v status %d; want %q %d %v 502", e.Path, e.Body, e.BodySize, e.BodyTruncated, e.StatusCode(), want.body, want.size, want.truncated)
+		}
+	}
+}

@@ -58,6 +58,17 @@ type wsParser struct {
 	ctrlSize int64
 
 	broken bool
+	// at is when the bytes being fed reached the tap (feedAt); zero means
+	// now, when a message ends.
+	at time.Time
+}
+
+// feedAt parses the next bytes of the stream, which reached the tap at at:
+// a message they end is stamped with it.
+func (p *wsParser) feedAt(b []byte, at time.Time) {
+	p.at = at
+	p.feed(b)
+	p.at = time.Time{}
 }
 
 // feed parses the next bytes of the stream.
@@ -234,7 +245,10 @@ func (p *wsParser) deflated(b []byte) {
 // endFrame reports a control frame, or the message a final fragment ends.
 func (p *wsParser) endFrame() {
 	p.inBody = false
-	now := time.Now()
+	now := p.at
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if p.op&0x08 != 0 {
 		p.emit(int32(p.op), clone(p.ctrlBuf), p.ctrlSize, p.ctrlSize > int64(len(p.ctrlBuf)), now)
 		return
@@ -281,9 +295,12 @@ func (c *tapConn) Read(b []byte) (int, error) {
 }
 
 func (c *tapConn) Write(b []byte) (int, error) {
+	// Stamped before the write: once the client has the bytes it may
+	// answer, and its answer must not be recorded before them.
+	at := time.Now()
 	n, err := c.Conn.Write(b)
 	if n > 0 {
-		c.fromServer.feed(b[:n])
+		c.fromServer.feedAt(b[:n], at)
 	}
 	return n, err
 }

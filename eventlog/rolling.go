@@ -40,43 +40,68 @@ type RollingConfig struct {
 // Each part is a Writer's file: written under a hidden temporary name and
 // renamed into place, complete, when it is rolled. A part holds one UTC
 // hour; Roll closes every open part (the caller rolls when Due says so, by
-// time or by size). After a crash, only hidden temporary files are
-// incomplete: OpenRolling removes them, so no partial file is ever in the
-// dataset. DatasetMeta (_surge.json) is rewritten atomically by WriteMeta.
+// time or by size). Beside each open part a hidden write-ahead segment
+// (rolling_wal.go) holds its events, handed to the kernel at each Sync.
+// After a crash (SIGKILL), only hidden files are incomplete: OpenRolling
+// replays each segment into its part, complete (Recovered), and removes the
+// temporary files, so no partial file is ever in the dataset and a killed
+// process loses only the events added since its last Sync. DatasetMeta
+// (_surge.json) is rewritten atomically by WriteMeta.
 //
 // Unlike DatasetWriter, a RollingWriter adds to an existing directory. It
 // is not safe for concurrent use.
 type RollingWriter[T any, PT event[T]] struct {
 	dir    string
 	cfg    RollingConfig
-	open   map[time.Time]*Writer[T, PT]
+	open   map[time.Time]*rollPart[T, PT]
 	opened time.Time // when the oldest open part was started
 	bytes  int64     // estimated bytes in the open parts
 	seq    int
 	lost   int64 // events in parts that failed
 	meta   map[string]string
+	rec    Recovery
 }
 
-// OpenRolling starts a RollingWriter in dir (made if missing), removing
-// the temporary files a crashed writer left there; it returns their paths.
+// rollPart is an open part and its write-ahead segment.
+type rollPart[T any, PT event[T]] struct {
+	w   *Writer[T, PT]
+	wal *wal
+}
+
+// OpenRolling starts a RollingWriter in dir (made if missing). It first
+// replays the write-ahead segments a crashed writer left there into
+// complete parts (Recovered says what), then removes the crashed writer's
+// temporary files and returns their paths. A segment that cannot be
+// replayed is an error, and is kept.
 func OpenRolling[T any, PT event[T]](dir string, cfg RollingConfig) (*RollingWriter[T, PT], []string, error) {
 	if err := os.MkdirAll(dir, DirPerm()); err != nil {
 		return nil, nil, fmt.Errorf("eventlog: %w", err)
 	}
-	removed, err := RemovePartial(dir)
-	if err != nil {
-		return nil, removed, err
-	}
 	meta, err := ReadDatasetMeta(dir)
 	if err != nil {
-		return nil, removed, err
+		return nil, nil, err
 	}
 	if meta == nil {
 		meta = map[string]string{}
 	}
 	maps.Copy(meta, cfg.Metadata)
-	return &RollingWriter[T, PT]{dir: dir, cfg: cfg, open: map[time.Time]*Writer[T, PT]{}, meta: meta}, removed, nil
+	wcfg := cfg.WriterConfig
+	wcfg.Metadata = maps.Clone(meta)
+	rec, err := recoverWAL[T, PT](dir, wcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	removed, err := RemovePartial(dir)
+	if err != nil {
+		return nil, removed, err
+	}
+	w := &RollingWriter[T, PT]{dir: dir, cfg: cfg, open: map[time.Time]*rollPart[T, PT]{}, meta: meta, rec: rec}
+	return w, removed, nil
 }
+
+// Recovered returns what OpenRolling recovered from a crashed writer's
+// write-ahead segments.
+func (w *RollingWriter[T, PT]) Recovered() Recovery { return w.rec }
 
 // RemovePartial removes the temporary files of writers that did not finish
 // (hidden names with ".tmp-") under dir, and returns their paths.
@@ -110,8 +135,14 @@ func (w *RollingWriter[T, PT]) Add(e *T) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Add(e); err != nil {
-		w.lost += p.Count()
+	err = p.wal.add(e)
+	if err == nil {
+		err = p.w.Add(e)
+	}
+	if err != nil {
+		w.lost += p.w.Count()
+		p.w.Abort()
+		p.wal.remove()
 		delete(w.open, hour)
 		return err
 	}
@@ -123,7 +154,7 @@ func (w *RollingWriter[T, PT]) Add(e *T) error {
 	return nil
 }
 
-func (w *RollingWriter[T, PT]) part(hour time.Time) (*Writer[T, PT], error) {
+func (w *RollingWriter[T, PT]) part(hour time.Time) (*rollPart[T, PT], error) {
 	if p, ok := w.open[hour]; ok {
 		return p, nil
 	}
@@ -139,10 +170,17 @@ func (w *RollingWriter[T, PT]) part(hour time.Time) (*Writer[T, PT], error) {
 	name := fmt.Sprintf("part-%s-%05d.parquet", now.Format("20060102T150405.000000000Z"), w.seq)
 	cfg := w.cfg.WriterConfig
 	cfg.Metadata = maps.Clone(w.meta)
-	p, err := Create[T, PT](filepath.Join(w.dir, PartitionPath(hour), name), cfg)
+	path := filepath.Join(w.dir, PartitionPath(hour), name)
+	pw, err := Create[T, PT](path, cfg)
 	if err != nil {
 		return nil, err
 	}
+	l, err := createWAL(path)
+	if err != nil {
+		pw.Abort()
+		return nil, err
+	}
+	p := &rollPart[T, PT]{w: pw, wal: l}
 	w.seq++
 	if len(w.open) == 0 {
 		w.opened = time.Now()
@@ -154,12 +192,34 @@ func (w *RollingWriter[T, PT]) part(hour time.Time) (*Writer[T, PT], error) {
 func (w *RollingWriter[T, PT]) closePart(hour time.Time) error {
 	p := w.open[hour]
 	delete(w.open, hour)
-	n := p.Count()
-	if err := p.Close(); err != nil {
+	n := p.w.Count()
+	err := p.w.Close()
+	// The part is in place (or failed, its events counted lost): its
+	// segment has done its work either way.
+	p.wal.remove()
+	if err != nil {
 		w.lost += n
 		return err
 	}
 	return nil
+}
+
+// Sync hands the open parts' write-ahead records to the kernel: events
+// added before a Sync survive the process being killed (OpenRolling
+// recovers them). A segment that cannot be written discards its part, like
+// a failed Add.
+func (w *RollingWriter[T, PT]) Sync() error {
+	var errs []error
+	for hour, p := range w.open {
+		if err := p.wal.sync(); err != nil {
+			w.lost += p.w.Count()
+			p.w.Abort()
+			p.wal.remove()
+			delete(w.open, hour)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Due reports whether the open parts should be rolled: they are older than
@@ -197,7 +257,7 @@ func (w *RollingWriter[T, PT]) Lost() int64 { return w.lost }
 func (w *RollingWriter[T, PT]) SetMetadata(key, value string) {
 	w.meta[key] = value
 	for _, p := range w.open {
-		p.SetMetadata(key, value)
+		p.w.SetMetadata(key, value)
 	}
 }
 
@@ -232,4 +292,15 @@ func (w *RollingWriter[T, PT]) WriteMeta() error {
 // Close rolls the open parts and writes DatasetMeta.
 func (w *RollingWriter[T, PT]) Close() error {
 	return errors.Join(w.Roll(), w.WriteMeta())
+}
+
+// Abort discards the open parts and their write-ahead segments, writing
+// nothing (no DatasetMeta). Events added to them are lost.
+func (w *RollingWriter[T, PT]) Abort() {
+	for hour, p := range w.open {
+		p.w.Abort()
+		p.wal.remove()
+		delete(w.open, hour)
+	}
+	w.bytes = 0
 }

@@ -196,7 +196,7 @@ func (r ThresholdResult) String() string {
 	if !r.OK {
 		mark = "FAIL"
 	}
-	val := r.Aggregation + "=" + strconv.FormatFloat(r.Value, 'f', -1, 64)
+	val := r.Aggregation + "=" + Fig(r.Value)
 	if r.NoData {
 		val = "no data"
 	}

@@ -23,6 +23,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":   func(n, d int64) string { return percent(n, d) },
 	"rfc":   func(t time.Time) string { return t.Format(time.RFC3339) },
 	"raw":   func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) },
+	"fig":   Fig,
 	"verdictText": func(v string) string {
 		if t, ok := verdictText[v]; ok {
 			return t

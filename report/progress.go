@@ -137,29 +137,12 @@ func clock(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// millis formats a number of milliseconds with about three significant
-// digits: 142, 12.3, 0.4, 0.04, 0.001.
-func millis(v float64) string {
-	switch {
-	case v == 0:
-		return "0"
-	case v >= 99.95:
-		return count(int64(v + 0.5))
-	case v >= 0.095:
-		return fmt.Sprintf("%.1f", v)
-	case v >= 0.0095:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3f", v)
-}
+// millis formats a number of milliseconds by the reports' one rule (Fig):
+// 2,251, 142, 12.3, 1.23, 0.04.
+func millis(v float64) string { return Fig(v) }
 
-// rate formats a rate per second: whole numbers from 100 on.
-func rate(v float64) string {
-	if v >= 99.95 {
-		return count(int64(v + 0.5))
-	}
-	return fmt.Sprintf("%.1f", v)
-}
+// rate formats a rate per second by the reports' one rule (Fig).
+func rate(v float64) string { return Fig(v) }
 
 // percent formats n/of as a percentage, "-" when of is zero.
 func percent(n, of int64) string {

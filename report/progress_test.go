@@ -68,7 +68,7 @@ func TestProgressString(t *testing.T) {
 			Recent: Recent{Span: 5 * time.Second, IntendedRPS: 240, SentRPS: 2.5, Sent: 12, Dropped: 1188, P99: 12340 * time.Microsecond}},
 			"1:02:03  last 5s: intended 240/s sent 2.5/s dropped 1,188 err 0.0% p99 12.3 ms | total sent 10 err 0.0% late p99 0.04 ms dropped 1,204"},
 		// Before anything was sent.
-		{Progress{}, "0:00  last 0s: intended 0.0/s sent 0.0/s dropped 0 err - p99 0 ms | total sent 0 err - late p99 0 ms"},
+		{Progress{}, "0:00  last 0s: intended 0/s sent 0/s dropped 0 err - p99 0 ms | total sent 0 err - late p99 0 ms"},
 	}
 	for _, tt := range tests {
 		if got := tt.p.String(); got != tt.want {
@@ -126,7 +126,7 @@ func TestVerdict(t *testing.T) {
 		{RunSummary{RunInfo: RunInfo{Mode: "closed"}, Scheduled: 10, Sent: 10, Lateness: Lateness{P99: 6.2}, GeneratorKeptUp: true},
 			"generator kept up: p99 lateness 6.2 ms (closed loop: how late a session woke after its think time; bound 20ms)"},
 		{RunSummary{RunInfo: RunInfo{Mode: "closed"}, Scheduled: 10, Sent: 10, Lateness: Lateness{P99: 31}},
-			"GENERATOR FELL BEHIND: p99 lateness 31.0 ms after think time (closed-loop bound 20ms) — latency figures include generator delay"},
+			"GENERATOR FELL BEHIND: p99 lateness 31 ms after think time (closed-loop bound 20ms) — latency figures include generator delay"},
 		// Nothing sent.
 		{RunSummary{Scheduled: 3, Dropped: 3}, "nothing sent: all 3 requests dropped"},
 		// Nothing at all.

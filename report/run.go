@@ -47,6 +47,27 @@ type RunInfo struct {
 	// StormPlan are the run's reconnect storms (storm.go); the report's
 	// Storms are computed from them and the WebSocket connection attempts.
 	StormPlan []StormInfo `json:"storm_plan,omitempty"`
+	// CaptureLoss is what the recorder of the replayed capture dropped
+	// (surge capture proxy's schema.MetaCaptureLoss, summed over the
+	// captures); nil when nothing was dropped or nothing is recorded.
+	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
+}
+
+// CaptureLoss is the capture loss a run's report states: the replayed
+// capture lacks Dropped of the Seen events its recorder saw (recorded +
+// dropped), so the replayed rates are low by that fraction.
+type CaptureLoss struct {
+	Dropped int64 `json:"dropped"`
+	Seen    int64 `json:"seen"`
+}
+
+// String is the loss as the reports state it.
+func (l *CaptureLoss) String() string {
+	if l == nil || l.Seen == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d events (%.2f%%) were dropped when the capture was recorded; the replayed rates are low by that much",
+		l.Dropped, l.Seen, 100*float64(l.Dropped)/float64(l.Seen))
 }
 
 // SurgeInfo records a run's surge time: OffsetS seconds from the run's start

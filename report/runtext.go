@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -91,9 +90,14 @@ func (s *RunSummary) writeHeader(b *strings.Builder) {
 	}
 	dur := time.Duration(s.DurationS * float64(time.Second)).Round(100 * time.Millisecond)
 	fmt.Fprintf(b, "  start     %s  duration %s\n", start, dur)
+	if s.CaptureLoss != nil {
+		fmt.Fprintf(b, "  capture loss  %s\n", s.CaptureLoss)
+	}
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// num formats a ratio, speed or offset a person set (Ratio: no float
+// noise).
+func num(v float64) string { return Ratio(v) }
 
 func (s *RunSummary) writeCounts(b *strings.Builder) {
 	fmt.Fprintf(b, "\n  requests  scheduled %s  sent %s  completed %s  dropped %s\n",

@@ -124,7 +124,8 @@ func (c *chart) SVG() template.HTML {
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" preserveAspectRatio="none" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		c.ID, svgW, svgH, template.HTMLEscapeString(c.Title))
 	fmt.Fprintf(&b, `<g font-size="%d" fill="%s">`, chartFont, text)
-	for v := 0.0; v <= top*1.0001; v += step {
+	for k := 0.0; k*step <= top*1.0001; k++ {
+		v := k * step
 		y := py(v)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%s" y2="%s" stroke="%s"/>`, padL, svgW-padR, f1(y), f1(y), gridColor)
 		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end">%s</text>`, padL-6, f1(y+4), tickLabel(v, step))
@@ -133,7 +134,11 @@ func (c *chart) SVG() template.HTML {
 	if c.XLabel != nil {
 		xstep, xlabel = niceStep((x1-x0)/8), c.XLabel
 	}
-	for v := math.Ceil(x0/xstep) * xstep; v <= x1; v += xstep {
+	// Ticks are whole multiples of the step, each computed afresh and
+	// snapped to the step's decimals: adding steps up would label 1.2 as
+	// 1.2000000000000002.
+	for k := math.Ceil(x0 / xstep); k*xstep <= x1; k++ {
+		v, _ := strconv.ParseFloat(tickLabel(k*xstep, xstep), 64)
 		x := px(v)
 		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%d" y2="%d" stroke="%s"/>`, f1(x), f1(x), padT+plotH, padT+plotH+4, axisColor)
 		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`, f1(x), svgH-8, xlabel(v))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -48,13 +49,20 @@ type Parquet struct {
 	base      capture.TapLoss // of earlier runs
 	lostSeen  capture.TapLost
 	failUntil time.Time
+	created   bool // OpenParquet made dir
 	// Removed are the partial files of a crashed run removed at open.
 	Removed []string
+	// Recovered is what was put back from a crashed run's write-ahead
+	// segments at open: exchanges and frames.
+	Recovered, RecoveredFrames eventlog.Recovery
 }
 
-// OpenParquet opens (or creates) a capture directory, removing what a
-// crashed run left half-written.
+// OpenParquet opens (or creates) a capture directory, recovering what a
+// crashed run left in write-ahead segments and removing its half-written
+// parts.
 func OpenParquet(dir string, cfg ParquetConfig) (*Parquet, error) {
+	_, err := os.Stat(dir)
+	created := os.IsNotExist(err)
 	rc := eventlog.RollingConfig{
 		WriterConfig: eventlog.WriterConfig{Source: capture.TapSource, RowGroupRows: cfg.RowGroupRows},
 		MaxAge:       cfg.MaxAge, MaxBytes: cfg.MaxBytes,
@@ -72,7 +80,8 @@ func OpenParquet(dir string, cfg ParquetConfig) (*Parquet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parquet{dir: dir, cfg: cfg, ex: ex, fr: fr, Removed: append(removed, removedFr...)}
+	p := &Parquet{dir: dir, cfg: cfg, ex: ex, fr: fr, created: created, Removed: append(removed, removedFr...),
+		Recovered: ex.Recovered(), RecoveredFrames: fr.Recovered()}
 	if meta, err := eventlog.ReadDatasetMeta(dir); err == nil && meta[schema.MetaCaptureLoss] != "" {
 		if err := json.Unmarshal([]byte(meta[schema.MetaCaptureLoss]), &p.base); err != nil {
 			return nil, fmt.Errorf("tapout: %s: %s: %w", filepath.Join(dir, eventlog.DatasetMeta), schema.MetaCaptureLoss, err)
@@ -104,6 +113,10 @@ func (p *Parquet) check(err error) error {
 	return err
 }
 
+// AcceptsLate is part of capture.TapLateOutput: parts are sorted, so a
+// WebSocket upgrade can be written when its connection closes.
+func (p *Parquet) AcceptsLate() bool { return true }
+
 // AddExchange is part of capture.TapOutput.
 func (p *Parquet) AddExchange(e *schema.Exchange) error {
 	if time.Now().Before(p.failUntil) {
@@ -120,10 +133,13 @@ func (p *Parquet) AddFrame(f *schema.Frame) error {
 	return p.check(p.fr.Add(f))
 }
 
-// Flush records the loss and rolls the parts when due.
+// Flush records the loss, rolls the parts when due and syncs the open
+// parts' write-ahead segments: what was added before a Flush survives the
+// process being killed (the next OpenParquet recovers it).
 func (p *Parquet) Flush(l capture.TapLoss) (capture.TapLost, error) {
 	p.setLoss(l)
 	var errs []error
+	errs = append(errs, p.check(p.ex.Sync()), p.check(p.fr.Sync()))
 	now := time.Now()
 	if p.ex.Due(now) {
 		errs = append(errs, p.check(p.ex.Roll()))
@@ -148,4 +164,17 @@ func (p *Parquet) setLoss(l capture.TapLoss) {
 func (p *Parquet) Close(l capture.TapLoss) error {
 	p.setLoss(l)
 	return errors.Join(p.ex.Close(), p.fr.Close())
+}
+
+// Abort closes an output that recorded nothing (a start that failed after
+// it was opened) without writing metadata: no _surge.json is left, and the
+// directories OpenParquet made are removed when empty. What a crashed run
+// left and OpenParquet recovered stays.
+func (p *Parquet) Abort() {
+	p.ex.Abort()
+	p.fr.Abort()
+	if p.created {
+		os.Remove(filepath.Join(p.dir, FramesDir))
+		os.Remove(p.dir)
+	}
 }

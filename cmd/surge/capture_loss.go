@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"time"
 
@@ -11,15 +10,26 @@ import (
 	"github.com/surge-replay/surge/capture/tapout"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/eventlog/kafkalog"
+	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/schema"
 )
 
-// captureLossNote returns a line stating the capture loss recorded in the
-// captures' metadata by surge capture proxy (schema.MetaCaptureLoss), or ""
-// when none was lost or none is recorded. A directory's _surge.json holds
-// its total; a file holds its run's count at the time it was closed; a
-// topic's TOPIC-meta holds each run's reports (tapout.ReadLoss).
+// captureLossNote returns a line stating the capture loss (captureLoss), or
+// "" when none was lost or none is recorded.
 func captureLossNote(captures []string) string {
+	if l := captureLoss(captures); l != nil {
+		return "capture loss: " + l.String() + "\n"
+	}
+	return ""
+}
+
+// captureLoss returns the capture loss recorded in the captures' metadata
+// by surge capture proxy (schema.MetaCaptureLoss), summed, as a run's
+// results and report record it; nil when none was dropped or none is
+// recorded. A directory's _surge.json holds its total; a file holds its
+// run's count at the time it was closed; a topic's TOPIC-meta holds each
+// run's reports (tapout.ReadLoss).
+func captureLoss(captures []string) *report.CaptureLoss {
 	var total capture.TapLoss
 	for _, path := range captures {
 		var raw string
@@ -47,8 +57,7 @@ func captureLossNote(captures []string) string {
 	}
 	seen := total.Exchanges + total.Frames + total.Dropped
 	if total.Dropped == 0 || seen == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("capture loss: %d of %d events (%.2f%%) were dropped when the capture was recorded; the replayed rates are low by that much\n",
-		total.Dropped, seen, 100*float64(total.Dropped)/float64(seen))
+	return &report.CaptureLoss{Dropped: total.Dropped, Seen: seen}
 }

@@ -71,8 +71,9 @@ path prefix (sizes always are).
 
 -o DIR writes hive layout (dt=YYYY-MM-DD/hour=HH/part-*.parquet, frames
 under DIR/_frames), parts rolled by --roll-age and --roll-bytes, each
-written under a hidden name and renamed when complete; a start removes what
-a killed run left half-written. -o kafka://HOST:PORT/TOPIC produces
+written under a hidden name and renamed when complete, with a write-ahead
+segment synced at every --flush-interval; a start recovers the events a
+killed run flushed (and says how many) and removes its half-written parts. -o kafka://HOST:PORT/TOPIC produces
 exchanges to TOPIC and frames to TOPIC-frames. SIGTERM or SIGINT stops
 accepting, waits for requests in flight, writes every queued event and
 closes the output (bounded by --drain-timeout).`,
@@ -160,6 +161,8 @@ func proxyOptionsFrom(cfg *config) (*proxyOptions, error) {
 	}
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		bad("%s %q: %v", l("listen"), o.listen, err)
+	} else if proxyLoops(o.listen, up) {
+		bad("%s %s is the proxy's own %s %s: every request would come back to the proxy", l("upstream"), p.Upstream, l("listen"), o.listen)
 	}
 	if o.admin != "" {
 		if _, _, err := net.SplitHostPort(o.admin); err != nil {
@@ -228,6 +231,15 @@ func openTapOutput(o *proxyOptions, logw io.Writer) (capture.TapOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, r := range []eventlog.Recovery{p.Recovered, p.RecoveredFrames} {
+		for _, path := range r.Torn {
+			fmt.Fprintf(logw, "surge: %s ended in a torn record (the run was killed while writing it): one event lost\n", path)
+		}
+	}
+	if n := p.Recovered.Events + p.RecoveredFrames.Events; n > 0 {
+		fmt.Fprintf(logw, "surge: recovered %d events (%d exchanges, %d frames) a killed run left in its write-ahead segments, into %d parts\n",
+			n, p.Recovered.Events, p.RecoveredFrames.Events, len(p.Recovered.Parts)+len(p.RecoveredFrames.Parts))
+	}
 	for _, path := range p.Removed {
 		fmt.Fprintf(logw, "surge: removed %s, a part a stopped run did not finish\n", path)
 	}
@@ -239,6 +251,29 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	defer stop()
 	logw := cmd.ErrOrStderr()
 	errLog := log.New(logw, "surge: ", log.LstdFlags)
+	// The certificate and listeners first: a start that fails on a bad
+	// certificate or a taken port leaves the output as it was (no
+	// directory, no _surge.json).
+	var tlsConfig *tls.Config
+	if o.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("capture proxy: --tls-cert, --tls-key: %w", err)}
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("capture proxy: --listen: %w", err)
+	}
+	defer ln.Close()
+	var aln net.Listener
+	if o.admin != "" {
+		if aln, err = net.Listen("tcp", o.admin); err != nil {
+			return fmt.Errorf("capture proxy: --admin: %w", err)
+		}
+		defer aln.Close()
+	}
 	out, err := openTapOutput(o, logw)
 	if err != nil {
 		return fmt.Errorf("capture proxy: -o %s: %w", o.output, err)
@@ -248,13 +283,12 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	o.tap.Output, o.tap.Metrics, o.tap.ErrorLog = out, capture.NewTapMetrics(reg), errLog
 	tap, err := capture.NewTap(o.tap)
 	if err != nil {
-		out.Close(capture.TapLoss{})
+		if a, ok := out.(interface{ Abort() }); ok {
+			a.Abort()
+		} else {
+			out.Close(capture.TapLoss{})
+		}
 		return err
-	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		tap.Close(context.Background())
-		return fmt.Errorf("capture proxy: --listen: %w", err)
 	}
 	srv := &http.Server{Handler: tap, ErrorLog: errLog, ReadHeaderTimeout: 30 * time.Second, Protocols: new(http.Protocols)}
 	srv.Protocols.SetHTTP1(true)
@@ -262,25 +296,19 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	errc := make(chan error, 2)
 	go func() {
-		if o.certFile != "" {
-			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			errc <- srv.ServeTLS(ln, o.certFile, o.keyFile)
+		if tlsConfig != nil {
+			srv.TLSConfig = tlsConfig
+			errc <- srv.ServeTLS(ln, "", "")
 			return
 		}
 		errc <- srv.Serve(ln)
 	}()
 	var admin *http.Server
-	if o.admin != "" {
+	if aln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-		admin = &http.Server{Addr: o.admin, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		aln, err := net.Listen("tcp", o.admin)
-		if err != nil {
-			srv.Close()
-			tap.Close(context.Background())
-			return fmt.Errorf("capture proxy: --admin: %w", err)
-		}
+		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(aln) }()
 		fmt.Fprintf(logw, "surge: metrics on http://%s/metrics\n", aln.Addr())
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/binary"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -91,9 +93,33 @@ func hidden(dir string) []string {
 	return found
 }
 
-// TestCaptureProxyKillAndTerm: after SIGKILL only hidden temporary files
-// are incomplete (no reader sees them) and the next start removes them;
-// SIGTERM writes every event of the requests answered and exits 0.
+// walRecords counts the whole records in the write-ahead segments under
+// dir (4-byte length, 4-byte CRC, payload; eventlog/rolling_wal.go).
+func walRecords(t *testing.T, dir string) int {
+	n := 0
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), ".wal") {
+			return nil
+		}
+		b, _ := os.ReadFile(path)
+		for len(b) >= 8 {
+			size := int(binary.LittleEndian.Uint32(b))
+			if len(b) < 8+size {
+				break
+			}
+			b = b[8+size:]
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// TestCaptureProxyKillAndTerm: SIGKILL of a proxy whose only part is open
+// (--roll-age 1h) leaves no file a reader sees; the next start recovers
+// every event the killed process had flushed from its write-ahead segment,
+// says how many, and removes the temporary file. SIGTERM then writes every
+// event of the requests answered and exits 0.
 func TestCaptureProxyKillAndTerm(t *testing.T) {
 	bin := buildBinary(t, "surge", ".")
 	dir := filepath.Join(t.TempDir(), "cap")
@@ -102,11 +128,14 @@ func TestCaptureProxyKillAndTerm(t *testing.T) {
 	args[1] = upstream.URL
 
 	p := startProxyProc(t, bin, args...)
-	p.send(t, 40)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(hidden(dir)) == 0 {
+	const killed = 40
+	p.send(t, killed)
+	// Count-based: wait until the killed process has flushed every event
+	// to its segment (each flush interval, 50 ms), however loaded the machine.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(hidden(dir)) == 0 || walRecords(t, dir) < killed {
 		if time.Now().After(deadline) {
-			t.Fatalf("no part being written after 20s\n%s", &p.stderr)
+			t.Fatalf("after 30s: %d temporary parts, %d events in write-ahead segments; want 1 and %d\n%s", len(hidden(dir)), walRecords(t, dir), killed, &p.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -125,6 +154,9 @@ func TestCaptureProxyKillAndTerm(t *testing.T) {
 			t.Errorf("the restart does not say it removed %s:\n%s", f, &p.stderr)
 		}
 	}
+	if want := fmt.Sprintf("recovered %d events (%d exchanges, 0 frames)", killed, killed); !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("the restart does not say %q:\n%s", want, &p.stderr)
+	}
 	if left := hidden(dir); len(left) != 0 && left[0] == partial[0] {
 		t.Errorf("partial files still there after the restart: %v", left)
 	}
@@ -135,6 +167,9 @@ func TestCaptureProxyKillAndTerm(t *testing.T) {
 	}
 	if left := hidden(dir); len(left) != 0 {
 		t.Errorf("temporary files left after SIGTERM: %v", left)
+	}
+	if n := walRecords(t, dir); n != 0 {
+		t.Errorf("%d events in write-ahead segments after SIGTERM; want the segments removed", n)
 	}
 	got, err := eventlog.Open[schema.Exchange]([]string{dir}, eventlog.Range{})
 	if err != nil {
@@ -148,8 +183,8 @@ func TestCaptureProxyKillAndTerm(t *testing.T) {
 		}
 		count++
 	}
-	if count != n {
-		t.Errorf("read %d events after SIGTERM; want all %d of the second run", count, n)
+	if count != killed+n {
+		t.Errorf("read %d events after SIGTERM; want %d (%d recovered from the killed run, %d of the second)", count, killed+n, killed, n)
 	}
 	if !strings.Contains(p.stderr.String(), "30 exchanges and 0 frames recorded, 0 events dropped") {
 		t.Errorf("stderr:\n%s", &p.stderr)

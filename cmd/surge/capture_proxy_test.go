@@ -256,16 +256,17 @@ func TestCaptureProxyRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-o", "d"}, "--upstream URL is required"},                                                          // no upstream
-		{[]string{"--upstream", "ftp://x", "-o", "d"}, `--upstream "ftp://x": want http://`},                         // bad scheme
-		{[]string{"--upstream", "http://127.0.0.1:1"}, "-o DIR or -o kafka://"},                                      // no output
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "kafka://h/t"}, "--output: kafka address"},               // bad kafka address
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", file}, "not a directory"},                                // output is a file
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "0"}, "--sample 0: want a fraction"},    // zero sample
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "1.5"}, "--sample 1.5"},                 // sample over 1
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--bodies", "api"}, "--bodies: body route \"api\""}, // no slash
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--session-key", "body:x"}, "--session-key"},        // unknown kind
-		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--tls-cert", "c"}, "--tls-cert and --tls-key"},     // cert without key
+		{[]string{"-o", "d"}, "--upstream URL is required"},                                                                // no upstream
+		{[]string{"--upstream", "ftp://x", "-o", "d"}, `--upstream "ftp://x": want http://`},                               // bad scheme
+		{[]string{"--upstream", "http://127.0.0.1:1"}, "-o DIR or -o kafka://"},                                            // no output
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "kafka://h/t"}, "--output: kafka address"},                     // bad kafka address
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", file}, "not a directory"},                                      // output is a file
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "0"}, "--sample 0: want a fraction"},          // zero sample
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--sample", "1.5"}, "--sample 1.5"},                       // sample over 1
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--bodies", "api"}, "--bodies: body route \"api\""},       // no slash
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--session-key", "body:x"}, "--session-key"},              // unknown kind
+		{[]string{"--upstream", "http://127.0.0.1:1", "-o", "d", "--tls-cert", "c"}, "--tls-cert and --tls-key"},           // cert without key
+		{[]string{"--upstream", "http://localhost:8080", "-o", "d", "--listen", "127.0.0.1:8080"}, "proxy's own --listen"}, // a loop
 	} {
 		_, _, err := surge(t, append([]string{"capture", "proxy"}, tc.args...)...)
 		var ee *exitError

@@ -170,6 +170,9 @@ func (c *ctlClient) call(method, path string, body []byte) error {
 		return &exitError{exitUsage, fmt.Errorf("ctl: --addr %q: %w", c.addr, err)}
 	}
 	req.Header.Set("User-Agent", "surge-ctl")
+	// The live view (--web) serves the control API under /control and wants
+	// this header of control requests; the --control listener ignores it.
+	req.Header.Set("X-Surge-Control", "1")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -33,7 +33,9 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	var live *replay.Live
 	var controls *shaper.Controls
-	if o.live.on() && !o.dryRun {
+	// --web's live page controls pause and ratio through the same live
+	// schedule as --control and --watch.
+	if (o.live.on() || o.web != "") && !o.dryRun {
 		controls, _ = shaper.NewControls()
 		initial := o.settings
 		r := plan0Ratio(o)
@@ -48,7 +50,11 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if o.profile != nil {
 		fmt.Fprintf(stderr, "sessions re-timed to the arrival curve of profile %s (%d minutes from %s)\n", o.profile.dir, len(o.profile.target.Arrivals), o.profile.target.Start.Format(time.RFC3339))
 	}
-	fmt.Fprint(stderr, captureLossNote(o.captures))
+	fmt.Fprint(stderr, spreadNote(plan.Plan, plan.ratio))
+	loss := captureLoss(o.captures)
+	if loss != nil {
+		fmt.Fprintf(stderr, "capture loss: %s\n", loss)
+	}
 	fmt.Fprint(stderr, regionsPlan(&o.engine))
 	if o.dryRun {
 		if err := replay.CheckRegions(cmd.Context(), &o.engine); err != nil {
@@ -73,6 +79,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
 		StormPlan: stormPlan(plan.storms),
+		CaptureLoss: loss,
 	}
 	agg := report.NewAggregator(info)
 	tl := o.timeline()
@@ -95,7 +102,8 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	defer web.close()
 	if live != nil && web != nil {
-		// The surge_ratio gauge follows the live ratio.
+		// The surge_ratio gauge follows the live ratio, changed from the
+		// page, --control or --watch.
 		live.OnChange = func(_ shaper.Control, now shaper.Settings) {
 			if now.Ratio != nil {
 				web.metrics.SetRatio(*now.Ratio)
@@ -153,6 +161,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	lg := newLiveGate(gate, stop, done)
 	go lg.watch(startCh, liveGateTick, done)
 	web.attach(lg, done)
+	web.attachControl(live, o.webToken)
 	var sched replay.Schedule = sh
 	stopControl := func() {}
 	var watched sync.WaitGroup

@@ -82,10 +82,24 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 	defer cancel()
 	stop, release := signals(cancel)
 	defer release()
+	// Clone start jitter longer than a tenth of a pass would start the
+	// clones late and under-load every step (a 10 s default spread on a
+	// 3 s pass puts most clones after it): each step's jitter is capped.
+	_, plan0, err := planReplay(ctx, o, nil, nil)
+	if err != nil {
+		return err
+	}
+	spread := o.shape.Spread
+	if eff, capped := cappedSpread(plan0.Spread, passLength(plan0.Plan)); capped {
+		spread = eff
+		fmt.Fprintf(stderr, "capacity search: clone start jitter %v capped to %v, a tenth of a %v pass, so that every step loads its pass at its ratio\n",
+			plan0.Spread, eff, passLength(plan0.Plan))
+	}
 	s := *o.search
 	pass := 0
 	s.Run = func(ctx context.Context, ratio float64) (*report.RunSummary, error) {
 		step := *o
+		step.shape.Spread = spread
 		step.shape.Ratio = shaper.Constant(ratio)
 		step.settings.Ratio = nil // the step's ratio is the default class's (shape: classes keep theirs)
 		sh, plan, err := planReplay(ctx, &step, nil, nil)
@@ -111,8 +125,8 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 			return nil, err
 		}
 		sum := agg.Summary()
-		fmt.Fprintf(stderr, "  pass %d at %gx: sent %d, p99 %.1f ms, errors %d, lateness p99 %.1f ms\n",
-			pass, ratio, sum.Sent, sum.Latency.P99, sum.Sent-sum.OK, sum.Lateness.P99)
+		fmt.Fprintf(stderr, "  pass %d at %sx: sent %s, p99 %s ms, errors %s, lateness p99 %s ms\n",
+			pass, report.Ratio(ratio), report.Count(sum.Sent), report.Fig(sum.Latency.P99), report.Count(sum.Sent-sum.OK), report.Fig(sum.Lateness.P99))
 		return sum, nil
 	}
 	s.Progress = func(st capacity.Step) {
@@ -123,7 +137,7 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 		case !st.Holds:
 			verdict = fmt.Sprintf("breach: %v", st.Breaches)
 		}
-		fmt.Fprintf(stderr, "step %gx (%s): %s\n", st.Ratio, st.Phase, verdict)
+		fmt.Fprintf(stderr, "step %sx (%s): %s\n", report.Ratio(st.Ratio), st.Phase, verdict)
 	}
 	fmt.Fprintf(stderr, "surge replay --search-capacity: %s -> %s\n", o.captures, replay.Redact(o.engine.Target))
 	res, err := s.Do(ctx)
@@ -150,4 +164,41 @@ func runSearch(cmd *cobra.Command, o *replayOptions) error {
 		return &exitError{exitBehind, errors.New("capacity search: the generator fell behind; the target's knee was not reached")}
 	}
 	return nil
+}
+
+// maxSpreadShare is the largest clone start jitter, as a share of one pass
+// over the window, that keeps a run's load even: clone k of a session starts
+// up to the spread late, so with a longer one the first spread of the pass
+// runs below its ratio and the schedule over-runs its end by as much.
+const maxSpreadShare = 10
+
+// passLength is the schedule time of one pass over the plan's window.
+func passLength(p shaper.Plan) time.Duration {
+	if p.Speed <= 0 {
+		return p.Window()
+	}
+	return time.Duration(float64(p.Window()) / p.Speed)
+}
+
+// cappedSpread returns the clone start jitter to use on passes of the
+// given length: spread, or a tenth of the pass when spread is longer
+// (capped true). No jitter (0) stays none.
+func cappedSpread(spread, pass time.Duration) (time.Duration, bool) {
+	limit := pass / maxSpreadShare
+	if spread <= 0 || pass <= 0 || spread <= limit {
+		return spread, false
+	}
+	return max(limit, time.Millisecond), true
+}
+
+// spreadNote warns, for a replay with clones (ratio above 1), when the
+// clone start jitter is longer than a tenth of a pass; "" otherwise.
+func spreadNote(p shaper.Plan, ratio float64) string {
+	pass := passLength(p)
+	eff, capped := cappedSpread(p.Spread, pass)
+	if !capped || ratio <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("note: --spread %v is %.0f%% of the %v a pass takes: clone sessions start up to %v late, so the pass's first %v runs below ratio %sx and the schedule over-runs by as much; a --spread of at most %v keeps the load even\n",
+		p.Spread, 100*float64(p.Spread)/float64(pass), pass, p.Spread, min(p.Spread, pass), report.Ratio(ratio), eff)
 }

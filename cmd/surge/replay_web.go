@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/surge-replay/surge/replay"
 	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/report/web"
 	"github.com/surge-replay/surge/schema"
@@ -24,6 +25,7 @@ type replayWeb struct {
 	stderr  io.Writer
 
 	mu    sync.Mutex
+	live  *replay.Live       // the run's live control, if any
 	final *report.RunSummary // the settled summary, once the run ended
 	start time.Time
 	total time.Duration
@@ -89,6 +91,20 @@ func (w *replayWeb) started(t time.Time) {
 	w.mu.Unlock()
 }
 
+// attachControl gives the live view the run's control API (pause, resume,
+// ratio: the page's controls call it under /control/v1/run). The
+// surge_ratio gauge follows changes through the Live's OnChange
+// (replay_run.go), whoever made them.
+func (w *replayWeb) attachControl(live *replay.Live, token string) {
+	if w == nil || live == nil {
+		return
+	}
+	w.mu.Lock()
+	w.live = live
+	w.mu.Unlock()
+	w.srv.SetControl(&replay.ControlHandler{Live: live, Token: token})
+}
+
 // attach gives the live view the run's stop (through the live gate, as an
 // abort "stopped from the live view") and updates its state line every
 // second until done.
@@ -116,8 +132,15 @@ func (w *replayWeb) attach(live *liveGate, done <-chan struct{}) {
 				return
 			case <-tk.C:
 				w.mu.Lock()
-				start := w.start
+				start, live := w.start, w.live
 				w.mu.Unlock()
+				if live != nil && !start.IsZero() {
+					// Paused time does not advance the schedule.
+					if st := live.State(); st.State == "paused" {
+						w.srv.SetState(fmt.Sprintf("paused at %s of %s", fmtClock(st.OffsetNS), fmtClock(w.total)))
+						continue
+					}
+				}
 				if !start.IsZero() {
 					w.srv.SetState(fmt.Sprintf("running %s of %s", fmtClock(time.Since(start)), fmtClock(w.total)))
 				}

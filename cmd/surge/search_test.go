@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,12 +65,17 @@ func TestCapacitySearchFindsTheDemoKnee(t *testing.T) {
 	capture := searchCapture(t, dir, int(rate*12), rate) // 12 s: 3 s a pass at speed 4
 	out := filepath.Join(dir, "search.json")
 	start := time.Now()
-	_, stderr, err := surge(t, "demo", "--from", capture, "--speed", fmt.Sprint(speed), "--spread", "250ms", "--progress", "none",
+	_, stderr, err := surge(t, "demo", "--from", capture, "--speed", fmt.Sprint(speed), "--progress", "none",
 		"--search-capacity", "--slo", "p(99)<500ms", "--slo", "errors<1%", "--projected", "10",
 		"--search-from", "1.25", "--search-step", fmt.Sprint(step), "--search-max", "5", "--search-resolution", "0.125",
 		"--search-max-lateness", "250ms", // a loaded CI machine; the SLO is 500 ms
 		"--summary-json", out)
 	t.Logf("search took %s\n%s", time.Since(start).Round(time.Second), stderr)
+	// The demo's default clone jitter (2 s) would start most clones late
+	// in a 3 s pass: the search caps it to a tenth of the pass.
+	if !regexp.MustCompile(`clone start jitter 2s capped to 29\dms, a tenth of a 2.9\d*s pass`).MatchString(stderr) {
+		t.Errorf("the search does not cap the default spread to its 3 s passes:\n%s", stderr)
+	}
 	b, rerr := os.ReadFile(out)
 	if err != nil && (rerr != nil || !strings.Contains(string(b), `"generator_bound": true`)) {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +18,8 @@ import (
 // charts, redraws them from the event stream while the run runs, stops the
 // run from its own button, and logs no console error or exception; a
 // screenshot of the running page is kept in the test's artifact directory.
-// (The ratio and pause controls do not exist on this engine.)
+// Its pause, ratio and resume controls change the run through the control
+// API: the page and GET /control/v1/run show it paused, then at ratio 2.
 func TestLiveViewInChromium(t *testing.T) {
 	path, err := browser.Find()
 	if err != nil {
@@ -114,6 +117,60 @@ func TestLiveViewInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", shot)
+	// Pause from the page: the page shows it, and so does the control API.
+	ctlState := func() string {
+		var s string
+		p.Eval(ctx, `(document.getElementById("control-state")||{}).getAttribute("data-state")||""`, &s)
+		return s
+	}
+	var shown bool
+	p.Eval(ctx, `document.getElementById("live-controls").style.display == "inline"`, &shown)
+	if !shown {
+		t.Fatal("the live page shows no pause and ratio controls")
+	}
+	click := func(id string) {
+		t.Helper()
+		if err := p.Eval(ctx, `document.getElementById("`+id+`").click()`, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRun := func(what string, ok func(runState) bool) runState {
+		t.Helper()
+		for {
+			st := controlRun(t, base)
+			if ok(st) {
+				return st
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the run never %s (last %+v, page %q)", what, st, ctlState())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	click("btn-pause")
+	waitRun("paused", func(st runState) bool { return st.State == "paused" })
+	for ctlState() != "paused" && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitFor("paused on the state line", func(s string) bool { return strings.HasPrefix(s, "paused at") })
+	if err := p.Screenshot(ctx, filepath.Join(t.ArtifactDir(), "live-paused.png")); err != nil {
+		t.Fatal(err)
+	}
+	// The ratio from the page, then resume.
+	if err := p.Eval(ctx, `(function(){var i=document.getElementById("ratio-input"); i.value="2"; i.dispatchEvent(new Event("input")); return true;})()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	click("btn-ratio")
+	waitRun("at ratio 2", func(st runState) bool { return st.Settings.Ratio != nil && *st.Settings.Ratio == 2 })
+	click("btn-resume")
+	waitRun("resumed", func(st runState) bool { return st.State == "running" })
+	for ctlState() != "running" && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// surge ctl reaches the same control API through the live view.
+	if out, _, err := surge(t, "ctl", "--addr", base+"control", "get"); err != nil || !strings.Contains(out, `"state": "running"`) {
+		t.Errorf("surge ctl --addr %scontrol get = %v:\n%s", base, err, out)
+	}
 	// Stop the run from the page.
 	if err := p.Eval(ctx, `document.getElementById("btn-stop").click()`, nil); err != nil {
 		t.Fatal(err)
@@ -136,4 +193,27 @@ func TestLiveViewInChromium(t *testing.T) {
 			t.Errorf("the final page does not say the run was stopped from the live view:\n%.400s", page)
 		}
 	}
+}
+
+// runState is what the test reads of GET /v1/run (replay.RunState).
+type runState struct {
+	State    string `json:"state"`
+	Settings struct {
+		Ratio *float64 `json:"ratio"`
+	} `json:"settings"`
+}
+
+// controlRun reads the run's state from the live view's control API.
+func controlRun(t *testing.T, base string) runState {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"control/v1/run", nil)
+	req.Header.Set("X-Surge-Control", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return runState{}
+	}
+	defer resp.Body.Close()
+	var st runState
+	json.NewDecoder(resp.Body).Decode(&st)
+	return st
 }

@@ -45,6 +45,7 @@ var devtoolsURL = regexp.MustCompile(`DevTools listening on (ws://[^\s]+)`)
 func (b *Browser) Open(ctx context.Context) (*Page, error) {
 	cmd := exec.Command(b.Path, b.args("--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "about:blank")...)
 	cmd.Env = append(os.Environ(), "HOME="+b.ProfileDir)
+	ownGroup(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -252,8 +253,6 @@ func (p *Page) Close() error {
 	if p.conn != nil {
 		p.conn.Close(websocket.StatusNormalClosure, "")
 	}
-	if p.cmd.Process != nil {
-		p.cmd.Process.Kill()
-	}
+	killGroup(p.cmd)
 	return p.cmd.Wait()
 }

@@ -1,8 +1,10 @@
 // Package web serves a running replay over HTTP on one listener: its
 // Prometheus metrics (/metrics), a live view of the HTML report's charts
 // updated every second over server-sent events (/, /events), the run's
-// status (/status) and the run's control that the engine has (stop:
-// POST /control/stop).
+// status (/status) and the run's control: stop (POST /control/stop) and,
+// when the run is under live control, the control API (replay.ControlHandler)
+// under /control/v1/run — pause, resume, ratio — which the live page's
+// buttons call.
 //
 // The listener is on loopback by default; on any other address a token is
 // required (Authorization: Bearer TOKEN, or ?token=TOKEN for the page and
@@ -53,6 +55,11 @@ type Server struct {
 	Stop func()
 	// Every is how often the live view updates (zero: 1 s).
 	Every time.Duration
+	// Control serves the run's control API (replay.ControlHandler: GET and
+	// PATCH /v1/run, POST /v1/run/pause, …) under /control, so that the live
+	// page's pause, resume and ratio controls reach it; nil when the run has
+	// no live control (404). SetControl sets it once the server runs.
+	Control http.Handler
 
 	ln    net.Listener
 	srv   *http.Server
@@ -86,6 +93,7 @@ func (s *Server) Start() error {
 	mux.HandleFunc("GET /events", s.events)
 	mux.HandleFunc("GET /status", s.status)
 	mux.HandleFunc("POST /control/stop", s.stop)
+	mux.Handle("/control/v1/", http.StripPrefix("/control", http.HandlerFunc(s.control)))
 	s.srv = &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return nil
@@ -112,6 +120,29 @@ func (s *Server) SetStop(stop func()) {
 	s.mu.Lock()
 	s.Stop = stop
 	s.mu.Unlock()
+}
+
+// SetControl sets Control while the server runs.
+func (s *Server) SetControl(h http.Handler) {
+	s.mu.Lock()
+	s.Control = h
+	s.mu.Unlock()
+}
+
+func (s *Server) getControl() http.Handler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Control
+}
+
+// control passes a request on to the control API, if the run has one.
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	h := s.getControl()
+	if h == nil {
+		http.Error(w, "web: this run has no live control of pause and ratio", http.StatusNotFound)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 func (s *Server) getStop() func() {
@@ -292,6 +323,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.getStop() != nil {
 		st.Controls = append(st.Controls, "stop")
+	}
+	if s.getControl() != nil {
+		st.Controls = append(st.Controls, "pause", "resume", "ratio")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(st)
