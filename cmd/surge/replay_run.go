@@ -78,7 +78,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	info := report.RunInfo{
 		Target: replay.Redact(o.engine.Target), Capture: o.captures, Ratio: plan.ratio,
 		Speed: plan.Speed, Seed: plan.Seed, Mode: modeName(o.engine.Mode),
-		StormPlan: stormPlan(plan.storms),
+		StormPlan:   stormPlan(plan.storms),
 		CaptureLoss: loss,
 	}
 	agg := report.NewAggregator(info)
