@@ -105,6 +105,8 @@ func TestProfileCommands(t *testing.T) {
 		{[]string{"profile", "build", "kafka://127.0.0.1:9092/captures", "-o", prof}, "archive the topic first"},
 		// plot needs an output
 		{[]string{"profile", "plot", prof}, "--output (-o) DIR/ is required"},
+		// synth writes one file: an existing directory is refused before any work, --force or not
+		{[]string{"profile", "synth", prof, "--from", capPath, "--duration", "1m", "-o", dir, "--force"}, "is a directory; want the Parquet file"},
 	} {
 		_, _, err := surge(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
