@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -147,8 +148,11 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 		}
 		bc.Epoch = t
 	}
+	perUser := int(math.Ceil(s.RatioMax))
 	acct, err := accounts.ParseTemplate(s.AccountTemplate, accounts.FieldUser, accounts.FieldK)
 	if err != nil {
+		bad("accounts.build.account_template", err)
+	} else if err := accounts.CheckAccountTemplate(acct, perUser); err != nil {
 		bad("accounts.build.account_template", err)
 	}
 	var key []byte
@@ -182,6 +186,9 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 		if err != nil {
 			bad("accounts.build.token_template", err)
 			break
+		}
+		if err := accounts.CheckTokenTemplate(tok, perUser); err != nil {
+			bad("accounts.build.token_template", err)
 		}
 		if tok.Uses(accounts.FieldHMAC) && len(key) == 0 && s.TokenKeyFile == "" {
 			bad("accounts.build.token_template", errors.New("{hmac} needs a key: give --token-key-file or SURGE_ACCOUNTS_TOKEN_KEY"))
