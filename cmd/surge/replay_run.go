@@ -194,9 +194,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		fmt.Fprintf(stderr, "accounts: pool %s: %d accounts of %d users, index loaded in %v\n", o.accountsSource, p.Accounts(), p.Users(), o.accountsLoad.Round(time.Millisecond))
 		poolWarning(stderr, st)
 	}
-	if st.AccountsLeased > 0 {
-		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
-	}
+	leasedLine(stderr, st, o.engine.AccountsExhausted) // replay_accounts.go
 	if o.summaryJSON != "" {
 		if err := writeAtomic(o.summaryJSON, summary.WriteJSON); err != nil {
 			return err
