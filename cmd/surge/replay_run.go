@@ -50,6 +50,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	fmt.Fprint(stderr, captureLossNote(o.captures))
 	fmt.Fprint(stderr, regionsPlan(&o.engine))
+	fmt.Fprint(stderr, mixWarning(o.settings.Regions, o.engine.Regions))
 	if o.dryRun {
 		if err := replay.CheckRegions(cmd.Context(), &o.engine); err != nil {
 			return err
