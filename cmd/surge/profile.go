@@ -56,6 +56,9 @@ within --moment-window minutes on the per-minute arrival or concurrency curve.`,
 					return usageError([]error{fmt.Errorf("profile build: %s: a profile is built from Parquet captures; archive the topic first (surge kafka archive)", a)})
 				}
 			}
+			if err := repeatedCapture("profile build", args); err != nil {
+				return usageError([]error{err})
+			}
 			c := profile.Config{SessionIdle: s.SessionIdle, MaxRoutes: s.MaxRoutes, MomentChange: s.MomentChange, MomentWindow: s.MomentWindow}
 			for _, text := range s.Class {
 				r, err := profile.ParseClass(text)

@@ -80,6 +80,9 @@ minute, route and class mix (percentage points), session-length KS distance
 			if s.Output == "" {
 				errs = append(errs, errors.New("profile synth: --output (-o) FILE.parquet is required"))
 			}
+			if err := repeatedCapture(cfg.label("profile.synth.from"), s.From); err != nil {
+				errs = append(errs, err)
+			}
 			if len(errs) > 0 {
 				return usageError(errs)
 			}
