@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,11 +39,7 @@ func (s *profileSynthSettings) validate() []error {
 		}
 	}
 	if s.Output != "" {
-		// checkOutput accepts an empty directory (a hive dataset for import);
-		// synth writes one file, which cannot be renamed onto a directory.
-		if fi, err := os.Stat(s.Output); err == nil && fi.IsDir() {
-			bad("profile.synth.output", "%s is a directory; want the Parquet file to write (synthetic.parquet)", s.Output)
-		} else if err := checkOutput(s.Force, s.Output); err != nil {
+		if err := checkFileOutput(s.Force, s.Output); err != nil {
 			bad("profile.synth.output", "%s: %v", s.Output, err)
 		}
 	}

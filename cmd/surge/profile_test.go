@@ -110,7 +110,7 @@ func TestProfileCommands(t *testing.T) {
 		// plot needs an output
 		{[]string{"profile", "plot", prof}, "--output (-o) DIR/ is required"},
 		// synth writes one file: an existing directory is refused before any work, --force or not
-		{[]string{"profile", "synth", prof, "--from", capPath, "--duration", "1m", "-o", dir, "--force"}, "is a directory; want the Parquet file"},
+		{[]string{"profile", "synth", prof, "--from", capPath, "--duration", "1m", "-o", dir, "--force"}, "is a directory; want a file name"},
 	} {
 		_, _, err := surge(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,12 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	// Outputs are checked before anything is sent: a summary that cannot be
 	// written must not cost a run.
 	if err := checkOutputs(o.force, o.outputs); err != nil {
+		return err
+	}
+	// Every output but --results (which may be a hive directory) is one file.
+	files := maps.Clone(o.outputs)
+	maps.DeleteFunc(files, func(_, path string) bool { return path == o.results })
+	if err := checkFileOutputs(o.force, files); err != nil {
 		return err
 	}
 	var live *replay.Live
