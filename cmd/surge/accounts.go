@@ -123,6 +123,9 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 	if len(s.Views) == 0 {
 		errs = append(errs, errors.New("accounts build: no viewing histories: give --views"))
 	}
+	if err := repeatedCapture(cfg.label("accounts.build.views"), s.Views); err != nil {
+		errs = append(errs, err) // each viewing would be in the history twice
+	}
 	if !(s.RatioMax > 0) || s.RatioMax > 1e6 {
 		bad("accounts.build.ratio_max", fmt.Errorf("%g: want a number above 0 (the largest --ratio the pool serves)", s.RatioMax))
 	}

@@ -7,8 +7,9 @@ import (
 
 // repeatedCapture returns an error naming a capture given twice (the same
 // path, however written: ./a.parquet and a.parquet): its events would be
-// counted twice while its sessions, keyed by id, would not, so the profile
-// would be wrong without a sign of it. what names the flag or argument.
+// read twice (a profile would count each request twice but each session
+// once; a pool would hold each viewing twice), wrong without a sign of it.
+// what names the flag or argument.
 func repeatedCapture(what string, paths []string) error {
 	seen := map[string]string{}
 	for _, p := range paths {
