@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -67,9 +70,12 @@ within --moment-window minutes on the per-minute arrival or concurrency curve.`,
 				}
 				c.Classes = append(c.Classes, r)
 			}
-			p, err := profile.Build(cmd.Context(), args, c)
+			// Ctrl-C or SIGTERM stops the build and leaves nothing behind.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			p, err := profile.Build(ctx, args, c)
 			if err != nil {
-				return err
+				return stoppedBySignal(cmd.Context(), ctx, "profile build", err)
 			}
 			if err := profile.Write(s.Output, p); err != nil {
 				return err
