@@ -218,3 +218,31 @@ func (t *Template) expand(user string, k int, account string, mac []byte) string
 	}
 	return b.String()
 }
+
+// CheckAccountTemplate reports an account-name template that would give two
+// accounts of a pool with perUser accounts per recorded user the same name:
+// it must use {user}, and {k} when perUser > 1. Two virtual users signed in
+// under one name would share an account on the target.
+func CheckAccountTemplate(t *Template, perUser int) error {
+	switch {
+	case !t.Uses(FieldUser):
+		return fmt.Errorf("template %q has no {user}: every recorded user's accounts would get the same names", t.text)
+	case perUser > 1 && !t.Uses(FieldK):
+		return fmt.Errorf("template %q has no {k}: the %d accounts of each recorded user would get the same name", t.text, perUser)
+	}
+	return nil
+}
+
+// CheckTokenTemplate reports a token template that would give two accounts
+// the same token (given an account template that passes
+// CheckAccountTemplate): it must use {account} or {hmac} (both one per
+// account name), or {user} and, when perUser > 1, {k}.
+func CheckTokenTemplate(t *Template, perUser int) error {
+	if t.Uses(FieldAccount) || t.Uses(FieldHMAC) {
+		return nil
+	}
+	if t.Uses(FieldUser) && (perUser == 1 || t.Uses(FieldK)) {
+		return nil
+	}
+	return fmt.Errorf("template %q gives accounts the same token: use {account} or {hmac} (or {user} and {k})", t.text)
+}

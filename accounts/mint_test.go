@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +35,43 @@ func TestMint(t *testing.T) {
 	m.mac = nil
 	if _, err := m.Mint("u", 0); err == nil {
 		t.Error("Mint with {hmac} and no key: no error")
+	}
+}
+
+// TestTemplatesDistinct checks that templates which would give two accounts
+// one name or one token are refused, and the usual ones pass.
+func TestTemplatesDistinct(t *testing.T) {
+	for _, tc := range []struct {
+		account, token string
+		perUser        int
+		wantErr        string // "" for accepted
+	}{
+		// the defaults
+		{DefaultAccountTemplate, "tok.{account}.{hmac}", 3, ""},
+		// one account per user needs no {k}
+		{"u-{user}", "t-{user}", 1, ""},
+		// a fixed name: every account the same
+		{"fixed", "tok.{hmac}", 2, "has no {user}"},
+		// {user} without {k}: a user's accounts share a name
+		{"u-{user}", "tok.{hmac}", 2, "has no {k}"},
+		// a fixed token
+		{DefaultAccountTemplate, "static", 2, "the same token"},
+		// {user} alone: a user's accounts share a token
+		{DefaultAccountTemplate, "t-{user}", 2, "the same token"},
+		// {user} and {k} tell them apart
+		{DefaultAccountTemplate, "t-{user}-{k}", 2, ""},
+	} {
+		acct, err := ParseTemplate(tc.account, FieldUser, FieldK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := ParseTemplate(tc.token, FieldAccount, FieldUser, FieldK, FieldHMAC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = errors.Join(CheckAccountTemplate(acct, tc.perUser), CheckTokenTemplate(tok, tc.perUser))
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%q, %q, %d per user: %v; want %q", tc.account, tc.token, tc.perUser, err, tc.wantErr)
+		}
 	}
 }

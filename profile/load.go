@@ -96,6 +96,9 @@ func major(v string) string {
 func readTable[T any](dir, name string, rows *[]T) (err error) {
 	path := filepath.Join(dir, name)
 	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("profile: %s: table %s is missing (build the profile again: surge profile build)", dir, name)
+	}
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}

@@ -84,7 +84,7 @@ func TestLoadErrors(t *testing.T) {
 			return os.WriteFile(filepath.Join(d, TableMoments), b, 0o644)
 		}, `moments.parquet: no column "time"`},
 		// a missing table
-		{"missing table", func(d string) error { return os.Remove(filepath.Join(d, TableThinkTime)) }, "think_time.parquet"},
+		{"missing table", func(d string) error { return os.Remove(filepath.Join(d, TableThinkTime)) }, "table think_time.parquet is missing"},
 		// profile.yaml and the tables disagree
 		{"inconsistent", func(d string) error {
 			return os.WriteFile(filepath.Join(d, MetaFile), []byte("version: \"1\"\nminutes: 3\n"), 0o644)

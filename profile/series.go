@@ -16,7 +16,9 @@ type Bucket struct {
 }
 
 // Quantile returns the q-quantile (0..1) of a histogram, interpolated
-// linearly within its bucket; 0 for an empty one.
+// linearly within its bucket; 0 for an empty one. A bucket one unit wide
+// holds one value, its Lower (requests per session: [1, 2) is 1 request),
+// so a quantile in it is that value, not something between it and Upper.
 func Quantile(h []Bucket, q float64) float64 {
 	var total int64
 	for _, b := range h {
@@ -29,6 +31,9 @@ func Quantile(h []Bucket, q float64) float64 {
 	seen := 0.0
 	for _, b := range h {
 		if seen+float64(b.Count) >= want {
+			if b.Upper-b.Lower <= 1 {
+				return float64(b.Lower)
+			}
 			f := (want - seen) / float64(b.Count)
 			return float64(b.Lower) + f*float64(b.Upper-b.Lower)
 		}

@@ -35,12 +35,16 @@ func LoadAccounts(path string) ([]Account, error) {
 	r := csv.NewReader(f)
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: empty: want a header row naming the columns account and token", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: header row: %w", path, err)
 	}
 	nameCol, tokenCol := -1, -1
 	for i, h := range header {
-		switch strings.ToLower(strings.TrimSpace(h)) {
+		// A byte order mark (spreadsheets write one) is not part of the name.
+		switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
 		case "account":
 			nameCol = i
 		case "token":

@@ -112,6 +112,9 @@ func decodeRegion(name string, msg json.RawMessage) (Region, []error) {
 			return rg, append(errs, err)
 		}
 	} else {
+		if bad := unknownRegionKeys(trimmed); len(bad) > 0 {
+			return rg, append(errs, bad...)
+		}
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&spec); err != nil {
@@ -233,4 +236,54 @@ func (r Region) String() string {
 		b.WriteString(", ecs " + r.ECS.String())
 	}
 	return b.String()
+}
+
+// regionKeys are the keys of a region's object.
+var regionKeys = []string{"resolvers", "source", "ecs"}
+
+// unknownRegionKeys returns an error for each key of a region's object that
+// is not one of regionKeys, with the nearest one when it looks like a typo
+// ("resolver": did you mean resolvers?). Anything but an object gives none
+// (the decoder reports it).
+func unknownRegionKeys(obj []byte) []error {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return nil
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if slices.Contains(regionKeys, k) {
+			continue
+		}
+		hint := ""
+		for _, want := range regionKeys {
+			if editDistance(strings.ToLower(k), want) <= 2 {
+				hint = " (did you mean " + want + "?)"
+				break
+			}
+		}
+		errs = append(errs, fmt.Errorf("unknown key %q%s: want {resolvers, source, ecs}", k, hint))
+	}
+	return errs
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -32,7 +32,12 @@ func TestDecodeRegions(t *testing.T) {
 		// No resolvers.
 		{in: `{"eu": {"source": "127.0.0.5"}}`, err: "regions: eu: resolvers: none"},
 		// An unknown key.
-		{in: `{"eu": {"resolvers": "127.0.0.1:53", "ttl": 5}}`, err: `regions: eu: want {resolvers, source, ecs}: json: unknown field "ttl"`},
+		{in: `{"eu": {"resolvers": "127.0.0.1:53", "ttl": 5}}`, err: `regions: eu: unknown key "ttl": want {resolvers, source, ecs}`},
+		// A typo of a key: the nearest is suggested.
+		{in: `{"eu": {"resolver": "127.0.0.1:53"}}`, err: `regions: eu: unknown key "resolver" (did you mean resolvers?)`},
+		// Every unknown key is reported, each with its own hint.
+		{in: `{"eu": {"resolvers": "127.0.0.1:53", "sorce": "127.0.0.5", "ECS": "198.51.100.0/24"}}`, err: `unknown key "ECS" (did you mean ecs?): want {resolvers, source, ecs}
+regions: eu: unknown key "sorce" (did you mean source?)`},
 		// A bad source and a bad subnet: both reported.
 		{in: `{"eu": {"resolvers": "127.0.0.1:53", "source": "here", "ecs": "198.51.100.1"}}`, err: `source "here"`},
 		{in: `{"eu": {"resolvers": "127.0.0.1:53", "source": "here", "ecs": "198.51.100.1"}}`, err: `ecs "198.51.100.1": want a client subnet prefix`},

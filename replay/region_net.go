@@ -144,7 +144,7 @@ func newRegionNets(ctx context.Context, c *Config) (*regionNets, error) {
 		bad := false
 		for _, s := range rg.Resolvers {
 			if !allowed(s.Addr(), ipPrefixes) {
-				errs = append(errs, fmt.Errorf("%w: regions: %s: resolver %s (loopback only by default; allow it with targets.allow or --allow)", ErrNotAllowed, rg.Name, s))
+				errs = append(errs, resolverNotAllowed(fmt.Sprintf("regions: %s: resolver %s is not on the allowlist (loopback only by default; allow it with targets.allow or --allow)", rg.Name, s)))
 				bad = true
 			}
 		}
@@ -255,3 +255,13 @@ func (c *Config) validateRegions() []error {
 
 // dnsExchange sends a query to a resolver: the network, or a test's.
 type dnsExchange = func(ctx context.Context, m *dns.Msg, server netip.AddrPort) (*dns.Msg, error)
+
+// resolverNotAllowed is a resolver off the allowlist: errors.Is(err,
+// ErrNotAllowed) holds, but its text names the resolver alone (the target
+// is not at fault, and nothing was sent to it).
+type resolverNotAllowed string
+
+func (e resolverNotAllowed) Error() string { return string(e) }
+
+// Is makes errors.Is(e, ErrNotAllowed) true.
+func (e resolverNotAllowed) Is(target error) bool { return target == ErrNotAllowed }

@@ -422,7 +422,7 @@ func TestRegionsSafetyAtStart(t *testing.T) {
 		rg   Region
 		want string
 	}{
-		{"resolver not loopback", region("eu", netip.MustParseAddrPort("192.0.2.53:53"), "", ""), "regions: eu: resolver 192.0.2.53:53"},
+		{"resolver not loopback", region("eu", netip.MustParseAddrPort("192.0.2.53:53"), "", ""), "regions: eu: resolver 192.0.2.53:53 is not on the allowlist"},
 		{"answer not loopback", region("eu", far.addr, "", ""), "regions: region eu: resolving api.surge.test: not allowed: 203.0.113.7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -437,6 +437,10 @@ func TestRegionsSafetyAtStart(t *testing.T) {
 			_, _, err := collect(t, cfg, regionSessions(2, 1, time.Millisecond, 0, "eu"), nil)
 			if !errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Run = %v; want ErrNotAllowed, %q", err, tc.want)
+			}
+			// A resolver off the allowlist is the config's fault, not the target's.
+			if tc.name == "resolver not loopback" && strings.Contains(err.Error(), ErrNotAllowed.Error()) {
+				t.Errorf("Run = %v; blames the target for a resolver", err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -122,6 +123,9 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 	if len(s.Views) == 0 {
 		errs = append(errs, errors.New("accounts build: no viewing histories: give --views"))
 	}
+	if err := repeatedCapture(cfg.label("accounts.build.views"), s.Views); err != nil {
+		errs = append(errs, err) // each viewing would be in the history twice
+	}
 	if !(s.RatioMax > 0) || s.RatioMax > 1e6 {
 		bad("accounts.build.ratio_max", fmt.Errorf("%g: want a number above 0 (the largest --ratio the pool serves)", s.RatioMax))
 	}
@@ -147,8 +151,11 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 		}
 		bc.Epoch = t
 	}
+	perUser := int(math.Ceil(s.RatioMax))
 	acct, err := accounts.ParseTemplate(s.AccountTemplate, accounts.FieldUser, accounts.FieldK)
 	if err != nil {
+		bad("accounts.build.account_template", err)
+	} else if err := accounts.CheckAccountTemplate(acct, perUser); err != nil {
 		bad("accounts.build.account_template", err)
 	}
 	var key []byte
@@ -182,6 +189,9 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 		if err != nil {
 			bad("accounts.build.token_template", err)
 			break
+		}
+		if err := accounts.CheckTokenTemplate(tok, perUser); err != nil {
+			bad("accounts.build.token_template", err)
 		}
 		if tok.Uses(accounts.FieldHMAC) && len(key) == 0 && s.TokenKeyFile == "" {
 			bad("accounts.build.token_template", errors.New("{hmac} needs a key: give --token-key-file or SURGE_ACCOUNTS_TOKEN_KEY"))

@@ -36,7 +36,7 @@ all) or to standard output.`,
 				_, err := accounts.Export(args[0], s.Format, cmd.OutOrStdout())
 				return err
 			}
-			if err := checkOutput(s.Force, s.Output); err != nil {
+			if err := checkFileOutput(s.Force, s.Output); err != nil {
 				return &exitError{exitUsage, fmt.Errorf("%s %s: %w", cfg.label("accounts.export.output"), s.Output, err)}
 			}
 			var n int64

@@ -38,6 +38,11 @@ func TestAccountsBuildExportReplay(t *testing.T) {
 	if _, _, err := surge(t, "accounts", "build", "--views", views, "--ratio-max", "2", "--token-template", "x", "-o", pool); err == nil || !strings.Contains(err.Error(), "exists; pass --force") {
 		t.Errorf("a second build into the pool: %v; want it refused without --force", err)
 	}
+	// The same viewing histories twice would put every viewing in a history twice.
+	if _, _, err := surge(t, "accounts", "build", "--views", views, "--views", filepath.Dir(views)+"/./"+filepath.Base(views), "--ratio-max", "1",
+		"--token-template", "tok.{account}", "-o", filepath.Join(dir, "twice")); err == nil || !strings.Contains(err.Error(), "are the same capture") {
+		t.Errorf("--views given twice: %v; want it refused", err)
+	}
 	jsonl := filepath.Join(dir, "accounts.jsonl")
 	mustSurge(t, "accounts", "export", pool, "--format", "jsonl", "-o", jsonl)
 	if b, _ := os.ReadFile(jsonl); int64(strings.Count(string(b), "\n")) != meta.Accounts {

@@ -84,8 +84,8 @@ var stringBad = map[string][]badValue{
 	"replay.accounts_exhausted":       {{"panic", "want share or stop"}},
 	// surge accounts (docs/ACCOUNTS.md).
 	"accounts.build.credentials":      {{"/nonexistent/creds.csv", "no such file"}},
-	"accounts.build.token_template":   {{"tok-{nope}", "unknown field {nope}"}},
-	"accounts.build.account_template": {{"{hmac}", "unknown field {hmac}"}},
+	"accounts.build.token_template":   {{"tok-{nope}", "unknown field {nope}"}, {"static", "the same token"}},
+	"accounts.build.account_template": {{"{hmac}", "unknown field {hmac}"}, {"fixed", "has no {user}"}},
 	"accounts.build.token_key_file":   {{"/nonexistent/key", "no such file"}},
 	"accounts.build.epoch":            {{"noon", "want an RFC 3339 time, now or none"}},
 	"accounts.build.output":           {{"/proc/version", "exists; pass --force"}},

@@ -32,6 +32,43 @@ func checkOutputs(force bool, outputs map[string]string) error {
 	return &exitError{exitUsage, errors.Join(errs...)}
 }
 
+// checkFileOutputs is checkOutputs for outputs that are one file (a JSON
+// summary, an HTML page, a JUnit file): an existing directory is refused
+// too, before any work, since the finished file could not be renamed onto
+// it (an empty directory passes checkOutputs: it can be a hive dataset).
+func checkFileOutputs(force bool, outputs map[string]string) error {
+	var errs []error
+	for flag, path := range outputs {
+		if path == "" || strings.Contains(path, "://") {
+			continue
+		}
+		if err := notDir(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", flag, path, err))
+		}
+	}
+	if len(errs) > 0 {
+		return &exitError{exitUsage, errors.Join(errs...)}
+	}
+	return checkOutputs(force, outputs)
+}
+
+// checkFileOutput is checkOutput for an output that is one file: an existing
+// directory is refused whatever force says.
+func checkFileOutput(force bool, path string) error {
+	if err := notDir(path); err != nil {
+		return err
+	}
+	return checkOutput(force, path)
+}
+
+// notDir refuses a path that is an existing directory.
+func notDir(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("is a directory; want a file name")
+	}
+	return nil
+}
+
 func checkOutput(force bool, path string) error {
 	if fi, err := os.Stat(path); err == nil {
 		exists := !fi.IsDir()

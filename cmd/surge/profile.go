@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -56,6 +59,9 @@ within --moment-window minutes on the per-minute arrival or concurrency curve.`,
 					return usageError([]error{fmt.Errorf("profile build: %s: a profile is built from Parquet captures; archive the topic first (surge kafka archive)", a)})
 				}
 			}
+			if err := repeatedCapture("profile build", args); err != nil {
+				return usageError([]error{err})
+			}
 			c := profile.Config{SessionIdle: s.SessionIdle, MaxRoutes: s.MaxRoutes, MomentChange: s.MomentChange, MomentWindow: s.MomentWindow}
 			for _, text := range s.Class {
 				r, err := profile.ParseClass(text)
@@ -64,9 +70,12 @@ within --moment-window minutes on the per-minute arrival or concurrency curve.`,
 				}
 				c.Classes = append(c.Classes, r)
 			}
-			p, err := profile.Build(cmd.Context(), args, c)
+			// Ctrl-C or SIGTERM stops the build and leaves nothing behind.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			p, err := profile.Build(ctx, args, c)
 			if err != nil {
-				return err
+				return stoppedBySignal(cmd.Context(), ctx, "profile build", err)
 			}
 			if err := profile.Write(s.Output, p); err != nil {
 				return err

@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +42,7 @@ func (s *profileSynthSettings) validate() []error {
 		}
 	}
 	if s.Output != "" {
-		if err := checkOutput(s.Force, s.Output); err != nil {
+		if err := checkFileOutput(s.Force, s.Output); err != nil {
 			bad("profile.synth.output", "%s: %v", s.Output, err)
 		}
 	}
@@ -75,6 +78,9 @@ minute, route and class mix (percentage points), session-length KS distance
 			if s.Output == "" {
 				errs = append(errs, errors.New("profile synth: --output (-o) FILE.parquet is required"))
 			}
+			if err := repeatedCapture(cfg.label("profile.synth.from"), s.From); err != nil {
+				errs = append(errs, err)
+			}
 			if len(errs) > 0 {
 				return usageError(errs)
 			}
@@ -94,9 +100,12 @@ minute, route and class mix (percentage points), session-length KS distance
 				c.Start, _ = time.Parse(time.RFC3339Nano, s.Start) // checked by validate
 			}
 			began := time.Now()
-			rep, err := profile.Synth(cmd.Context(), c, target, s.Output)
+			// Ctrl-C or SIGTERM stops the copy and removes the temporary file.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := profile.Synth(ctx, c, target, s.Output)
 			if err != nil {
-				return err
+				return stoppedBySignal(cmd.Context(), ctx, "profile synth", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s in %v\n", s.Output, time.Since(began).Round(time.Millisecond))
 			return rep.WriteText(cmd.OutOrStdout())

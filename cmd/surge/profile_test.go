@@ -103,8 +103,14 @@ func TestProfileCommands(t *testing.T) {
 		{[]string{"profile", "show", notProfile}, "no profile.yaml"},
 		// a topic is not profiled directly
 		{[]string{"profile", "build", "kafka://127.0.0.1:9092/captures", "-o", prof}, "archive the topic first"},
+		// the same capture twice would count its events twice
+		{[]string{"profile", "build", capPath, filepath.Dir(capPath) + "/./cap.parquet", "-o", prof}, "are the same capture"},
+		// synth: the same --from twice would copy its sessions twice as often
+		{[]string{"profile", "synth", prof, "--from", capPath, "--from", filepath.Dir(capPath) + "/./cap.parquet", "--duration", "1m", "-o", filepath.Join(dir, "s.parquet")}, "are the same capture"},
 		// plot needs an output
 		{[]string{"profile", "plot", prof}, "--output (-o) DIR/ is required"},
+		// synth writes one file: an existing directory is refused before any work, --force or not
+		{[]string{"profile", "synth", prof, "--from", capPath, "--duration", "1m", "-o", dir, "--force"}, "is a directory; want a file name"},
 	} {
 		_, _, err := surge(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -70,6 +70,20 @@ func poolWarning(w io.Writer, st *replay.Stats) {
 	}
 }
 
+// leasedLine prints how many accounts were leased and how many virtual
+// users found the pool exhausted, and what they did then (onExhausted,
+// --accounts-exhausted): shared an account, or stopped the run.
+func leasedLine(w io.Writer, st *replay.Stats, onExhausted string) {
+	if st.AccountsLeased == 0 {
+		return
+	}
+	then := "shared one"
+	if onExhausted == accounts.ExhaustedStop {
+		then = "stopped the run (--accounts-exhausted stop)"
+	}
+	fmt.Fprintf(w, "accounts: %d leased to virtual users, %d found the pool exhausted and %s\n", st.AccountsLeased, st.AccountsExhausted, then)
+}
+
 // closeAccounts closes the pool's index file, if one is open.
 func (o *replayOptions) closeAccounts() {
 	if o.engine.Pool != nil {

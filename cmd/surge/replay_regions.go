@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/surge-replay/surge/replay"
+	"github.com/surge-replay/surge/shaper"
 )
 
 // regionsFrom reads the per-region DNS of a replay (docs/REGIONS.md): the
@@ -74,4 +75,32 @@ func dnsLine(st *replay.Stats) string {
 		parts = append(parts, fmt.Sprintf("%s %d %s (%d failed)", name, d.Queries, q, d.Failures))
 	}
 	return "dns: " + strings.Join(parts, ", ") + "\n"
+}
+
+// mixWarning says which regions of a region mix (shape.regions.mix) are not
+// in regions: when there is no default region: their sessions resolve
+// through the machine's resolver, which is most likely a typo of a region
+// name. "" when every mix region is listed, there is a default, or the run
+// has no regions: (a mix then only splits the report).
+func mixWarning(spec *shaper.RegionsSpec, rgs []replay.Region) string {
+	if spec == nil || len(rgs) == 0 {
+		return ""
+	}
+	known := map[string]bool{}
+	for _, rg := range rgs {
+		known[rg.Name] = true
+	}
+	if known["default"] {
+		return ""
+	}
+	var missing []string
+	for _, name := range slices.Sorted(maps.Keys(spec.Mix)) {
+		if !known[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: shape.regions.mix names %s, not in regions: (and there is no default region): those sessions resolve through the machine's resolver\n", strings.Join(missing, ", "))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,12 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	if err := checkOutputs(o.force, o.outputs); err != nil {
 		return err
 	}
+	// Every output but --results (which may be a hive directory) is one file.
+	files := maps.Clone(o.outputs)
+	maps.DeleteFunc(files, func(_, path string) bool { return path == o.results })
+	if err := checkFileOutputs(o.force, files); err != nil {
+		return err
+	}
 	var live *replay.Live
 	var controls *shaper.Controls
 	// --web's live page controls pause and ratio through the same live
@@ -56,6 +63,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		fmt.Fprintf(stderr, "capture loss: %s\n", loss)
 	}
 	fmt.Fprint(stderr, regionsPlan(&o.engine))
+	fmt.Fprint(stderr, mixWarning(o.settings.Regions, o.engine.Regions))
 	if o.dryRun {
 		if err := replay.CheckRegions(cmd.Context(), &o.engine); err != nil {
 			return err
@@ -234,9 +242,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 		fmt.Fprintf(stderr, "accounts: pool %s: %d accounts of %d users, index loaded in %v\n", o.accountsSource, p.Accounts(), p.Users(), o.accountsLoad.Round(time.Millisecond))
 		poolWarning(stderr, st)
 	}
-	if st.AccountsLeased > 0 {
-		fmt.Fprintf(stderr, "accounts: %d leased to virtual users, %d users found the pool exhausted and shared one\n", st.AccountsLeased, st.AccountsExhausted)
-	}
+	leasedLine(stderr, st, o.engine.AccountsExhausted) // replay_accounts.go
 	if o.summaryJSON != "" {
 		if err := writeAtomic(o.summaryJSON, summary.WriteJSON); err != nil {
 			return err

@@ -66,7 +66,7 @@ func searchFrom(cfg *config, errs []error) (*capacity.Search, []error) {
 // answer goes to stdout, --summary-json (the search's JSON) and --html.
 func runSearch(cmd *cobra.Command, o *replayOptions) error {
 	stderr := cmd.ErrOrStderr()
-	if err := checkOutputs(o.force, map[string]string{"--summary-json": o.summaryJSON, "--html": o.html}); err != nil {
+	if err := checkFileOutputs(o.force, map[string]string{"--summary-json": o.summaryJSON, "--html": o.html}); err != nil {
 		return err
 	}
 	if o.results != "" || o.web != "" {

@@ -46,7 +46,7 @@ recorded); "surge report compare" compares two runs.`,
 			// The JUnit file is checked (and its directory made) before the
 			// results are read; an existing one is replaced only with --force,
 			// as every output.
-			if err := checkOutputs(cfg.s.Report.Force, map[string]string{cfg.label("report.junit"): o.junit, cfg.label("report.html"): cfg.s.Report.HTML}); err != nil {
+			if err := checkFileOutputs(cfg.s.Report.Force, map[string]string{cfg.label("report.junit"): o.junit, cfg.label("report.html"): cfg.s.Report.HTML}); err != nil {
 				return err
 			}
 			s, err := report.SummarizeRun(args, report.SummaryOptions{Thresholds: o.thresholds, SurgeAt: o.surgeAt})

@@ -71,7 +71,7 @@ func newRunStartCommand(cfg *config) *cobra.Command {
 			// Outputs first: a JUnit file that cannot be written must not
 			// cost a run.
 			junit := cfg.s.Run.Start.JUnit
-			if err := checkOutputs(cfg.s.Run.Start.Force, map[string]string{cfg.label("run.start.junit"): junit}); err != nil {
+			if err := checkFileOutputs(cfg.s.Run.Start.Force, map[string]string{cfg.label("run.start.junit"): junit}); err != nil {
 				return err
 			}
 			if junit != "" && !cfg.s.Run.Start.Wait {
