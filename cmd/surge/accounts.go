@@ -138,6 +138,10 @@ func accountsBuildOptions(cfg *config) (*accounts.BuildConfig, func(), error) {
 	default:
 		if err := checkOutput(s.Force, s.Output); err != nil {
 			bad("accounts.build.output", fmt.Errorf("%s: %w", s.Output, err))
+		} else if _, err := os.Stat(s.Output); err == nil && !s.Force {
+			// A pool is replaced whole: even an empty directory is refused
+			// here, a usage error, not by Build after reading the views.
+			bad("accounts.build.output", fmt.Errorf("%s: exists; pass --force to replace it", s.Output))
 		}
 	}
 	switch strings.ToLower(s.Epoch) {

@@ -38,6 +38,12 @@ func TestAccountsBuildExportReplay(t *testing.T) {
 	if _, _, err := surge(t, "accounts", "build", "--views", views, "--ratio-max", "2", "--token-template", "x", "-o", pool); err == nil || !strings.Contains(err.Error(), "exists; pass --force") {
 		t.Errorf("a second build into the pool: %v; want it refused without --force", err)
 	}
+	// Even an empty directory is refused before any work, as a usage error.
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	if _, _, err := surge(t, "accounts", "build", "--views", views, "--ratio-max", "1", "--token-template", "tok.{account}", "-o", empty); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "exists; pass --force") {
+		t.Errorf("a build into an empty directory: exit %d, %v; want exit %d, exists; pass --force", exitCode(err), err, exitUsage)
+	}
 	// The same viewing histories twice would put every viewing in a history twice.
 	if _, _, err := surge(t, "accounts", "build", "--views", views, "--views", filepath.Dir(views)+"/./"+filepath.Base(views), "--ratio-max", "1",
 		"--token-template", "tok.{account}", "-o", filepath.Join(dir, "twice")); err == nil || !strings.Contains(err.Error(), "are the same capture") {

@@ -98,5 +98,13 @@ func checkPlotDir(dir string) error {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fmt.Errorf("%s exists and is a file; want a directory for the plots", dir)
 	}
+	// Plots replace an earlier plot directory (it has index.html); any
+	// other directory with files in it is someone else's.
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err == nil {
+		return nil
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		return fmt.Errorf("%s exists and is not a plot directory (no index.html); not writing into it", dir)
+	}
 	return nil
 }

@@ -78,6 +78,7 @@ func TestProfileCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(plots, "index.html")); err != nil || !strings.Contains(out, "10 files") {
 		t.Errorf("plot: %q, %v", out, err)
 	}
+	mustSurge(t, "profile", "plot", prof, "-o", plots) // an earlier plot directory is replaced
 	out = mustSurge(t, "profile", "compare", prof, prof, "--json")
 	var c profile.Comparison
 	if err := json.Unmarshal([]byte(out), &c); err != nil || len(c.Curves) != 3 || *c.Curves[0].Correlation != 1 {
@@ -109,6 +110,8 @@ func TestProfileCommands(t *testing.T) {
 		{[]string{"profile", "synth", prof, "--from", capPath, "--from", filepath.Dir(capPath) + "/./cap.parquet", "--duration", "1m", "-o", filepath.Join(dir, "s.parquet")}, "are the same capture"},
 		// plot needs an output
 		{[]string{"profile", "plot", prof}, "--output (-o) DIR/ is required"},
+		// plot does not write into someone else's directory (plots/ above, with its index.html, was replaced)
+		{[]string{"profile", "plot", prof, "-o", notProfile}, "not a plot directory"},
 		// synth writes one file: an existing directory is refused before any work, --force or not
 		{[]string{"profile", "synth", prof, "--from", capPath, "--duration", "1m", "-o", dir, "--force"}, "is a directory; want a file name"},
 	} {

@@ -37,6 +37,12 @@ func regionsFrom(cfg *config, engine *replay.Config) []error {
 // without regions.
 func regionsPlan(c *replay.Config) string {
 	if len(c.Regions) == 0 {
+		if c.DNSTTL != replay.DNSTTLRecord {
+			// dns.ttl is the regions' cache rule (default: the records'
+			// TTLs); the machine's resolver, without regions:, caches as the
+			// system does.
+			return "warning: dns.ttl is set but the config has no regions: it has no effect (docs/REGIONS.md)\n"
+		}
 		return ""
 	}
 	var b strings.Builder

@@ -37,3 +37,14 @@ func TestMixWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestTTLWithoutRegions: dns.ttl without regions: has no effect, and the plan
+// says so; the default says nothing.
+func TestTTLWithoutRegions(t *testing.T) {
+	if got := regionsPlan(&replay.Config{DNSTTL: replay.DNSTTLRecord}); got != "" {
+		t.Errorf("default dns.ttl, no regions: %q; want nothing", got)
+	}
+	if got := regionsPlan(&replay.Config{DNSTTL: replay.DNSTTLForever}); !strings.Contains(got, "dns.ttl is set but the config has no regions") {
+		t.Errorf("dns.ttl inf, no regions: %q; want a warning", got)
+	}
+}
