@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/surge-replay/surge/internal/suggest"
 )
 
 // Region is how the virtual sessions of one region reach the target: the
@@ -257,7 +259,7 @@ func unknownRegionKeys(obj []byte) []error {
 		}
 		hint := ""
 		for _, want := range regionKeys {
-			if editDistance(strings.ToLower(k), want) <= 2 {
+			if suggest.Distance(strings.ToLower(k), want) <= 2 {
 				hint = " (did you mean " + want + "?)"
 				break
 			}
@@ -265,25 +267,4 @@ func unknownRegionKeys(obj []byte) []error {
 		errs = append(errs, fmt.Errorf("unknown key %q%s: want {resolvers, source, ecs}", k, hint))
 	}
 	return errs
-}
-
-// editDistance is the Levenshtein distance of a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

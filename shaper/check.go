@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/surge-replay/surge/internal/suggest"
 )
 
 // KeyError is a problem with one key of written Settings. Path names the
@@ -123,7 +125,7 @@ func checkValue(t reflect.Type, v any, path string, errs *[]error) {
 			kp := join(path, k)
 			f, ok := fields[strings.ToLower(k)]
 			if !ok {
-				*errs = append(*errs, &KeyError{Path: kp, Msg: "unknown key" + suggest(k, fieldNames(t))})
+				*errs = append(*errs, &KeyError{Path: kp, Msg: "unknown key" + nearestOrKnown(k, fieldNames(t))})
 				continue
 			}
 			checkValue(f.Type, m[k], kp, errs)
@@ -240,11 +242,11 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// suggest returns ` (did you mean "x"?)` for the candidate nearest to s by
-// edit distance, or, when none is near, the known keys.
-func suggest(s string, candidates []string) string {
-	if near := Nearest(s, candidates); near != "" {
-		return fmt.Sprintf(" (did you mean %q?)", near)
+// nearestOrKnown returns didYouMean's hint for s or, when no candidate is
+// near, the known keys.
+func nearestOrKnown(s string, candidates []string) string {
+	if hint := didYouMean(s, candidates); hint != "" {
+		return hint
 	}
 	return " (known: " + strings.Join(candidates, ", ") + ")"
 }
@@ -252,32 +254,5 @@ func suggest(s string, candidates []string) string {
 // Nearest returns the candidate nearest to s by edit distance (without
 // case), or "" when none is within a third of s's length plus one.
 func Nearest(s string, candidates []string) string {
-	best, bestD := "", len(s)/3+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Nearest(s, candidates, strings.ToLower)
 }

@@ -121,6 +121,8 @@ func (run *Settings) CheckChange(ctl *Control) error {
 	return nil
 }
 
+// didYouMean returns ` (did you mean "x"?)` for the candidate nearest to s
+// (Nearest), or "".
 func didYouMean(s string, candidates []string) string {
 	if n := Nearest(s, candidates); n != "" {
 		return fmt.Sprintf(" (did you mean %q?)", n)

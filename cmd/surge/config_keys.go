@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/surge-replay/surge/internal/suggest"
 )
 
 // toolEnv are SURGE_* variables read by the project's scripts and tests
@@ -137,40 +139,12 @@ func firstUnder(known []string, s string) string {
 // didYouMean returns ` (did you mean "x"?)` for the candidate nearest to s
 // by edit distance, or "" when none is near (more than a third of s).
 func didYouMean(s string, candidates []string) string {
-	best, bestD := "", len(s)/3+2
 	norm := func(x string) string { return strings.NewReplacer("-", "_").Replace(strings.ToLower(x)) }
-	for _, c := range candidates {
-		if d := editDistance(norm(s), norm(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
+	best := suggest.Nearest(s, candidates, norm)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-// editDistance is the Levenshtein distance of a and b in bytes (insert,
-// delete, substitute; each costs 1). Written here: the one library function
-// that has it (cobra's ld) is not exported, and it is ten lines.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // badFlagValue matches pflag's error for a value its parser refused.
