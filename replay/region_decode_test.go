@@ -25,8 +25,8 @@ func TestDecodeRegions(t *testing.T) {
 		{in: `{"ap": {"resolvers": "[::1]:5353", "ecs": "2001:db8:1:2::/56"}}`,
 			want: []Region{{Name: "ap", Resolvers: []netip.AddrPort{netip.MustParseAddrPort("[::1]:5353")}, ECS: netip.MustParsePrefix("2001:db8:1::/56")}}},
 		// A v4-mapped subnet is its IPv4 subnet.
-		{in: `{"eu": {"resolvers": "127.0.0.1:53", "ecs": "::ffff:10.1.2.3/120"}}`,
-			want: []Region{{Name: "eu", Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:53")}, ECS: netip.MustParsePrefix("10.1.2.0/24")}}},
+		{in: `{"eu": {"resolvers": "127.0.0.1:53", "ecs": "::ffff:198.51.100.3/120"}}`,
+			want: []Region{{Name: "eu", Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:53")}, ECS: netip.MustParsePrefix("198.51.100.0/24")}}},
 		// A name is not a resolver.
 		{in: `{"eu": {"resolvers": ["dns.example:53"]}}`, err: `regions: eu: resolvers[0]: "dns.example:53": want a resolver's IP:port`},
 		// No resolvers.

@@ -19,7 +19,7 @@ func TestProxyLoops(t *testing.T) {
 		{"127.0.0.1:443", "https://127.0.0.1", true},           // https's default port
 		{"127.0.0.1:8080", "http://127.0.0.1:9000", false},     // another port
 		{"127.0.0.1:80", "https://127.0.0.1", false},           // https defaults to 443
-		{"10.0.0.1:8080", "http://127.0.0.1:8080", false},      // another host
+		{"192.0.2.1:8080", "http://127.0.0.1:8080", false},     // another host (RFC 5737 documentation address; nothing is sent)
 		{":8080", "http://upstream.internal:8080", false},      // a name is not resolved
 		{"127.0.0.1:8080", "http://[::1]:9000", false},         // loopback, another port
 		{"0.0.0.0:9000", "http://service.default:9000", false}, // a sidecar's app on another host name
