@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"context"
 	"io"
 	"math"
 	"testing"
@@ -44,18 +43,7 @@ func TestFleetShapeBlock(t *testing.T) {
 	bad := shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.5, To: "away"}}
 	control(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &bad})
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := tp.Wait(ctx, spec.Run, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	results := f.results[spec.Run]
-	f.mu.Unlock()
-	st, err := tp.State(ctx, spec.Run)
-	if err != nil {
-		t.Fatal(err)
-	}
+	results, st := finished(t, tp, f, spec.Run)
 	if len(st.Shape) != 1 {
 		t.Fatalf("state has %d shape events; want 1 (the exit to a set the run lacks refused)", len(st.Shape))
 	}

@@ -90,18 +90,7 @@ func TestFleetShape(t *testing.T) {
 	exit := shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.3, Class: "low"}}
 	control(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &exit})
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := tp.Wait(ctx, spec.Run, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	results := f.results[spec.Run]
-	f.mu.Unlock()
-	st, err := tp.State(ctx, spec.Run)
-	if err != nil {
-		t.Fatal(err)
-	}
+	results, st := finished(t, tp, f, spec.Run)
 	if len(st.Shape) != 2 {
 		t.Fatalf("state has %d shape events; want 2", len(st.Shape))
 	}
@@ -156,4 +145,23 @@ func TestFleetShape(t *testing.T) {
 	if diff != 0 {
 		t.Errorf("the fleet's set differs from the fold's schedule in %d requests", diff)
 	}
+}
+
+// finished waits for run to end and returns the fleet's results of it and
+// the run's state (with its shape events).
+func finished(t *testing.T, tp Topics, f *testFleet, run string) ([]schema.Result, State) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := tp.Wait(ctx, run, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	results := f.results[run]
+	f.mu.Unlock()
+	st, err := tp.State(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results, st
 }
