@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
 )
 
@@ -14,26 +15,7 @@ func BenchmarkShaper(b *testing.B) {
 	// 300,000 requests at ratio 3.
 	events := synth(10_000, 10, 100*time.Millisecond, 3*time.Second)
 	cfg := shaper.Config{Ratio: shaper.Constant(3), Seed: 1}
-	b.ReportAllocs()
-	var requests int64
-	for b.Loop() {
-		s, err := shaper.New(cfg, open(events))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, err := s.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			requests++
-		}
-	}
-	b.ReportMetric(float64(requests)/b.Elapsed().Seconds(), "requests/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(requests), "ns/request")
+	benchShape(b, cfg, events)
 }
 
 // BenchmarkShaperClasses is BenchmarkShaper with per-class ratios: 20 rules
@@ -59,6 +41,12 @@ func BenchmarkShaperClasses(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := shaper.Config{Ratio: classes, Seed: 1}
+	benchShape(b, cfg, events)
+}
+
+// benchShape shapes events with cfg once per iteration, reporting
+// requests/s and ns/request.
+func benchShape(b *testing.B, cfg shaper.Config, events []schema.Exchange) {
 	b.ReportAllocs()
 	var requests int64
 	for b.Loop() {
