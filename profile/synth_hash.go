@@ -1,6 +1,10 @@
 package profile
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/surge-replay/surge/internal/keyhash"
+)
 
 // Every random-looking choice of Synth (which sessions a minute copies,
 // where a repeated copy starts, a copy's ids) is a keyed hash of what it is
@@ -9,8 +13,8 @@ import "math/bits"
 // cryptographic.
 
 const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
+	fnvOffset = keyhash.FNVOffset
+	fnvPrime  = keyhash.FNVPrime
 )
 
 // Hash domains, so that choices about the same thing are independent.
@@ -33,32 +37,11 @@ func synthHash(domain byte, seed, a, b uint64, key string) uint64 {
 	for i := 0; i < len(key); i++ {
 		h = (h ^ uint64(key[i])) * fnvPrime
 	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
+	return keyhash.Mix(h)
 }
-
-// unit maps a hash to [0, 1).
-func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
 
 // below maps a hash to [0, n) for n > 0.
 func below(h uint64, n uint64) uint64 {
 	hi, _ := bits.Mul64(h, n)
 	return hi
-}
-
-// ident returns an id in the shape package capture writes: the namespace,
-// an underscore and 16 hex digits of h.
-func ident(namespace byte, h uint64) string {
-	const digits = "0123456789abcdef"
-	var b [18]byte
-	b[0], b[1] = namespace, '_'
-	for i := 17; i >= 2; i-- {
-		b[i] = digits[h&0xf]
-		h >>= 4
-	}
-	return string(b[:])
 }

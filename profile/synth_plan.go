@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // copySpec is one copy of a recorded session in the synthetic capture:
@@ -121,7 +123,7 @@ func (pl *planner) draw(tp *tilePlan, m int, cand []int32, count int) {
 		total += ss[i].weight
 	}
 	stride := total / float64(count)
-	pos := unit(synthHash(domainDraw, pl.seed, uint64(m), 1, "")) * stride
+	pos := keyhash.Unit(synthHash(domainDraw, pl.seed, uint64(m), 1, "")) * stride
 	var run float64
 	picked := 0
 	for _, i := range order {
@@ -170,7 +172,7 @@ func (pl *planner) add(tp *tilePlan, m int, i int32, r int) {
 	at := pl.start.Add(time.Duration(m)*pl.step + offset)
 	c := &copySpec{
 		shift:   at.Sub(s.start),
-		session: ident('s', synthHash(domainSession, pl.seed, uint64(m), uint64(r), s.id)),
+		session: keyhash.Ident('s', synthHash(domainSession, pl.seed, uint64(m), uint64(r), s.id)),
 		userKey: synthHash(domainUser, pl.seed, uint64(m), uint64(r), s.id),
 		minute:  m,
 	}

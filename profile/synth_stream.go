@@ -9,6 +9,8 @@ import (
 
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/schema"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // SynthStream yields the events of a synthetic capture in time order:
@@ -195,7 +197,7 @@ func (ts *tileStream) fill() error {
 			ev.Session = c.session
 			if e.User != "" {
 				if e.User != c.recUser {
-					c.recUser, c.user = e.User, ident('u', synthHash(domainUser, c.userKey, 0, 0, e.User))
+					c.recUser, c.user = e.User, keyhash.Ident('u', synthHash(domainUser, c.userKey, 0, 0, e.User))
 				}
 				ev.User = c.user
 			}

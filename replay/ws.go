@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/surge-replay/surge/internal/keyhash"
 	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
 )
@@ -212,8 +213,5 @@ func (w *WSConns) remove(c *wsConn) {
 func connHash(vsess string, clone int32, attempt int) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d/%d", vsess, clone, attempt)
-	x := h.Sum64() // SplitMix64's finalizer spreads FNV's low bits
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
+	return keyhash.Mix(h.Sum64()) // SplitMix64's finalizer spreads FNV's low bits
 }

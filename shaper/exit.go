@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/schema"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // ExitSpec is an exit: at At, a Fraction of the live virtual sessions (of
@@ -154,7 +156,7 @@ func (s *Shaper) exit(spec *ExitSpec, at time.Duration) {
 		}
 		for k := range ss.clones {
 			c := &ss.clones[k]
-			if c.ended || unit(keyed(domainExit, s.cfg.Seed^uint64(at), s.loop, int32(k), key)) >= spec.Fraction {
+			if c.ended || keyhash.Unit(keyed(domainExit, s.cfg.Seed^uint64(at), s.loop, int32(k), key)) >= spec.Fraction {
 				continue
 			}
 			c.ended = true
@@ -196,9 +198,9 @@ func (s *Shaper) follow(set SessionSet, class string, e ended, at, within time.D
 	rec := set[below(h, time.Duration(len(set)))]
 	start := at
 	if within > 0 {
-		start += below(mix(h), within)
+		start += below(keyhash.Mix(h), within)
 	}
-	virtual := ident('s', mix(h^0x9e3779b97f4a7c15))
+	virtual := keyhash.Ident('s', keyhash.Mix(h^0x9e3779b97f4a7c15))
 	first := rec[0].Time
 	prev := first
 	var took time.Duration

@@ -3,6 +3,8 @@ package shaper
 import (
 	"math/bits"
 	"time"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // Every random-looking decision of the shaper (how many clones a session
@@ -28,8 +30,8 @@ const (
 )
 
 const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
+	fnvOffset = keyhash.FNVOffset
+	fnvPrime  = keyhash.FNVPrime
 )
 
 // keyed returns the keyed hash of (domain, seed, loop, clone, key).
@@ -47,22 +49,7 @@ func keyed(domain byte, seed uint64, loop, clone int32, key string) uint64 {
 	for i := 0; i < len(key); i++ {
 		h = (h ^ uint64(key[i])) * fnvPrime
 	}
-	return mix(h)
-}
-
-// mix is the SplitMix64 finalizer.
-func mix(h uint64) uint64 {
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
-}
-
-// unit maps a hash to [0, 1) with 53 bits of precision.
-func unit(h uint64) float64 {
-	return float64(h>>11) / (1 << 53)
+	return keyhash.Mix(h)
 }
 
 // below maps a hash to [0, n) for n > 0: the high word of h × n, which is
@@ -70,17 +57,4 @@ func unit(h uint64) float64 {
 func below(h uint64, n time.Duration) time.Duration {
 	hi, _ := bits.Mul64(h, uint64(n))
 	return time.Duration(hi)
-}
-
-// ident returns a virtual id: the namespace, an underscore and the 16 hex
-// digits of h, the shape of the ids package capture writes.
-func ident(namespace byte, h uint64) string {
-	const digits = "0123456789abcdef"
-	var b [18]byte
-	b[0], b[1] = namespace, '_'
-	for i := 17; i >= 2; i-- {
-		b[i] = digits[h&0xf]
-		h >>= 4
-	}
-	return string(b[:])
 }

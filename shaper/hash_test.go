@@ -3,6 +3,8 @@ package shaper
 import (
 	"testing"
 	"time"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 func TestKeyedStable(t *testing.T) {
@@ -30,15 +32,15 @@ func TestKeyedStable(t *testing.T) {
 }
 
 func TestIdent(t *testing.T) {
-	if got, want := ident('u', 0x0123456789abcdef), "u_0123456789abcdef"; got != want {
-		t.Errorf("ident('u', 0x0123456789abcdef) = %q; want %q", got, want)
+	if got, want := keyhash.Ident('u', 0x0123456789abcdef), "u_0123456789abcdef"; got != want {
+		t.Errorf("keyhash.Ident('u', 0x0123456789abcdef) = %q; want %q", got, want)
 	}
 }
 
 func TestUnitBelow(t *testing.T) {
 	tests := []struct {
 		h    uint64
-		unit float64       // unit(h)
+		unit float64       // keyhash.Unit(h)
 		n    time.Duration // below(h, n) ...
 		want time.Duration // ... is this
 	}{
@@ -47,8 +49,8 @@ func TestUnitBelow(t *testing.T) {
 		{^uint64(0), 1 - 1.0/(1<<53), 10 * time.Second, 10*time.Second - 1}, // the top stays below n
 	}
 	for _, tt := range tests {
-		if got := unit(tt.h); got != tt.unit {
-			t.Errorf("unit(%#x) = %v; want %v", tt.h, got, tt.unit)
+		if got := keyhash.Unit(tt.h); got != tt.unit {
+			t.Errorf("keyhash.Unit(%#x) = %v; want %v", tt.h, got, tt.unit)
 		}
 		if got := below(tt.h, tt.n); got != tt.want {
 			t.Errorf("below(%#x, %v) = %v; want %v", tt.h, tt.n, got, tt.want)

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // domainRegion keys the region a region mix gives a virtual session.
@@ -92,7 +94,7 @@ func (m *regionMix) region(r *Request, seed uint64) string {
 	if len(m.match) > 0 && !m.match.Matches(r.Exchange, "") {
 		return ""
 	}
-	u := unit(keyed(domainRegion, seed, 0, 0, r.VirtualSession))
+	u := keyhash.Unit(keyed(domainRegion, seed, 0, 0, r.VirtualSession))
 	i, _ := slices.BinarySearch(m.cum, u)
 	// u in [cum[i-1], cum[i]) is region i; u == cum[i] exactly belongs to
 	// the next one.

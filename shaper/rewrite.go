@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/surge-replay/surge/schema"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // ProxyRequest is what a rewrite sees, in the style of
@@ -164,7 +166,7 @@ func (rw *Rewriter) Empty() bool { return rw == nil || (rw.content == nil && len
 // Choose returns the content id of virtual session virtual: a weighted draw
 // keyed by the session and the seed.
 func (rw *Rewriter) Choose(virtual string) string {
-	u := unit(keyed(domainContent, rw.seed, 0, 0, virtual))
+	u := keyhash.Unit(keyed(domainContent, rw.seed, 0, 0, virtual))
 	i, _ := slices.BinarySearch(rw.cum, u)
 	if i == len(rw.ids) {
 		i--

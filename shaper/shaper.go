@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/surge-replay/surge/schema"
+
+	"github.com/surge-replay/surge/internal/keyhash"
 )
 
 // Source yields recorded exchanges in time order; it returns nil, io.EOF at
@@ -403,7 +405,7 @@ func (s *Shaper) decide(ss *session, e *schema.Exchange, at time.Duration) error
 		return &RatioError{Session: e.Session, At: at, Ratio: r, Err: err}
 	}
 	seed, key := s.cfg.Seed, e.Session
-	n := clones(r, unit(keyed(domainClones, seed, s.loop, 0, key)))
+	n := clones(r, keyhash.Unit(keyed(domainClones, seed, s.loop, 0, key)))
 	s.stats.Sessions++
 	s.stats.VirtualSessions += int64(n)
 	if n == 0 {
@@ -412,7 +414,7 @@ func (s *Shaper) decide(ss *session, e *schema.Exchange, at time.Duration) error
 	for k := range n {
 		c := clone{virtual: key, recorded: e.User, user: e.User}
 		if k > 0 || s.loop > 0 {
-			c.virtual = ident('s', keyed(domainSession, seed, s.loop, k, key))
+			c.virtual = keyhash.Ident('s', keyed(domainSession, seed, s.loop, k, key))
 			c.user = s.virtualUser(e.User, k)
 		}
 		if k > 0 && s.spread > 0 {
@@ -428,7 +430,7 @@ func (s *Shaper) virtualUser(recorded string, k int32) string {
 	if recorded == "" || (k == 0 && s.loop == 0) {
 		return recorded
 	}
-	return ident('u', keyed(domainUser, s.cfg.Seed, s.loop, k, recorded))
+	return keyhash.Ident('u', keyed(domainUser, s.cfg.Seed, s.loop, k, recorded))
 }
 
 // endPass ends the current pass and opens the next one, if any. The first
