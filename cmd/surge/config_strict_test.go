@@ -235,7 +235,7 @@ func TestEveryFlagIsAKey(t *testing.T) {
 			replayKeys[f.Name] = true
 		}
 	}
-	notKeys := map[string]bool{"config": true, "cpuprofile": true, "memprofile": true}
+	notKeys := map[string]bool{"config": true, "cpuprofile": true, "memprofile": true, "trace": true}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.LocalFlags().VisitAll(func(f *pflag.Flag) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"github.com/spf13/cobra"
 )
@@ -47,7 +48,7 @@ func newRootCommand() *cobra.Command {
 // newRoot returns the root command and the config its commands bind to.
 func newRoot() (*cobra.Command, *config) {
 	cfg := newConfig()
-	var cpuprofile, memprofile string
+	var cpuprofile, memprofile, tracefile string
 	root := &cobra.Command{
 		Use:   "surge",
 		Short: "Record production traffic and replay it, amplified, against staging",
@@ -64,10 +65,14 @@ that order of precedence.`,
 			if err := startProfile(cpuprofile); err != nil {
 				return err
 			}
+			if err := startTrace(tracefile); err != nil {
+				return err
+			}
 			return cfg.load()
 		},
 		PersistentPostRun: func(cmd *cobra.Command, args []string) {
 			pprof.StopCPUProfile()
+			trace.Stop()
 			writeHeapProfile(memprofile)
 		},
 	}
@@ -77,6 +82,8 @@ that order of precedence.`,
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&memprofile, "memprofile", "", "write an allocation profile to this file at the end")
 	root.PersistentFlags().MarkHidden("memprofile")
+	root.PersistentFlags().StringVar(&tracefile, "trace", "", "write a Go execution trace (runtime/trace) to this file: scheduling latency, GC, syscalls")
+	root.PersistentFlags().MarkHidden("trace")
 	root.AddCommand(newImportCommand(cfg), newInspectCommand(cfg), newReplayCommand(cfg), newDemoCommand(cfg), newReportCommand(cfg),
 		newKafkaCommand(cfg), newAgentCommand(cfg), newRunCommand(cfg), newCtlCommand(cfg), newVersionCommand(), newCaptureCommand(cfg),
 		newProfileCommand(cfg), newAccountsCommand(cfg))
@@ -95,6 +102,20 @@ func startProfile(path string) error {
 		return err
 	}
 	return pprof.StartCPUProfile(f)
+}
+
+// startTrace starts a Go execution trace to path, if path is set (a hidden
+// flag for finding stalls: `go tool trace` shows each goroutine's
+// scheduling latency, GC phases and blocking system calls).
+func startTrace(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return trace.Start(f)
 }
 
 // writeHeapProfile writes the allocation profile to path, if path is set
