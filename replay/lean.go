@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/surge-replay/surge/internal/procs"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -192,7 +193,13 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 	if d.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("lean driver: epoll: %w", err)
 	}
-	go d.poll()
+	// The poll goroutine waits in epoll_wait, a system call that keeps its
+	// P: one P more for it while it runs (internal/procs).
+	release := procs.Reserve(1)
+	go func() {
+		defer release()
+		d.poll()
+	}()
 	go d.dialer()
 	return d, nil
 }
