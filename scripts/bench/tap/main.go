@@ -1,25 +1,39 @@
 // Command tap measures what surge's capture tap (capture.Tap, the engine of
 // surge capture proxy) adds to a request: latency at a fixed open-loop rate
 // and the maximum closed-loop throughput, against the same requests sent
-// directly to the upstream and through a bare httputil.ReverseProxy. All
-// servers are on 127.0.0.1 in this process; the tap records to a Parquet
-// directory in a temporary directory, bodies on, so it does its whole work.
+// directly to the upstream and through bare httputil.ReverseProxy servers.
+// The tap records to a Parquet directory in a temporary directory, cookie
+// sessions, bodies on, scrubbing: it does its whole work.
+//
+// Two bare proxies: "bare proxy" is NewSingleHostReverseProxy with Go's
+// defaults (2 idle upstream connections per host, a 32 KiB buffer allocated
+// per response), "bare tuned" is a ReverseProxy with the tap's own
+// transport (capture.NewTapTransport) and pooled buffers: the tap without
+// recording. "tap − bare tuned" is what recording costs.
 //
 //	go run ./scripts/bench/tap -rate 5000 -duration 10s -runs 3
 //
-// With -role the servers and the load generator are two processes, so each
-// can be pinned to a core of its own (scripts/bench.sh section E does):
+// runs everything in this process. With -role each part is a process of
+// its own, as in production (the tap a sidecar of its own, the service
+// another process), so each can be pinned (scripts/bench.sh section E):
 //
-//	taskset -c 1 tap -role serve >addrs &            # prints one "targets …" line, serves until SIGTERM
-//	taskset -c 0 tap -role load -targets "$(cat addrs)" -rate 5000
+//	tap -role upstream                          # prints "url http://127.0.0.1:P"
+//	tap -role proxy -kind tap -upstream URL     # or -kind bare|tuned; prints "url …"
+//	tap -role load -targets "targets direct=URL;bare proxy=URL;bare tuned=URL;tap=URL"
 //
-// The serve process prints the time spent in the tap's own code and what it
-// recorded when it stops. Both print the added p99 (tap − direct, and tap
-// − bare pooled proxy) against the issue's goal of 300 µs.
+// -role serve runs the upstream and all proxies in one process and prints
+// the targets line. Proxy processes print the time spent in the tap's own
+// code and what it recorded when they stop (SIGTERM). The load prints the
+// added p99 (tap − direct, tap − bare tuned) against the issue's goal of
+// 300 µs.
 //
 // Latency is measured from each request's intended send time (open loop: no
-// coordinated omission), so a proxy that falls behind shows it. Every load
-// is bounded by rate × duration requests and by time.
+// coordinated omission), so a proxy that falls behind shows it. The load
+// paces with absolute clock_nanosleep deadlines on a locked thread (Go's
+// timers wake in ~1 ms bursts on an idle P: see ../shared PERF-NOTES and
+// replay/clock_linux.go), and each measured run follows one second of
+// unmeasured warm-up at the same rate, so connections are open before
+// measuring. Every load is bounded by rate × duration requests and by time.
 package main
 
 import (
@@ -34,7 +48,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -45,9 +61,11 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"golang.org/x/sys/unix"
 
 	"github.com/surge-replay/surge/capture"
 	"github.com/surge-replay/surge/capture/tapout"
+	"github.com/surge-replay/surge/internal/procs"
 )
 
 func main() {
@@ -58,14 +76,28 @@ func main() {
 	tputDur := flag.Duration("throughput-duration", 5*time.Second, "length of each throughput run")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the tap's throughput runs to this file")
 	only := flag.String("only", "", "run only this part: latency or throughput")
-	role := flag.String("role", "", `"serve": run the servers only and print their targets line; "load": run the load against -targets; empty: both in this process`)
-	targetsLine := flag.String("targets", "", `the "targets …" line a -role serve process printed (with -role load)`)
+	role := flag.String("role", "", `"upstream", "proxy" (-kind, -upstream), "serve" (upstream and all proxies), "load" (-targets); empty: everything in this process`)
+	kind := flag.String("kind", "tap", `with -role proxy: "bare" (Go defaults), "tuned" (the tap's transport and buffers, no recording) or "tap"`)
+	upstreamURL := flag.String("upstream", "", "with -role proxy: the upstream's URL (loopback)")
+	targetsLine := flag.String("targets", "", `the "targets …" line to load (with -role load)`)
+	traceFile := flag.String("trace", "", "write a Go execution trace of this process (runtime/trace) to this file")
 	flag.Parse()
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			log.Fatal(err)
+		}
+		defer trace.Stop()
+	}
 	if *rate <= 0 || *rate > 50000 || *duration <= 0 || *duration > 5*time.Minute {
 		log.Fatal("tap: -rate in (0, 50000] and -duration in (0, 5m]")
 	}
 
-	if *role == "load" {
+	switch *role {
+	case "load":
 		targets, err := parseTargets(*targetsLine)
 		if err != nil {
 			log.Fatal(err)
@@ -77,47 +109,53 @@ func main() {
 			throughputRuns(targets, *workers, *tputDur, *runs, "")
 		}
 		return
+	case "upstream":
+		fmt.Println("url", serve(upstream()))
+		waitSignal()
+		return
+	case "proxy":
+		up, err := url.Parse(*upstreamURL)
+		if err != nil || !strings.HasPrefix(up.Host, "127.") {
+			log.Fatalf("tap: -upstream %q: want http://127.x.x.x:PORT", *upstreamURL)
+		}
+		var h http.Handler
+		var stop func()
+		switch *kind {
+		case "bare":
+			h = httputil.NewSingleHostReverseProxy(up)
+		case "tuned":
+			h = tunedProxy(up)
+		case "tap":
+			var reg *prometheus.Registry
+			h, reg, stop = newTap(up)
+			defer func() {
+				fmt.Printf("time in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
+			}()
+		default:
+			log.Fatalf("tap: -kind %q: want bare, tuned or tap", *kind)
+		}
+		fmt.Println("url", serve(h))
+		waitSignal()
+		if stop != nil {
+			stop()
+		}
+		return
+	case "", "serve":
+	default:
+		log.Fatalf("tap: -role %q: want upstream, proxy, serve or load", *role)
 	}
-	upstream := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"ok":true,"items":[1,2,3,4,5,6,7,8,9,10],"note":"a small JSON answer of about a hundred bytes"}`)
-	}))
+
+	upstream := serve(upstream())
 	upURL, _ := url.Parse(upstream)
 	bare := serve(httputil.NewSingleHostReverseProxy(upURL))
-	// The tap lends its ReverseProxy pooled copy buffers; this bare proxy
-	// does too, so that the comparison isolates what recording costs.
-	pooledProxy := httputil.NewSingleHostReverseProxy(upURL)
-	pooledProxy.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
-	pooled := serve(pooledProxy)
-	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	out, err := tapout.OpenParquet(dir, tapout.ParquetConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	tap, err := capture.NewTap(capture.TapConfig{
-		Upstream: upURL, Output: out, Metrics: capture.NewTapMetrics(reg),
-		Session: capture.SessionKey{Kind: "cookie", Name: "sid"},
-		Routes:  []capture.TapRoute{{Prefix: "/"}},
-		Scrub:   capture.ScrubConfig{Key: []byte("bench-key")},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
+	tuned := serve(tunedProxy(upURL))
+	tap, reg, stop := newTap(upURL)
 	tapped := serve(tap)
 
-	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare pooled", pooled}, {"tap", tapped}}
+	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare tuned", tuned}, {"tap", tapped}}
 	if *role == "serve" {
 		fmt.Println(formatTargets(targets))
-		os.Stdout.Sync()
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-		<-sig
+		waitSignal()
 		fmt.Printf("time in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
 	} else if *only != "throughput" {
 		latencyRuns(targets, *rate, *duration, *runs, reg)
@@ -125,13 +163,73 @@ func main() {
 	if *only != "latency" && *role != "serve" {
 		throughputRuns(targets, *workers, *tputDur, *runs, *profile)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := tap.Close(ctx); err != nil {
+	stop()
+}
+
+// upstream is the service behind the proxies: it reads the body and answers
+// a small JSON document at once.
+func upstream() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"items":[1,2,3,4,5,6,7,8,9,10],"note":"a small JSON answer of about a hundred bytes"}`)
+	})
+}
+
+// tunedProxy is a ReverseProxy set up as the tap's own (same transport,
+// pooled copy buffers, same rewrite) that records nothing.
+func tunedProxy(up *url.URL) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		Transport:  capture.NewTapTransport(),
+		BufferPool: &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}},
+	}
+}
+
+// newTap returns a tap in front of up recording to a Parquet directory in a
+// temporary directory, its metrics, and the function that closes it and
+// prints what it recorded.
+func newTap(up *url.URL) (http.Handler, *prometheus.Registry, func()) {
+	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
+	if err != nil {
 		log.Fatal(err)
 	}
-	l := tap.Loss()
-	fmt.Printf("tap recorded %d exchanges, dropped %d (%v)\n", l.Exchanges, l.Dropped, l.DroppedBy)
+	out, err := tapout.OpenParquet(dir, tapout.ParquetConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	tap, err := capture.NewTap(capture.TapConfig{
+		Upstream: up, Output: out, Metrics: capture.NewTapMetrics(reg),
+		Session: capture.SessionKey{Kind: "cookie", Name: "sid"},
+		Routes:  []capture.TapRoute{{Prefix: "/"}},
+		Scrub:   capture.ScrubConfig{Key: []byte("bench-key")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tap, reg, func() {
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := tap.Close(ctx); err != nil {
+			log.Fatal(err)
+		}
+		l := tap.Loss()
+		fmt.Printf("tap recorded %d exchanges, dropped %d (%v)\n", l.Exchanges, l.Dropped, l.DroppedBy)
+	}
+}
+
+// waitSignal returns on SIGTERM or an interrupt.
+func waitSignal() {
+	os.Stdout.Sync()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
 }
 
 type target struct{ name, url string }
@@ -160,7 +258,7 @@ func parseTargets(line string) ([]target, error) {
 		}
 		ts = append(ts, target{name, u})
 	}
-	for _, want := range []string{"direct", "bare proxy", "bare pooled", "tap"} {
+	for _, want := range []string{"direct", "bare proxy", "bare tuned", "tap"} {
 		if !slices.ContainsFunc(ts, func(t target) bool { return t.name == want }) {
 			return nil, fmt.Errorf("tap: -targets: no %q", want)
 		}
@@ -187,10 +285,10 @@ func latencyRuns(targets []target, rate int, duration time.Duration, runs int, r
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	fmt.Printf("\n| path | p50 | p99 | p99.9 | p50 added vs direct | p99 added vs direct | p99 added vs bare proxy | p99 added vs bare pooled |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Printf("\n| path | p50 | p99 | p99.9 | p50 added vs direct | p99 added vs direct | p99 added vs bare proxy | p99 added vs bare tuned |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, tg := range targets {
 		fmt.Printf("| %s | %v | %v | %v | %v | %v | %v | %v |\n", tg.name, med(tg.name, 0), med(tg.name, 1), med(tg.name, 2),
-			med(tg.name, 0)-med("direct", 0), med(tg.name, 1)-med("direct", 1), med(tg.name, 1)-med("bare proxy", 1), med(tg.name, 1)-med("bare pooled", 1))
+			med(tg.name, 0)-med("direct", 0), med(tg.name, 1)-med("direct", 1), med(tg.name, 1)-med("bare proxy", 1), med(tg.name, 1)-med("bare tuned", 1))
 	}
 	added := med("tap", 1) - med("direct", 1)
 	direct := pcts(lat["direct"], 1)
@@ -204,8 +302,8 @@ func latencyRuns(targets []target, rate int, duration time.Duration, runs int, r
 	case added > 300*time.Microsecond:
 		verdict = "over the 300µs goal"
 	}
-	fmt.Printf("\nadded p99 at %d req/s (median p99 tap − median p99 direct): %v, %s; tap − bare pooled: %v\n",
-		rate, added, verdict, med("tap", 1)-med("bare pooled", 1))
+	fmt.Printf("\nadded p99 at %d req/s (median p99 tap − median p99 direct): %v, %s; tap − bare tuned: %v\n",
+		rate, added, verdict, med("tap", 1)-med("bare tuned", 1))
 	fmt.Printf("direct p99 across runs: %v (its spread is the noise floor of this comparison)\n", direct)
 	if reg != nil {
 		fmt.Printf("\ntime in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
@@ -236,8 +334,8 @@ func throughputRuns(targets []target, workers int, tputDur time.Duration, runs i
 		fmt.Printf("| %s | %.0f | %v |\n", tg.name, medf(slices.Clone(tput[tg.name])), round(tput[tg.name]))
 	}
 	tp := medf(tput["tap"])
-	fmt.Printf("\ntap throughput = %.1f%% of the bare proxy, %.1f%% of the bare pooled proxy\n",
-		100*tp/medf(tput["bare proxy"]), 100*tp/medf(tput["bare pooled"]))
+	fmt.Printf("\ntap throughput = %.1f%% of the bare proxy (Go defaults), %.1f%% of the bare tuned proxy (the tap's transport, no recording)\n",
+		100*tp/medf(tput["bare proxy"]), 100*tp/medf(tput["bare tuned"]))
 	if profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
@@ -285,12 +383,24 @@ type loopResult struct {
 	max          time.Duration
 }
 
-// openLoop sends rate req/s for d from a pool of senders; each request's
-// latency runs from its intended time.
+// openLoop sends rate req/s for d from a pool of senders, after one second
+// of unmeasured warm-up at the same rate; each request's latency runs from
+// its intended time.
 func openLoop(target string, rate int, d time.Duration) loopResult {
-	n := int(float64(rate) * d.Seconds())
 	c := client(512)
+	defer c.CloseIdleConnections()
+	paced(c, target, rate, time.Second, nil)
 	h := hdrhistogram.New(1, int64(30*time.Second), 3)
+	sent, errs := paced(c, target, rate, d, h)
+	q := func(p float64) time.Duration { return time.Duration(h.ValueAtQuantile(p)) }
+	return loopResult{sent: sent, errors: errs, pcts: [3]time.Duration{q(50), q(99), q(99.9)}, max: time.Duration(h.Max())}
+}
+
+// paced sends rate × d requests at their intended times, spread over 256
+// senders, and records each latency from its intended time into h (nil: not
+// recorded). It returns the requests sent and the failures.
+func paced(c *http.Client, target string, rate int, d time.Duration, h *hdrhistogram.Histogram) (sent, errors int64) {
+	n := int(float64(rate) * d.Seconds())
 	var mu sync.Mutex
 	var errs atomic.Int64
 	due := make(chan time.Time, 4096)
@@ -303,26 +413,45 @@ func openLoop(target string, rate int, d time.Duration) loopResult {
 				if !ok {
 					errs.Add(1)
 				}
-				mu.Lock()
-				h.RecordValue(int64(lat))
-				mu.Unlock()
+				if h != nil {
+					mu.Lock()
+					h.RecordValue(int64(lat))
+					mu.Unlock()
+				}
 			}
 		})
 	}
-	start := time.Now()
-	interval := time.Second / time.Duration(rate)
-	for i := range n {
-		at := start.Add(time.Duration(i) * interval)
-		if w := time.Until(at); w > 0 {
-			time.Sleep(w)
+	// The pacer's thread sleeps in clock_nanosleep, which keeps its P: one
+	// P more, so the senders keep theirs (internal/procs).
+	defer procs.Reserve(1)()
+	wg.Go(func() {
+		defer close(due)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start, startMono := time.Now(), monotonic()
+		interval := time.Second / time.Duration(rate)
+		for i := range n {
+			off := time.Duration(i) * interval
+			sleepUntil(startMono + int64(off))
+			due <- start.Add(off)
 		}
-		due <- at
-	}
-	close(due)
+	})
 	wg.Wait()
-	c.CloseIdleConnections()
-	q := func(p float64) time.Duration { return time.Duration(h.ValueAtQuantile(p)) }
-	return loopResult{sent: int64(n), errors: errs.Load(), pcts: [3]time.Duration{q(50), q(99), q(99.9)}, max: time.Duration(h.Max())}
+	return int64(n), errs.Load()
+}
+
+// monotonic reads CLOCK_MONOTONIC, ns: the clock of Go's monotonic readings.
+func monotonic() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// sleepUntil sleeps to an absolute CLOCK_MONOTONIC deadline (ns).
+func sleepUntil(deadline int64) {
+	ts := unix.NsecToTimespec(deadline)
+	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
+	}
 }
 
 // closedLoop runs workers clients back to back for d and returns req/s.
