@@ -240,7 +240,7 @@ func (p *Pool) Credential(a int, buf []byte) (name, credential, out []byte, err 
 	}
 	start, end := binary.LittleEndian.Uint64(o[:]), binary.LittleEndian.Uint64(o[8:])
 	if start > end || int64(end) > p.blobLen {
-		return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: bad record offsets (corrupt)", p.path, a)
+		return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: bad record offsets: the index is corrupt (rebuild the pool)", p.path, a)
 	}
 	size := int(end - start)
 	if cap(buf) < size {
@@ -266,7 +266,7 @@ func (p *Pool) Credential(a int, buf []byte) (name, credential, out []byte, err 
 			return rec[:i], rec[i+1:], buf, nil
 		}
 	}
-	return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: record without a separator (corrupt)", p.path, a)
+	return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: record without a separator: the index is corrupt (rebuild the pool)", p.path, a)
 }
 
 // Checked reports whether the index carries checksums (version 2 on): a
