@@ -87,7 +87,7 @@ or not at all.`,
 			start := time.Now()
 			meta, err := accounts.Build(ctx, *bc)
 			if err != nil {
-				return err
+				return stoppedBySignal(cmd.Context(), ctx, "accounts build", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pool %s: %d accounts for %d users (%d each), %d events, %d viewings, epoch %s\n",
 				bc.Out, meta.Accounts, meta.Users, meta.PerUser, meta.Events, meta.Viewings, meta.Epoch.Format(time.RFC3339))

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// exportStops runs surge accounts export of pool as a signal stops it (the
+// command's signal context cancelled while its parent is not): exit 130
+// with a sentence, and -o left as it was, with no temporary file beside it.
+func exportStops(t *testing.T, pool string) {
+	t.Helper()
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.jsonl")
+	os.WriteFile(old, []byte("the previous export\n"), 0o644)
+	for _, c := range []struct {
+		name   string
+		output string
+		force  bool
+		want   string // in the error
+		keep   string // -o's content afterwards ("": must not exist)
+	}{
+		// a new file: nothing appears under its name
+		{"new file", filepath.Join(dir, "new.jsonl"), false, "accounts export: stopped by a signal (Ctrl-C or SIGTERM); nothing was written", ""},
+		// --force over an old export: the old one stays whole
+		{"replace", old, true, "nothing was written", "the previous export\n"},
+		// standard output: it says the output is cut short
+		{"stdout", "", false, "standard output has the accounts written so far", ""},
+	} {
+		cfg := newConfig()
+		cfg.s = &settings{}
+		cfg.s.Accounts.Export = accountsExportSettings{Format: "jsonl", Output: c.output, Force: c.force}
+		cmd := &cobra.Command{}
+		cmd.SetContext(context.Background())
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		signalled, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := exportAccounts(signalled, cmd, cfg, pool)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != exitSignal || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want exit %d and %q", c.name, err, exitSignal, c.want)
+		}
+		if c.output != "" {
+			b, rerr := os.ReadFile(c.output)
+			if c.keep == "" && !errors.Is(rerr, os.ErrNotExist) || c.keep != "" && string(b) != c.keep {
+				t.Errorf("%s: %s holds %q (%v); want %q", c.name, c.output, b, rerr, c.keep)
+			}
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
+		t.Errorf("a stopped export left %v", left)
+	}
+}
