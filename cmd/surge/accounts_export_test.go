@@ -60,3 +60,27 @@ func exportStops(t *testing.T, pool string) {
 		t.Errorf("a stopped export left %v", left)
 	}
 }
+
+// repeatedCredentials: a credentials CSV with one login on two rows is
+// refused by surge accounts build --credentials and by replay --accounts,
+// each error naming the file, both lines and the login, not the token, and
+// no pool is written.
+func repeatedCredentials(t *testing.T, views, capture string) {
+	t.Helper()
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "creds.csv")
+	os.WriteFile(csv, []byte("account,token\nloadtest-1,secret-a\nloadtest-2,secret-b\nloadtest-1,secret-c\n"), 0o644)
+	want := csv + `:4: account "loadtest-1" repeats line 2`
+	pool := filepath.Join(dir, "pool")
+	_, _, err := surge(t, "accounts", "build", "--views", views, "--ratio-max", "1", "--credentials", csv, "-o", pool)
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("accounts build --credentials with a repeated login: %v; want %q and no token", err, want)
+	}
+	if _, serr := os.Stat(pool); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("a refused build left %s (%v)", pool, serr)
+	}
+	_, _, err = surge(t, "replay", "--from", capture, "--target", "http://127.0.0.1:9", "--accounts", csv, "--dry-run")
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("replay --accounts with a repeated login: exit %d, %v; want exit %d, %q and no token", exitCode(err), err, exitUsage, want)
+	}
+}
