@@ -229,7 +229,9 @@ func (p *Pool) LookupHash(h uint64) (first, n int) {
 
 // Credential reads account a's name and credential from disk into buf
 // (grown when short) and returns them as slices of it: no allocation when
-// buf is large enough.
+// buf is large enough. A record that does not match its CRC-32C (index
+// version 2) is an error naming the file, the account and the record's
+// bytes: a damaged name or credential is never returned.
 func (p *Pool) Credential(a int, buf []byte) (name, credential, out []byte, err error) {
 	if a < 0 || a >= p.accounts {
 		return nil, nil, buf, fmt.Errorf("accounts: account %d out of range (0..%d)", a, p.accounts-1)
