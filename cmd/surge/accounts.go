@@ -44,10 +44,11 @@ func newAccountsCommand(cfg *config) *cobra.Command {
 		Long: `A pool of test accounts that carry real viewing histories (docs/ACCOUNTS.md):
 surge accounts build makes it from a viewing-history capture (surge import
 views), surge accounts export writes it as CSV or JSON lines for seeding the
-staging user and history stores, and surge replay --accounts POOL/ signs each
+staging user and history stores, surge accounts verify checks its index
+against its checksums, and surge replay --accounts POOL/ signs each
 virtual user in as an account of its recorded user.`,
 	}
-	cmd.AddCommand(newAccountsBuildCommand(cfg), newAccountsExportCommand(cfg))
+	cmd.AddCommand(newAccountsBuildCommand(cfg), newAccountsExportCommand(cfg), newAccountsVerifyCommand())
 	return cmd
 }
 

@@ -61,3 +61,57 @@ func TestPoolCheckWarning(t *testing.T) {
 		t.Errorf("no pool: %q; want nothing", got)
 	}
 }
+
+// TestAccountsVerify: surge accounts verify passes a sound index, and names
+// the file and the part for a bit flipped in the names and credentials,
+// for a header flipped, and for an index without checksums.
+func TestAccountsVerify(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pool")
+	os.Mkdir(dir, 0o755)
+	path := filepath.Join(dir, accounts.IndexFile)
+	w, err := accounts.NewIndexWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddUser(accounts.UserHash("u2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddAccount("a2", "t2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		damage func(b []byte)
+		want   string // in the error; "" for a pass
+	}{
+		// as written
+		{"sound", func([]byte) {}, ""},
+		// a credential's letter (the last record: "a2\0t2" and its CRC)
+		{"credential", func(b []byte) { b[len(b)-5] ^= 1 }, "names and credentials (blob)"},
+		// the header's user count
+		{"header", func(b []byte) { b[16] ^= 1 }, "header (bytes 0..63): CRC-32C"},
+		// a version 1 index: nothing to check against
+		{"version 1", func(b []byte) { binary.LittleEndian.PutUint32(b[8:], 1); clear(b[48:64]) }, "has no checksums (rebuild the pool)"},
+	} {
+		b := append([]byte(nil), good...)
+		c.damage(b)
+		os.WriteFile(path, b, 0o644)
+		out, _, err := surge(t, "accounts", "verify", dir)
+		if c.want == "" {
+			if err != nil || !strings.Contains(out, "checksums match") {
+				t.Errorf("%s: %q, %v; want it verified", c.name, out, err)
+			}
+			continue
+		}
+		if exitCode(err) != 1 || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: exit %d, %v; want exit 1 naming %s and %q", c.name, exitCode(err), err, path, c.want)
+		}
+	}
+}
