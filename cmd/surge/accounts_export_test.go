@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -82,5 +85,44 @@ func repeatedCredentials(t *testing.T, views, capture string) {
 	_, _, err = surge(t, "replay", "--from", capture, "--target", "http://127.0.0.1:9", "--accounts", csv, "--dry-run")
 	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
 		t.Errorf("replay --accounts with a repeated login: exit %d, %v; want exit %d, %q and no token", exitCode(err), err, exitUsage, want)
+	}
+}
+
+// exportSignal runs the surge binary's accounts export of pool (whose
+// jsonl export is jsonl bytes) to a pipe that is read one byte and then
+// left, so the export blocks mid-way; sends it SIGINT; then drains the
+// pipe. The export must stop there: exit 130, the sentence on stderr, and
+// less than the whole pool on stdout.
+func exportSignal(t *testing.T, pool string, jsonl int64) {
+	t.Helper()
+	if jsonl < 1<<20 {
+		t.Fatalf("the pool's export is %d bytes: too small to block a pipe (want 1 MiB or more)", jsonl)
+	}
+	bin := buildBinary(t, "surge", ".")
+	cmd := exec.Command(bin, "accounts", "export", pool, "--format", "jsonl")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(stdout, first); err != nil { // writing, so the signals are caught
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitSignal || !strings.Contains(stderr.String(), "accounts export: stopped by a signal (Ctrl-C or SIGTERM); standard output has the accounts written so far") {
+		t.Errorf("export after SIGINT: %v\nstderr: %s; want exit %d and the sentence", err, &stderr, exitSignal)
+	}
+	if n+1 >= jsonl {
+		t.Errorf("export after SIGINT wrote %d of %d bytes; want it stopped mid-way", n+1, jsonl)
 	}
 }
