@@ -240,6 +240,10 @@ func (b *builder) writePool(ctx context.Context) error {
 	}
 	defer iw.Abort()
 	out := &poolOut{b: b, pw: pw, iw: iw}
+	if c := b.cfg.Credentials; c != nil {
+		out.uniq = newUniqueSpill(b.dir, c.Name())
+		defer out.uniq.remove()
+	}
 	var views []view
 	for i := range b.buckets {
 		if err := ctx.Err(); err != nil {
@@ -256,9 +260,8 @@ func (b *builder) writePool(ctx context.Context) error {
 		}
 		clear(views) // drop the arena's strings
 	}
-	if out.short > 0 {
-		return fmt.Errorf("accounts: %s has %d credentials; the pool needs %d (%d users × %d): give more, a lower --ratio-max, or --token-template",
-			b.cfg.CredentialsName, iw.Accounts(), iw.Accounts()+out.short, b.meta.Users, b.meta.PerUser)
+	if err := out.credentialErrors(ctx); err != nil {
+		return err
 	}
 	if err := pw.Close(); err != nil {
 		return fmt.Errorf("accounts: %s: %w", ParquetFile, err)

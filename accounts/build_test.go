@@ -198,7 +198,7 @@ func TestExport(t *testing.T) {
 	rows := readRows(t, dir)
 	for _, format := range []string{FormatJSONL, FormatCSV} {
 		var b strings.Builder
-		n, err := Export(dir, format, &b)
+		n, err := Export(context.Background(), dir, format, &b)
 		if err != nil || n != meta.Accounts {
 			t.Fatalf("Export %s = %d, %v; want %d accounts", format, n, err, meta.Accounts)
 		}
@@ -213,7 +213,28 @@ func TestExport(t *testing.T) {
 			t.Errorf("%s: %d lines, first %q; want %d lines, the first naming %s", format, len(lines), lines[0], len(rows), rows[0].Account)
 		}
 	}
-	if _, err := Export(dir, "xml", io.Discard); err == nil || !strings.Contains(err.Error(), "want csv or jsonl") {
+	if _, err := Export(context.Background(), dir, "xml", io.Discard); err == nil || !strings.Contains(err.Error(), "want csv or jsonl") {
 		t.Errorf("Export xml = %v; want an error", err)
 	}
+}
+
+// TestExportStops: Export stops when its context is done mid-way, with
+// the context's error and part of the pool written.
+func TestExportStops(t *testing.T) {
+	dir, meta := buildPool(t, syntheticViews(600, 6), 2, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := cancelWriter{cancel: cancel}
+	n, err := Export(ctx, dir, FormatJSONL, &w)
+	if !errors.Is(err, context.Canceled) || n == 0 || n >= meta.Accounts {
+		t.Errorf("Export cancelled at its first flush = %d, %v; want context.Canceled after some of %d accounts", n, err, meta.Accounts)
+	}
+}
+
+// cancelWriter cancels a context at its first write.
+type cancelWriter struct{ cancel func() }
+
+func (c *cancelWriter) Write(p []byte) (int, error) {
+	c.cancel()
+	return len(p), nil
 }

@@ -30,6 +30,7 @@ type CredentialsReader struct {
 	name           string
 	r              *csv.Reader
 	account, token int
+	line           int // of the row Next returned last
 }
 
 // NewCredentialsReader reads the header of the CSV r (named name in
@@ -80,6 +81,7 @@ func (c *CredentialsReader) Next() (Credential, error) {
 		return Credential{}, fmt.Errorf("%s: %w", c.name, err)
 	}
 	line, _ := c.r.FieldPos(0)
+	c.line = line
 	if len(rec) <= max(c.account, c.token) || rec[c.account] == "" || rec[c.token] == "" {
 		return Credential{}, fmt.Errorf("%s:%d: want an account and a token", c.name, line)
 	}
@@ -89,6 +91,13 @@ func (c *CredentialsReader) Next() (Credential, error) {
 	}
 	return cr, nil
 }
+
+// Name returns the name the reader gives its CSV in errors.
+func (c *CredentialsReader) Name() string { return c.name }
+
+// Line returns the line (from 1, the header's) where the row Next returned
+// last starts.
+func (c *CredentialsReader) Line() int { return c.line }
 
 // Template is a parsed account-name or token template: literal text and
 // the fields {account} (the account's name; not in an account template),

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -28,8 +29,9 @@ const (
 //     and one row per account, history a JSON array as in jsonl (RFC 4180
 //     quoting).
 //
-// It returns how many accounts it wrote.
-func Export(dir, format string, w io.Writer) (int64, error) {
+// It returns how many accounts it wrote. It stops with ctx's error when ctx
+// is done (checked every 256 accounts), having written part of the pool.
+func Export(ctx context.Context, dir, format string, w io.Writer) (int64, error) {
 	if format != FormatCSV && format != FormatJSONL {
 		return 0, fmt.Errorf("accounts: format %q: want %s or %s", format, FormatCSV, FormatJSONL)
 	}
@@ -58,6 +60,9 @@ func Export(dir, format string, w io.Writer) (int64, error) {
 	rows := make([]Row, 256)
 	var n int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		k, err := r.Read(rows)
 		for _, row := range rows[:k] {
 			if err := writeRow(bw, cw, &row); err != nil {

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ type poolOut struct {
 	rows  []Row
 	hist  []Viewing
 	short int64 // accounts the credentials CSV had no row for
+	uniq  *uniqueSpill
 }
 
 // bucket writes the accounts of the users of one bucket.
@@ -81,9 +83,34 @@ func (o *poolOut) credential(user string, k int) (Credential, error) {
 		return Credential{}, io.EOF // counting how many more are needed
 	}
 	if c := o.b.cfg.Credentials; c != nil {
-		return c.Next()
+		cred, err := c.Next()
+		if err == nil {
+			err = o.uniq.add(cred, c.Line())
+		}
+		return cred, err
 	}
 	return o.b.cfg.Minter.Mint(user, k)
+}
+
+// credentialErrors reports what was wrong with the credentials CSV once
+// every account was given one: rows that repeat an earlier row's account
+// or token, and too few rows.
+func (o *poolOut) credentialErrors(ctx context.Context) error {
+	var errs []error
+	if o.uniq != nil {
+		if err := o.uniq.find(ctx); err != nil {
+			if !errors.As(err, new(*DuplicateError)) {
+				return err
+			}
+			errs = append(errs, fmt.Errorf("accounts: %w", err))
+		}
+	}
+	if o.short > 0 {
+		b := o.b
+		errs = append(errs, fmt.Errorf("accounts: %s has %d credentials; the pool needs %d (%d users × %d): give more, a lower --ratio-max, or --token-template",
+			b.cfg.CredentialsName, o.iw.Accounts(), o.iw.Accounts()+o.short, b.meta.Users, b.meta.PerUser))
+	}
+	return errors.Join(errs...)
 }
 
 func (o *poolOut) flush() error {

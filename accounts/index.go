@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,23 +15,36 @@ import (
 // The index file (index.bin) of a pool, little-endian, fixed-width so that
 // replay loads it with a few reads and looks users up without parsing:
 //
-//	offset 0   magic "SURGEIDX", version u32 (1), flags u32 (0)
+//	offset 0   magic "SURGEIDX", version u32 (2), flags u32 (0)
 //	       16  users n u64, accounts m u64, blob length u64, hash u64 (1: UserHash)
-//	       48  zero up to 64
+//	       48  CRC-32C u32 of the user table (hashes and firsts, with the padding)
+//	       52  CRC-32C u32 of the offsets
+//	       56  CRC-32C u32 of the blob
+//	       60  CRC-32C u32 of the header's bytes 0..59
 //	       64  hashes   [n]u64   user hashes, strictly increasing
 //	           firsts   [n+1]u32 user i's accounts are firsts[i] ≤ a < firsts[i+1]
 //	           zero up to a multiple of 8
 //	           offsets  [m+1]u64 account a's record is blob[offsets[a]:offsets[a+1]]
-//	           blob     records: account name, a 0 byte, credential
+//	           blob     records: account name, a 0 byte, credential, and the
+//	                    CRC-32C u32 of those bytes
 //
 // Accounts are numbered in index order: the rows of accounts.parquet in
-// file order.
+// file order. CRC-32C is CRC-32 with the Castagnoli polynomial (RFC 3720
+// §B.4, hash/crc32.Castagnoli). Open checks the header and the user table
+// (the part it loads); Credential checks each record it reads, so a damaged
+// name or credential is never sent; Verify checks every byte.
+//
+// Version 1 (before the checksums) has zeros at 48..63 and records without
+// a CRC; it is still read, unchecked (Pool.Checked is false).
 const (
 	indexMagic   = "SURGEIDX"
-	indexVersion = 1
+	indexVersion = 2
 	indexHeader  = 64
 	hashUserHash = 1
 )
+
+// castagnoli is the CRC-32C table of the index's checksums.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // IndexWriter writes a pool's index file, streaming: the sections go to
 // temporary files beside it, joined at Close. Users are added in increasing
@@ -45,6 +59,7 @@ type IndexWriter struct {
 	accounts int64
 	blobLen  uint64
 	cur      uint64 // hash of the user being added
+	rec      []byte // the record being added
 	curFirst int64  // its first account; -1 before the first user
 	started  bool
 	// Collisions counts users whose hash equals the previous user's: they
@@ -149,12 +164,12 @@ func (w *IndexWriter) AddAccount(name, credential string) error {
 	if w.accounts >= 1<<32-1 {
 		return errors.New("accounts: index: more than 2^32-1 accounts")
 	}
-	w.blob.w.WriteString(name)
-	w.blob.w.WriteByte(0)
-	if _, err := w.blob.w.WriteString(credential); err != nil {
+	w.rec = append(append(append(w.rec[:0], name...), 0), credential...)
+	w.rec = binary.LittleEndian.AppendUint32(w.rec, crc32.Checksum(w.rec, castagnoli))
+	if _, err := w.blob.w.Write(w.rec); err != nil {
 		return err
 	}
-	w.blobLen += uint64(len(name) + 1 + len(credential))
+	w.blobLen += uint64(len(w.rec))
 	w.accounts++
 	return w.putOffset()
 }
@@ -183,16 +198,17 @@ func (w *IndexWriter) Close() error {
 		return fmt.Errorf("accounts: index: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	var h [indexHeader]byte
-	copy(h[:], indexMagic)
-	binary.LittleEndian.PutUint32(h[8:], indexVersion)
-	binary.LittleEndian.PutUint64(h[16:], uint64(w.users))
-	binary.LittleEndian.PutUint64(h[24:], uint64(w.accounts))
-	binary.LittleEndian.PutUint64(h[32:], w.blobLen)
-	binary.LittleEndian.PutUint64(h[40:], hashUserHash)
+	// The header goes first, its checksums last: written over the
+	// placeholder once the sections were copied through their CRCs.
 	out := bufio.NewWriterSize(tmp, 1<<20)
+	var h [indexHeader]byte
 	out.Write(h[:])
-	for _, s := range []*spool{w.hashes, w.firsts, w.offsets, w.blob} {
+	table := crc32.New(castagnoli) // hashes and firsts
+	for i, s := range []*spool{w.hashes, w.firsts, w.offsets, w.blob} {
+		crc := table
+		if i >= 2 {
+			crc = crc32.New(castagnoli)
+		}
 		if err := s.w.Flush(); err != nil {
 			tmp.Close()
 			return fmt.Errorf("accounts: index: %w", err)
@@ -201,10 +217,28 @@ func (w *IndexWriter) Close() error {
 			tmp.Close()
 			return err
 		}
-		if _, err := io.Copy(out, s.f); err != nil {
+		if _, err := io.Copy(io.MultiWriter(out, crc), s.f); err != nil {
 			tmp.Close()
 			return fmt.Errorf("accounts: index: %w", err)
 		}
+		if i >= 1 {
+			binary.LittleEndian.PutUint32(h[44+4*i:], crc.Sum32()) // 48, 52, 56
+		}
+	}
+	copy(h[:], indexMagic)
+	binary.LittleEndian.PutUint32(h[8:], indexVersion)
+	binary.LittleEndian.PutUint64(h[16:], uint64(w.users))
+	binary.LittleEndian.PutUint64(h[24:], uint64(w.accounts))
+	binary.LittleEndian.PutUint64(h[32:], w.blobLen)
+	binary.LittleEndian.PutUint64(h[40:], hashUserHash)
+	binary.LittleEndian.PutUint32(h[60:], crc32.Checksum(h[:60], castagnoli))
+	if err := out.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("accounts: index %s: %w", w.path, err)
+	}
+	if _, err := tmp.WriteAt(h[:], 0); err != nil {
+		tmp.Close()
+		return fmt.Errorf("accounts: index %s: %w", w.path, err)
 	}
 	if err := errors.Join(out.Flush(), tmp.Chmod(0o644), tmp.Sync(), tmp.Close()); err != nil {
 		return fmt.Errorf("accounts: index %s: %w", w.path, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/bits"
 	"os"
@@ -40,10 +41,16 @@ type Pool struct {
 	offsets  int64 // file offset of the offsets section
 	blob     int64 // file offset of the blob
 	blobLen  int64
+	version  int
+	sums     [3]uint32 // the header's CRC-32Cs of the user table, offsets, blob
 }
 
 // Open loads the index of the pool directory dir (or an index file). A
-// missing, truncated or inconsistent index is an error naming the file.
+// missing, truncated or inconsistent index, or one whose header or user
+// table does not match its CRC-32C, is an error naming the file and what
+// failed. It reads the header and the user table (12 bytes per user), not
+// the names and credentials: Credential checks each record it reads, and
+// Verify checks the whole file.
 func Open(dir string) (*Pool, error) {
 	path := dir
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
@@ -73,9 +80,19 @@ func (p *Pool) load() error {
 	if string(h[:8]) != indexMagic {
 		return errors.New("not a pool index (bad magic)")
 	}
-	if v := binary.LittleEndian.Uint32(h[8:]); v != indexVersion {
-		return fmt.Errorf("index version %d; this surge reads %d (rebuild the pool)", v, indexVersion)
+	switch v := binary.LittleEndian.Uint32(h[8:]); v {
+	case indexVersion:
+		if got, want := crc32.Checksum(h[:60], castagnoli), binary.LittleEndian.Uint32(h[60:]); got != want {
+			return fmt.Errorf("header (bytes 0..63): CRC-32C %08x, stored %08x: the index is corrupt (rebuild the pool)", got, want)
+		}
+		for i := range p.sums {
+			p.sums[i] = binary.LittleEndian.Uint32(h[48+4*i:])
+		}
+	case 1: // no checksums: read unchecked (Checked)
+	default:
+		return fmt.Errorf("index version %d; this surge reads 1 and %d (rebuild the pool)", v, indexVersion)
 	}
+	p.version = int(binary.LittleEndian.Uint32(h[8:]))
 	if hv := binary.LittleEndian.Uint64(h[40:]); hv != hashUserHash {
 		return fmt.Errorf("user hash %d unknown (rebuild the pool)", hv)
 	}
@@ -94,11 +111,23 @@ func (p *Pool) load() error {
 	p.accounts = int(m)
 	p.hashes = make([]uint64, n)
 	p.firsts = make([]uint32, n+1)
-	if err := readWords(p.f, indexHeader, p.hashes); err != nil {
+	crc, err := readWords(p.f, indexHeader, p.hashes, 0)
+	if err != nil {
 		return fmt.Errorf("hashes: %w", err)
 	}
-	if err := readWords(p.f, int64(indexHeader+8*n), p.firsts); err != nil {
+	if crc, err = readWords(p.f, int64(indexHeader+8*n), p.firsts, crc); err != nil {
 		return fmt.Errorf("account ranges: %w", err)
+	}
+	if pad := p.offsets - int64(indexHeader+8*n+4*(n+1)); pad > 0 {
+		var z [4]byte
+		if _, err := p.f.ReadAt(z[:pad], p.offsets-pad); err != nil {
+			return fmt.Errorf("account ranges: %w", err)
+		}
+		crc = crc32.Update(crc, castagnoli, z[:pad])
+	}
+	if p.version >= 2 && crc != p.sums[0] {
+		return fmt.Errorf("user table (bytes %d..%d: user hashes and account ranges): CRC-32C %08x, stored %08x: the index is corrupt (rebuild the pool)",
+			indexHeader, p.offsets-1, crc, p.sums[0])
 	}
 	for i := range p.hashes {
 		if i > 0 && p.hashes[i] <= p.hashes[i-1] {
@@ -116,16 +145,18 @@ func (p *Pool) load() error {
 }
 
 // readWords fills dst (of uint64 or uint32) with the little-endian words
-// at off, in one read.
-func readWords[T uint64 | uint32](f *os.File, off int64, dst []T) error {
+// at off, in one read, and returns crc updated with the bytes read
+// (CRC-32C).
+func readWords[T uint64 | uint32](f *os.File, off int64, dst []T, crc uint32) (uint32, error) {
 	if len(dst) == 0 {
-		return nil
+		return crc, nil
 	}
 	size := int(unsafe.Sizeof(dst[0]))
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), len(dst)*size)
 	if _, err := f.ReadAt(raw, off); err != nil {
-		return err
+		return crc, err
 	}
+	crc = crc32.Update(crc, castagnoli, raw)
 	if !littleEndian {
 		for i := range dst {
 			if size == 8 {
@@ -135,7 +166,7 @@ func readWords[T uint64 | uint32](f *os.File, off int64, dst []T) error {
 			}
 		}
 	}
-	return nil
+	return crc, nil
 }
 
 var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
@@ -198,7 +229,9 @@ func (p *Pool) LookupHash(h uint64) (first, n int) {
 
 // Credential reads account a's name and credential from disk into buf
 // (grown when short) and returns them as slices of it: no allocation when
-// buf is large enough.
+// buf is large enough. A record that does not match its CRC-32C (index
+// version 2) is an error naming the file, the account and the record's
+// bytes: a damaged name or credential is never returned.
 func (p *Pool) Credential(a int, buf []byte) (name, credential, out []byte, err error) {
 	if a < 0 || a >= p.accounts {
 		return nil, nil, buf, fmt.Errorf("accounts: account %d out of range (0..%d)", a, p.accounts-1)
@@ -209,7 +242,7 @@ func (p *Pool) Credential(a int, buf []byte) (name, credential, out []byte, err 
 	}
 	start, end := binary.LittleEndian.Uint64(o[:]), binary.LittleEndian.Uint64(o[8:])
 	if start > end || int64(end) > p.blobLen {
-		return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: bad record offsets (corrupt)", p.path, a)
+		return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: bad record offsets: the index is corrupt (rebuild the pool)", p.path, a)
 	}
 	size := int(end - start)
 	if cap(buf) < size {
@@ -219,12 +252,56 @@ func (p *Pool) Credential(a int, buf []byte) (name, credential, out []byte, err 
 	if _, err := p.f.ReadAt(rec, p.blob+int64(start)); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
 		return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: %w", p.path, a, err)
 	}
+	if p.version >= 2 {
+		if len(rec) < 4 {
+			return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: record of %d bytes, shorter than its CRC (the index is corrupt: rebuild the pool)", p.path, a, len(rec))
+		}
+		body := rec[:len(rec)-4]
+		if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(rec[len(body):]); got != want {
+			return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: name and credential record (blob bytes %d..%d): CRC-32C %08x, stored %08x: the index is corrupt (rebuild the pool)",
+				p.path, a, start, end-1, got, want)
+		}
+		rec = body
+	}
 	for i, c := range rec {
 		if c == 0 {
 			return rec[:i], rec[i+1:], buf, nil
 		}
 	}
-	return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: record without a separator (corrupt)", p.path, a)
+	return nil, nil, buf, fmt.Errorf("accounts: %s: account %d: record without a separator: the index is corrupt (rebuild the pool)", p.path, a)
+}
+
+// Checked reports whether the index carries checksums (version 2 on): a
+// version 1 index is read unchecked; rebuilding the pool adds them.
+func (p *Pool) Checked() bool { return p.version >= 2 }
+
+// Path returns the index file's path.
+func (p *Pool) Path() string { return p.path }
+
+// Verify reads the whole index and checks the CRC-32C of its offsets and
+// of its names and credentials (the blob) against the header: an error
+// names the file and the section that failed. Open already checked the header and the user table.
+// It reads the file once, sequentially (1 MiB at a time); a version 1
+// index has nothing to check against and is an error saying so.
+func (p *Pool) Verify() error {
+	if !p.Checked() {
+		return fmt.Errorf("accounts: %s: index version %d has no checksums (rebuild the pool)", p.path, p.version)
+	}
+	buf := make([]byte, 1<<20)
+	for i, sec := range []struct {
+		name     string
+		off, len int64
+	}{{"account offsets", p.offsets, p.blob - p.offsets}, {"names and credentials (blob)", p.blob, p.blobLen}} {
+		crc := crc32.New(castagnoli)
+		if _, err := io.CopyBuffer(crc, io.NewSectionReader(p.f, sec.off, sec.len), buf); err != nil {
+			return fmt.Errorf("accounts: %s: %s: %w", p.path, sec.name, err)
+		}
+		if got, want := crc.Sum32(), p.sums[1+i]; got != want {
+			return fmt.Errorf("accounts: %s: %s (bytes %d..%d): CRC-32C %08x, stored %08x: the index is corrupt (rebuild the pool)",
+				p.path, sec.name, sec.off, sec.off+sec.len-1, got, want)
+		}
+	}
+	return nil
 }
 
 // Close closes the index file.

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -22,57 +21,45 @@ type Account struct {
 }
 
 // LoadAccounts reads an accounts file: CSV with a header row naming the
-// columns "account" and "token" (other columns are ignored).
+// columns "account" and "token" (other columns are ignored), read by
+// accounts.CredentialsReader, the reader of surge accounts build
+// --credentials.
 //
 //	account,token
 //	loadtest-0001,eyJhbGciOi...
+//
+// A row that repeats an earlier row's account or token is an
+// *accounts.DuplicateError naming both lines (accounts are leased
+// exclusively: two live virtual users must never present one account).
 func LoadAccounts(path string) ([]Account, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: empty: want a header row naming the columns account and token", path)
-	}
+	cr, err := accounts.NewCredentialsReader(f, path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: header row: %w", path, err)
+		return nil, err
 	}
-	nameCol, tokenCol := -1, -1
-	for i, h := range header {
-		// A byte order mark (spreadsheets write one) is not part of the name.
-		switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
-		case "account":
-			nameCol = i
-		case "token":
-			tokenCol = i
-		}
-	}
-	if nameCol < 0 || tokenCol < 0 {
-		return nil, fmt.Errorf("%s:1: header must name the columns account and token", path)
-	}
-	var accounts []Account
+	seen := accounts.NewUniqueSet(path)
+	var list []Account
 	for {
-		rec, err := r.Read()
+		c, err := cr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
-		line, _ := r.FieldPos(0)
-		if len(rec) <= max(nameCol, tokenCol) || rec[tokenCol] == "" {
-			return nil, fmt.Errorf("%s:%d: want an account and a token", path, line)
+		if err := seen.Add(c, cr.Line()); err != nil {
+			return nil, err
 		}
-		accounts = append(accounts, Account{Name: rec[nameCol], Token: rec[tokenCol]})
+		list = append(list, Account{Name: c.Account, Token: c.Token})
 	}
-	if len(accounts) == 0 {
+	if len(list) == 0 {
 		return nil, fmt.Errorf("%s: no accounts", path)
 	}
-	return accounts, nil
+	return list, nil
 }
 
 // placeholderPrefix starts a placeholder left by capture scrubbing:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -165,5 +166,50 @@ func TestPoolExhausted(t *testing.T) {
 	}
 	if errs := (&Config{Target: target, AccountsExhausted: "panic"}).Validate(); len(errs) != 1 {
 		t.Errorf("Validate with accounts-exhausted panic: %v; want one error", errs)
+	}
+}
+
+// TestPoolDamagedRecordStopsRun: a bit flipped in the names area of the
+// pool's index after it was opened (a credential's byte) is found when
+// that account is lent: the run stops, naming the index and the record,
+// and the damaged credential is never sent.
+func TestPoolDamagedRecordStopsRun(t *testing.T) {
+	users := []string{"u_a1", "u_b2"}
+	pool := poolOf(t, users, 1)
+	f, err := os.OpenFile(pool.Path(), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	at := st.Size() - 4 - 2 // the last record: its credential's next-to-last byte, before its CRC
+	f.ReadAt(b[:], at)
+	b[0] ^= 1
+	f.WriteAt(b[:], at)
+	f.Close()
+	tt, target := newTokenTarget(t)
+	sh, err := shaper.New(shaper.Config{Speed: 1, Ratio: shaper.Constant(1), Seed: 3, Spread: -1}, signedInCapture(users, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := Run(t.Context(), Config{Target: target, Pool: pool, Driver: DriverHTTP, GoClock: true}, sh, nil, func(*schema.Result) {})
+	stopped := ""
+	if stats != nil {
+		stopped = stats.Stopped
+	}
+	if !errors.Is(err, ErrStopped) || !strings.Contains(stopped, pool.Path()) || !strings.Contains(stopped, "name and credential record") || !strings.Contains(stopped, "CRC-32C") {
+		t.Fatalf("Run = %v (stopped %q); want the run stopped naming %s and the damaged record", err, stopped, pool.Path())
+	}
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	for u, seen := range tt.seen {
+		for _, tc := range seen {
+			if tc[0] != "tok-"+u+"-0" {
+				t.Errorf("%s presented %q; want only undamaged credentials sent", u, tc[0])
+			}
+		}
 	}
 }

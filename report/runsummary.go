@@ -62,6 +62,8 @@ func keptUpBound(mode string) time.Duration {
 //	per_second     one entry per second from the first to the last
 //	verdict        pass, thresholds_failed, aborted, generator_behind,
 //	               unreachable or nothing_scheduled (Settle)
+//	verdict_notes  warnings on a pass: 100% of requests failed, with no
+//	               threshold set or none on errors (omitted when none)
 //	aborted, abort_reason  whether and why the run stopped early
 //	thresholds     every threshold's value against its bound (Gate)
 //	cohorts        the split at the surge time, when there is one
@@ -111,6 +113,10 @@ type RunSummary struct {
 	// Outcome is the run's verdict (see Settle): pass, thresholds_failed,
 	// aborted, generator_behind, unreachable or nothing_scheduled.
 	Outcome string `json:"verdict"`
+	// VerdictNotes qualify a pass that gated nothing the errors show
+	// (Settle): every request failed, and no threshold was set or none
+	// gates on errors. The verdict and the exit code stay pass.
+	VerdictNotes []string `json:"verdict_notes,omitempty"`
 	// Aborted says the run stopped before the end of its schedule;
 	// AbortReason says why (an abort rule, a threshold, an interrupt).
 	Aborted     bool   `json:"aborted"`

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/surge-replay/surge/schema"
@@ -31,8 +34,12 @@ const ClassTLS = "tls"
 //	thresholds_failed  a threshold failed
 //	pass               otherwise
 //
-// Call it again after setting Aborted or Thresholds.
+// A pass that gated nothing the run's errors show gets VerdictNotes (see
+// passNotes): the verdict and its exit code stay pass, the reports say why
+// it is not the all-clear it looks like. Call Settle again after setting
+// Aborted or Thresholds.
 func (s *RunSummary) Settle() {
+	defer func() { s.VerdictNotes = s.passNotes() }()
 	switch {
 	case s.Scheduled == 0:
 		s.Outcome = VerdictEmpty
@@ -47,6 +54,32 @@ func (s *RunSummary) Settle() {
 	default:
 		s.Outcome = VerdictPass
 	}
+}
+
+// passNotes returns the note of a pass with every sent request failed
+// (errors of any class, http_4xx and http_5xx included): with no
+// thresholds nothing gated the run; with thresholds, none gated on errors.
+// Nil otherwise.
+func (s *RunSummary) passNotes() []string {
+	if s.Outcome != VerdictPass || s.Sent == 0 || s.Errors < s.Sent {
+		return nil
+	}
+	failed := fmt.Sprintf("100%% of requests failed (%s of %s sent", count(s.Errors), count(s.Sent))
+	keys := slices.SortedFunc(maps.Keys(s.ErrorsBy), func(x, y string) int {
+		return cmp.Or(cmp.Compare(s.ErrorsBy[y], s.ErrorsBy[x]), cmp.Compare(x, y))
+	})
+	for i, k := range keys {
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		failed += fmt.Sprintf("%s%s %s", sep, k, count(s.ErrorsBy[k]))
+	}
+	failed += ")"
+	if len(s.Thresholds) == 0 {
+		return []string{"no thresholds set; " + failed + `: nothing gated this run (set thresholds, e.g. errors: ["rate<0.01"])`}
+	}
+	return []string{"thresholds passed, but " + failed + ": no threshold gates on errors"}
 }
 
 // Unreachable reports whether the target never answered: something was
@@ -87,7 +120,11 @@ func (s *RunSummary) writeGate(b *strings.Builder) {
 	if s.Aborted {
 		fmt.Fprintf(b, "\nABORTED: %s\n", s.AbortReason)
 	}
-	fmt.Fprintf(b, "verdict: %s\n", verdictText[s.Outcome])
+	fmt.Fprintf(b, "verdict: %s", verdictText[s.Outcome])
+	for _, n := range s.VerdictNotes {
+		fmt.Fprintf(b, " (WARNING: %s)", n)
+	}
+	b.WriteString("\n")
 }
 
 var verdictText = map[string]string{

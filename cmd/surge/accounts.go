@@ -44,10 +44,11 @@ func newAccountsCommand(cfg *config) *cobra.Command {
 		Long: `A pool of test accounts that carry real viewing histories (docs/ACCOUNTS.md):
 surge accounts build makes it from a viewing-history capture (surge import
 views), surge accounts export writes it as CSV or JSON lines for seeding the
-staging user and history stores, and surge replay --accounts POOL/ signs each
+staging user and history stores, surge accounts verify checks its index
+against its checksums, and surge replay --accounts POOL/ signs each
 virtual user in as an account of its recorded user.`,
 	}
-	cmd.AddCommand(newAccountsBuildCommand(cfg), newAccountsExportCommand(cfg))
+	cmd.AddCommand(newAccountsBuildCommand(cfg), newAccountsExportCommand(cfg), newAccountsVerifyCommand())
 	return cmd
 }
 
@@ -87,7 +88,7 @@ or not at all.`,
 			start := time.Now()
 			meta, err := accounts.Build(ctx, *bc)
 			if err != nil {
-				return err
+				return stoppedBySignal(cmd.Context(), ctx, "accounts build", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pool %s: %d accounts for %d users (%d each), %d events, %d viewings, epoch %s\n",
 				bc.Out, meta.Accounts, meta.Users, meta.PerUser, meta.Events, meta.Viewings, meta.Epoch.Format(time.RFC3339))

@@ -54,6 +54,11 @@ func TestAccountsBuildExportReplay(t *testing.T) {
 	if b, _ := os.ReadFile(jsonl); int64(strings.Count(string(b), "\n")) != meta.Accounts {
 		t.Errorf("export: %d lines; want %d accounts", strings.Count(string(b), "\n"), meta.Accounts)
 	}
+	exportStops(t, pool) // accounts_export_test.go
+	if st, err := os.Stat(jsonl); err == nil {
+		exportSignal(t, pool, st.Size())
+	}
+	repeatedCredentials(t, views, capture) // accounts_export_test.go
 	csv := mustSurge(t, "accounts", "export", pool, "--format", "csv")
 	if !strings.HasPrefix(csv, "account,user,credential,region,device,history\n") || int64(strings.Count(csv, "\nsurge-u_")) != meta.Accounts {
 		t.Errorf("export csv: %.200s", csv)

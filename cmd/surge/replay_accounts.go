@@ -61,6 +61,15 @@ func (o *replayOptions) accountsSummary(st *replay.Stats) *report.AccountsSummar
 	return a
 }
 
+// poolCheckWarning says when the pool's index has no checksums (a pool
+// built before index version 2): it is read unchecked; "" otherwise.
+func poolCheckWarning(p *accounts.Pool) string {
+	if p == nil || p.Checked() {
+		return ""
+	}
+	return fmt.Sprintf("accounts: warning: %s has no checksums (built by an older surge): a damaged name or credential would go unnoticed; rebuild the pool (surge accounts build --force) to have it checked\n", p.Path())
+}
+
 // poolWarning says when no virtual user found its recorded user in the
 // pool: the capture and the viewing histories were most likely imported
 // with different scrub keys (user ids are keyed hashes).

@@ -64,6 +64,7 @@ func runReplay(cmd *cobra.Command, o *replayOptions, started func()) error {
 	}
 	fmt.Fprint(stderr, regionsPlan(&o.engine))
 	fmt.Fprint(stderr, mixWarning(o.settings.Regions, o.engine.Regions))
+	fmt.Fprint(stderr, poolCheckWarning(o.engine.Pool)) // replay_accounts.go
 	if o.dryRun {
 		if err := replay.CheckRegions(cmd.Context(), &o.engine); err != nil {
 			return err
