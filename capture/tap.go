@@ -239,7 +239,7 @@ func NewTap(cfg TapConfig) (*Tap, error) {
 	}
 	t.m.queueDepth = func() float64 { return float64(len(t.q)) }
 	rec := newTapRecorder(t)
-	go rec.run()
+	go runRecorder(rec)
 	return t, nil
 }
 

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package capture
+
+// lowerThreadPriority does nothing where threads have no nice value of
+// their own.
+func lowerThreadPriority(int) {}
