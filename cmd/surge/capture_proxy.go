@@ -281,6 +281,7 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.tap.Output, o.tap.Metrics, o.tap.ErrorLog = out, capture.NewTapMetrics(reg), errLog
+	gogc := capture.SetTapGC() // GOGC 400 unless set: collections are what requests wait for
 	tap, err := capture.NewTap(o.tap)
 	if err != nil {
 		if a, ok := out.(interface{ Abort() }); ok {
@@ -312,7 +313,7 @@ func runCaptureProxy(cmd *cobra.Command, o *proxyOptions) error {
 		go func() { errc <- admin.Serve(aln) }()
 		fmt.Fprintf(logw, "surge: metrics on http://%s/metrics\n", aln.Addr())
 	}
-	fmt.Fprintf(logw, "surge: capture proxy on %s -> %s, recording to %s\n", ln.Addr(), o.upstream, o.output)
+	fmt.Fprintf(logw, "surge: capture proxy on %s -> %s, recording to %s (GOGC %d)\n", ln.Addr(), o.upstream, o.output, gogc)
 	var serveErr error
 	var lifetime <-chan time.Time
 	if o.lifetime > 0 {
