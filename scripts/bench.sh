@@ -13,8 +13,8 @@
 #      ladder of rates, wrk closed loop for the target's ceiling, and the
 #      peak RSS of surge replaying a 20M-event capture.
 #   E. the capture tap (scripts/bench/tap): added latency at BENCH_TAP_RATE
-#      (5000) req/s and throughput against a bare reverse proxy; BENCH_TAP=0
-#      skips it.
+#      (5000) req/s and throughput against bare reverse proxies, each a
+#      process of its own; BENCH_TAP=0 skips it.
 #   F. `surge profile build` (issue 16) of a 2M- and a BENCH_PROFILE_EVENTS
 #      (20M) event capture on one core (events per CPU-second and per
 #      wall-second, peak RSS); BENCH_PROFILE_BUILD=0 skips it.
@@ -312,28 +312,40 @@ if [ "${BENCH_KAFKA:-1}" = 1 ]; then
 fi
 
 # ---- E. capture tap (issue 13) -----------------------------------------------
-# Added latency at 5k req/s open loop and closed-loop throughput: direct,
-# bare httputil.ReverseProxy, the tap recording to Parquet (docs/BENCHMARKS.md).
-# The servers (upstream, proxies, tap) run in one process pinned to core 1,
-# the load generator in another pinned to core 0, so neither's scheduling
-# noise lands in the other's measurements; without taskset or a second core,
-# one process does both. The load prints the added p99 (tap − direct).
+# Added latency at 5k req/s open loop and closed-loop throughput: direct, a
+# bare httputil.ReverseProxy with Go's defaults, one with the tap's own
+# transport and buffers recording nothing ("bare tuned"), and the tap
+# recording to Parquet (docs/BENCHMARKS.md). The upstream and each proxy are
+# processes of their own (a sidecar and its service), pinned to core 1 with
+# GOMAXPROCS 1; the load generator is pinned to core 0. Without taskset or a
+# second core, one process does everything. The load prints the added p99
+# (tap − direct, tap − bare tuned).
 if [ "${BENCH_TAP:-1}" = 1 ]; then
 	log "E: capture tap, ${BENCH_TAP_RATE:-5000} req/s"
 	go build -o "$WORK/tapbench" ./scripts/bench/tap
 	TAPARGS=(-rate "${BENCH_TAP_RATE:-5000}" -duration "${DUR}s" -runs "$RUNS")
 	if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-		GOMAXPROCS=1 taskset -c 1 "$WORK/tapbench" -role serve >"$WORK/tap.addrs" 2>"$WORK/tap-serve.err" &
-		TAPSRV=$!
-		for _ in $(seq 100); do grep -q '^targets ' "$WORK/tap.addrs" 2>/dev/null && break; sleep 0.1; done
+		TAPPIDS=()
+		tap_start() { # name args... -> its URL
+			GOMAXPROCS=1 taskset -c 1 "$WORK/tapbench" "${@:2}" >"$WORK/tap-$1.out" 2>"$WORK/tap-$1.err" &
+			TAPPIDS+=($!)
+			for _ in $(seq 100); do grep -q '^url ' "$WORK/tap-$1.out" 2>/dev/null && break; sleep 0.1; done
+		}
+		tap_url() { awk '/^url / {print $2; exit}' "$WORK/tap-$1.out"; }
+		tap_start upstream -role upstream
+		UP=$(tap_url upstream)
+		tap_start bare -role proxy -kind bare -upstream "$UP"
+		tap_start tuned -role proxy -kind tuned -upstream "$UP"
+		tap_start tap -role proxy -kind tap -upstream "$UP"
 		{
-			echo "servers pinned to core 1 (GOMAXPROCS 1), load generator pinned to core 0 (GOMAXPROCS 1)"
-			GOMAXPROCS=1 timeout 900 taskset -c 0 "$WORK/tapbench" -role load -targets "$(head -1 "$WORK/tap.addrs")" "${TAPARGS[@]}" 2>&1 || echo "exit $?"
+			echo "upstream and each proxy a process pinned to core 1 (GOMAXPROCS 1), load generator pinned to core 0 (GOMAXPROCS 1)"
+			GOMAXPROCS=1 timeout 900 taskset -c 0 "$WORK/tapbench" -role load "${TAPARGS[@]}" \
+				-targets "targets direct=$UP;bare proxy=$(tap_url bare);bare tuned=$(tap_url tuned);tap=$(tap_url tap)" 2>&1 || echo "exit $?"
 		} >"$RES/tap.txt"
-		kill -TERM "$TAPSRV"
-		wait "$TAPSRV" || echo "serve exit $?" >>"$RES/tap.txt"
-		tail -n +2 "$WORK/tap.addrs" >>"$RES/tap.txt"
-		cat "$WORK/tap-serve.err" >>"$RES/tap.txt"
+		kill -TERM "${TAPPIDS[@]}"
+		wait "${TAPPIDS[@]}" || echo "a tap bench server exited $?" >>"$RES/tap.txt"
+		tail -n +2 "$WORK/tap-tap.out" >>"$RES/tap.txt"
+		cat "$WORK"/tap-*.err >>"$RES/tap.txt"
 	else
 		timeout 900 "$WORK/tapbench" "${TAPARGS[@]}" >"$RES/tap.txt" 2>&1 || echo "exit $?" >>"$RES/tap.txt"
 	fi

@@ -80,6 +80,8 @@ func main() {
 	kind := flag.String("kind", "tap", `with -role proxy: "bare" (Go defaults), "tuned" (the tap's transport and buffers, no recording) or "tap"`)
 	upstreamURL := flag.String("upstream", "", "with -role proxy: the upstream's URL (loopback)")
 	targetsLine := flag.String("targets", "", `the "targets …" line to load (with -role load)`)
+	window := flag.Duration("reorder-window", 0, "the tap's reorder window (capture.TapConfig.ReorderWindow); 0: its default")
+	heapFile := flag.String("heapprofile", "", "with -role proxy: write a heap profile (live objects) to this file when stopped")
 	traceFile := flag.String("trace", "", "write a Go execution trace of this process (runtime/trace) to this file")
 	flag.Parse()
 	if *traceFile != "" {
@@ -124,10 +126,12 @@ func main() {
 		case "bare":
 			h = httputil.NewSingleHostReverseProxy(up)
 		case "tuned":
+			capture.SetTapGC() // the tap's GOGC: the comparison isolates recording
 			h = tunedProxy(up)
 		case "tap":
+			capture.SetTapGC() // as surge capture proxy runs
 			var reg *prometheus.Registry
-			h, reg, stop = newTap(up)
+			h, reg, stop = newTap(up, *window)
 			defer func() {
 				fmt.Printf("time in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
 			}()
@@ -136,6 +140,15 @@ func main() {
 		}
 		fmt.Println("url", serve(h))
 		waitSignal()
+		if *heapFile != "" {
+			f, err := os.Create(*heapFile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			runtime.GC()
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
 		if stop != nil {
 			stop()
 		}
@@ -149,7 +162,7 @@ func main() {
 	upURL, _ := url.Parse(upstream)
 	bare := serve(httputil.NewSingleHostReverseProxy(upURL))
 	tuned := serve(tunedProxy(upURL))
-	tap, reg, stop := newTap(upURL)
+	tap, reg, stop := newTap(upURL, *window)
 	tapped := serve(tap)
 
 	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare tuned", tuned}, {"tap", tapped}}
@@ -193,7 +206,7 @@ func tunedProxy(up *url.URL) http.Handler {
 // newTap returns a tap in front of up recording to a Parquet directory in a
 // temporary directory, its metrics, and the function that closes it and
 // prints what it recorded.
-func newTap(up *url.URL) (http.Handler, *prometheus.Registry, func()) {
+func newTap(up *url.URL, window time.Duration) (http.Handler, *prometheus.Registry, func()) {
 	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
 	if err != nil {
 		log.Fatal(err)
@@ -208,6 +221,8 @@ func newTap(up *url.URL) (http.Handler, *prometheus.Registry, func()) {
 		Session: capture.SessionKey{Kind: "cookie", Name: "sid"},
 		Routes:  []capture.TapRoute{{Prefix: "/"}},
 		Scrub:   capture.ScrubConfig{Key: []byte("bench-key")},
+
+		ReorderWindow: window,
 	})
 	if err != nil {
 		log.Fatal(err)
