@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/surge-replay/surge/internal/procs"
 )
 
 // preciseClock sleeps with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)
@@ -15,13 +13,11 @@ import (
 // against ≈ 0.55 / 1.08 ms for Go timers (see docs/BENCHMARKS.md). It must be
 // created and used by one goroutine, which it locks to its thread.
 //
-// Its thread sleeps in a system call that keeps the goroutine's P; the clock
-// reserves one P more for its life (internal/procs), so that the sleeping
-// pacer does not take a core's P from the goroutines that read responses.
+// Its thread sleeps in a system call that keeps the goroutine's P: Run
+// reserves a P for it (Config.blockingThreads).
 type preciseClock struct {
 	start     time.Time // wall clock at the start
 	startMono int64     // CLOCK_MONOTONIC ns at the start
-	release   func()    // gives the reserved P back
 }
 
 func newPreciseClock(start time.Time) (clock, error) {
@@ -34,7 +30,7 @@ func newPreciseClock(start time.Time) (clock, error) {
 	// the same instant (to within the ~100 ns between the two reads).
 	now, mono := time.Now(), monotonic()
 	at := startAt(start)
-	c := &preciseClock{start: at, startMono: mono + int64(at.Sub(now)), release: procs.Reserve(1)}
+	c := &preciseClock{start: at, startMono: mono + int64(at.Sub(now))}
 	return c, nil
 }
 
@@ -60,7 +56,4 @@ func (c *preciseClock) sleepUntil(d time.Duration) {
 
 func (c *preciseClock) wall(d time.Duration) time.Time { return c.start.Add(d) }
 
-func (c *preciseClock) close() {
-	c.release()
-	runtime.UnlockOSThread()
-}
+func (c *preciseClock) close() { runtime.UnlockOSThread() }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/surge-replay/surge/accounts"
+	"github.com/surge-replay/surge/internal/procs"
 	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
 )
@@ -127,17 +127,12 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 	// starts when the first request is ready, not before.
 	ready, prodErr := r.produce(ctx, sched)
 	first, ok := ready.next()
+	// One P for each of this run's goroutines that wait in system calls,
+	// reserved before the clock starts (changing GOMAXPROCS stops the world).
+	defer procs.Reserve(cfg.blockingThreads())()
 	if cfg.GoClock {
 		r.clk = newGoClock(cfg.Start)
 	} else {
-		// The pacer's thread spends its time in short clock_nanosleep calls,
-		// holding its processor: Go hands a processor off only from a system
-		// call it sees on two checks. Everything else (readers, producer,
-		// collector) needs a processor of its own, or it starves.
-		if prev := runtime.GOMAXPROCS(0); prev < 2 {
-			runtime.GOMAXPROCS(2)
-			defer runtime.GOMAXPROCS(prev)
-		}
 		if r.clk, err = newPreciseClock(cfg.Start); err != nil {
 			return nil, err
 		}
@@ -187,6 +182,30 @@ func Run(ctx context.Context, cfg Config, sched Schedule, stop <-chan struct{}, 
 		return st, fmt.Errorf("%w: %s", ErrStopped, reason)
 	}
 	return st, *prodErr
+}
+
+// blockingThreads counts the run's goroutines that spend their time in
+// blocking system calls, each holding its P while it waits (sysmon takes
+// it back 20 µs to 10 ms later, not at all while another P is idle): the
+// pacer asleep in clock_nanosleep on its locked thread, the lean driver's
+// poller in epoll_wait, and the WebSocket message pacer's own clock. Run
+// reserves a P for each (internal/procs), so that response handling, the
+// producer and the collector never wait for the Ps they hold: on 2 cores
+// the pacer and the poller held both much of the time (make demo's
+// heartbeat p99 16–33 ms against the platform's 8–11 ms; 5.8–6.6 ms
+// against 3.8–3.9 ms with the Ps reserved; docs/BENCHMARKS.md).
+func (c *Config) blockingThreads() int {
+	if c.GoClock {
+		return 0 // tests: Go timers, the lean poller alone (if any) waits
+	}
+	n := 1 // the pacer
+	if c.usesLean() {
+		n++
+	}
+	if c.WebSocket != nil && leanSupported {
+		n++ // newWSEngine's pacer
+	}
+	return n
 }
 
 // usesLean reports whether the run uses the lean driver.

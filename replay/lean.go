@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/surge-replay/surge/internal/procs"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -194,12 +193,8 @@ func newLeanDriver(addr string, now func() time.Duration, timeout, maxLate time.
 		return nil, fmt.Errorf("lean driver: epoll: %w", err)
 	}
 	// The poll goroutine waits in epoll_wait, a system call that keeps its
-	// P: one P more for it while it runs (internal/procs).
-	release := procs.Reserve(1)
-	go func() {
-		defer release()
-		d.poll()
-	}()
+	// P: Run reserves a P for it (Config.blockingThreads).
+	go d.poll()
 	go d.dialer()
 	return d, nil
 }
