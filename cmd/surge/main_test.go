@@ -26,6 +26,16 @@ func surge(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	return out.String(), errb.String(), err
 }
 
+// unlessBehind returns err, or nil when it is only the verdict that the
+// generator fell behind: on a loaded test machine a run of a few requests
+// can be 5 ms late, and tests of something else still check its reports.
+func unlessBehind(err error) error {
+	if err != nil && strings.Contains(err.Error(), "generator fell behind") {
+		return nil
+	}
+	return err
+}
+
 // mustSurge is surge that fails the test on error.
 func mustSurge(t *testing.T, args ...string) string {
 	t.Helper()
