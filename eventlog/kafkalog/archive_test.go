@@ -412,18 +412,29 @@ func TestArchiveTwoMembers(t *testing.T) {
 	cfg.FlushEvents = 2000
 	a := startArchiver(t, cfg)
 	b := startArchiver(t, cfg)
-	// The second may join after the first archived everything there was;
-	// either way it takes over the first's partitions when that stops.
-	waitEvents(t, a, 1, time.Minute)
-	if err := a.stop(); err != nil {
+	// Either may join the group first and archive everything there was
+	// before the other joins: the one that archived stops, and the other
+	// takes its partitions over.
+	deadline := time.Now().Add(time.Minute)
+	for a.Stats().Events+b.Stats().Events == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no events archived after 1m (%+v, %+v)", a.Stats(), b.Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	first, second := a, b
+	if a.Stats().Events == 0 {
+		first, second = b, a
+	}
+	if err := first.stop(); err != nil {
 		t.Fatal(err)
 	}
 	kafkatest.Produce(t, addr, 30000, 20000)
 	kafkatest.WaitCommitted(t, addr, group, 2*time.Minute)
-	if err := b.stop(); err != nil {
+	if err := second.stop(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("first archiver wrote %d events, second %d", a.Stats().Events, b.Stats().Events)
+	t.Logf("first archiver wrote %d events, second %d", first.Stats().Events, second.Stats().Events)
 	kafkatest.CheckArchive(t, dir, 50000)
 }
 
