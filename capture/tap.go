@@ -305,8 +305,6 @@ func (t *Tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.Protocol = protocolOf(r)
 	e.Source = TapSource
 	e.Headers = requestHeaders(r)
-	// A plain hit waits in the re-order window as its Exchange and Client
-	// only (tap_hold.go): a new Hit field set here must be held there too.
 	h.Client, _, _ = net.SplitHostPort(r.RemoteAddr)
 	if t.cfg.ClientHeader != "" {
 		if v := r.Header.Get(t.cfg.ClientHeader); v != "" {

@@ -61,7 +61,6 @@ type tapRecorder struct {
 	released  time.Time            // the latest event time written
 	late      bool                 // the output accepts late exchanges
 	open      map[*wsConn]struct{} // connections whose upgrade is pending
-	scratch   []byte               // hold's encoding buffer
 }
 
 func newTapRecorder(t *Tap) *tapRecorder {
@@ -130,23 +129,16 @@ func (r *tapRecorder) run() {
 
 func (r *tapRecorder) push(ev tapEvent) {
 	r.arrivals++
-	heap.Push(&r.pending, r.hold(ev, r.arrivals))
+	heap.Push(&r.pending, heldEvent{ev, r.arrivals})
 	for r.pending.Len() > r.maxHeld {
-		r.pop()
+		r.write(heap.Pop(&r.pending).(heldEvent).tapEvent)
 	}
 }
 
 // release writes the held events that started before horizon.
 func (r *tapRecorder) release(horizon time.Time) {
 	for r.pending.Len() > 0 && r.pending[0].at.Before(horizon) {
-		r.pop()
-	}
-}
-
-// pop writes the earliest held event.
-func (r *tapRecorder) pop() {
-	if ev, ok := r.unhold(heap.Pop(&r.pending).(heldEvent)); ok {
-		r.write(ev)
+		r.write(heap.Pop(&r.pending).(heldEvent).tapEvent)
 	}
 }
 
@@ -305,12 +297,10 @@ func (r *tapRecorder) logf(format string, args ...any) {
 }
 
 // heldEvent is an event waiting in the re-order window, with its arrival
-// number to keep events of equal time in arrival order. A plain exchange
-// waits encoded in enc, its hit nil (tap_hold.go).
+// number to keep events of equal time in arrival order.
 type heldEvent struct {
 	tapEvent
-	n   uint64
-	enc []byte
+	n uint64
 }
 
 type tapHeap []heldEvent
