@@ -1,7 +1,8 @@
 // Package procs owns surge's headroom in GOMAXPROCS for goroutines that
-// spend their time blocked in system calls: the replay pacer asleep in
-// clock_nanosleep on its locked thread, and the lean driver's poller in
-// epoll_wait.
+// spend their time blocked in system calls, or on an OS thread of their
+// own: the replay pacer asleep in clock_nanosleep on its locked thread, the
+// lean driver's poller in epoll_wait, the WebSocket message pacer, and the
+// capture tap's recorder on its low-priority thread.
 //
 // Why: a goroutine in a blocking system call keeps its P (the runtime's
 // right to run Go code) until the runtime's monitor thread takes it back,
