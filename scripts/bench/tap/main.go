@@ -80,6 +80,7 @@ func main() {
 	kind := flag.String("kind", "tap", `with -role proxy: "bare" (Go defaults), "tuned" (the tap's transport and buffers, no recording) or "tap"`)
 	upstreamURL := flag.String("upstream", "", "with -role proxy: the upstream's URL (loopback)")
 	targetsLine := flag.String("targets", "", `the "targets …" line to load (with -role load)`)
+	rowGroup := flag.Int("row-group-rows", 0, "the tap's Parquet row group size in events (tapout.ParquetConfig.RowGroupRows); 0: its default")
 	window := flag.Duration("reorder-window", 0, "the tap's reorder window (capture.TapConfig.ReorderWindow); 0: its default")
 	heapFile := flag.String("heapprofile", "", "with -role proxy: write a heap profile (live objects) to this file when stopped")
 	traceFile := flag.String("trace", "", "write a Go execution trace of this process (runtime/trace) to this file")
@@ -131,7 +132,7 @@ func main() {
 		case "tap":
 			capture.SetTapGC() // as surge capture proxy runs
 			var reg *prometheus.Registry
-			h, reg, stop = newTap(up, *window)
+			h, reg, stop = newTap(up, *window, *rowGroup)
 			defer func() {
 				fmt.Printf("time in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
 			}()
@@ -162,7 +163,7 @@ func main() {
 	upURL, _ := url.Parse(upstream)
 	bare := serve(httputil.NewSingleHostReverseProxy(upURL))
 	tuned := serve(tunedProxy(upURL))
-	tap, reg, stop := newTap(upURL, *window)
+	tap, reg, stop := newTap(upURL, *window, *rowGroup)
 	tapped := serve(tap)
 
 	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare tuned", tuned}, {"tap", tapped}}
@@ -206,12 +207,12 @@ func tunedProxy(up *url.URL) http.Handler {
 // newTap returns a tap in front of up recording to a Parquet directory in a
 // temporary directory, its metrics, and the function that closes it and
 // prints what it recorded.
-func newTap(up *url.URL, window time.Duration) (http.Handler, *prometheus.Registry, func()) {
+func newTap(up *url.URL, window time.Duration, rowGroup int) (http.Handler, *prometheus.Registry, func()) {
 	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
 	if err != nil {
 		log.Fatal(err)
 	}
-	out, err := tapout.OpenParquet(dir, tapout.ParquetConfig{})
+	out, err := tapout.OpenParquet(dir, tapout.ParquetConfig{RowGroupRows: rowGroup})
 	if err != nil {
 		log.Fatal(err)
 	}
