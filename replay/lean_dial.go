@@ -118,12 +118,7 @@ func (c *leanConn) connect(p *pending) {
 		}
 	}
 	if err != nil {
-		queued := c.queue
-		c.queue = nil
-		d.mu.Unlock()
-		c.broken()
-		d.failConnect(append([]*pending{p}, queued...), err, stopped)
-		d.kick()
+		d.abandon(c, p, err, stopped)
 		return
 	}
 	c.fd = fd
@@ -150,6 +145,18 @@ func (c *leanConn) established() {
 	}
 	d.mu.Unlock()
 	c.drain()
+}
+
+// abandon gives up opening c: its opening request p and those queued on it
+// fail with err (as dropped_abort when stopped), and a freed slot goes to
+// a waiting request. d.mu is held, and released.
+func (d *leanDriver) abandon(c *leanConn, p *pending, err error, stopped bool) {
+	queued := c.queue
+	c.queue = nil
+	d.mu.Unlock()
+	c.broken()
+	d.failConnect(append([]*pending{p}, queued...), err, stopped)
+	d.kick()
 }
 
 // failConnect fails requests whose connection could not be made: connect

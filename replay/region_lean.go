@@ -47,13 +47,7 @@ func (d *leanDriver) dial(c *leanConn, p *pending) {
 // target: dns errors (dropped_abort after our stop), never the target's.
 func (d *leanDriver) failLookup(c *leanConn, p *pending, err error) {
 	d.mu.Lock()
-	stopped := d.stopped || c.dead
-	queued := c.queue
-	c.queue = nil
-	d.mu.Unlock()
-	c.broken()
-	d.failConnect(append([]*pending{p}, queued...), err, stopped)
-	d.kick()
+	d.abandon(c, p, err, d.stopped || c.dead)
 }
 
 // source is the local address c is bound to: its region's, if any.
