@@ -19,6 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/surge-replay/surge/internal/memstat"
 	"github.com/surge-replay/surge/schema"
 	"github.com/surge-replay/surge/shaper"
 )
@@ -174,7 +175,7 @@ func TestWSScale(t *testing.T) {
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	rssBefore := rss()
+	rssBefore := memstat.RSS()
 	var plateau runtime.MemStats
 	var rssPlateau int64
 	var live, peak int
@@ -196,7 +197,7 @@ func TestWSScale(t *testing.T) {
 				live = conns.Live()
 				runtime.GC()
 				runtime.ReadMemStats(&plateau)
-				rssPlateau = rss()
+				rssPlateau = memstat.RSS()
 			}
 		}
 	}()
@@ -228,20 +229,4 @@ func TestWSScale(t *testing.T) {
 	if opened != int64(n) || live != n {
 		t.Fatalf("opened %d, live at 28 s %d; want all %d open at once", opened, live, n)
 	}
-}
-
-// rss returns the process's resident set size in bytes (Linux; 0
-// elsewhere).
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/surge-replay/surge/accounts"
+	"github.com/surge-replay/surge/internal/memstat"
 )
 
 // accountsSettings are surge accounts' keys (docs/ACCOUNTS.md).
@@ -95,7 +96,7 @@ or not at all.`,
 			if meta.SkippedNoUser > 0 || meta.Collisions > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "skipped %d events without a user; %d users share an index entry (hash collision)\n", meta.SkippedNoUser, meta.Collisions)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "built in %.1f s, peak RSS %d MiB\n", time.Since(start).Seconds(), peakRSS()>>20)
+			fmt.Fprintf(cmd.ErrOrStderr(), "built in %.1f s, peak RSS %d MiB\n", time.Since(start).Seconds(), memstat.PeakRSS()>>20)
 			return nil
 		},
 	}

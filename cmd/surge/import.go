@@ -19,6 +19,7 @@ import (
 	"github.com/surge-replay/surge/capture"
 	"github.com/surge-replay/surge/eventlog"
 	"github.com/surge-replay/surge/eventlog/kafkalog"
+	"github.com/surge-replay/surge/internal/memstat"
 	"github.com/surge-replay/surge/report"
 	"github.com/surge-replay/surge/schema"
 )
@@ -227,7 +228,7 @@ func runImport(cmd *cobra.Command, o *importOptions) error {
 		sessions = " (" + plural(rep.Sessions, "session", "sessions") + ")"
 	}
 	memory := ""
-	if rss := peakRSS(); rss > 0 {
+	if rss := memstat.PeakRSS(); rss > 0 {
 		memory = fmt.Sprintf(", peak RSS %d MiB", rss>>20)
 	}
 	fmt.Fprintf(w, "imported %s%s from %s in %s in %s (%s records/s%s) -> %s\n",

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/surge-replay/surge/accounts"
 	"github.com/surge-replay/surge/eventlog"
+	"github.com/surge-replay/surge/internal/memstat"
 	"github.com/surge-replay/surge/schema"
 )
 
@@ -160,7 +160,7 @@ func load(args []string) error {
 	leases := fs.Int("leases", 0, "leases to new virtual users (0: a quarter of the accounts, at most 1M)")
 	fs.Parse(args)
 	runtime.GC()
-	before := rss()
+	before := memstat.RSS()
 	start, cpu0 := time.Now(), cpuTime()
 	p, err := accounts.Open(*dir)
 	if err != nil {
@@ -172,7 +172,7 @@ func load(args []string) error {
 		return err
 	}
 	runtime.GC()
-	after := rss()
+	after := memstat.RSS()
 	n := p.Accounts()
 	if *leases == 0 {
 		*leases = min(1_000_000, n/4)
@@ -212,7 +212,7 @@ func load(args []string) error {
 	st := l.Stats()
 	fmt.Printf("lease: %d new virtual users, %.0f ns each (CPU %.0f ns; index lookup, credential read from disk, lease), %d exhausted\n",
 		*leases, float64(el.Nanoseconds())/float64(*leases), float64(elCPU.Nanoseconds())/float64(*leases), st.Exhausted)
-	fmt.Printf("peak RSS %d MiB\n", peakRSS()>>20)
+	fmt.Printf("peak RSS %d MiB\n", memstat.PeakRSS()>>20)
 	return nil
 }
 
@@ -222,26 +222,4 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// rss returns the resident set size (VmRSS) in bytes.
-func rss() int64 { return status("VmRSS:") }
-
-// peakRSS returns the peak resident set size (VmHWM) in bytes.
-func peakRSS() int64 { return status("VmHWM:") }
-
-func status(key string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
