@@ -318,8 +318,11 @@ fi
 # recording to Parquet (docs/BENCHMARKS.md). The upstream and each proxy are
 # processes of their own (a sidecar and its service), pinned to core 1 with
 # GOMAXPROCS 1; the load generator is pinned to core 0. Without taskset or a
-# second core, one process does everything. The load prints the added p99
-# (tap − direct, tap − bare tuned).
+# second core, one process does everything. Each run alternates direct, bare
+# tuned and tap every second (a paired design: the machine's stalls fall on
+# each alike) and the load prints the added p99 paired by run (tap − bare
+# tuned, tap − direct, median of the runs); the tap process prints its
+# stop-the-world pauses when it stops.
 if [ "${BENCH_TAP:-1}" = 1 ]; then
 	log "E: capture tap, ${BENCH_TAP_RATE:-5000} req/s"
 	go build -o "$WORK/tapbench" ./scripts/bench/tap
