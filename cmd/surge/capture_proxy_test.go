@@ -42,6 +42,24 @@ func freeAddr(t *testing.T) string {
 // --admin) until stop, and waits until it serves.
 func startProxy(t *testing.T, args ...string) *runningProxy {
 	t.Helper()
+	// freeAddr's ports are free when it returns, and another test may bind
+	// one before the proxy does: then the proxy starts again on new ports.
+	for attempt := 1; ; attempt++ {
+		p, err := tryStartProxy(t, args...)
+		if err == nil {
+			t.Cleanup(func() { p.stop(t) })
+			return p
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tryStartProxy starts surge capture proxy on two free loopback ports and
+// waits until its admin listener answers; an error says why it did not.
+func tryStartProxy(t *testing.T, args ...string) (*runningProxy, error) {
+	t.Helper()
 	listen, admin := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &runningProxy{url: "http://" + listen, admin: "http://" + admin, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
@@ -59,16 +77,16 @@ func startProxy(t *testing.T, args ...string) *runningProxy {
 		}
 		select {
 		case err := <-p.done:
-			t.Fatalf("proxy exited: %v\n%s", err, p.stderr)
+			return nil, fmt.Errorf("proxy exited: %v\n%s", err, p.stderr)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("proxy not up: %v\n%s", err, p.stderr)
+			cancel()
+			return nil, fmt.Errorf("proxy not up: %v\n%s", err, p.stderr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Cleanup(func() { p.stop(t) })
-	return p
+	return p, nil
 }
 
 // stop sends the proxy the equivalent of SIGTERM and waits for it to exit
