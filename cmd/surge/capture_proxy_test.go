@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,23 +26,13 @@ type runningProxy struct {
 	done       chan error
 }
 
-// freeAddr returns a loopback address free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startProxy runs surge capture proxy with args (plus --listen and
 // --admin) until stop, and waits until it serves.
 func startProxy(t *testing.T, args ...string) *runningProxy {
 	t.Helper()
-	// freeAddr's ports are free when it returns, and another test may bind
-	// one before the proxy does: then the proxy starts again on new ports.
+	// freeAddr's ports are free when it returns, and another test (of
+	// another package, or a user's process) may bind one before the proxy
+	// does: then the proxy starts again on new ports.
 	for attempt := 1; ; attempt++ {
 		p, err := tryStartProxy(t, args...)
 		if err == nil {

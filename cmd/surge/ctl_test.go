@@ -21,7 +21,7 @@ func TestCtl(t *testing.T) {
 	target := &arrivals{}
 	srv := httptest.NewServer(target)
 	defer srv.Close()
-	addr := freePort(t)
+	addr := freeAddr(t)
 	type result struct {
 		out string
 		err error

@@ -86,7 +86,7 @@ func TestExitLive(t *testing.T) {
 	target := &paths{}
 	srv := httptest.NewServer(target)
 	defer srv.Close()
-	addr := freePort(t)
+	addr := freeAddr(t)
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := surge(t, "replay", "--from", capture, "--target", srv.URL, "--config", conf, "--control", addr, "--progress", "none", "--spread=0")

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,16 +77,6 @@ func (a *arrivals) follows(change time.Time, want float64, limit time.Duration) 
 	return -1
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestLiveRatioChange changes the ratio of a running replay through the
 // control API and through edits of its config file (in place, an invalid
 // edit, remove-and-recreate) and measures when the target's rate follows:
@@ -110,7 +99,7 @@ func TestLiveRatioChange(t *testing.T) {
 		}
 	}
 	write("1")
-	addr := freePort(t)
+	addr := freeAddr(t)
 	results := filepath.Join(dir, "results.parquet")
 	type outcome struct {
 		errs string

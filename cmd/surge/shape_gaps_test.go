@@ -133,7 +133,7 @@ func TestLiveRatioReported(t *testing.T) {
 	capture := flatCapture(t, 20, 3*time.Second)
 	srv := httptest.NewServer(&arrivals{})
 	defer srv.Close()
-	ctlAddr, webAddr := freePort(t), freePort(t)
+	ctlAddr, webAddr := freeAddr(t), freeAddr(t)
 	results := filepath.Join(t.TempDir(), "results.parquet")
 	summary := filepath.Join(t.TempDir(), "summary.json")
 	type out struct {
