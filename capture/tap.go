@@ -99,6 +99,10 @@ type TapConfig struct {
 	// FlushInterval is how often the output is flushed. Zero means
 	// DefaultTapFlushInterval.
 	FlushInterval time.Duration
+	// RecorderNice is the nice value (1–19, Linux) of the recorder's OS
+	// thread: higher ranks the recorder further below the requests. Zero
+	// means RecorderNice (19); see there for what a lower value trades.
+	RecorderNice int
 	// Metrics receives the tap's counters; nil means NewTapMetrics(nil).
 	Metrics *TapMetrics
 	// ErrorLog logs proxy and output errors (never event contents). Nil
@@ -206,6 +210,8 @@ func NewTap(cfg TapConfig) (*Tap, error) {
 		return nil, ErrNoOutput
 	case len(cfg.Scrub.Key) == 0:
 		return nil, ErrNoKey
+	case cfg.RecorderNice < 0 || cfg.RecorderNice > 19:
+		return nil, fmt.Errorf("capture: tap: RecorderNice %d: want 1 to 19 (0: %d)", cfg.RecorderNice, RecorderNice)
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewTapMetrics(nil)
@@ -239,7 +245,7 @@ func NewTap(cfg TapConfig) (*Tap, error) {
 	}
 	t.m.queueDepth = func() float64 { return float64(len(t.q)) }
 	rec := newTapRecorder(t)
-	go runRecorder(rec)
+	go runRecorder(rec, cmp0(cfg.RecorderNice, RecorderNice))
 	return t, nil
 }
 

@@ -6,16 +6,28 @@ import (
 	"github.com/surge-replay/surge/internal/procs"
 )
 
-// RecorderNice is the nice value of the recorder's OS thread (Linux): the
-// lowest priority, so that on a busy core the kernel runs the proxy's
-// request threads and the service's before the tap's sessionizing,
-// scrubbing and Parquet or Kafka encoding. Under sustained full load the
-// recorder then falls behind, its queue fills and events are dropped and
-// counted: capture loses, production does not (issue 13, "fail-open").
+// RecorderNice is the default nice value of the recorder's OS thread
+// (Linux; TapConfig.RecorderNice): the lowest priority, so that on a busy
+// core the kernel runs the proxy's request threads and the service's before
+// the tap's sessionizing, scrubbing and Parquet or Kafka encoding. Under
+// sustained full load the recorder then falls behind, its queue fills and
+// events are dropped and counted: capture loses, production does not
+// (issue 13, "fail-open").
+//
+// What a lower value trades (scripts/bench/tap, docs/BENCHMARKS.md "The
+// recorder's nice value"): a collection's stop-the-world waits for every
+// thread holding a P, the recorder's too, and a saturated core runs a
+// nice-19 thread last. In closed-loop sets on one saturated core the
+// longest pause of a set had a median of 14.7 ms at nice 19 and 2.6 ms at
+// nice 10, and nice 10 dropped events in fewer sets (1 of 8 against 4 of
+// 8) for the same throughput. But at 5,000 req/s, a core not saturated,
+// nice 10's p99 was 0.41 ms above nice 19's (the median of 15 paired
+// runs): the recorder's wake-ups preempt requests more often. The default
+// keeps the everyday tail; hosts that run saturated can choose 10.
 const RecorderNice = 19
 
-// runRecorder runs the recorder on an OS thread of its own, at
-// RecorderNice, with a GOMAXPROCS P reserved for it (internal/procs).
+// runRecorder runs the recorder on an OS thread of its own, at nice
+// value nice, with a GOMAXPROCS P reserved for it (internal/procs).
 //
 // Why its own thread and P: the recorder's work comes in bursts (a Parquet
 // row group of 16,384 events is encoded and compressed at once, tens of
@@ -28,10 +40,12 @@ const RecorderNice = 19
 // scheduled by the kernel, which a nice value ranks below the proxy.
 // The thread is never unlocked: it ends with the recorder, and its priority
 // with it.
-func runRecorder(rec *tapRecorder) {
+func runRecorder(rec *tapRecorder, nice int) {
 	release := procs.Reserve(1)
 	defer release()
 	runtime.LockOSThread()
-	lowerThreadPriority(RecorderNice)
+	if err := lowerThreadPriority(nice); err != nil {
+		rec.logf("capture: the recorder's thread keeps the process's priority, not nice %d: %v", nice, err)
+	}
 	rec.run()
 }

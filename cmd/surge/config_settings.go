@@ -156,6 +156,7 @@ type proxySettings struct {
 	Queue         int           `mapstructure:"queue"`
 	ReorderWindow time.Duration `mapstructure:"reorder_window"`
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	RecorderNice  int           `mapstructure:"recorder_nice"`
 	RollAge       time.Duration `mapstructure:"roll_age"`
 	RollBytes     int64         `mapstructure:"roll_bytes"`
 	DrainTimeout  time.Duration `mapstructure:"drain_timeout"`

@@ -74,6 +74,7 @@ var stringBad = map[string][]badValue{
 	"capture.proxy.tls_key":           {{"key.pem", "go together"}},
 	"capture.proxy.session_key":       {{"biscuit:sid", "biscuit"}},
 	"capture.proxy.bodies":            {{"/api=lots", "lots"}},
+	"capture.proxy.recorder_nice":     {{"0", "want a nice value from 1 to 19"}, {"20", "want a nice value from 1 to 19"}},
 	"replay.html":                     {{"/proc/version", "exists; pass --force"}},
 	"report.html":                     {{"/proc/version", "exists; pass --force"}},
 	"replay.time_resolution":          {{"fortnight", "want auto, 0 or a positive duration"}},
