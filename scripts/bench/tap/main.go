@@ -83,6 +83,7 @@ func main() {
 	kind := flag.String("kind", "tap", `with -role proxy: "bare" (Go defaults), "tuned" (the tap's transport and buffers, no recording) or "tap"`)
 	upstreamURL := flag.String("upstream", "", "with -role proxy: the upstream's URL (loopback)")
 	targetsLine := flag.String("targets", "", `the "targets …" line to load (with -role load)`)
+	nice := flag.Int("recorder-nice", 0, "the nice value of the tap's recorder thread (capture.TapConfig.RecorderNice); 0: its default")
 	rowGroup := flag.Int("row-group-rows", 0, "the tap's Parquet row group size in events (tapout.ParquetConfig.RowGroupRows); 0: its default")
 	window := flag.Duration("reorder-window", 0, "the tap's reorder window (capture.TapConfig.ReorderWindow); 0: its default")
 	heapFile := flag.String("heapprofile", "", "with -role proxy: write a heap profile (live objects) to this file when stopped")
@@ -135,7 +136,7 @@ func main() {
 		case "tap":
 			capture.SetTapGC() // as surge capture proxy runs
 			var reg *prometheus.Registry
-			h, reg, stop = newTap(up, *window, *rowGroup)
+			h, reg, stop = newTap(up, capture.TapConfig{ReorderWindow: *window, RecorderNice: *nice}, *rowGroup)
 			defer func() {
 				fmt.Printf("time in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
 				fmt.Printf("stop-the-world pauses of the tap process: %s\n", pauses())
@@ -176,7 +177,7 @@ func main() {
 	upURL, _ := url.Parse(upstream)
 	bare := serve(httputil.NewSingleHostReverseProxy(upURL))
 	tuned := serve(tunedProxy(upURL))
-	tap, reg, stop := newTap(upURL, *window, *rowGroup)
+	tap, reg, stop := newTap(upURL, capture.TapConfig{ReorderWindow: *window, RecorderNice: *nice}, *rowGroup)
 	tapped := serve(tap)
 
 	targets := []target{{"direct", upstream}, {"bare proxy", bare}, {"bare tuned", tuned}, {"tap", tapped}}
@@ -219,8 +220,9 @@ func tunedProxy(up *url.URL) http.Handler {
 
 // newTap returns a tap in front of up recording to a Parquet directory in a
 // temporary directory, its metrics, and the function that closes it and
-// prints what it recorded.
-func newTap(up *url.URL, window time.Duration, rowGroup int) (http.Handler, *prometheus.Registry, func()) {
+// prints what it recorded. cfg gives the tap's flags (ReorderWindow,
+// RecorderNice); newTap sets the rest.
+func newTap(up *url.URL, cfg capture.TapConfig, rowGroup int) (http.Handler, *prometheus.Registry, func()) {
 	dir, err := os.MkdirTemp("", "surge-tap-bench-*")
 	if err != nil {
 		log.Fatal(err)
@@ -230,14 +232,11 @@ func newTap(up *url.URL, window time.Duration, rowGroup int) (http.Handler, *pro
 		log.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	tap, err := capture.NewTap(capture.TapConfig{
-		Upstream: up, Output: out, Metrics: capture.NewTapMetrics(reg),
-		Session: capture.SessionKey{Kind: "cookie", Name: "sid"},
-		Routes:  []capture.TapRoute{{Prefix: "/"}},
-		Scrub:   capture.ScrubConfig{Key: []byte("bench-key")},
-
-		ReorderWindow: window,
-	})
+	cfg.Upstream, cfg.Output, cfg.Metrics = up, out, capture.NewTapMetrics(reg)
+	cfg.Session = capture.SessionKey{Kind: "cookie", Name: "sid"}
+	cfg.Routes = []capture.TapRoute{{Prefix: "/"}}
+	cfg.Scrub = capture.ScrubConfig{Key: []byte("bench-key")}
+	tap, err := capture.NewTap(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
