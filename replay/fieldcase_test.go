@@ -123,6 +123,12 @@ func summarize(results []schema.Result) *report.RunSummary {
 
 func ms(ns int64) time.Duration { return time.Duration(ns) }
 
+// holBound is the most a request sent behind a 500 ms /slow may take and
+// still prove it did not wait for it (/later, 200 ms after /slow, would wait
+// 300 ms): ~1 ms is the answer, and a loaded 2-core machine under -race adds
+// tens of ms of lateness and dialing (70 ms seen).
+const holBound = 250 * time.Millisecond
+
 // TestFieldCaseHeadOfLine: /fast 10 ms after /slow (500 ms) goes on another
 // connection, arrives ~10 ms after /slow and is reported at ~1 ms; in the
 // chain, /later (200 ms after /slow) is not held behind /slow either.
@@ -164,8 +170,8 @@ func TestFieldCaseHeadOfLine(t *testing.T) {
 					if a.conn == s.conn {
 						t.Errorf("%s arrived on the connection of /slow%s", a.target, q)
 					}
-					if a.target[:5] == "/fast" && a.at.Sub(s.at) > 100*time.Millisecond {
-						t.Errorf("%s arrived %v after /slow; want ~10ms", a.target, a.at.Sub(s.at))
+					if a.target[:5] == "/fast" && a.at.Sub(s.at) > holBound {
+						t.Errorf("%s arrived %v after /slow; want ~10ms, not the ~500 ms it would wait behind it", a.target, a.at.Sub(s.at))
 					}
 				}
 				for _, r := range results {
@@ -175,7 +181,7 @@ func TestFieldCaseHeadOfLine(t *testing.T) {
 					if r.Route == "GET /slow" {
 						continue
 					}
-					if ms(r.LatencyNS) > 100*time.Millisecond || ms(r.ServiceNS) > 100*time.Millisecond {
+					if ms(r.LatencyNS) > holBound || ms(r.ServiceNS) > holBound {
 						t.Errorf("%s seq %d: latency %v from intended, %v from send; want ~1ms", r.Route, r.Seq, ms(r.LatencyNS), ms(r.ServiceNS))
 					}
 				}
@@ -358,7 +364,7 @@ func TestFullAcceptQueue(t *testing.T) {
 			// The pacer never waited on a dial: its lateness stays its own
 			// (bounded generously: the machine is shared; the fault was
 			// 985 of 1,000 dropped and the verdict blaming the generator).
-			if s.Lateness.P99 > 50 || s.DroppedBy[schema.DroppedDeadline] != 0 {
+			if s.Lateness.P99 > 150 || s.DroppedBy[schema.DroppedDeadline] != 0 {
 				t.Errorf("lateness p99 %v ms, dropped %v; verdict %q", s.Lateness.P99, s.DroppedBy, s.Verdict())
 			}
 		})

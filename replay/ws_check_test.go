@@ -28,8 +28,9 @@ func feedMsg(ch string, seq int64, ts time.Time) []byte {
 // TestWSChecksCountInjectedFaults: a feed that injects each fault at known
 // messages has every fault counted and none invented: a gap (10 skipped),
 // a duplicate (20 twice), a regression (25 after 30), a stale message (40,
-// 5 s old), a silence (a 450 ms pause with 100 ms heartbeats × 3), on one
-// stream; the other stream, clean, counts nothing.
+// 5 s old), a silence (a 900 ms pause with 200 ms heartbeats × 3: the alarm
+// at 600 ms, re-armed for 1.2 s, leaves 300 ms of margin each side for a
+// loaded machine), on one stream; the other stream, clean, counts nothing.
 func TestWSChecksCountInjectedFaults(t *testing.T) {
 	_, u := newWSTarget(t, func(ctx context.Context, c *websocket.Conn) {
 		send := func(ch string, seq int64, ts time.Time) {
@@ -47,9 +48,9 @@ func TestWSChecksCountInjectedFaults(t *testing.T) {
 				send("a", 25, time.Now())
 			case 40: // stale: produced 5 s ago
 				send("a", n, time.Now().Add(-5*time.Second))
-			case 45: // silence: nothing for 450 ms
+			case 45: // silence: nothing for 900 ms
 				send("a", n, time.Now())
-				time.Sleep(450 * time.Millisecond)
+				time.Sleep(900 * time.Millisecond)
 			default:
 				send("a", n, time.Now())
 			}
@@ -60,7 +61,7 @@ func TestWSChecksCountInjectedFaults(t *testing.T) {
 	x := NewFrameIndex()
 	x.Add(&schema.Frame{Time: t0, Conn: ConnID("a", 0), Direction: schema.FromClient, Opcode: schema.OpText, Payload: []byte("sub")})
 	x.Add(&schema.Frame{Time: t0.Add(5 * time.Second), Conn: ConnID("a", 0), Direction: schema.FromServer, Opcode: schema.OpClose})
-	checks := []WSCheck{{Route: "/feed/*", Seq: "$.seq", Stream: "$.ch", TS: "$.ts", Heartbeat: 100 * time.Millisecond, Silence: 3}}
+	checks := []WSCheck{{Route: "/feed/*", Seq: "$.seq", Stream: "$.ch", TS: "$.ts", Heartbeat: 200 * time.Millisecond, Silence: 3}}
 	got, st := runWS(t, u, []shaper.Request{{Session: "a", VirtualSession: "a", Exchange: wsUpgrade("a", "/feed/prices")}}, &WSConfig{Frames: x, Checks: checks})
 	if len(got) != 1 {
 		t.Fatalf("results = %d; want 1", len(got))
