@@ -35,13 +35,13 @@ func TestFleetShapeBlock(t *testing.T) {
 	}
 	start(t, tp, spec)
 	// A live exit to the set, too: a second of schedule in (2 s of
-	// capture at speed 2), after the scheduled one.
-	time.Sleep(time.Until(spec.StartAt.Add(700 * time.Millisecond)))
+	// capture at speed 2), after the scheduled one; published now, seconds
+	// ahead, so that delivery time cannot change the run.
 	exit := shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.5, Class: "low", To: "home"}}
-	control(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &exit})
+	controlAt(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &exit}, spec.StartAt.Add(time.Second))
 	// One to a set the run does not have is refused by every agent.
 	bad := shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.5, To: "away"}}
-	control(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &bad})
+	controlAt(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &bad}, spec.StartAt.Add(time.Second))
 
 	results, st := finished(t, tp, f, spec.Run)
 	if len(st.Shape) != 1 {

@@ -83,12 +83,12 @@ func TestFleetShape(t *testing.T) {
 	target := newRecorder(t)
 	spec := newSpec("run-shape", capture, target.URL, 1)
 	start(t, tp, spec)
-	time.Sleep(time.Until(spec.StartAt.Add(500 * time.Millisecond)))
+	// Both published now, seconds ahead of when they take effect (0.8 and
+	// 1.5 s into the 2 s run): delivery time cannot change the run.
 	set := shaper.Control{Op: shaper.OpSet, Set: &shaper.Settings{Ratios: []shaper.ClassSpec{{Name: "low", Match: shaper.Conds{"path~^/s/s_00[0-7]"}, Ratio: 3}}}}
-	control(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &set})
-	time.Sleep(700 * time.Millisecond)
+	controlAt(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &set}, spec.StartAt.Add(800*time.Millisecond))
 	exit := shaper.Control{Op: shaper.OpExit, Exit: &shaper.ExitSpec{Fraction: 0.3, Class: "low"}}
-	control(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &exit})
+	controlAt(t, tp, Event{Run: spec.Run, Op: OpShape, Shape: &exit}, spec.StartAt.Add(1500*time.Millisecond))
 
 	results, st := finished(t, tp, f, spec.Run)
 	if len(st.Shape) != 2 {
