@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,14 +247,25 @@ func TestTail(t *testing.T) {
 		{"since", kafkalog.TailConfig{Since: evs[150].Time}, false, 50, 150},            // by time, to the nanosecond
 		{"from the end", kafkalog.TailConfig{}, true, 100, 200},                         // only what is produced later
 	}
+	// A marker (not counted) tells the test that a tail from the end has
+	// looked up every partition's start offset (Tail does so before it
+	// reads a record), however long a loaded broker took.
+	marker := evs[200]
+	marker.Path = "/marker"
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		got := map[string]bool{}
 		done := make(chan error, 1)
+		started := make(chan struct{})
+		var once sync.Once
 		go func() {
 			done <- kafkalog.Tail(ctx, a, tt.cfg, func(r *kafkalog.Record) error {
 				if r.Exchange.Time.Before(evs[tt.from].Time) {
 					return fmt.Errorf("event %s at %s is before the start", r.Exchange.Path, r.Exchange.Time)
+				}
+				if r.Exchange.Path == marker.Path {
+					once.Do(func() { close(started) })
+					return nil
 				}
 				got[r.Exchange.Path] = true
 				if len(got) == tt.want {
@@ -263,7 +275,16 @@ func TestTail(t *testing.T) {
 			})
 		}()
 		if tt.later {
-			time.Sleep(time.Second) // the tail has looked its offsets up
+			for seen := false; !seen; {
+				produce(t, a, []schema.Exchange{marker})
+				select {
+				case <-started:
+					seen = true
+				case <-time.After(100 * time.Millisecond):
+				case <-ctx.Done():
+					t.Fatalf("%s: the tail saw no marker in a minute", tt.name)
+				}
+			}
 			produce(t, a, evs[200:])
 		}
 		err := <-done
