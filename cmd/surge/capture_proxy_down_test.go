@@ -138,7 +138,7 @@ func compareLatency(t *testing.T, up, down []time.Duration) {
 	t.Helper()
 	t.Logf("latency through the tap, output up: p50 %v p99 %v; output down: p50 %v p99 %v",
 		pct(up, .5), pct(up, .99), pct(down, .5), pct(down, .99))
-	if pct(down, .5) > 5*pct(up, .5)+20*time.Millisecond || pct(down, .99) > 5*pct(up, .99)+200*time.Millisecond {
+	if pct(down, .5) > 5*pct(up, .5)+100*time.Millisecond || pct(down, .99) > 5*pct(up, .99)+300*time.Millisecond {
 		t.Errorf("requests slower with the output down")
 	}
 }

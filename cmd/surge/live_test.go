@@ -77,6 +77,28 @@ func (a *arrivals) follows(change time.Time, want float64, limit time.Duration) 
 	return -1
 }
 
+// waitRunning polls a replay's control API (GET api, /v1/run) until the run
+// says it is running, up to 20 s, and returns its schedule offset then. The
+// API answers before the run's clock starts ("starting").
+func waitRunning(t *testing.T, api string) time.Duration {
+	t.Helper()
+	var state struct {
+		State    string        `json:"state"`
+		OffsetNS time.Duration `json:"offset_ns"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); state.State != "running"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never reported running at %s (last state %q)", api, state.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if resp, err := http.Get(api); err == nil {
+			json.NewDecoder(resp.Body).Decode(&state)
+			resp.Body.Close()
+		}
+	}
+	return state.OffsetNS
+}
+
 // TestLiveRatioChange changes the ratio of a running replay through the
 // control API and through edits of its config file (in place, an invalid
 // edit, remove-and-recreate) and measures when the target's rate follows:
@@ -112,19 +134,7 @@ func TestLiveRatioChange(t *testing.T) {
 		done <- outcome{stdout + errs, err}
 	}()
 	api := "http://" + addr + "/v1/run"
-	var state struct {
-		State string `json:"state"`
-	}
-	for deadline := time.Now().Add(10 * time.Second); state.State != "running"; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the run never reported running at %s", api)
-		}
-		time.Sleep(50 * time.Millisecond)
-		if resp, err := http.Get(api); err == nil {
-			json.NewDecoder(resp.Body).Decode(&state)
-			resp.Body.Close()
-		}
-	}
+	waitRunning(t, api)
 	type change struct {
 		name string
 		at   time.Time

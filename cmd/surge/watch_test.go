@@ -36,19 +36,36 @@ func TestConfigWatcher(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.run(ctx) }()
-	time.Sleep(100 * time.Millisecond) // the watch is set up
 	wait := func(n int) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); controls.Len() < n; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); controls.Len() < n; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%d control events; want %d\n%s", controls.Len(), n, log)
 			}
 		}
 	}
-	settle := func() { time.Sleep(4 * watchDebounce) }
+	// logged waits until the watcher's log says s n times: each step's
+	// reload has run before the next edit (a later edit within the
+	// debounce would replace it), however loaded the machine.
+	logged := func(s string, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(log.String(), s) < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the watcher's log says %q %d times; want %d\n%s", s, strings.Count(log.String(), s), n, log)
+			}
+		}
+	}
+	settle := func() { time.Sleep(4 * watchDebounce) } // for an edit that logs nothing
 
-	write(conf, "replay:\n  ratio: 2\n") // in place
-	wait(1)
+	// In place. Until the watch is set up an edit goes unseen, so it is
+	// written again until it counts; the same content again is no event.
+	for deadline := time.Now().Add(10 * time.Second); controls.Len() < 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no control event 10 s after an edit\n%s", log)
+		}
+		write(conf, "replay:\n  ratio: 2\n")
+		time.Sleep(200 * time.Millisecond)
+	}
 	tmp := filepath.Join(dir, ".run.yaml.swp")
 	write(tmp, "replay:\n  ratio: 3\nshape:\n  ratios: [{name: live, match: \"path=/live/**\", ratio: 10}]\n")
 	if err := os.Rename(tmp, conf); err != nil { // rename over
@@ -56,11 +73,11 @@ func TestConfigWatcher(t *testing.T) {
 	}
 	wait(2)
 	write(conf, "replay:\n  ratio: 3\nshape:\n  ratios: [{name: live, match: \"colour=red\", ratio: 10}]\n") // invalid
-	settle()
+	logged(`unknown key "colour"`, 1)
 	write(conf, "replay:\n  ratio: 3\nshape:\n  ratios: [{name: live, match: \"path=/live/**\", ratio: 10}]\n") // back: no change
 	settle()
 	os.Remove(conf)
-	settle()
+	logged("removed;", 1)
 	write(conf, "replay:\n  ratio: 4\n") // recreated
 	wait(3)
 	settle()
@@ -68,13 +85,13 @@ func TestConfigWatcher(t *testing.T) {
 	// save in progress, a class written without its ratio yet (it was
 	// applied as ratio 0), a key that applies only at a start, a removal.
 	write(conf, "")
-	settle()
+	logged("empty (a save", 1)
 	write(conf, "replay:\n  ratio: 4\nshape:\n  ratios:\n    - match: \"path=/live/**\"\n")
-	settle()
+	logged("the class's ratio", 1)
 	write(conf, "replay:\n  ratio: 4\n  speed: 10\n")
-	settle()
+	logged("replay.speed changed", 1)
 	os.Remove(conf)
-	settle()
+	logged("removed;", 2)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
