@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,6 +59,37 @@ func synthSpan(n int, span time.Duration) []schema.Exchange {
 type agentProc struct {
 	cmd *exec.Cmd
 	id  string
+	log agentLog // its stderr, also in the test's log
+}
+
+// agentLog is an agent's stderr, safe to read while the process writes it.
+type agentLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *agentLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *agentLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitAssigned waits up to d for the agent to log a generation of run
+// that gives it partitions.
+func (p *agentProc) waitAssigned(t *testing.T, run string, d time.Duration) {
+	t.Helper()
+	re := regexp.MustCompile(`run ` + regexp.QuoteMeta(run) + `: generation \d+: partitions \[\d`)
+	for deadline := time.Now().Add(d); !re.MatchString(p.log.String()); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s has no partitions of %s after %v", p.id, run, d)
+		}
+	}
 }
 
 // startAgents starts n `surge agent` processes on tp, in group.
@@ -65,11 +99,11 @@ func startAgents(t *testing.T, bin string, tp Topics, group string, n int) []*ag
 		id := fmt.Sprintf("proc-%d", i)
 		cmd := exec.Command(bin, "agent", "--brokers", strings.Join(tp.Brokers, ","), "--group", group, "--id", id,
 			"--control-topic", tp.control(), "--results-topic", tp.results())
-		cmd.Stderr = testLog{t}
+		p := &agentProc{cmd: cmd, id: id}
+		cmd.Stderr = io.MultiWriter(testLog{t}, &p.log)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		p := &agentProc{cmd: cmd, id: id}
 		out = append(out, p)
 		t.Cleanup(func() {
 			if p.cmd.ProcessState == nil {
@@ -137,9 +171,11 @@ func TestFleetAgentKilled(t *testing.T) {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
-	// Kill one agent 4 s into the schedule.
+	// Kill one agent 4 s into the schedule, once it has partitions (a
+	// loaded machine may make it join late; the schedule is 12 s long).
 	time.Sleep(time.Until(t0.Add(startIn + 4*time.Second)))
 	victim := procs[1]
+	victim.waitAssigned(t, run, 30*time.Second)
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
