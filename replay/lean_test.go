@@ -77,11 +77,14 @@ func TestLeanDriverResponses(t *testing.T) {
 		answer func(n int, c net.Conn) bool
 		want   [2]string // the two results: "200" or an error class
 	}{
-		// A chunked response written a byte at a time: the poller parses
-		// it across many reads.
+		// A chunked response written 4 bytes at a time: the poller parses
+		// it across many reads (17 writes; a byte at a time was 63 sleeps,
+		// which a loaded machine can stretch past the 300 ms timeout).
 		{"chunked in pieces", func(n int, c net.Conn) bool {
-			for _, b := range []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n") {
-				c.Write([]byte{b})
+			for b := []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"); len(b) > 0; {
+				k := min(4, len(b))
+				c.Write(b[:k])
+				b = b[k:]
 				time.Sleep(100 * time.Microsecond)
 			}
 			return true
