@@ -22,7 +22,7 @@ import (
 // nice 10, and nice 10 dropped events in fewer sets (1 of 8 against 4 of
 // 8) for the same throughput. But at 5,000 req/s, a core not saturated,
 // nice 10's p99 was 0.41 ms above nice 19's (the median of 15 paired
-// runs): the recorder's wake-ups preempt requests more often. The default
+// runs; likely because its wake-ups preempt requests more often). The default
 // keeps the everyday tail; hosts that run saturated can choose 10.
 const RecorderNice = 19
 
