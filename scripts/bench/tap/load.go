@@ -66,21 +66,38 @@ func latencyRuns(targets []target, rate int, duration, segment time.Duration, ru
 	// and the result the median of those differences.
 	fmt.Printf("\np99 added at %d req/s, paired by run (tap − X in the same run; median of the runs):\n", rate)
 	for _, base := range []string{"bare tuned", "direct"} {
-		var d []time.Duration
-		for i := range lat["tap"] {
-			d = append(d, lat["tap"][i][1]-lat[base][i][1])
-		}
-		m := median(d)
+		m, d := pairedP99(lat, "tap", base)
 		verdict := "within the 300µs goal"
 		if m > 300*time.Microsecond {
 			verdict = "over the 300µs goal"
 		}
 		fmt.Printf("  tap − %-10s median %v (%s); runs %v\n", base+":", m, verdict, d)
 	}
+	// Extra NAME=URL targets (another build of the tap, say) against the
+	// same bases and the tap, paired the same way.
+	for _, tg := range paired {
+		if slices.Contains([]string{"direct", "bare tuned", "tap"}, tg.name) {
+			continue
+		}
+		for _, base := range []string{"tap", "bare tuned"} {
+			m, d := pairedP99(lat, tg.name, base)
+			fmt.Printf("  %s − %-10s median %v; runs %v\n", tg.name, base+":", m, d)
+		}
+	}
 	fmt.Printf("direct p99 across runs: %v (how much the machine moves between runs)\n", pcts(lat["direct"], 1))
 	if reg != nil {
 		fmt.Printf("\ntime in the tap's own code (surge_capture_added_latency_seconds, all runs): %s\n", addedHistogram(reg))
 	}
+}
+
+// pairedP99 returns the differences of p99 (a − b) in each run and their
+// median.
+func pairedP99(lat map[string][][3]time.Duration, a, b string) (time.Duration, []time.Duration) {
+	var d []time.Duration
+	for i := range lat[a] {
+		d = append(d, lat[a][i][1]-lat[b][i][1])
+	}
+	return median(d), d
 }
 
 // pcts lists one percentile (index i) of each run.

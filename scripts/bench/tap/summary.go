@@ -32,8 +32,8 @@ func pauses() string {
 	return strings.Join(parts, "; ")
 }
 
-// addedHistogram summarizes the tap's added-latency histogram: the share
-// of requests under each bucket bound up to 300 µs and the estimated p50/p99.
+// addedHistogram summarizes the tap's added-latency histogram: the
+// requests counted and the bucket bounds that hold p50 and p99.
 func addedHistogram(reg *prometheus.Registry) string {
 	mfs, err := reg.Gather()
 	if err != nil {
