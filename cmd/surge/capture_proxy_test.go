@@ -27,27 +27,8 @@ type runningProxy struct {
 }
 
 // startProxy runs surge capture proxy with args (plus --listen and
-// --admin) until stop, and waits until it serves.
+// --admin, on freeAddr's ports) until stop, and waits until it serves.
 func startProxy(t *testing.T, args ...string) *runningProxy {
-	t.Helper()
-	// freeAddr's ports are free when it returns, and another test (of
-	// another package, or a user's process) may bind one before the proxy
-	// does: then the proxy starts again on new ports.
-	for attempt := 1; ; attempt++ {
-		p, err := tryStartProxy(t, args...)
-		if err == nil {
-			t.Cleanup(func() { p.stop(t) })
-			return p
-		}
-		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
-			t.Fatal(err)
-		}
-	}
-}
-
-// tryStartProxy starts surge capture proxy on two free loopback ports and
-// waits until its admin listener answers; an error says why it did not.
-func tryStartProxy(t *testing.T, args ...string) (*runningProxy, error) {
 	t.Helper()
 	listen, admin := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -66,16 +47,17 @@ func tryStartProxy(t *testing.T, args ...string) (*runningProxy, error) {
 		}
 		select {
 		case err := <-p.done:
-			return nil, fmt.Errorf("proxy exited: %v\n%s", err, p.stderr)
+			t.Fatalf("proxy exited: %v\n%s", err, p.stderr)
 		default:
 		}
 		if time.Now().After(deadline) {
 			cancel()
-			return nil, fmt.Errorf("proxy not up: %v\n%s", err, p.stderr)
+			t.Fatalf("proxy not up: %v\n%s", err, p.stderr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return p, nil
+	t.Cleanup(func() { p.stop(t) })
+	return p
 }
 
 // stop sends the proxy the equivalent of SIGTERM and waits for it to exit
